@@ -5,6 +5,11 @@
 
 namespace energo {
 
+// 128-bit integers for exact intermediates (notional = price × quantity, pro-rata splits).
+// __extension__ keeps -Wpedantic quiet about the GNU type.
+__extension__ typedef __int128 int128;
+__extension__ typedef unsigned __int128 uint128;
+
 template <class T>
 [[nodiscard]] constexpr std::optional<T> checked_add(T a, T b) noexcept {
   T r{};
@@ -28,7 +33,7 @@ template <class T>
 // quotient does not fit in int64. Inputs must be non-negative.
 [[nodiscard]] constexpr std::optional<int64_t> mul_div_floor(int64_t a, int64_t b, int64_t d) noexcept {
   if (a < 0 || b < 0 || d <= 0) return std::nullopt;
-  const __int128 q = static_cast<__int128>(a) * static_cast<__int128>(b) / d;
+  const int128 q = static_cast<int128>(a) * static_cast<int128>(b) / d;
   if (q > INT64_MAX) return std::nullopt;
   return static_cast<int64_t>(q);
 }

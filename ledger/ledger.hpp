@@ -1,0 +1,220 @@
+#pragma once
+// The replicated state machine (SPEC §2–3): accounts with TSL and WATT, meters, storage units,
+// issuance and burn, 15-minute fee epochs, education grants, and a Merkle state root.
+//
+// Pure and deterministic: no clocks, threads, I/O or floats; ledger time comes from `tick`
+// commands in the log. apply() either applies a command completely or returns an error and
+// changes nothing. Signatures are NOT checked here (see commands.hpp: verify()); apply() checks
+// nonces and that the key is entitled to act.
+//
+// Monotonic: ledger time, every nonce and meter sequence, the epoch number, lifetime minted and
+// burned totals. Conserved: TSL total = tsl_supply_units at every step; WATT total = minted − burned.
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/merkle.hpp"
+#include "ledger/commands.hpp"
+#include "ledger/key_index.hpp"
+#include "ledger/types.hpp"
+
+namespace energo::ledger {
+
+struct genesis_allocation {
+  account_address account{};
+  int64_t tsl_units = 0;
+};
+
+struct genesis {
+  std::string community_id;
+  crypto::network network = crypto::network::regtest;
+  int64_t genesis_time_ms = 0;
+  community_params params;
+  std::vector<crypto::ed25519_public_key> admins;
+  std::vector<genesis_allocation> allocations;  // must sum to tsl_supply_units exactly
+
+  // Canonical hash; every signed command binds to it.
+  [[nodiscard]] crypto::hash256 hash() const;
+};
+
+// System accounts have addresses no key can produce (HASH160 of a tag, not of a public key).
+enum class account_kind : uint8_t { member = 0, education_pool = 1, network_pool = 2 };
+[[nodiscard]] account_address education_pool_address();
+[[nodiscard]] account_address network_pool_address();
+
+struct account {
+  account_address address{};
+  account_kind kind = account_kind::member;
+  bool key_known = false;                // set on the first command the account signs
+  bool granted = false;                  // received its one-time education grant
+  crypto::secp256k1_public_key key{};
+  int64_t tsl_units = 0;
+  int64_t watt_wh = 0;
+  int64_t fee_debt_units = 0;            // unpaid fees: no new WATT while > 0
+  uint64_t nonce = 0;                    // last accepted nonce of this account's key
+  int64_t minted_wh = 0;                 // lifetime
+  int64_t burned_wh = 0;
+  int64_t grid_export_wh = 0;            // exported energy that was not minted (Bmax, no TSL, debt)
+  int64_t grid_import_wh = 0;            // imported energy beyond the WATT balance
+  int64_t fees_paid_units = 0;
+};
+
+struct meter {
+  crypto::ed25519_public_key key;
+  account_index account = 0;
+  uint64_t sequence = 0;
+  int64_t export_wh_total = 0;
+  int64_t import_wh_total = 0;
+  int64_t last_timestamp_ms = 0;
+  uint32_t backwards_flags = 0;          // readings refused because a register went backwards
+};
+
+struct storage_unit {
+  crypto::ed25519_public_key key;
+  account_index owner = 0;
+  int64_t capacity_wh = 0;
+  uint64_t nonce = 0;
+  uint64_t report_epoch = 0;             // epoch of stored_wh below
+  int64_t stored_wh = 0;                 // reported energy stored during report_epoch
+  int64_t fees_earned_units = 0;         // lifetime
+};
+
+struct totals {
+  int64_t watt_minted_wh = 0;
+  int64_t watt_burned_wh = 0;
+  int64_t grid_export_wh = 0;
+  int64_t grid_import_wh = 0;
+  int64_t fees_collected_units = 0;      // lifetime, all epochs
+  int64_t fees_to_owners_units = 0;
+  int64_t fees_to_education_units = 0;
+  int64_t fees_to_network_units = 0;
+  int64_t grants_paid_units = 0;
+  int64_t readings_accepted = 0;
+  int64_t readings_refused_backwards = 0;
+};
+
+// What one command did, for result lines and tests.
+struct apply_outcome {
+  int64_t minted_wh = 0;
+  int64_t burned_wh = 0;
+  int64_t grid_export_wh = 0;
+  int64_t grid_import_wh = 0;
+  int64_t epochs_closed = 0;
+  int64_t fees_units = 0;
+  bool created_account = false;
+};
+
+// One account's balances with a proof against the state root alone.
+struct account_proof {
+  account record;
+  crypto::merkle_proof path;             // in the accounts tree
+  crypto::hash256 accounts_root{};
+  crypto::hash256 meters_root{};
+  crypto::hash256 units_root{};
+  crypto::hash256 globals_hash{};
+};
+[[nodiscard]] bool verify_account_proof(const crypto::hash256& state_root, const account_proof& proof);
+[[nodiscard]] std::vector<uint8_t> account_leaf_bytes(const account& a);
+
+class ledger {
+ public:
+  [[nodiscard]] static result<ledger> create(const genesis& g);
+
+  // Applies one command whose signature has been verified (see verify()).
+  [[nodiscard]] result<apply_outcome> apply(const command& cmd);
+  // verify() then apply(): for replay and tests.
+  [[nodiscard]] result<apply_outcome> verify_and_apply(const command& cmd);
+
+  // Merkle root over the whole state; recomputes only what changed since the last call.
+  [[nodiscard]] crypto::hash256 state_root();
+  [[nodiscard]] std::optional<account_proof> prove(const account_address& address);
+
+  // Full state as bytes (versioned, checksummed) and back; restore gives the same root.
+  [[nodiscard]] std::vector<uint8_t> snapshot() const;
+  [[nodiscard]] static result<ledger> restore(std::span<const uint8_t> bytes);
+
+  // Queries.
+  [[nodiscard]] const crypto::hash256& genesis_hash() const { return genesis_hash_; }
+  [[nodiscard]] const std::string& community_id() const { return community_id_; }
+  [[nodiscard]] crypto::network network() const { return network_; }
+  [[nodiscard]] const community_params& params() const { return params_; }
+  [[nodiscard]] int64_t bmax_wh() const { return bmax_wh_; }
+  [[nodiscard]] int64_t time_ms() const { return time_ms_; }
+  [[nodiscard]] uint64_t epoch() const { return epoch_; }
+  [[nodiscard]] const totals& sums() const { return totals_; }
+  [[nodiscard]] const std::vector<account>& accounts() const { return accounts_; }
+  [[nodiscard]] const std::vector<meter>& meters() const { return meters_; }
+  [[nodiscard]] const std::vector<storage_unit>& storage_units() const { return units_; }
+  [[nodiscard]] const account* find_account(const account_address& address) const;
+  [[nodiscard]] const meter* find_meter(const crypto::ed25519_public_key& key) const;
+  [[nodiscard]] const storage_unit* find_storage_unit(const crypto::ed25519_public_key& key) const;
+  [[nodiscard]] const std::map<crypto::ed25519_public_key, uint64_t>& admin_nonces() const { return admin_nonces_; }
+  [[nodiscard]] int64_t tsl_total_units() const;   // sums every account: O(accounts)
+  [[nodiscard]] int64_t watt_total_wh() const;
+
+  // Deep invariant check (SPEC §3.9); empty when all hold. O(state): tests and debug builds.
+  [[nodiscard]] std::vector<std::string> check_invariants() const;
+
+ private:
+  ledger() = default;
+
+  result<apply_outcome> apply_tick(const tick& c);
+  result<apply_outcome> apply_register_meter(const register_meter& c);
+  result<apply_outcome> apply_register_storage_unit(const register_storage_unit& c);
+  result<apply_outcome> apply_set_params(const set_params& c);
+  result<apply_outcome> apply_education_grant(const education_grant& c);
+  result<apply_outcome> apply_meter_reading(const meter_reading& c);
+  result<apply_outcome> apply_storage_report(const storage_report& c);
+  result<apply_outcome> apply_transfer(const transfer& c);
+
+  result<void> check_admin(const admin_auth& auth) const;
+  void commit_admin_nonce(const admin_auth& auth);
+  // Index of the account, creating it when absent (bounded by limits::accounts_max).
+  result<account_index> account_for(const account_address& address, bool& created);
+  account_index create_account(const account_address& address, account_kind kind);
+  void close_epoch(apply_outcome& out);
+  void mark_account(account_index i);
+  void mark_meter(uint32_t i);
+  void mark_unit(uint32_t i);
+  [[nodiscard]] crypto::hash256 globals_hash() const;
+  void rebuild_indexes_and_trees();
+
+  // Identity and parameters.
+  crypto::hash256 genesis_hash_{};
+  std::string community_id_;
+  crypto::network network_ = crypto::network::regtest;
+  community_params params_;
+  int64_t bmax_wh_ = 0;
+  std::map<crypto::ed25519_public_key, uint64_t> admin_nonces_;  // admin key → last nonce
+
+  // Time.
+  int64_t time_ms_ = 0;
+  int64_t epoch_start_ms_ = 0;  // genesis time: epoch n covers [start + n·epoch_ms, start + (n+1)·epoch_ms)
+  uint64_t epoch_ = 0;
+
+  // State.
+  std::vector<account> accounts_;
+  std::vector<meter> meters_;
+  std::vector<storage_unit> units_;
+  totals totals_;
+  account_index education_pool_ = 0;
+  account_index network_pool_ = 0;
+
+  // Derived (rebuilt on restore, never serialized).
+  key_index<20> account_by_address_;
+  key_index<32> meter_by_key_;
+  key_index<32> unit_by_key_;
+  crypto::merkle_tree accounts_tree_;
+  crypto::merkle_tree meters_tree_;
+  crypto::merkle_tree units_tree_;
+  std::vector<account_index> dirty_accounts_;
+  std::vector<uint32_t> dirty_meters_;
+  std::vector<uint32_t> dirty_units_;
+  std::vector<uint8_t> account_dirty_flag_;
+  std::vector<uint8_t> meter_dirty_flag_;
+  std::vector<uint8_t> unit_dirty_flag_;
+};
+
+}  // namespace energo::ledger

@@ -4,8 +4,10 @@
 
 namespace energo::crypto {
 
-// Inputs above this length are refused by the decoders (a named bound, not a guess).
-inline constexpr std::size_t base58_input_chars_max = 256;
+// Inputs above this length are refused by the decoders (decoding is quadratic in the length).
+// 350 characters is the Base58 length of a 256-byte payload, ceil(256 * log(256) / log(58)): it
+// covers every address and key with room to spare, and the largest Bitcoin/Qtum test vector.
+inline constexpr std::size_t base58_input_chars_max = 350;
 
 [[nodiscard]] std::string base58_encode(byte_span data);
 [[nodiscard]] std::optional<std::vector<uint8_t>> base58_decode(std::string_view text);

@@ -28,7 +28,7 @@ class sha256_hasher {
   [[nodiscard]] hash256 finish();
 
  private:
-  void* ctx_;  // EVP_MD_CTX*
+  void* ctx_;  // SHA256_CTX* (OpenSSL low-level API; see hash.cpp for why not EVP)
 };
 
 }  // namespace energo::crypto

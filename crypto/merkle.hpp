@@ -5,6 +5,11 @@
 //   inner node = SHA-256(0x01 || left || right); a missing right child is 32 zero bytes
 //   root       = SHA-256(0x02 || leaf_count (u64 BE) || top node); the empty tree's top is zero
 //
+// Shape: levels_[0] holds the leaves; level k+1 holds ceil(width_k / 2) nodes, node i hashing
+// children 2i and 2i+1 of level k. Levels stop at a width of one (the top node), so the depth for
+// n leaves is merkle_depth(n) = ceil(log2 n), and 0 for n <= 1 (one leaf is its own top node).
+// Appending past a power of two adds a level on top. Proofs and merkle_verify use the same rule.
+//
 // Changing a leaf marks its path dirty; root() rehashes only dirty nodes, so the cost per changed
 // leaf is O(log n) and a batch of changes shares the upper levels. Proofs carry the sibling on
 // every level; a verifier needs only the root, the leaf hash and the proof.
@@ -16,11 +21,14 @@
 namespace energo::crypto {
 
 [[nodiscard]] hash256 merkle_leaf_hash(byte_span data);
+// Levels above the leaves for `leaf_count` leaves: ceil(log2 leaf_count), 0 for 0 or 1 leaf.
+[[nodiscard]] uint64_t merkle_depth(uint64_t leaf_count);
 
 struct merkle_proof {
   uint64_t leaf_index = 0;
   uint64_t leaf_count = 0;
-  std::vector<hash256> siblings;  // bottom-up; size == tree depth for leaf_count
+  std::vector<hash256> siblings;  // bottom-up; size == merkle_depth(leaf_count); zeros where a
+                                  // node has no right sibling
 };
 
 class merkle_tree {

@@ -1,0 +1,1214 @@
+#include "tests/consensus_sim/simulation.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+#include <map>
+#include <utility>
+#include <variant>
+
+#include "common/assert.hpp"
+#include "consensus/invariants.hpp"
+#include "consensus/session.hpp"
+#include "tests/consensus_sim/linearizability.hpp"
+#include "tests/consensus_sim/prng.hpp"
+#include "tests/consensus_sim/sim_disk.hpp"
+#include "tests/consensus_sim/state_machine.hpp"
+
+namespace energo::sim {
+
+using consensus::entry;
+using consensus::hard_state;
+using consensus::index_t;
+using consensus::message;
+using consensus::message_type;
+using consensus::node_id;
+using consensus::raft_node;
+using consensus::ready;
+using consensus::term_t;
+
+namespace {
+
+// --- the replay line printed on abort -------------------------------------------------------------
+char g_replay_line[256] = "";
+
+void on_abort(int) {
+  const char prefix[] = "\nenergo raft_sim: aborted during run; replay with:\n  ";
+  (void)!write(2, prefix, sizeof(prefix) - 1);
+  (void)!write(2, g_replay_line, std::strlen(g_replay_line));
+  (void)!write(2, "\n", 1);
+}
+
+// --- packets --------------------------------------------------------------------------------------
+struct client_request {
+  uint64_t client_id = 0;
+  uint64_t sequence = 0;
+  op_kind kind = op_kind::write;
+  uint64_t key = 0;
+  int64_t value = 0;
+};
+struct client_reply {
+  uint64_t client_id = 0;
+  uint64_t sequence = 0;
+  bool ok = false;
+  int64_t value = 0;
+  index_t index = 0;  // log index that answered a write (0 for reads and errors)
+  node_id leader_hint = consensus::no_node;
+};
+using packet = std::variant<message, client_request, client_reply>;
+
+constexpr endpoint_id client_endpoint_base = 1000;
+constexpr sim_time tick_ms = 10;               // one raft tick every 10 simulated ms per node
+constexpr size_t ready_rounds_per_ms_max = 8;  // bounds the drive loop of one node in one ms
+constexpr size_t nodes_total_max = 9;          // initial + added over a run (ids never reused)
+constexpr size_t voters_max = 7;               // SPEC §6: 3-7 voters
+
+uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h * 0x100000001b3ULL;
+}
+
+uint64_t entry_hash(const entry& e) {
+  return mix(mix(fnv1a(e.data), e.term), static_cast<uint64_t>(e.type));
+}
+
+// Intensities drawn once per seed, so some seeds are calm and some are storms.
+struct fault_profile {
+  uint64_t crash_per_million_ms = 0;
+  sim_time down_ms_max = 0;
+  uint64_t partition_per_million_ms = 0;
+  sim_time partition_ms_max = 0;
+  uint64_t config_change_per_million_ms = 0;
+  uint64_t transfer_per_million_ms = 0;
+  sim_time disk_latency_ms_max = 0;
+  uint64_t slow_disk_per_million = 0;
+  index_t compaction_every_entries = 0;
+  bool pre_vote = true;
+  bool check_quorum = true;
+};
+
+struct pending_read {
+  endpoint_id client = 0;
+  uint64_t sequence = 0;
+  uint64_t key = 0;
+  bool has_index = false;
+  index_t index = 0;
+};
+
+struct sim_node {
+  node_id id = 0;
+  bool created = false;
+  bool up = false;
+  bool destroyed = false;
+  std::optional<raft_node> raft;
+  durable_state disk;
+  durable_state disk_before_last_write;  // lying_fsync only
+  std::vector<uint64_t> chain;           // chain hash of each durable log entry (log matching)
+  uint64_t chain_base = 0;               // chain hash at the durable snapshot index
+  std::optional<ready> io;               // written, sync not yet complete
+  sim_time io_done_at = 0;
+  register_state_machine sm;
+  std::set<std::pair<uint64_t, uint64_t>> pending_writes;  // (client, sequence) to answer
+  std::map<uint64_t, pending_read> reads;                  // read ctx -> client
+  uint64_t next_read_ctx = 1;
+  sim_time next_tick_at = 0;
+  sim_time restart_at = 0;  // 0: none scheduled
+  sim_time destroy_at = 0;
+  uint64_t incarnation = 0;
+  // What this incarnation has shown so far (monotonic checks).
+  term_t seen_term = 0;
+  index_t seen_commit = 0;
+  index_t seen_applied = 0;
+  bool seen_leader = false;
+  term_t seen_leader_term = 0;
+  consensus::invariant_history invariants;
+};
+
+struct sim_client {
+  endpoint_id id = 0;
+  bool busy = false;
+  size_t op = 0;  // index into history
+  uint64_t sequence = 0;
+  op_kind kind = op_kind::write;
+  uint64_t key = 0;
+  int64_t value = 0;
+  node_id target = 0;
+  node_id hint = 0;
+  sim_time deadline = 0;
+  sim_time next_op_at = 0;
+  uint64_t ops_issued = 0;
+  uint64_t acked = 0;
+  std::set<node_id> pinned;
+};
+
+struct committed_info {
+  bool known = false;
+  term_t term = 0;
+  uint64_t hash = 0;
+  term_t observed_in_term = 0;  // term of the first node that applied it (>= the commit's term)
+  uint64_t client_id = 0, sequence = 0;  // for framed entries
+};
+
+struct active_partition {
+  sim_time ends_at = 0;
+  std::vector<std::pair<endpoint_id, endpoint_id>> links;
+};
+
+}  // namespace
+
+struct simulation::state {
+  sim_options opts;
+  prng rng;
+  sim_network<packet> net;
+  fault_profile profile;
+  sim_time now = 0;
+  std::map<node_id, sim_node> nodes;
+  node_id next_node_id = 1;
+  std::vector<sim_client> clients;
+  std::vector<client_operation> history;
+  uint64_t event_seq = 0;
+  bool workload_open = true;
+  bool random_faults = true;
+  std::vector<active_partition> partitions;
+
+  // Global knowledge for the safety checks.
+  std::map<term_t, node_id> leader_of_term;
+  std::vector<committed_info> committed;  // by index - 1
+  std::vector<uint64_t> state_hash_at;    // by index - 1 (0 = unknown)
+  std::map<std::pair<index_t, term_t>, uint64_t> chain_registry;  // (index, term) -> chain hash
+  std::set<node_id> ever_member;  // in some applied configuration
+  std::set<node_id> removal_planned;
+  index_t last_config_index_seen = 0;  // config entries act on node lifecycles once, in log order
+
+  sim_stats stats;
+  bool failed = false;
+  std::string failure;
+
+  explicit state(sim_options o) : opts(o), rng(o.seed), net(o.seed ^ 0x6e6574776f726bULL), random_faults(o.random_faults) {}
+
+  // --- reporting ----------------------------------------------------------------------------------
+  template <class... A>
+  void trace(const char* fmt, A... args) {
+    if (!opts.verbose) return;
+    std::printf("[t=%6llu] ", static_cast<unsigned long long>(now));
+    if constexpr (sizeof...(A) == 0) {
+      std::fputs(fmt, stdout);
+    } else {
+      std::printf(fmt, args...);
+    }
+    std::fputc('\n', stdout);
+  }
+
+  void fail(const std::string& what) {
+    if (failed) return;
+    failed = true;
+    failure = "raft_sim seed " + std::to_string(opts.seed) + " failed at t=" + std::to_string(now) + "ms: " + what +
+              "\n  replay: " + replay_command(opts);
+    trace("FAILURE: %s", what.c_str());
+  }
+
+  void digest(uint64_t a, uint64_t b = 0, uint64_t c = 0) {
+    stats.digest = mix(mix(mix(mix(stats.digest, now), a), b), c);
+  }
+
+  // --- setup --------------------------------------------------------------------------------------
+  void draw_profile() {
+    auto& p = profile;
+    const bool calm = rng.chance(150'000);
+    p.crash_per_million_ms = calm ? 0 : rng.range(0, 1200);
+    p.down_ms_max = rng.range(50, 2500);
+    p.partition_per_million_ms = calm ? 0 : rng.range(0, 1500);
+    p.partition_ms_max = rng.range(50, 2000);
+    p.config_change_per_million_ms = rng.range(0, 1500);
+    p.transfer_per_million_ms = rng.range(0, 800);
+    p.disk_latency_ms_max = rng.range(0, 6);
+    p.slow_disk_per_million = rng.range(0, 30'000);
+    p.compaction_every_entries = rng.range(5, 150);
+    p.pre_vote = !rng.chance(200'000);
+    p.check_quorum = !rng.chance(200'000);
+    auto& f = net.faults();
+    f.loss_per_million = calm ? 0 : rng.range(0, 60'000);
+    f.duplicate_per_million = rng.range(0, 20'000);
+    f.delay_min_ms = 1;
+    f.delay_max_ms = rng.range(1, 12);
+    f.long_delay_per_million = rng.range(0, 20'000);
+    f.long_delay_max_ms = rng.range(10, 200);
+  }
+
+  consensus::config node_config(node_id id, uint64_t incarnation) {
+    consensus::config cfg;
+    cfg.id = id;
+    cfg.group = 7;
+    cfg.election_ticks = 10;
+    cfg.heartbeat_ticks = 1;
+    cfg.pre_vote = profile.pre_vote;
+    cfg.check_quorum = profile.check_quorum;
+    uint64_t sm = opts.seed ^ (id * 0x1000193ULL) ^ (incarnation << 32);
+    cfg.random_seed = splitmix64(sm);
+    return cfg;
+  }
+
+  void setup() {
+    draw_profile();
+    consensus::membership initial;
+    for (size_t i = 0; i < opts.nodes; ++i) initial.voters.insert(next_node_id + i);
+    for (size_t i = 0; i < opts.nodes; ++i) {
+      const node_id id = next_node_id++;
+      sim_node& n = nodes[id];
+      n.id = id;
+      n.created = true;
+      n.up = true;
+      n.raft.emplace(raft_node::bootstrap(node_config(id, 0), initial));
+      n.next_tick_at = rng.range(1, tick_ms);
+      n.seen_term = n.raft->term();
+      n.seen_commit = n.raft->commit_index();
+    }
+    for (size_t i = 0; i < opts.clients; ++i) {
+      sim_client c;
+      c.id = client_endpoint_base + i;
+      c.next_op_at = rng.range(0, 50);
+      clients.push_back(c);
+    }
+    trace("setup: %zu voters, %zu clients, loss=%llu/1e6 dup=%llu/1e6 delay<=%llums crash=%llu/1e6/ms "
+          "partition=%llu/1e6/ms config=%llu/1e6/ms pre_vote=%d check_quorum=%d",
+          opts.nodes, opts.clients, static_cast<unsigned long long>(net.faults().loss_per_million),
+          static_cast<unsigned long long>(net.faults().duplicate_per_million),
+          static_cast<unsigned long long>(net.faults().delay_max_ms),
+          static_cast<unsigned long long>(profile.crash_per_million_ms),
+          static_cast<unsigned long long>(profile.partition_per_million_ms),
+          static_cast<unsigned long long>(profile.config_change_per_million_ms), profile.pre_vote ? 1 : 0,
+          profile.check_quorum ? 1 : 0);
+  }
+
+  sim_node* find(node_id id) {
+    auto it = nodes.find(id);
+    return it == nodes.end() ? nullptr : &it->second;
+  }
+
+  // --- disk ---------------------------------------------------------------------------------------
+  sim_time disk_latency() {
+    sim_time l = rng.range(0, profile.disk_latency_ms_max);
+    if (rng.chance(profile.slow_disk_per_million)) l += rng.range(10, 40);
+    return l;
+  }
+
+  // Recomputes chain hashes of the durable log from `from` on and registers them (log matching:
+  // two logs with the same (index, term) must have identical prefixes, i.e. equal chain hashes).
+  void rechain(sim_node& n, index_t from) {
+    const index_t first = n.disk.first_index();
+    if (from < first) from = first;
+    n.chain.resize(from - first);
+    for (index_t i = from; i <= n.disk.last_index(); ++i) {
+      const entry& e = n.disk.log[i - first];
+      const uint64_t prev = i == first ? n.chain_base : n.chain[i - first - 1];
+      const uint64_t h = mix(prev, mix(e.index, entry_hash(e)));
+      n.chain.push_back(h);
+      auto [it, inserted] = chain_registry.emplace(std::make_pair(e.index, e.term), h);
+      if (!inserted && it->second != h) {
+        fail("log matching violated: node " + std::to_string(n.id) + " persisted entry (index " +
+             std::to_string(e.index) + ", term " + std::to_string(e.term) +
+             ") whose log prefix differs from another node's entry with the same index and term");
+        return;
+      }
+    }
+  }
+
+  void set_chain_base_from_snapshot(sim_node& n) {
+    if (!n.disk.snap) {
+      n.chain_base = 0;
+      return;
+    }
+    const auto& meta = n.disk.snap->meta;
+    auto it = chain_registry.find({meta.index, meta.term});
+    if (it == chain_registry.end()) {
+      fail("node " + std::to_string(n.id) + " holds a snapshot at (index " + std::to_string(meta.index) + ", term " +
+           std::to_string(meta.term) + ") but no node ever persisted that entry");
+      return;
+    }
+    n.chain_base = it->second;
+  }
+
+  void persist(sim_node& n, const ready& r) {
+    if (opts.lying_fsync) n.disk_before_last_write = n.disk;
+    const hard_state before = n.disk.hard;
+    const index_t snap_before = n.disk.snapshot_index();
+    if (auto err = persist_ready(n.disk, r)) {
+      fail("node " + std::to_string(n.id) + " ready violates the storage contract: " + err->message);
+      return;
+    }
+    const hard_state& after = n.disk.hard;
+    if (after.term < before.term) fail("node " + std::to_string(n.id) + " persisted a lower term");
+    if (after.term == before.term && before.vote != consensus::no_node && after.vote != before.vote) {
+      fail("node " + std::to_string(n.id) + " changed its persisted vote within term " + std::to_string(after.term) +
+           " (" + std::to_string(before.vote) + " -> " + std::to_string(after.vote) + ")");
+    }
+    if (after.commit < before.commit) fail("node " + std::to_string(n.id) + " persisted a lower commit index");
+    if (after.commit > n.disk.last_index()) {
+      fail("node " + std::to_string(n.id) + " persisted commit " + std::to_string(after.commit) +
+           " beyond its durable log (last " + std::to_string(n.disk.last_index()) + ")");
+    }
+    if (n.disk.snapshot_index() != snap_before) {
+      set_chain_base_from_snapshot(n);
+      rechain(n, n.disk.first_index());
+    } else if (!r.entries_to_persist.empty()) {
+      rechain(n, r.entries_to_persist.front().index);
+    }
+  }
+
+  // --- node lifecycle -----------------------------------------------------------------------------
+  void reset_volatile(sim_node& n) {
+    n.raft.reset();
+    n.io.reset();
+    n.sm = register_state_machine{};
+    n.pending_writes.clear();
+    n.reads.clear();
+    n.invariants = consensus::invariant_history{};
+    n.seen_leader = false;
+  }
+
+  void crash_node(sim_node& n) {
+    if (!n.up) return;
+    if (n.io && rng.chance(500'000)) {
+      // The write reached the platter but the node died before it could send or apply.
+      persist(n, *n.io);
+    }
+    if (opts.lying_fsync && rng.chance(500'000)) {
+      n.disk = n.disk_before_last_write;
+      set_chain_base_from_snapshot(n);
+      rechain(n, n.disk.first_index());
+    }
+    reset_volatile(n);
+    n.up = false;
+    // Packets already sent by or to it stay in flight: they may still arrive, even at its next
+    // incarnation (Raft has to cope with that).
+    ++stats.crashes;
+    digest(1, n.id);
+    trace("n%llu CRASH (durable: term %llu vote %llu commit %llu, log %llu..%llu)",
+          static_cast<unsigned long long>(n.id), static_cast<unsigned long long>(n.disk.hard.term),
+          static_cast<unsigned long long>(n.disk.hard.vote), static_cast<unsigned long long>(n.disk.hard.commit),
+          static_cast<unsigned long long>(n.disk.first_index()), static_cast<unsigned long long>(n.disk.last_index()));
+  }
+
+  void restart_node(sim_node& n) {
+    if (n.up || n.destroyed) return;
+    ++n.incarnation;
+    std::optional<consensus::snapshot_meta> meta;
+    if (n.disk.snap) meta = n.disk.snap->meta;
+    n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, meta, n.disk.log));
+    n.sm = register_state_machine{};
+    if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
+      fail("node " + std::to_string(n.id) + " cannot restore its durable snapshot");
+      return;
+    }
+    n.up = true;
+    n.restart_at = 0;
+    n.next_tick_at = now + rng.range(1, tick_ms);
+    const raft_node& r = *n.raft;
+    if (r.term() < n.disk.hard.term) fail("node " + std::to_string(n.id) + " restarted with a term below its durable term");
+    if (r.commit_index() < n.disk.hard.commit) {
+      fail("node " + std::to_string(n.id) + " restarted with commit " + std::to_string(r.commit_index()) +
+           " below its durable commit " + std::to_string(n.disk.hard.commit));
+    }
+    if (r.applied_index() != n.sm.applied_index()) {
+      fail("node " + std::to_string(n.id) + " restarted with applied_index " + std::to_string(r.applied_index()) +
+           " but the restored state machine is at " + std::to_string(n.sm.applied_index()));
+    }
+    n.seen_term = r.term();
+    n.seen_commit = r.commit_index();
+    n.seen_applied = r.applied_index();
+    ++stats.restarts;
+    digest(2, n.id);
+    trace("n%llu RESTART term %llu commit %llu applied %llu", static_cast<unsigned long long>(n.id),
+          static_cast<unsigned long long>(r.term()), static_cast<unsigned long long>(r.commit_index()),
+          static_cast<unsigned long long>(r.applied_index()));
+  }
+
+  void destroy_node(sim_node& n) {
+    if (n.destroyed) return;
+    reset_volatile(n);
+    n.up = false;
+    n.destroyed = true;
+    n.disk = durable_state{};
+    net.drop_endpoint(n.id);
+    ++stats.nodes_removed;
+    digest(3, n.id);
+    trace("n%llu DESTROYED (removed from the group)", static_cast<unsigned long long>(n.id));
+  }
+
+  sim_node& create_node() {
+    const node_id id = next_node_id++;
+    sim_node& n = nodes[id];
+    n.id = id;
+    n.created = true;
+    n.raft.emplace(raft_node::restart(node_config(id, 0), {}, std::nullopt, {}));
+    n.up = true;
+    n.next_tick_at = now + rng.range(1, tick_ms);
+    ++stats.nodes_added;
+    trace("n%llu CREATED (empty, waiting to be added)", static_cast<unsigned long long>(id));
+    return n;
+  }
+
+  // --- ready processing ---------------------------------------------------------------------------
+  void check_outgoing(sim_node& n, const message& m) {
+    // Persist-before-send: what a response promises must already be durable.
+    if (m.type == message_type::vote_response && !m.reject) {
+      if (n.disk.hard.term != m.term || n.disk.hard.vote != m.to) {
+        fail("node " + std::to_string(n.id) + " granted its vote to " + std::to_string(m.to) + " in term " +
+             std::to_string(m.term) + " before persisting it (durable term " + std::to_string(n.disk.hard.term) +
+             ", vote " + std::to_string(n.disk.hard.vote) + ")");
+      }
+    }
+    if (m.type == message_type::append_response && !m.reject) {
+      if (m.index > n.disk.last_index()) {
+        fail("node " + std::to_string(n.id) + " acknowledged index " + std::to_string(m.index) +
+             " before persisting it (durable log ends at " + std::to_string(n.disk.last_index()) + ")");
+      }
+    }
+    if (m.from != n.id) fail("node " + std::to_string(n.id) + " sent a message with from=" + std::to_string(m.from));
+  }
+
+  void reply(sim_node& n, endpoint_id client, client_reply rep) {
+    net.send(n.id, client, packet{std::move(rep)}, now);
+  }
+
+  void record_committed(sim_node& n, const entry& e) {
+    if (committed.size() < e.index) {
+      committed.resize(e.index);
+      state_hash_at.resize(e.index, 0);
+    }
+    committed_info& c = committed[e.index - 1];
+    const uint64_t h = entry_hash(e);
+    if (c.known) {
+      if (c.term != e.term || c.hash != h) {
+        fail("state machine safety violated: node " + std::to_string(n.id) + " applied (index " +
+             std::to_string(e.index) + ", term " + std::to_string(e.term) + ") but another node applied term " +
+             std::to_string(c.term) + " with different contents at that index");
+      }
+      return;
+    }
+    c.known = true;
+    c.term = e.term;
+    c.hash = h;
+    c.observed_in_term = n.raft->term();
+    if (e.type == consensus::entry_type::normal) {
+      if (auto framed = consensus::decode_session_payload(e.data)) {
+        c.client_id = framed->client_id;
+        c.sequence = framed->sequence;
+      }
+    }
+    stats.max_commit = std::max<uint64_t>(stats.max_commit, e.index);
+    // Leader completeness for this newly committed entry: every leader of a later term has it.
+    for (auto& [id, other] : nodes) {
+      if (!other.up || other.raft->role() != consensus::role::leader) continue;
+      if (other.raft->term() > c.observed_in_term) check_leader_has(other, e.index, c);
+    }
+  }
+
+  void check_leader_has(sim_node& l, index_t i, const committed_info& c) {
+    const raft_node& r = *l.raft;
+    if (i <= r.snapshot_metadata().index) return;  // covered by its snapshot
+    const auto t = r.term_at(i);
+    if (!t || *t != c.term) {
+      fail("leader completeness violated: leader " + std::to_string(l.id) + " of term " + std::to_string(r.term()) +
+           " lacks committed entry (index " + std::to_string(i) + ", term " + std::to_string(c.term) +
+           ") committed by term " + std::to_string(c.observed_in_term) + "; it has " +
+           (t ? "term " + std::to_string(*t) : std::string("nothing")) + " there");
+    }
+  }
+
+  void apply_entry(sim_node& n, const entry& e) {
+    if (e.index != n.sm.applied_index() + 1) {
+      fail("node " + std::to_string(n.id) + " was given committed entry " + std::to_string(e.index) +
+           " after applying " + std::to_string(n.sm.applied_index()));
+      return;
+    }
+    if (e.index > n.disk.last_index()) {
+      fail("node " + std::to_string(n.id) + " applied entry " + std::to_string(e.index) + " that is not durable");
+    }
+    record_committed(n, e);
+    const auto out = n.sm.apply(e);
+    const uint64_t h = n.sm.state_hash();
+    uint64_t& known = state_hash_at[e.index - 1];
+    if (known == 0) {
+      known = h;
+    } else if (known != h) {
+      fail("replicas diverged: node " + std::to_string(n.id) + " has a different state hash after applying index " +
+           std::to_string(e.index));
+    }
+    digest(4, n.id, e.index);
+    if (e.type == consensus::entry_type::config_change) on_config_applied(n, e);
+    if (out && !out->stale) {
+      auto it = n.pending_writes.find({out->client_id, out->sequence});
+      if (it != n.pending_writes.end()) {
+        n.pending_writes.erase(it);
+        client_reply rep;
+        rep.client_id = out->client_id;
+        rep.sequence = out->sequence;
+        rep.ok = true;
+        rep.value = out->response;
+        rep.index = e.index;
+        reply(n, out->client_id, rep);
+      }
+    }
+  }
+
+  void on_config_applied(sim_node& n, const entry& e) {
+    auto m = consensus::decode_membership(e.data);
+    if (!m) {
+      fail("node " + std::to_string(n.id) + " applied an undecodable config_change at " + std::to_string(e.index));
+      return;
+    }
+    if (e.index <= last_config_index_seen) return;
+    last_config_index_seen = e.index;
+    ++stats.config_changes_applied;
+    for (auto& [id, other] : nodes) {
+      if (other.destroyed || other.destroy_at != 0) continue;
+      if (ever_member.count(id) && !m->contains(id)) {
+        other.destroy_at = now + rng.range(20, 400);
+        removal_planned.insert(id);
+      }
+    }
+    for (node_id id : m->voters) ever_member.insert(id);
+    for (node_id id : m->learners) ever_member.insert(id);
+  }
+
+  void answer_reads(sim_node& n) {
+    for (auto it = n.reads.begin(); it != n.reads.end();) {
+      const pending_read& pr = it->second;
+      if (pr.has_index && pr.index <= n.sm.applied_index()) {
+        client_reply rep;
+        rep.client_id = pr.client;
+        rep.sequence = pr.sequence;
+        rep.ok = true;
+        rep.value = n.sm.value(pr.key);
+        reply(n, pr.client, rep);
+        it = n.reads.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void complete_io(sim_node& n) {
+    ready r = std::move(*n.io);
+    n.io.reset();
+    persist(n, r);
+    if (failed) return;
+    if (r.snapshot_to_install) {
+      const auto& snap = *r.snapshot_to_install;
+      if (!n.sm.restore(snap.data, snap.meta.index)) {
+        fail("node " + std::to_string(n.id) + " received a snapshot it cannot restore");
+        return;
+      }
+      ++stats.snapshots_installed;
+      if (state_hash_at.size() >= snap.meta.index && snap.meta.index > 0) {
+        const uint64_t known = state_hash_at[snap.meta.index - 1];
+        if (known != 0 && known != n.sm.state_hash()) {
+          fail("node " + std::to_string(n.id) + " installed a snapshot at " + std::to_string(snap.meta.index) +
+               " whose state differs from what replicas applied there");
+        }
+      }
+      trace("n%llu installed snapshot at %llu", static_cast<unsigned long long>(n.id),
+            static_cast<unsigned long long>(snap.meta.index));
+    }
+    for (const message& m : r.messages) {
+      check_outgoing(n, m);
+      ++stats.messages_sent;
+      if (opts.verbose) {
+        trace("n%llu -> n%llu %s term %llu idx %llu logterm %llu commit %llu n=%zu%s",
+              static_cast<unsigned long long>(m.from), static_cast<unsigned long long>(m.to),
+              std::string(consensus::to_string(m.type)).c_str(), static_cast<unsigned long long>(m.term),
+              static_cast<unsigned long long>(m.index), static_cast<unsigned long long>(m.log_term),
+              static_cast<unsigned long long>(m.commit), m.entries.size(), m.reject ? " REJECT" : "");
+      }
+      net.send(n.id, m.to, packet{m}, now);
+    }
+    for (const entry& e : r.committed_entries) {
+      apply_entry(n, e);
+      if (failed) return;
+    }
+    for (const auto& rs : r.read_states) {
+      auto it = n.reads.find(rs.request_ctx);
+      if (it == n.reads.end()) continue;  // duplicate answer or from a previous incarnation
+      it->second.has_index = true;
+      it->second.index = rs.index;
+    }
+    answer_reads(n);
+    n.raft->advance(r);
+    if (n.raft->applied_index() != n.sm.applied_index()) {
+      fail("node " + std::to_string(n.id) + " applied_index() is " + std::to_string(n.raft->applied_index()) +
+           " after advance, but the state machine applied " + std::to_string(n.sm.applied_index()));
+    }
+  }
+
+  void drive(sim_node& n) {
+    for (size_t round = 0; round < ready_rounds_per_ms_max && n.up && !failed; ++round) {
+      if (n.io || !n.raft->has_ready()) return;
+      n.io = n.raft->get_ready();
+      const ready& r = *n.io;
+      const bool writes = r.hard_state || !r.entries_to_persist.empty() || r.snapshot_to_install;
+      const sim_time latency = writes ? disk_latency() : 0;
+      if (latency == 0) {
+        complete_io(n);
+      } else {
+        n.io_done_at = now + latency;
+        return;
+      }
+    }
+  }
+
+  // --- network delivery ---------------------------------------------------------------------------
+  void deliver(typename sim_network<packet>::delivery& d) {
+    if (d.to >= client_endpoint_base) {
+      on_client_reply(std::get<client_reply>(d.body));
+      return;
+    }
+    sim_node* n = find(d.to);
+    if (!n || !n->up) return;
+    if (auto* m = std::get_if<message>(&d.body)) {
+      digest(5, m->from, (static_cast<uint64_t>(m->type) << 32) ^ m->index);
+      n->raft->step(*m);
+    } else if (auto* req = std::get_if<client_request>(&d.body)) {
+      on_client_request(*n, d.from, *req);
+    }
+  }
+
+  void on_client_request(sim_node& n, endpoint_id from, const client_request& req) {
+    client_reply err;
+    err.client_id = req.client_id;
+    err.sequence = req.sequence;
+    err.ok = false;
+    if (req.kind == op_kind::read) {
+      const uint64_t ctx = (n.incarnation << 40) | n.next_read_ctx++;
+      const auto st = n.raft->read_index(ctx);
+      if (!st) {
+        err.leader_hint = st.error().leader_hint;
+        reply(n, from, err);
+        return;
+      }
+      n.reads[ctx] = pending_read{from, req.sequence, req.key, false, 0};
+      return;
+    }
+    command c{req.kind, req.key, req.value};
+    auto res = n.raft->propose(consensus::encode_session_payload(req.client_id, req.sequence, encode_command(c)));
+    if (!res) {
+      err.leader_hint = res.error().leader_hint;
+      reply(n, from, err);
+      return;
+    }
+    n.pending_writes.insert({req.client_id, req.sequence});
+  }
+
+  // --- clients ------------------------------------------------------------------------------------
+  std::vector<node_id> live_ids() const {
+    std::vector<node_id> out;
+    for (const auto& [id, n] : nodes)
+      if (n.created && !n.destroyed) out.push_back(id);
+    return out;
+  }
+
+  void send_request(sim_client& c) {
+    node_id target = 0;
+    if (!c.pinned.empty()) {
+      auto it = c.pinned.begin();
+      std::advance(it, static_cast<long>(rng.below(c.pinned.size())));
+      target = *it;
+    } else if (c.hint != 0 && find(c.hint) && !find(c.hint)->destroyed && rng.chance(800'000)) {
+      target = c.hint;
+    } else {
+      const auto ids = live_ids();
+      target = ids[rng.below(ids.size())];
+    }
+    c.target = target;
+    c.deadline = now + rng.range(150, 450);
+    client_request req{c.id, c.sequence, c.kind, c.key, c.value};
+    net.send(c.id, target, packet{req}, now);
+  }
+
+  void client_step(sim_client& c) {
+    if (c.busy) {
+      if (now >= c.deadline) {
+        ++stats.client_retries;
+        send_request(c);
+      }
+      return;
+    }
+    if (!workload_open || now < c.next_op_at || c.ops_issued >= opts.ops_per_client_max) return;
+    ++c.ops_issued;
+    ++c.sequence;
+    const uint64_t roll = rng.below(10);
+    c.kind = roll < 4 ? op_kind::write : roll < 7 ? op_kind::add : op_kind::read;
+    c.key = rng.below(opts.keys);
+    c.value = c.kind == op_kind::write ? static_cast<int64_t>(c.id * 1'000'000 + c.sequence)
+                                       : static_cast<int64_t>(rng.range(1, 5));
+    client_operation op;
+    op.client_id = c.id;
+    op.key = c.key;
+    op.kind = c.kind;
+    op.input = c.kind == op_kind::read ? 0 : c.value;
+    op.invoke_seq = ++event_seq;
+    op.invoke_time = now;
+    history.push_back(op);
+    c.op = history.size() - 1;
+    c.busy = true;
+    ++stats.client_ops;
+    send_request(c);
+  }
+
+  void on_client_reply(const client_reply& rep) {
+    sim_client* c = nullptr;
+    for (auto& x : clients)
+      if (x.id == rep.client_id) c = &x;
+    if (!c || !c->busy || rep.sequence != c->sequence) return;  // late or duplicate answer
+    if (!rep.ok) {
+      c->hint = rep.leader_hint;
+      c->deadline = std::min(c->deadline, now + rng.range(5, 30));  // retry soon, elsewhere
+      return;
+    }
+    client_operation& op = history[c->op];
+    if (c->kind != op_kind::read) {
+      // No acknowledged write lost: the acknowledging entry must be the committed one.
+      const committed_info* ci = rep.index > 0 && rep.index <= committed.size() ? &committed[rep.index - 1] : nullptr;
+      if (!ci || !ci->known || ci->client_id != rep.client_id || ci->sequence != rep.sequence) {
+        fail("client " + std::to_string(rep.client_id) + " got an ack for sequence " + std::to_string(rep.sequence) +
+             " at index " + std::to_string(rep.index) + " which is not the committed entry there");
+      }
+    } else {
+      ++stats.reads_acked;
+    }
+    op.response_seq = ++event_seq;
+    op.response_time = now;
+    op.output = rep.value;
+    c->busy = false;
+    ++c->acked;
+    ++stats.client_ops_acked;
+    c->next_op_at = now + rng.range(0, 60);
+    digest(6, c->id, c->sequence);
+  }
+
+  // --- faults -------------------------------------------------------------------------------------
+  std::vector<endpoint_id> all_endpoints() const {
+    std::vector<endpoint_id> out = live_ids();
+    for (const auto& c : clients) out.push_back(c.id);
+    return out;
+  }
+
+  void rebuild_blocks() {
+    net.heal_all();
+    for (const auto& p : partitions)
+      for (const auto& [a, b] : p.links) net.block(a, b);
+  }
+
+  void start_random_partition() {
+    const auto ids = live_ids();
+    const auto eps = all_endpoints();
+    active_partition p;
+    p.ends_at = now + rng.range(20, profile.partition_ms_max);
+    const node_id x = ids[rng.below(ids.size())];
+    const uint64_t kind = rng.below(5);
+    const char* name = "";
+    if (kind == 0) {  // isolate one node both ways
+      name = "isolate";
+      for (endpoint_id e : eps)
+        if (e != x) {
+          p.links.push_back({x, e});
+          p.links.push_back({e, x});
+        }
+    } else if (kind == 1) {  // x cannot send (one-way)
+      name = "mute";
+      for (endpoint_id e : eps)
+        if (e != x) p.links.push_back({x, e});
+    } else if (kind == 2) {  // x cannot receive (one-way)
+      name = "deafen";
+      for (endpoint_id e : eps)
+        if (e != x) p.links.push_back({e, x});
+    } else if (kind == 3) {  // split into two sides, clients scattered
+      name = "split";
+      std::vector<endpoint_id> side_a, side_b;
+      for (endpoint_id e : eps) (rng.chance(400'000) ? side_a : side_b).push_back(e);
+      for (endpoint_id a : side_a)
+        for (endpoint_id b : side_b) {
+          p.links.push_back({a, b});
+          p.links.push_back({b, a});
+        }
+    } else {  // one directed link
+      name = "link";
+      const node_id y = ids[rng.below(ids.size())];
+      if (y != x) p.links.push_back({x, y});
+    }
+    ++stats.partitions;
+    digest(7, kind, x);
+    trace("PARTITION %s around n%llu until t=%llu (%zu links)", name, static_cast<unsigned long long>(x),
+          static_cast<unsigned long long>(p.ends_at), p.links.size());
+    partitions.push_back(std::move(p));
+    rebuild_blocks();
+  }
+
+  std::optional<node_id> current_leader() const {
+    std::optional<node_id> best;
+    term_t best_term = 0;
+    for (const auto& [id, n] : nodes) {
+      if (!n.up || n.raft->role() != consensus::role::leader) continue;
+      if (!best || n.raft->term() > best_term) {
+        best = id;
+        best_term = n.raft->term();
+      }
+    }
+    return best;
+  }
+
+  void random_config_change() {
+    const auto lid = current_leader();
+    if (!lid) return;
+    sim_node& l = nodes[*lid];
+    const consensus::membership& m = l.raft->membership();
+    const uint64_t roll = rng.below(3);
+    consensus::config_change change;
+    if (roll == 0) {
+      // Add a learner: reuse an idle node that never joined, else create one.
+      node_id target = 0;
+      for (const auto& [id, n] : nodes)
+        if (n.created && !n.destroyed && !m.contains(id) && !ever_member.count(id) && !removal_planned.count(id))
+          target = id;
+      if (target == 0) {
+        if (next_node_id > nodes_total_max) return;
+        target = create_node().id;
+      }
+      change = {consensus::config_change_type::add_learner, target};
+    } else if (roll == 1) {
+      if (m.learners.empty() || m.voters.size() >= voters_max) return;
+      auto it = m.learners.begin();
+      std::advance(it, static_cast<long>(rng.below(m.learners.size())));
+      change = {consensus::config_change_type::promote_learner, *it};
+    } else {
+      // Remove a voter (the leader itself now and then) while at least 3 voters remain to
+      // remove from, or a learner.
+      std::vector<node_id> candidates;
+      if (m.voters.size() >= 3)
+        for (node_id v : m.voters) candidates.push_back(v);
+      for (node_id v : m.learners) candidates.push_back(v);
+      if (candidates.empty()) return;
+      node_id target = candidates[rng.below(candidates.size())];
+      if (m.voters.size() >= 3 && rng.chance(250'000)) target = *lid;
+      change = {consensus::config_change_type::remove_node, target};
+    }
+    const auto res = l.raft->propose_config_change(change);
+    ++stats.config_changes_proposed;
+    digest(8, static_cast<uint64_t>(change.type), change.node);
+    trace("n%llu propose config change %d n%llu: %s", static_cast<unsigned long long>(*lid),
+          static_cast<int>(change.type), static_cast<unsigned long long>(change.node),
+          res ? "appended" : std::string(consensus::to_string(res.error().code)).c_str());
+  }
+
+  void random_transfer() {
+    const auto lid = current_leader();
+    if (!lid) return;
+    sim_node& l = nodes[*lid];
+    std::vector<node_id> voters;
+    for (node_id v : l.raft->membership().voters)
+      if (v != *lid) voters.push_back(v);
+    if (voters.empty()) return;
+    const node_id target = voters[rng.below(voters.size())];
+    const auto st = l.raft->transfer_leadership(target);
+    ++stats.transfers;
+    digest(9, target);
+    trace("n%llu transfer leadership to n%llu: %s", static_cast<unsigned long long>(*lid),
+          static_cast<unsigned long long>(target), st ? "started" : std::string(consensus::to_string(st.error().code)).c_str());
+  }
+
+  void random_faults_step() {
+    if (rng.chance(profile.crash_per_million_ms)) {
+      const auto ids = live_ids();
+      sim_node& n = nodes[ids[rng.below(ids.size())]];
+      if (n.up) {
+        crash_node(n);
+        n.restart_at = now + rng.range(1, profile.down_ms_max);
+      }
+    }
+    if (rng.chance(profile.partition_per_million_ms)) start_random_partition();
+    if (rng.chance(profile.config_change_per_million_ms)) random_config_change();
+    if (rng.chance(profile.transfer_per_million_ms)) random_transfer();
+  }
+
+  void maybe_compact(sim_node& n) {
+    if (!n.up || n.io) return;
+    const index_t applied = n.raft->applied_index();
+    if (applied < n.disk.snapshot_index() + profile.compaction_every_entries) return;
+    std::string data = n.sm.serialize();
+    const auto st = n.raft->compact(applied, data);
+    if (!st) {
+      fail("node " + std::to_string(n.id) + " refused compact(" + std::to_string(applied) +
+           ") at its applied index: " + st.error().message);
+      return;
+    }
+    const auto& meta = n.raft->snapshot_metadata();
+    if (meta.index != applied) {
+      fail("node " + std::to_string(n.id) + " compact(" + std::to_string(applied) + ") left snapshot index " +
+           std::to_string(meta.index));
+      return;
+    }
+    persist_compaction(n.disk, consensus::snapshot{meta, std::move(data)});
+    set_chain_base_from_snapshot(n);
+    rechain(n, n.disk.first_index());
+    ++stats.compactions;
+    digest(10, n.id, applied);
+    trace("n%llu compacted to %llu", static_cast<unsigned long long>(n.id), static_cast<unsigned long long>(applied));
+  }
+
+  // --- per-ms safety checks -----------------------------------------------------------------------
+  void check_node(sim_node& n) {
+    const raft_node& r = *n.raft;
+    const std::string who = "node " + std::to_string(n.id);
+    if (r.term() < n.seen_term) fail(who + " term went backwards");
+    if (r.commit_index() < n.seen_commit) {
+      fail(who + " commit index went backwards (" + std::to_string(n.seen_commit) + " -> " +
+           std::to_string(r.commit_index()) + ")");
+    }
+    if (r.applied_index() < n.seen_applied) fail(who + " applied index went backwards");
+    if (r.applied_index() > r.commit_index()) fail(who + " applied beyond its commit index");
+    n.seen_term = r.term();
+    n.seen_commit = r.commit_index();
+    n.seen_applied = r.applied_index();
+    stats.max_term = std::max<uint64_t>(stats.max_term, r.term());
+    if (r.role() == consensus::role::leader) {
+      auto [it, inserted] = leader_of_term.emplace(r.term(), n.id);
+      if (!inserted && it->second != n.id) {
+        fail("election safety violated: nodes " + std::to_string(it->second) + " and " + std::to_string(n.id) +
+             " are both leader of term " + std::to_string(r.term()));
+      }
+      if (!n.seen_leader || n.seen_leader_term != r.term()) {
+        n.seen_leader = true;
+        n.seen_leader_term = r.term();
+        ++stats.leaders_elected;
+        digest(11, n.id, r.term());
+        trace("n%llu became LEADER of term %llu (last %llu, commit %llu)", static_cast<unsigned long long>(n.id),
+              static_cast<unsigned long long>(r.term()), static_cast<unsigned long long>(r.last_index()),
+              static_cast<unsigned long long>(r.commit_index()));
+        for (index_t i = r.snapshot_metadata().index + 1; i <= committed.size() && !failed; ++i) {
+          const committed_info& c = committed[i - 1];
+          if (c.known && c.observed_in_term < r.term()) check_leader_has(n, i, c);
+        }
+      }
+    } else {
+      n.seen_leader = false;
+    }
+    const auto& violations = r.invariant_violations();
+    if (!violations.empty()) fail(who + " core invariant violated: " + violations.front());
+#if !ENERGO_INVARIANTS_ENABLED
+    // Release builds: the core does not check itself, so run its checker now and then.
+    if ((now + n.id) % 64 == 0) {
+      const auto found = consensus::check_invariants(r, n.invariants);
+      if (!found.empty()) fail(who + " core invariant violated: " + found.front());
+    }
+#endif
+  }
+
+  // --- the clock ----------------------------------------------------------------------------------
+  void step_ms() {
+    ++now;
+    stats.sim_ms = now;
+    for (auto& [id, n] : nodes) {
+      if (n.destroy_at != 0 && now >= n.destroy_at && !n.destroyed) destroy_node(n);
+      if (n.restart_at != 0 && now >= n.restart_at) restart_node(n);
+    }
+    for (auto& [id, n] : nodes)
+      if (n.up && n.io && now >= n.io_done_at && !failed) complete_io(n);
+    auto due = net.take_due(now);
+    for (auto& d : due) {
+      if (failed) return;
+      deliver(d);
+    }
+    for (auto& [id, n] : nodes) {
+      if (n.up && now >= n.next_tick_at) {
+        n.raft->tick();
+        n.next_tick_at += tick_ms;
+      }
+    }
+    for (auto& c : clients) client_step(c);
+    if (random_faults) {
+      random_faults_step();
+      for (auto it = partitions.begin(); it != partitions.end();) {
+        if (now >= it->ends_at) {
+          it = partitions.erase(it);
+          rebuild_blocks();
+          trace("partition healed");
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& [id, n] : nodes) {
+      if (failed) return;
+      if (n.up) drive(n);
+      maybe_compact(n);
+    }
+    for (auto& [id, n] : nodes) {
+      if (failed) return;
+      if (n.up) check_node(n);
+    }
+  }
+
+  void run_for(sim_time ms) {
+    const sim_time end = now + ms;
+    while (now < end && !failed) step_ms();
+  }
+
+  // --- healing, liveness, linearizability ---------------------------------------------------------
+  bool converged(std::string& why) {
+    const auto lid = current_leader();
+    if (!lid) {
+      why = "no leader";
+      return false;
+    }
+    const raft_node& l = *nodes[*lid].raft;
+    if (l.commit_index() < l.last_index()) {
+      why = "leader n" + std::to_string(*lid) + " has uncommitted entries (commit " + std::to_string(l.commit_index()) +
+            ", last " + std::to_string(l.last_index()) + ")";
+      return false;
+    }
+    for (const auto& c : clients) {
+      if (c.busy) {
+        why = "client " + std::to_string(c.id) + " still waits for sequence " + std::to_string(c.sequence);
+        return false;
+      }
+    }
+    const index_t target = l.commit_index();
+    const uint64_t hash = nodes[*lid].sm.state_hash();
+    const consensus::membership& m = l.membership();
+    std::vector<node_id> members(m.voters.begin(), m.voters.end());
+    members.insert(members.end(), m.learners.begin(), m.learners.end());
+    for (node_id id : members) {
+      sim_node* n = find(id);
+      if (!n || n->destroyed) continue;  // removed, its removal still committing
+      if (!n->up || n->sm.applied_index() != target || n->sm.state_hash() != hash) {
+        why = "member n" + std::to_string(id) + " has applied " +
+              (n->up ? std::to_string(n->sm.applied_index()) : std::string("nothing (down)")) + " of " +
+              std::to_string(target);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  sim_result finish() {
+    if (!failed) {
+      random_faults = false;
+      partitions.clear();
+      net.heal_all();
+      auto& f = net.faults();
+      f.loss_per_million = 0;
+      f.duplicate_per_million = 0;
+      f.long_delay_per_million = 0;
+      for (auto& [id, n] : nodes)
+        if (!n.up && !n.destroyed) restart_node(n);
+      for (auto& c : clients) c.pinned.clear();
+      trace("HEAL: all faults stopped; liveness bound %llu ms", static_cast<unsigned long long>(opts.liveness_bound_ms));
+    }
+    // Liveness probe: a fresh client writes once; it must be acknowledged within the bound.
+    workload_open = false;
+    size_t probe = clients.size();
+    if (!failed) {
+      sim_client c;
+      c.id = client_endpoint_base + clients.size();
+      clients.push_back(c);
+      workload_open = true;
+      clients.back().ops_issued = 0;
+      // Only the probe issues new operations from here on.
+      for (size_t i = 0; i < probe; ++i) clients[i].ops_issued = opts.ops_per_client_max;
+      clients.back().next_op_at = now;
+    }
+    const sim_time heal_at = now;
+    std::string why;
+    bool live = false;
+    while (!failed && now < heal_at + opts.liveness_bound_ms) {
+      step_ms();
+      if (clients.size() > probe && clients[probe].acked > 0) workload_open = false;
+      if (!workload_open && (now - heal_at) % 10 == 0 && converged(why)) {
+        live = true;
+        break;
+      }
+    }
+    if (!failed && !live) {
+      if (clients.size() > probe && clients[probe].acked == 0) why = "no new entry committed (probe write unanswered); " + why;
+      fail("liveness: " + std::to_string(opts.liveness_bound_ms) + " ms after healing the cluster has not converged: " + why);
+    }
+    if (!failed) {
+      linearizability_limits limits;
+      const auto lr = check_linearizability(history, 0, limits);
+      stats.linearizability_steps = lr.search_steps;
+      if (lr.verdict == linearizability_verdict::not_linearizable) {
+        fail("client history is not linearizable: " + lr.explanation);
+      } else if (lr.verdict == linearizability_verdict::budget_exceeded) {
+        stats.linearizability_budget_exceeded = true;
+        trace("linearizability: search budget exceeded (%s)", lr.explanation.c_str());
+      }
+    }
+    const auto& ns = net;
+    stats.messages_lost = ns.dropped_loss() + ns.dropped_partition();
+    stats.messages_duplicated = ns.duplicated();
+    sim_result res;
+    res.ok = !failed;
+    res.failure = failure;
+    res.stats = stats;
+    return res;
+  }
+};
+
+std::string replay_command(const sim_options& opts) {
+  std::string cmd = "build/release/tests/consensus_sim/raft_sim --seed " + std::to_string(opts.seed) +
+                    " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
+  if (opts.lying_fsync) cmd += " --lying-fsync";
+  return cmd + " --verbose";
+}
+
+void install_abort_reporter() { std::signal(SIGABRT, on_abort); }
+
+simulation::simulation(sim_options opts) : s_(std::make_unique<state>(opts)) {
+  const std::string line = replay_command(opts);
+  std::snprintf(g_replay_line, sizeof(g_replay_line), "%s", line.c_str());
+  s_->setup();
+}
+simulation::~simulation() = default;
+
+sim_result simulation::run() {
+  s_->run_for(s_->opts.steps);
+  return s_->finish();
+}
+sim_result simulation::finish() { return s_->finish(); }
+void simulation::run_for(sim_time ms) { s_->run_for(ms); }
+sim_time simulation::now() const { return s_->now; }
+void simulation::crash(node_id id) {
+  if (auto* n = s_->find(id)) s_->crash_node(*n);
+}
+void simulation::restart(node_id id) {
+  if (auto* n = s_->find(id)) s_->restart_node(*n);
+}
+void simulation::block(endpoint_id from, endpoint_id to) { s_->net.block(from, to); }
+void simulation::isolate(endpoint_id id, const std::set<endpoint_id>& except) {
+  for (endpoint_id e : s_->all_endpoints()) {
+    if (e == id || except.count(e)) continue;
+    s_->net.block(id, e);
+    s_->net.block(e, id);
+  }
+}
+void simulation::heal_network() {
+  s_->partitions.clear();
+  s_->net.heal_all();
+}
+void simulation::pin_client(size_t i, std::set<node_id> ids) { s_->clients.at(i).pinned = std::move(ids); }
+endpoint_id simulation::client_endpoint(size_t i) const { return s_->clients.at(i).id; }
+uint64_t simulation::acked_ops_of_client(size_t i) const { return s_->clients.at(i).acked; }
+std::vector<node_id> simulation::node_ids() const { return s_->live_ids(); }
+std::optional<node_id> simulation::leader() const { return s_->current_leader(); }
+const raft_node* simulation::node(node_id id) const {
+  auto it = s_->nodes.find(id);
+  if (it == s_->nodes.end() || !it->second.up) return nullptr;
+  return &*it->second.raft;
+}
+bool simulation::failed() const { return s_->failed; }
+const std::string& simulation::failure() const { return s_->failure; }
+const sim_stats& simulation::stats() const { return s_->stats; }
+
+}  // namespace energo::sim

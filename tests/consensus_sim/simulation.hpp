@@ -1,0 +1,102 @@
+#pragma once
+// Deterministic simulation of a Raft group built from consensus::raft_node (README.md here).
+//
+// One thread, one seeded prng, simulated milliseconds. Everything random — message delay, loss,
+// duplication, partitions, disk latency, crashes, membership changes, leadership transfers,
+// compaction, client behaviour — is drawn from the seed, so `raft_sim --seed S` replays a run
+// exactly. After every simulated millisecond the simulator checks Raft's safety properties
+// (election safety, log matching, leader completeness, state-machine safety, monotonic
+// commit/apply, persist-before-send) and the core's own invariant checker; at the end it heals
+// every fault, checks liveness within a bound and checks the client history for
+// linearizability.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/raft.hpp"
+#include "tests/consensus_sim/sim_network.hpp"
+
+namespace energo::sim {
+
+struct sim_options {
+  uint64_t seed = 1;
+  size_t nodes = 3;                  // initial voters (3 or 5 in the suites)
+  sim_time steps = 4000;             // simulated ms with faults
+  sim_time liveness_bound_ms = 8000; // after healing: leader + new commit + convergence within this
+  bool verbose = false;              // trace every event to stdout
+  bool random_faults = true;         // false: only scripted faults (scenario tests)
+  size_t clients = 3;
+  uint64_t keys = 2;
+  uint64_t ops_per_client_max = 120;  // bounds the history the linearizability checker searches
+  // Test-only sabotage to prove the checkers can fail: the simulated disk acknowledges syncs it
+  // then loses on crash (a lying fsync). Never set outside the checker self-tests.
+  bool lying_fsync = false;
+};
+
+struct sim_stats {
+  uint64_t sim_ms = 0;
+  uint64_t crashes = 0, restarts = 0, partitions = 0;
+  uint64_t config_changes_proposed = 0, config_changes_applied = 0, nodes_added = 0, nodes_removed = 0;
+  uint64_t transfers = 0, compactions = 0, snapshots_installed = 0;
+  uint64_t leaders_elected = 0, max_term = 0, max_commit = 0;
+  uint64_t client_ops = 0, client_ops_acked = 0, client_retries = 0, reads_acked = 0;
+  uint64_t messages_sent = 0, messages_lost = 0, messages_duplicated = 0;
+  uint64_t linearizability_steps = 0;
+  bool linearizability_budget_exceeded = false;
+  uint64_t digest = 0;  // hash over the run's events: the same seed must give the same digest
+};
+
+struct sim_result {
+  bool ok = true;
+  std::string failure;  // first failure, with seed and replay command
+  sim_stats stats;
+};
+
+// `build/release/tests/consensus_sim/raft_sim --seed S --nodes N --steps T`
+std::string replay_command(const sim_options& opts);
+
+// On abort (an ENERGO_ASSERT in the core, a sanitizer report) print the replay command of the
+// run in progress. Installed by the test binary and the CLI.
+void install_abort_reporter();
+
+class simulation {
+ public:
+  explicit simulation(sim_options opts);
+  ~simulation();
+  simulation(const simulation&) = delete;
+  simulation& operator=(const simulation&) = delete;
+
+  // Random faults for options.steps ms, then finish().
+  sim_result run();
+  // Stop faults, heal everything, check liveness within the bound, check the client history.
+  sim_result finish();
+
+  // --- scripted control (scenario tests) ------------------------------------------------------
+  void run_for(sim_time ms);  // stops early on a failure
+  sim_time now() const;
+  void crash(consensus::node_id id);
+  void restart(consensus::node_id id);
+  void block(endpoint_id from, endpoint_id to);  // one-way
+  void isolate(endpoint_id id, const std::set<endpoint_id>& except = {});
+  void heal_network();
+  // Client i sends only to these nodes (empty: any node).
+  void pin_client(size_t i, std::set<consensus::node_id> nodes);
+  endpoint_id client_endpoint(size_t i) const;
+  uint64_t acked_ops_of_client(size_t i) const;
+  std::vector<consensus::node_id> node_ids() const;  // created, not destroyed
+  std::optional<consensus::node_id> leader() const;  // up leader with the highest term
+  const consensus::raft_node* node(consensus::node_id id) const;  // nullptr if down
+  bool failed() const;
+  const std::string& failure() const;
+  const sim_stats& stats() const;
+
+  struct state;
+
+ private:
+  std::unique_ptr<state> s_;
+};
+
+}  // namespace energo::sim

@@ -1,0 +1,67 @@
+#pragma once
+// The application the simulator replicates: a few integer registers/counters plus a client
+// session table (at-most-once application of retried requests, Raft dissertation §6.3).
+// Deterministic: ordered containers only, integer arithmetic, so replicas that apply the same
+// entries reach the same state_hash().
+//
+// Why its own session table rather than consensus::session_table: the table is replicated state
+// and has to travel inside snapshots; consensus::session_table has no (de)serialisation yet
+// (reported in /work/notes/raft_bugs.md). Framing uses consensus/session.hpp.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "consensus/types.hpp"
+#include "tests/consensus_sim/linearizability.hpp"
+
+namespace energo::sim {
+
+struct command {
+  op_kind kind = op_kind::write;  // write or add (reads never enter the log)
+  uint64_t key = 0;
+  int64_t value = 0;  // write: new value; add: delta
+};
+
+std::string encode_command(const command& c);
+std::optional<command> decode_command(std::string_view bytes);
+
+struct apply_outcome {
+  uint64_t client_id = 0;
+  uint64_t sequence = 0;
+  int64_t response = 0;  // the register's value after the command
+  bool fresh = false;    // applied now (false: duplicate answered from the session table)
+  bool stale = false;    // older than the client's last sequence: ignored, no response
+};
+
+class register_state_machine {
+ public:
+  // Applies one committed entry at `e.index` == applied_index() + 1. Returns the outcome for a
+  // framed client command, nullopt for noop/config entries.
+  std::optional<apply_outcome> apply(const consensus::entry& e);
+
+  consensus::index_t applied_index() const { return applied_; }
+  int64_t value(uint64_t key) const;
+  uint64_t session_count() const { return sessions_.size(); }
+
+  std::string serialize() const;
+  // Restores from serialize() output taken at `index`. False if the bytes are malformed.
+  [[nodiscard]] bool restore(std::string_view bytes, consensus::index_t index);
+
+  // Hash of the replicated state (registers + sessions), not of the applied index.
+  uint64_t state_hash() const;
+
+ private:
+  struct session {
+    uint64_t last_sequence = 0;
+    int64_t response = 0;
+  };
+  std::map<uint64_t, int64_t> values_;
+  std::map<uint64_t, session> sessions_;
+  consensus::index_t applied_ = 0;
+};
+
+uint64_t fnv1a(std::string_view bytes, uint64_t seed = 0xcbf29ce484222325ULL);
+
+}  // namespace energo::sim

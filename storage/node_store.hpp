@@ -1,0 +1,186 @@
+#pragma once
+// node_store: one RocksDB database per node data directory holding every Raft group's log,
+// hard state, snapshots and state-machine key/values (storage/README.md has the key layout).
+//
+// Concurrency: all methods are thread-safe in the memory sense. Log mutations (persist, append,
+// save_hard_state, compact, save_snapshot, install_snapshot) are serialised by one mutex; state
+// writes (apply_batch) by another, so the raft actor and the apply actor may write concurrently
+// and RocksDB group-commits them. Reads of a group's log must come from the group's log writer
+// (the raft actor): a read racing a truncation of the same range may report a gap.
+//
+// Durability: every mutating call is ONE WriteBatch written with sync=true; when it returns ok
+// the change survives a process crash or power loss, and after any crash either all of a
+// call's changes are visible or none (RocksDB WAL recovery replays whole batches only).
+//
+// Monotonic: per group, hard_state.term, applied_index and the compacted index never decrease;
+// a vote never changes within a term; committed log entries are never rewritten.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage/error.hpp"
+#include "storage/records.hpp"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace energo::storage {
+
+inline constexpr uint64_t format_version = 1;
+
+struct store_options {
+  // Written when the store is created; every later open must name the same id. Empty accepts
+  // whatever is stored (read-only tools such as `energoctl inspect`).
+  std::string cluster_id;
+  bool create_if_missing = true;
+  // Memory bounds (see README "Tuning"): one LRU block cache shared by all column families,
+  // and a WriteBufferManager capping all memtables together.
+  std::size_t block_cache_bytes = 64u << 20;
+  std::size_t write_buffer_bytes_total = 64u << 20;
+  std::size_t write_buffer_bytes_per_family = 16u << 20;
+  std::size_t wal_bytes_max = 256u << 20;  // forces memtable flushes so the WAL stays bounded
+  int background_jobs = 2;                 // flush + compaction threads (2-core machines)
+  // Recovery verifies the last N log entries of every group (checksum, contiguity, terms);
+  // SIZE_MAX verifies the whole log. Reads verify every entry they return regardless.
+  std::size_t recovery_tail_entries = 4096;
+  // Operator escape hatch, off by default: if a group's log tail fails verification ABOVE the
+  // persisted commit and applied index, delete it from the first bad entry on instead of
+  // refusing to start. Only safe if those entries were never acknowledged (README §Recovery).
+  bool truncate_corrupt_tail = false;
+};
+
+struct group_recovery {
+  group_id group{0};
+  log_index first_index{1};
+  log_index last_index{0};
+  hard_state_record hard_state;
+  log_index applied_index{0};
+  uint64_t entries_verified{0};
+  uint64_t entries_truncated{0};  // only with store_options::truncate_corrupt_tail
+};
+
+struct recovery_report {
+  bool created{false};  // the directory held no store before this open
+  std::vector<group_recovery> groups;
+};
+
+// One group's share of a persist() call.
+struct group_write {
+  group_id group{0};
+  // Contiguous entries. Any stored entry at or above entries[0].index is replaced (conflicting
+  // suffix truncated in the same batch); entries at or below the compacted index are skipped.
+  std::span<const log_record> entries;
+  std::optional<hard_state_record> hard_state;
+};
+
+class node_store {
+ public:
+  static constexpr const char* family_log = "log";
+  static constexpr const char* family_raft_state = "raft_state";
+  static constexpr const char* family_snapshot = "snapshot";
+  static constexpr const char* family_state = "state";
+  static constexpr const char* family_meta = "meta";
+
+  [[nodiscard]] static storage_result<std::unique_ptr<node_store>> open(const std::string& dir,
+                                                                        const store_options& options);
+  ~node_store();
+  node_store(const node_store&) = delete;
+  node_store& operator=(const node_store&) = delete;
+
+  // Flushes nothing (all writes are already synced) and releases the directory's LOCK.
+  [[nodiscard]] storage_result<void> close();
+
+  [[nodiscard]] const recovery_report& recovery() const noexcept { return recovery_; }
+  [[nodiscard]] const std::string& cluster_id() const noexcept { return cluster_id_; }
+  [[nodiscard]] std::vector<group_id> groups() const;
+
+  // ---- Raft log and hard state -------------------------------------------------------------
+  // Entries and hard states of one or more groups in ONE synced WriteBatch.
+  [[nodiscard]] storage_result<void> persist(std::span<const group_write> writes);
+  [[nodiscard]] storage_result<void> append(group_id group, std::span<const log_record> entries);
+  [[nodiscard]] storage_result<void> save_hard_state(group_id group, const hard_state_record& hs);
+
+  // Entries [lo, hi), stopping before the total payload would exceed max_bytes but always
+  // returning at least one entry when lo < hi. Every entry is checksum-verified.
+  [[nodiscard]] storage_result<std::vector<log_record>> entries(group_id group, log_index lo, log_index hi,
+                                                                std::size_t max_bytes) const;
+  // Term of entry i; also answers for the last compacted index (Raft's prev-log-term check).
+  [[nodiscard]] storage_result<log_term> term(group_id group, log_index i) const;
+  [[nodiscard]] log_index first_index(group_id group) const;  // compacted index + 1
+  [[nodiscard]] log_index last_index(group_id group) const;   // compacted index if the log is empty
+  [[nodiscard]] hard_state_record hard_state(group_id group) const;
+  // Drops entries <= upto. upto must be <= applied_index (the state CF then covers them).
+  [[nodiscard]] storage_result<void> compact(group_id group, log_index upto);
+
+  // ---- State machine -------------------------------------------------------------------------
+  // State changes and the new applied index in ONE synced WriteBatch. applied must increase.
+  [[nodiscard]] storage_result<void> apply_batch(group_id group, std::span<const state_write> writes,
+                                                 log_index applied);
+  [[nodiscard]] log_index applied_index(group_id group) const;
+  [[nodiscard]] storage_result<std::optional<std::string>> get_state(group_id group, std::string_view key) const;
+  // Up to `limit` key/values of the group with key >= start_key, in key order.
+  [[nodiscard]] storage_result<std::vector<std::pair<std::string, std::string>>> scan_state(
+      group_id group, std::string_view start_key, std::size_t limit) const;
+
+  // ---- Snapshots -----------------------------------------------------------------------------
+  // Stores a locally taken snapshot (meta + blob in chunks); the log is not touched.
+  [[nodiscard]] storage_result<void> save_snapshot(group_id group, const snapshot_meta_record& meta,
+                                                   std::string_view data);
+  // Installs a snapshot received from the leader, atomically: meta + blob; the group's state is
+  // replaced by `state` and applied = meta.index; the log keeps entries after meta.index only if
+  // it holds meta.index with meta.term (Raft §7), else it is discarded; optional hard state.
+  [[nodiscard]] storage_result<void> install_snapshot(group_id group, const snapshot_meta_record& meta,
+                                                      std::string_view data, std::span<const state_write> state,
+                                                      std::optional<hard_state_record> hs);
+  [[nodiscard]] storage_result<std::optional<snapshot_meta_record>> snapshot_meta(group_id group) const;
+  [[nodiscard]] storage_result<std::string> snapshot_data(group_id group) const;
+
+  // ---- Maintenance -----------------------------------------------------------------------------
+  // A consistent, openable copy of the whole store in `dir` (hard links where possible).
+  [[nodiscard]] storage_result<void> create_checkpoint(const std::string& dir);
+  // Writes memtables to SST files (tests and orderly shutdown; durability does not need it).
+  [[nodiscard]] storage_result<void> flush();
+
+ private:
+  struct group_state {
+    log_index compacted_index{0};
+    log_term compacted_term{0};
+    log_index last_index{0};
+    log_term last_term{0};
+    log_index applied_index{0};
+    hard_state_record hard_state;
+  };
+  struct families;
+
+  node_store();
+  storage_result<void> init_meta(bool created, const store_options& options);
+  storage_result<void> recover(const store_options& options);
+  storage_result<void> recover_group(group_id group, const store_options& options, group_recovery& report);
+  storage_result<log_term> term_in(group_id group, log_index i, const group_state& gs) const;
+  storage_result<std::optional<std::string>> get_raw(rocksdb::ColumnFamilyHandle* family, const std::string& key) const;
+  group_state state_of(group_id group) const;
+  storage_result<void> write_synced(rocksdb::WriteBatch& batch, std::string_view what);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<families> families_;
+  std::string cluster_id_;
+  recovery_report recovery_;
+
+  mutable std::mutex groups_mutex_;  // guards groups_ only; held briefly, never across I/O
+  std::map<group_id, group_state> groups_;
+  std::mutex log_write_mutex_;    // serialises log/hard-state/snapshot mutations
+  std::mutex apply_write_mutex_;  // serialises apply_batch
+};
+
+}  // namespace energo::storage

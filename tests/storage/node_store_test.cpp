@@ -1,0 +1,616 @@
+// node_store against a real RocksDB in a temp dir: what the raft and apply actors rely on.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "storage/codec.hpp"
+#include "storage/node_store.hpp"
+#include "tests/storage/test_support.hpp"
+
+namespace energo::storage {
+namespace {
+
+using test::temp_dir;
+constexpr group_id g1 = 1;
+
+store_options opts(std::string cluster = "test-cluster") {
+  store_options o;
+  o.cluster_id = std::move(cluster);
+  o.block_cache_bytes = 8u << 20;
+  o.write_buffer_bytes_total = 16u << 20;
+  o.write_buffer_bytes_per_family = 4u << 20;
+  return o;
+}
+
+std::unique_ptr<node_store> open_ok(const std::string& dir, const store_options& o = opts()) {
+  auto s = node_store::open(dir, o);
+  if (!s) ADD_FAILURE() << "open failed: " << to_string(s.error().code) << ": " << s.error().message;
+  return s ? std::move(*s) : nullptr;
+}
+
+std::string payload_for(log_index i, log_term t, std::size_t bytes = 16) {
+  std::string p(bytes, '\0');
+  for (std::size_t k = 0; k < bytes; ++k) p[k] = static_cast<char>('a' + (i * 31 + t * 7 + k) % 26);
+  return p;
+}
+
+std::vector<log_record> make_entries(log_index from, log_index to_inclusive, log_term term, std::size_t bytes = 16) {
+  std::vector<log_record> out;
+  for (log_index i = from; i <= to_inclusive; ++i) out.push_back({term, i, 0, payload_for(i, term, bytes)});
+  return out;
+}
+
+void expect_ok(const storage_result<void>& r) {
+  EXPECT_TRUE(r) << (r ? "" : std::string(to_string(r.error().code)) + ": " + r.error().message);
+}
+template <class T>
+void expect_code(const storage_result<T>& r, storage_errc code) {
+  ASSERT_FALSE(r) << "expected error " << to_string(code);
+  EXPECT_EQ(r.error().code, code) << r.error().message;
+}
+
+// Raw RocksDB access with our column families, to damage records the way a disk would.
+struct raw_db {
+  explicit raw_db(const std::string& dir) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> d;
+    for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), node_store::family_log,
+                             node_store::family_raft_state, node_store::family_snapshot, node_store::family_state,
+                             node_store::family_meta}) {
+      d.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* raw = nullptr;
+    const rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir, d, &handles, &raw);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db.reset(raw);
+  }
+  ~raw_db() {
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    EXPECT_TRUE(db->Close().ok());
+  }
+  rocksdb::ColumnFamilyHandle* log() { return handles[1]; }
+  rocksdb::ColumnFamilyHandle* meta() { return handles[5]; }
+  std::string get(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
+    std::string v;
+    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), cf, key, &v).ok());
+    return v;
+  }
+  void put(rocksdb::ColumnFamilyHandle* cf, const std::string& key, const std::string& value) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    EXPECT_TRUE(db->Put(wo, cf, key, value).ok());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<rocksdb::DB> db;
+};
+
+// ---- Open, format, cluster id, locking ---------------------------------------------------------
+
+TEST(node_store_open, new_store_records_cluster_and_reopens) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->recovery().created);
+    EXPECT_EQ(s->cluster_id(), "test-cluster");
+    EXPECT_EQ(s->first_index(g1), 1u);
+    EXPECT_EQ(s->last_index(g1), 0u);
+  }
+  auto s = open_ok(dir.path());
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->recovery().created);
+}
+
+TEST(node_store_open, other_cluster_id_is_refused_empty_id_accepts_stored) {
+  temp_dir dir;
+  { ASSERT_TRUE(open_ok(dir.path(), opts("alpha"))); }
+  expect_code(node_store::open(dir.path(), opts("beta")), storage_errc::cluster_mismatch);
+  auto s = open_ok(dir.path(), opts(""));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->cluster_id(), "alpha");
+}
+
+TEST(node_store_open, creating_needs_a_cluster_id_and_missing_store_is_not_created_on_request) {
+  temp_dir dir;
+  expect_code(node_store::open(dir.sub("a"), opts("")), storage_errc::invalid_argument);
+  store_options o = opts();
+  o.create_if_missing = false;
+  expect_code(node_store::open(dir.sub("b"), o), storage_errc::not_found);
+}
+
+TEST(node_store_open, unknown_format_version_is_refused) {
+  temp_dir dir;
+  { ASSERT_TRUE(open_ok(dir.path())); }
+  {
+    raw_db raw(dir.path());
+    raw.put(raw.meta(), "format_version", codec::seal("format_version", codec::encode_u64(format_version + 1)));
+  }
+  expect_code(node_store::open(dir.path(), opts()), storage_errc::format_mismatch);
+}
+
+TEST(node_store_open, foreign_rocksdb_database_is_refused) {
+  temp_dir dir;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "k", "v").ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  expect_code(node_store::open(dir.path(), opts()), storage_errc::format_mismatch);
+}
+
+TEST(node_store_open, second_open_of_the_same_directory_is_refused) {
+  temp_dir dir;
+  auto first = open_ok(dir.path());
+  ASSERT_TRUE(first);
+  expect_code(node_store::open(dir.path(), opts()), storage_errc::already_open);
+  expect_ok(first->close());
+  EXPECT_TRUE(open_ok(dir.path()));  // the LOCK is released on close
+}
+
+// ---- Log ------------------------------------------------------------------------------------------
+
+TEST(node_store_log, append_and_read_round_trip_survives_reopen) {
+  temp_dir dir;
+  const auto written = make_entries(1, 50, 3, 100);
+  {
+    auto s = open_ok(dir.path());
+    expect_ok(s->append(g1, written));
+    EXPECT_EQ(s->last_index(g1), 50u);
+  }
+  auto s = open_ok(dir.path());
+  EXPECT_EQ(s->first_index(g1), 1u);
+  EXPECT_EQ(s->last_index(g1), 50u);
+  ASSERT_EQ(s->recovery().groups.size(), 1u);
+  EXPECT_EQ(s->recovery().groups[0].entries_verified, 50u);
+  auto read = s->entries(g1, 1, 51, SIZE_MAX);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(*read, written);
+  auto t = s->term(g1, 50);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, 3u);
+}
+
+TEST(node_store_log, append_rejects_gaps_disorder_and_decreasing_terms) {
+  temp_dir dir;
+  auto s = open_ok(dir.path());
+  expect_ok(s->append(g1, make_entries(1, 5, 2)));
+  expect_code(s->append(g1, make_entries(7, 8, 2)), storage_errc::invalid_argument);  // gap
+  auto disordered = make_entries(6, 8, 2);
+  std::swap(disordered[1], disordered[2]);
+  expect_code(s->append(g1, disordered), storage_errc::invalid_argument);
+  expect_code(s->append(g1, make_entries(6, 6, 1)), storage_errc::invalid_argument);  // term below entry 5's
+  EXPECT_EQ(s->last_index(g1), 5u);  // a rejected append writes nothing
+}
+
+TEST(node_store_log, conflicting_suffix_is_truncated_in_the_same_write) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    expect_ok(s->append(g1, make_entries(1, 10, 1)));
+    expect_ok(s->append(g1, make_entries(6, 7, 2)));  // a new leader overwrites 6..10 with 6..7
+    EXPECT_EQ(s->last_index(g1), 7u);
+    expect_code(s->term(g1, 8), storage_errc::unavailable);
+  }
+  auto s = open_ok(dir.path());
+  EXPECT_EQ(s->last_index(g1), 7u);
+  auto read = s->entries(g1, 1, 8, SIZE_MAX);
+  ASSERT_TRUE(read);
+  auto expected = make_entries(1, 5, 1);
+  for (auto& e : make_entries(6, 7, 2)) expected.push_back(e);
+  EXPECT_EQ(*read, expected);
+  // Appending after the truncation continues normally.
+  expect_ok(s->append(g1, make_entries(8, 9, 2)));
+  EXPECT_EQ(s->last_index(g1), 9u);
+}
+
+TEST(node_store_log, committed_entries_are_never_overwritten_with_another_term) {
+  temp_dir dir;
+  auto s = open_ok(dir.path());
+  auto entries = make_entries(1, 10, 1);
+  expect_ok(s->persist(std::vector<group_write>{{g1, entries, hard_state_record{1, 1, 6}}}));
+  expect_code(s->append(g1, make_entries(6, 8, 2)), storage_errc::invalid_argument);
+  EXPECT_EQ(s->last_index(g1), 10u);
+  // Re-sending committed entries unchanged is harmless; the conflict starts after the commit.
+  auto resend = make_entries(5, 6, 1);
+  for (auto& e : make_entries(7, 8, 2)) resend.push_back(e);
+  expect_ok(s->append(g1, resend));
+  EXPECT_EQ(s->last_index(g1), 8u);
+  EXPECT_EQ(*s->term(g1, 7), 2u);
+}
+
+TEST(node_store_log, reads_are_bounded_by_bytes_but_return_at_least_one_entry) {
+  temp_dir dir;
+  auto s = open_ok(dir.path());
+  expect_ok(s->append(g1, make_entries(1, 100, 1, 100)));
+  auto some = s->entries(g1, 1, 101, 1000);
+  ASSERT_TRUE(some);
+  EXPECT_EQ(some->size(), 10u);
+  EXPECT_EQ(some->front().index, 1u);
+  EXPECT_EQ(some->back().index, 10u);
+  auto one = s->entries(g1, 40, 101, 1);
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().index, 40u);
+  auto none = s->entries(g1, 5, 5, 0);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  expect_code(s->entries(g1, 90, 102, SIZE_MAX), storage_errc::unavailable);
+  expect_code(s->entries(g1, 0, 5, SIZE_MAX), storage_errc::compacted);  // index 0 never exists
+}
+
+TEST(node_store_log, compaction_drops_the_prefix_and_keeps_the_boundary_term) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    auto entries = make_entries(1, 20, 1);
+    for (auto& e : make_entries(21, 30, 2)) entries.push_back(e);
+    expect_ok(s->append(g1, entries));
+    expect_code(s->compact(g1, 25), storage_errc::invalid_argument);  // not applied yet
+    expect_ok(s->apply_batch(g1, {}, 25));
+    expect_ok(s->compact(g1, 25));
+    EXPECT_EQ(s->first_index(g1), 26u);
+    expect_code(s->entries(g1, 25, 27, SIZE_MAX), storage_errc::compacted);
+    expect_code(s->term(g1, 24), storage_errc::compacted);
+    EXPECT_EQ(*s->term(g1, 25), 2u);  // prev-log-term of the first remaining entry
+    expect_ok(s->compact(g1, 10));  // already compacted: a no-op
+  }
+  auto s = open_ok(dir.path());
+  EXPECT_EQ(s->first_index(g1), 26u);
+  EXPECT_EQ(s->last_index(g1), 30u);
+  EXPECT_EQ(*s->term(g1, 25), 2u);
+  auto rest = s->entries(g1, 26, 31, SIZE_MAX);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->size(), 5u);
+  // Compacting everything leaves an empty log that continues at last + 1.
+  expect_ok(s->apply_batch(g1, {}, 30));
+  expect_ok(s->compact(g1, 30));
+  EXPECT_EQ(s->first_index(g1), 31u);
+  EXPECT_EQ(s->last_index(g1), 30u);
+  expect_code(s->append(g1, make_entries(32, 32, 2)), storage_errc::invalid_argument);
+  expect_ok(s->append(g1, make_entries(31, 32, 2)));
+  // Entries at or below the compacted index are skipped, not rewritten.
+  expect_ok(s->append(g1, make_entries(29, 33, 2)));
+  EXPECT_EQ(s->last_index(g1), 33u);
+}
+
+TEST(node_store_log, hard_state_round_trips_and_only_moves_forward) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    expect_ok(s->append(g1, make_entries(1, 5, 3)));
+    expect_ok(s->save_hard_state(g1, {3, 2, 4}));
+    expect_code(s->save_hard_state(g1, {2, 2, 4}), storage_errc::invalid_argument);  // term back
+    expect_code(s->save_hard_state(g1, {3, 1, 4}), storage_errc::invalid_argument);  // second vote in term 3
+    expect_code(s->save_hard_state(g1, {3, 2, 3}), storage_errc::invalid_argument);  // commit back
+    expect_code(s->save_hard_state(g1, {3, 2, 6}), storage_errc::invalid_argument);  // commit past the log
+    expect_ok(s->save_hard_state(g1, {4, 1, 5}));                                     // new term, new vote
+  }
+  auto s = open_ok(dir.path());
+  EXPECT_EQ(s->hard_state(g1), (hard_state_record{4, 1, 5}));
+}
+
+TEST(node_store_log, one_persist_covers_several_groups_without_mixing_them) {
+  temp_dir dir;
+  constexpr group_id g2 = 2;
+  {
+    auto s = open_ok(dir.path());
+    const auto a = make_entries(1, 10, 1);
+    const auto b = make_entries(1, 3, 5);
+    const std::vector<group_write> writes{{g1, a, hard_state_record{1, 1, 10}}, {g2, b, hard_state_record{5, 2, 1}}};
+    expect_ok(s->persist(writes));
+    const std::vector<group_write> twice{{g1, {}, std::nullopt}, {g1, {}, std::nullopt}};
+    expect_code(s->persist(twice), storage_errc::invalid_argument);
+  }
+  auto s = open_ok(dir.path());
+  EXPECT_EQ(s->groups(), (std::vector<group_id>{g1, g2}));
+  EXPECT_EQ(s->last_index(g1), 10u);
+  EXPECT_EQ(s->last_index(g2), 3u);
+  EXPECT_EQ(*s->term(g2, 3), 5u);
+  EXPECT_EQ(s->hard_state(g2), (hard_state_record{5, 2, 1}));
+  EXPECT_EQ(*s->entries(g2, 1, 4, SIZE_MAX), make_entries(1, 3, 5));
+}
+
+// ---- State machine -------------------------------------------------------------------------------
+
+TEST(node_store_state, apply_batch_writes_state_and_applied_index_together) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    expect_ok(s->apply_batch(g1, std::vector<state_write>{{"a", "1"}, {"b", "2"}, {"c", "3"}}, 1));
+    expect_ok(s->apply_batch(g1, std::vector<state_write>{{"b", std::nullopt}, {"c", "33"}}, 2));
+    expect_code(s->apply_batch(g1, std::vector<state_write>{{"z", "9"}}, 2), storage_errc::invalid_argument);
+    EXPECT_EQ(s->applied_index(g1), 2u);
+  }
+  auto s = open_ok(dir.path());
+  EXPECT_EQ(s->applied_index(g1), 2u);
+  EXPECT_EQ(**s->get_state(g1, "c"), "33");
+  EXPECT_FALSE(s->get_state(g1, "b")->has_value());
+  EXPECT_FALSE(s->get_state(g1, "z")->has_value());  // the rejected batch left no trace
+  EXPECT_FALSE(s->get_state(2, "a")->has_value());   // other groups see nothing
+  auto all = s->scan_state(g1, "", 100);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(*all, (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"c", "33"}}));
+  auto from_b = s->scan_state(g1, "b", 1);
+  ASSERT_TRUE(from_b);
+  EXPECT_EQ(*from_b, (std::vector<std::pair<std::string, std::string>>{{"c", "33"}}));
+}
+
+// ---- Snapshots ------------------------------------------------------------------------------------
+
+std::string big_blob(std::size_t bytes) {
+  std::string b(bytes, '\0');
+  std::mt19937_64 rng(1);
+  for (auto& c : b) c = static_cast<char>(rng());
+  return b;
+}
+
+TEST(node_store_snapshot, saved_snapshot_round_trips_across_chunks) {
+  temp_dir dir;
+  const std::string blob = big_blob(limits::snapshot_chunk_bytes * 2 + 12345);
+  const snapshot_meta_record meta{7, 2, {{1, 2, 3}, {4}, {}}, 0};
+  {
+    auto s = open_ok(dir.path());
+    expect_ok(s->append(g1, make_entries(1, 10, 2)));
+    expect_code(s->save_snapshot(g1, meta, blob), storage_errc::invalid_argument);  // not applied yet
+    expect_ok(s->apply_batch(g1, {}, 8));
+    expect_ok(s->save_snapshot(g1, meta, "old"));
+    expect_ok(s->save_snapshot(g1, meta, blob));  // replaces the old one, chunks included
+  }
+  auto s = open_ok(dir.path());
+  auto m = s->snapshot_meta(g1);
+  ASSERT_TRUE(m && m->has_value());
+  EXPECT_EQ((*m)->config, meta.config);
+  EXPECT_EQ((*m)->data_bytes, blob.size());
+  auto data = s->snapshot_data(g1);
+  ASSERT_TRUE(data);
+  EXPECT_TRUE(*data == blob);
+  EXPECT_EQ(s->last_index(g1), 10u);  // saving a snapshot leaves the log alone
+  expect_code(s->snapshot_data(2), storage_errc::not_found);
+}
+
+TEST(node_store_snapshot, install_keeps_the_log_after_a_matching_entry) {
+  temp_dir dir;
+  auto s = open_ok(dir.path());
+  expect_ok(s->append(g1, make_entries(1, 10, 2)));
+  expect_ok(s->apply_batch(g1, std::vector<state_write>{{"old", "x"}}, 3));
+  const snapshot_meta_record meta{6, 2, {{1, 2, 3}, {}, {}}, 0};
+  expect_ok(s->install_snapshot(g1, meta, "blob", std::vector<state_write>{{"k", "v"}}, hard_state_record{2, 1, 6}));
+  EXPECT_EQ(s->first_index(g1), 7u);
+  EXPECT_EQ(s->last_index(g1), 10u);
+  EXPECT_EQ(s->applied_index(g1), 6u);
+  EXPECT_FALSE(s->get_state(g1, "old")->has_value());  // state replaced wholesale
+  EXPECT_EQ(**s->get_state(g1, "k"), "v");
+  EXPECT_EQ(*s->snapshot_data(g1), "blob");
+  expect_code(s->install_snapshot(g1, meta, "blob", {}, std::nullopt), storage_errc::invalid_argument);  // stale
+}
+
+TEST(node_store_snapshot, install_discards_a_conflicting_log_and_survives_reopen) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    expect_ok(s->append(g1, make_entries(1, 10, 2)));
+    const snapshot_meta_record meta{8, 3, {{1, 2, 3}, {}, {}}, 0};  // term 3 at 8: our log diverged
+    expect_ok(s->install_snapshot(g1, meta, "blob", {}, std::nullopt));
+    EXPECT_EQ(s->first_index(g1), 9u);
+    EXPECT_EQ(s->last_index(g1), 8u);
+    EXPECT_EQ(*s->term(g1, 8), 3u);
+  }
+  auto s = open_ok(dir.path());
+  EXPECT_EQ(s->first_index(g1), 9u);
+  EXPECT_EQ(s->last_index(g1), 8u);
+  EXPECT_EQ(s->applied_index(g1), 8u);
+  expect_ok(s->append(g1, make_entries(9, 9, 3)));
+}
+
+// ---- Corruption --------------------------------------------------------------------------------------
+
+void corrupt_log_entry(const std::string& dir, log_index index) {
+  raw_db raw(dir);
+  const std::string key = codec::log_key(g1, index);
+  std::string value = raw.get(raw.log(), key);
+  ASSERT_GT(value.size(), 12u);
+  value[11] = static_cast<char>(value[11] ^ 0x20);  // a payload byte
+  raw.put(raw.log(), key, value);
+}
+
+TEST(node_store_corruption, corrupt_entry_is_an_error_on_read_never_data) {
+  temp_dir dir;
+  { expect_ok(open_ok(dir.path())->append(g1, make_entries(1, 100, 1, 64))); }
+  corrupt_log_entry(dir.path(), 50);
+  store_options o = opts();
+  o.recovery_tail_entries = 10;  // entry 50 is outside the verified tail: open succeeds
+  auto s = open_ok(dir.path(), o);
+  ASSERT_TRUE(s);
+  expect_code(s->entries(g1, 1, 101, SIZE_MAX), storage_errc::corruption);
+  expect_code(s->entries(g1, 50, 51, SIZE_MAX), storage_errc::corruption);
+  expect_code(s->term(g1, 50), storage_errc::corruption);
+  auto before = s->entries(g1, 1, 50, SIZE_MAX);  // the intact entries stay readable
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->size(), 49u);
+}
+
+TEST(node_store_corruption, full_verification_refuses_to_start_on_a_corrupt_middle_entry) {
+  temp_dir dir;
+  { expect_ok(open_ok(dir.path())->append(g1, make_entries(1, 100, 1))); }
+  corrupt_log_entry(dir.path(), 50);
+  store_options o = opts();
+  o.recovery_tail_entries = SIZE_MAX;
+  expect_code(node_store::open(dir.path(), o), storage_errc::corruption);
+}
+
+TEST(node_store_corruption, corrupt_tail_refuses_to_start_by_default) {
+  temp_dir dir;
+  { expect_ok(open_ok(dir.path())->append(g1, make_entries(1, 20, 1))); }
+  corrupt_log_entry(dir.path(), 20);
+  expect_code(node_store::open(dir.path(), opts()), storage_errc::corruption);
+}
+
+TEST(node_store_corruption, opt_in_truncates_a_corrupt_tail_above_commit_only) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    expect_ok(s->persist(std::vector<group_write>{{g1, make_entries(1, 20, 1), hard_state_record{1, 1, 15}}}));
+  }
+  corrupt_log_entry(dir.path(), 18);
+  store_options o = opts();
+  o.truncate_corrupt_tail = true;
+  {
+    auto s = open_ok(dir.path(), o);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->last_index(g1), 17u);
+    ASSERT_EQ(s->recovery().groups.size(), 1u);
+    EXPECT_EQ(s->recovery().groups[0].entries_truncated, 3u);
+    EXPECT_EQ(s->entries(g1, 1, 18, SIZE_MAX)->size(), 17u);
+  }
+  corrupt_log_entry(dir.path(), 12);  // at or below commit 15: never dropped
+  expect_code(node_store::open(dir.path(), o), storage_errc::corruption);
+}
+
+TEST(node_store_corruption, damaged_sst_file_gives_an_error_not_data) {
+  temp_dir dir;
+  {
+    auto s = open_ok(dir.path());
+    for (log_index from = 1; from <= 4000; from += 500) expect_ok(s->append(g1, make_entries(from, from + 499, 1, 128)));
+    expect_ok(s->flush());
+  }
+  // The log family's SST is by far the largest file: flip bytes inside its first data blocks.
+  std::filesystem::path largest;
+  std::uintmax_t largest_bytes = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    if (f.path().extension() == ".sst" && f.file_size() > largest_bytes) {
+      largest = f.path();
+      largest_bytes = f.file_size();
+    }
+  }
+  ASSERT_GT(largest_bytes, 400'000u);
+  {
+    std::fstream file(largest, std::ios::in | std::ios::out | std::ios::binary);
+    for (std::streamoff pos : {100, 5000, 20000}) {
+      file.seekg(pos);
+      char c = 0;
+      file.read(&c, 1);
+      c = static_cast<char>(c ^ 0x55);
+      file.seekp(pos);
+      file.write(&c, 1);
+    }
+  }
+  store_options o = opts();
+  o.recovery_tail_entries = SIZE_MAX;
+  auto s = node_store::open(dir.path(), o);
+  if (s) {
+    auto read = (*s)->entries(g1, 1, 4001, SIZE_MAX);
+    ASSERT_FALSE(read) << "corrupt SST returned data";
+    EXPECT_EQ(read.error().code, storage_errc::corruption) << read.error().message;
+  } else {
+    EXPECT_EQ(s.error().code, storage_errc::corruption) << s.error().message;
+  }
+}
+
+// ---- Checkpoint -----------------------------------------------------------------------------------
+
+TEST(node_store_checkpoint, checkpoint_is_an_openable_copy) {
+  temp_dir dir;
+  auto s = open_ok(dir.sub("live"));
+  expect_ok(s->persist(std::vector<group_write>{{g1, make_entries(1, 30, 1), hard_state_record{1, 1, 30}}}));
+  expect_ok(s->apply_batch(g1, std::vector<state_write>{{"k", "v"}}, 30));
+  expect_ok(s->create_checkpoint(dir.sub("copy")));
+  expect_ok(s->append(g1, make_entries(31, 40, 1)));  // later writes do not reach the copy
+  auto copy = open_ok(dir.sub("copy"));
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(copy->cluster_id(), "test-cluster");
+  EXPECT_EQ(copy->last_index(g1), 30u);
+  EXPECT_EQ(copy->applied_index(g1), 30u);
+  EXPECT_EQ(**copy->get_state(g1, "k"), "v");
+  EXPECT_EQ(*copy->entries(g1, 1, 31, SIZE_MAX), make_entries(1, 30, 1));
+}
+
+// ---- Model-based: random operations against an in-memory model, with reopens ----------------------
+
+TEST(node_store_model, random_operations_match_a_simple_model) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("node_store_model seed=%llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  temp_dir dir;
+  std::map<log_index, log_record> model;  // the live log
+  log_index compacted = 0;
+  log_index applied = 0;
+  hard_state_record hs;
+  log_term term = 1;
+  auto s = open_ok(dir.path());
+  for (int step = 0; step < 300; ++step) {
+    const log_index last = model.empty() ? compacted : model.rbegin()->first;
+    switch (rng() % 6) {
+      case 0:
+      case 1: {  // append, possibly truncating a suffix above the commit index
+        log_index from = last + 1;
+        if (last > std::max(hs.commit, compacted) && rng() % 3 == 0) {
+          from = std::max(hs.commit, compacted) + 1 + rng() % (last - std::max(hs.commit, compacted));
+          ++term;
+        }
+        const auto entries = make_entries(from, from + rng() % 20, term, rng() % 200);
+        const log_index commit = hs.commit + rng() % (entries.back().index - hs.commit + 1);
+        hs = {term, 1, commit};
+        expect_ok(s->persist(std::vector<group_write>{{g1, entries, hs}}));
+        model.erase(model.lower_bound(from), model.end());
+        for (const auto& e : entries) model[e.index] = e;
+        break;
+      }
+      case 2:
+        if (hs.commit > applied) {
+          applied = applied + 1 + rng() % (hs.commit - applied);
+          expect_ok(s->apply_batch(g1, std::vector<state_write>{{"applied", std::to_string(applied)}}, applied));
+        }
+        break;
+      case 3:
+        if (applied > compacted) {
+          const log_index upto = compacted + 1 + rng() % (applied - compacted);
+          expect_ok(s->compact(g1, upto));
+          model.erase(model.begin(), model.upper_bound(upto));
+          compacted = upto;
+        }
+        break;
+      case 4:
+        s.reset();
+        s = open_ok(dir.path());
+        ASSERT_TRUE(s);
+        break;
+      default: {  // random bounded read
+        if (model.empty()) break;
+        const log_index lo = model.begin()->first + rng() % model.size();
+        const log_index hi = lo + 1 + rng() % (last - lo + 1);
+        const std::size_t max_bytes = rng() % 2000;
+        auto read = s->entries(g1, lo, hi, max_bytes);
+        ASSERT_TRUE(read) << read.error().message;
+        ASSERT_FALSE(read->empty());
+        std::size_t bytes = 0;
+        for (const auto& e : *read) {
+          ASSERT_EQ(e, model.at(e.index));
+          bytes += e.payload.size();
+        }
+        EXPECT_TRUE(read->size() == 1 || bytes <= max_bytes);
+        EXPECT_TRUE(read->back().index + 1 == hi || bytes + model.at(read->back().index + 1).payload.size() > max_bytes);
+      }
+    }
+    ASSERT_EQ(s->first_index(g1), compacted + 1) << "step " << step;
+    ASSERT_EQ(s->last_index(g1), model.empty() ? compacted : model.rbegin()->first) << "step " << step;
+    ASSERT_EQ(s->hard_state(g1), hs);
+    ASSERT_EQ(s->applied_index(g1), applied);
+  }
+  if (!model.empty()) {
+    auto all = s->entries(g1, compacted + 1, model.rbegin()->first + 1, SIZE_MAX);
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), model.size());
+  }
+}
+
+}  // namespace
+}  // namespace energo::storage

@@ -14,6 +14,9 @@ using account_ref = uint32_t;
 // Assigned by the book, sequentially from 1; 0 is never a valid order id.
 using order_id = uint64_t;
 using trade_id = uint64_t;
+// 128-bit intermediates for notionals (SPEC §2); __extension__ keeps -Wpedantic quiet.
+__extension__ typedef __int128 int128;
+__extension__ typedef unsigned __int128 uint128;
 
 enum class side : uint8_t { buy = 0, sell = 1 };
 [[nodiscard]] constexpr side opposite(side s) noexcept { return s == side::buy ? side::sell : side::buy; }
@@ -128,7 +131,7 @@ struct epoch_stats {
   int64_t sell_price_units_per_wh = 0;  // highest bid (SPEC §4 "sell price"), funded or not
   uint64_t trade_count = 0;
   int64_t volume_wh = 0;
-  __int128 notional_units = 0;
+  int128 notional_units = 0;
   int64_t first_price_units_per_wh = 0;
   int64_t last_price_units_per_wh = 0;
   int64_t high_price_units_per_wh = 0;

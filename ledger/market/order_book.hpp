@@ -1,0 +1,184 @@
+#pragma once
+// The continuous double auction of WATT against TSL (SPEC §4) as a pure, deterministic component
+// of the replicated ledger: no clocks, no threads, no floats, no hash-ordered output. The same
+// calls with the same balances produce the same trades and the same serialize()/digest().
+//
+// Threading: none; the owner (the ledger's apply path) calls it from one thread.
+// Monotonic: next order id, sequence and trade id only grow; the epoch passed in never decreases.
+// Invariant after every call that finishes its matching work (matching_pending() == false):
+//   no pair of orders of different accounts crosses (bid price >= ask price) while both are
+//   executable under the current balances. See README.md for the funding/parking design.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ledger/market/balance_view.hpp"
+#include "ledger/market/id_index.hpp"
+#include "ledger/market/ring.hpp"
+#include "ledger/market/types.hpp"
+
+namespace energo::market {
+
+class order_book {
+ public:
+  // What one mutating call did. `trades` lists EVERY trade executed during the call (the incoming
+  // order's fills and any resting-vs-resting trades resumed by the call), in execution order; the
+  // span stays valid until the next mutating call.
+  struct placement {
+    order_id id = 0;
+    order_status status = order_status::resting;
+    int64_t filled_wh = 0;     // executed quantity of this order during the call
+    int64_t remaining_wh = 0;  // resting quantity (0 unless status == resting)
+    std::span<const trade> trades;
+    bool matching_incomplete = false;  // a per-call bound was hit; call match_pending() again
+  };
+  struct match_report {
+    std::span<const trade> trades;
+    bool matching_incomplete = false;
+  };
+
+  explicit order_book(const market_params& params = {});
+
+  // --- commands (each either fails and changes nothing, or applies fully) ---
+  result<placement> place(const order_request& request, balance_view& view, uint64_t epoch);
+  // Cancels a resting order of `account`. Returns the cancelled open quantity.
+  result<int64_t> cancel(order_id id, account_ref account, uint64_t epoch);
+  // Price change or open-quantity increase: new sequence (loses time priority).
+  // Same price and open quantity decreased (or unchanged): keeps its sequence.
+  result<placement> replace(const replace_request& request, balance_view& view, uint64_t epoch);
+  // The ledger reports a balance change made outside settle(); cheap (O(1)), no matching yet.
+  void on_balance_changed(account_ref account);
+  // Re-examines orders of accounts reported by on_balance_changed and resumes matching.
+  result<match_report> match_pending(balance_view& view, uint64_t epoch);
+
+  // --- queries ---
+  [[nodiscard]] bool matching_pending() const noexcept;
+  [[nodiscard]] int64_t buy_price() const noexcept;   // lowest ask, funded or not; 0 when none
+  [[nodiscard]] int64_t sell_price() const noexcept;  // highest bid, funded or not; 0 when none
+  // Best-first price levels of one side; funded_wh as of `view` (see README: per-account budget,
+  // better-priced orders of the same account consume it first). At most min(levels, depth_levels_max).
+  [[nodiscard]] std::vector<depth_level> depth(side s, uint32_t levels, const balance_view& view) const;
+  [[nodiscard]] std::vector<trade> recent_trades() const;          // oldest first, last trade_ring_max
+  [[nodiscard]] std::vector<epoch_stats> epochs() const;           // oldest first, last epoch_stats_max
+  [[nodiscard]] std::vector<history_entry> history(account_ref account) const;  // oldest first
+  [[nodiscard]] std::vector<order_info> orders_of(account_ref account) const;   // ascending id
+  [[nodiscard]] bool find(order_id id, order_info& out) const;
+  [[nodiscard]] uint32_t resting_orders() const noexcept { return resting_count_; }
+  [[nodiscard]] uint32_t parked_orders() const noexcept { return parked_count_; }
+  [[nodiscard]] const market_params& params() const noexcept { return params_; }
+  [[nodiscard]] uint64_t current_epoch() const noexcept { return epoch_; }
+  // Bytes held by the book structures (pool, levels, indexes), excluding market-data rings.
+  [[nodiscard]] std::size_t book_memory_bytes() const noexcept;
+  [[nodiscard]] std::size_t market_data_memory_bytes() const noexcept;
+
+  // --- state ---
+  // Canonical encoding of the whole logical state (params, orders by id, queues, market data);
+  // independent of pool layout. deserialize(serialize()) behaves identically in the future.
+  [[nodiscard]] std::vector<uint8_t> serialize() const;
+  static result<order_book> deserialize(std::span<const uint8_t> bytes);
+  // 64-bit FNV-1a fingerprint of serialize(): for tests and quick comparisons. The ledger's state
+  // root should hash serialize() with SHA-256 (crypto/), not use this value.
+  [[nodiscard]] uint64_t digest() const;
+
+  // Structural invariants (lists, levels, counts, indexes). Empty string when all hold.
+  // With a view and no pending work it also checks "no executable crossing pair" (O(n²): tests).
+  [[nodiscard]] std::string check_invariants(const balance_view* view = nullptr) const;
+
+ private:
+  static constexpr uint32_t npos = UINT32_MAX;
+
+  struct order_slot {
+    order_id id = 0;            // 0 = free slot
+    uint64_t sequence = 0;
+    int64_t price = 0;
+    int64_t remaining_wh = 0;
+    int64_t filled_wh = 0;
+    uint64_t placed_epoch = 0;
+    account_ref owner = 0;
+    uint32_t level = npos;      // active level slot; npos while parked
+    uint32_t prev = npos;       // level FIFO (sequence order)
+    uint32_t next = npos;       // level FIFO; also the free-list link
+    uint32_t account_prev = npos;
+    uint32_t account_next = npos;
+    side order_side = side::buy;
+    order_kind kind = order_kind::limit;
+    bool parked = false;
+  };
+  struct level {
+    int64_t price = 0;
+    int64_t open_wh = 0;
+    uint32_t head = npos;
+    uint32_t tail = npos;
+    uint32_t count = 0;
+    uint32_t next_free = npos;
+  };
+  // Sorted worst → best so that the best level is back(): key = price for bids, −price for asks.
+  struct level_ref {
+    int64_t key = 0;
+    uint32_t level = 0;
+  };
+  struct parked_level {
+    int64_t key = 0;
+    int64_t open_wh = 0;
+    uint32_t count = 0;
+  };
+  struct account_state {
+    uint32_t head = npos;  // this account's orders, ascending id
+    uint32_t tail = npos;
+    uint32_t order_count = 0;
+    uint32_t parked[2] = {0, 0};  // parked orders per side
+    uint32_t history = npos;      // slot in histories_
+    bool dirty = false;           // queued in dirty_
+  };
+
+  // commands' shared parts
+  void enter_epoch(uint64_t epoch);  // after validation: the call will apply
+  void end_call();
+  placement fate_of(order_id id, int64_t open_wh, int64_t filled_before_wh, bool rests);
+  void run_matching(balance_view& view);
+  uint32_t new_order(const order_request& request);
+  void insert_active(uint32_t o, bool append);
+  void unlink_active(uint32_t o);
+  void park(uint32_t o);
+  void unpark(uint32_t o);
+  void unpark_side(account_ref account, side s, const balance_view& view);
+  void remove_order(uint32_t o);  // from the book entirely (active or parked)
+  void execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
+  [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, const balance_view& view);
+  account_state& account(account_ref a);
+  void record(account_ref a, const history_entry& e);
+  void record_epoch_trade(const trade& t);
+
+  uint32_t find_or_add_level(side s, int64_t price);
+  void drop_level(side s, uint32_t level_slot);
+  void parked_add(side s, int64_t price, int64_t wh);
+  void parked_sub(side s, int64_t price, int64_t wh, uint32_t orders);
+  [[nodiscard]] static int64_t key_of(side s, int64_t price) noexcept { return s == side::buy ? price : -price; }
+  [[nodiscard]] order_info info_of(const order_slot& o) const;
+
+  market_params params_;
+  std::vector<order_slot> orders_;
+  uint32_t free_order_ = npos;
+  std::vector<level> levels_;
+  uint32_t free_level_ = npos;
+  std::vector<level_ref> active_[2];    // by side
+  std::vector<parked_level> parked_[2];  // by side: aggregate of parked orders per price
+  detail::id_index ids_;
+  std::vector<account_state> accounts_;
+  std::vector<account_ref> dirty_;       // FIFO of accounts whose parked orders must be re-examined
+  uint32_t resting_count_ = 0;           // GTC orders in the book (IOC/market excluded)
+  uint32_t parked_count_ = 0;
+
+  order_id next_order_id_ = 1;
+  uint64_t next_sequence_ = 1;
+  trade_id next_trade_id_ = 1;
+  uint64_t epoch_ = 0;
+
+  std::vector<trade> call_trades_;  // trades of the current call (reused buffer)
+  detail::ring<trade> trades_;
+  detail::ring<epoch_stats> epoch_stats_;
+  std::vector<detail::ring<history_entry>> histories_;
+};
+
+}  // namespace energo::market

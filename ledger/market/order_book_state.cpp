@@ -1,0 +1,471 @@
+// Serialization, digest and invariant checking of the order book. The encoding is logical
+// (orders by id, rings oldest first), so it does not depend on pool or hash-table layout.
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "ledger/market/order_book.hpp"
+
+namespace energo::market {
+
+namespace {
+
+constexpr uint32_t snapshot_magic = 0x454D4B42;  // "EMKB"
+constexpr uint32_t snapshot_version = 1;
+
+class writer {
+ public:
+  void u8(uint8_t v) { out_.push_back(v); }
+  void u32(uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
+  }
+  void u64(uint64_t v) {
+    for (int s = 56; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
+  }
+  void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
+  std::vector<uint8_t> take() { return std::move(out_); }
+
+ private:
+  std::vector<uint8_t> out_;
+};
+
+// Never reads past the end: a short read sets failed() and returns zeros.
+class reader {
+ public:
+  explicit reader(std::span<const uint8_t> in) : in_(in) {}
+  uint8_t u8() {
+    if (!need(1)) return 0;
+    return in_[pos_++];
+  }
+  uint32_t u32() {
+    if (!need(4)) return 0;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | in_[pos_++];
+    return v;
+  }
+  uint64_t u64() {
+    if (!need(8)) return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | in_[pos_++];
+    return v;
+  }
+  int64_t i64() { return static_cast<int64_t>(u64()); }
+  [[nodiscard]] bool failed() const { return failed_; }
+  [[nodiscard]] bool at_end() const { return pos_ == in_.size(); }
+  [[nodiscard]] std::size_t remaining() const { return in_.size() - pos_; }
+
+ private:
+  bool need(std::size_t n) {
+    if (failed_ || in_.size() - pos_ < n) {
+      failed_ = true;
+      return false;
+    }
+    return true;
+  }
+  std::span<const uint8_t> in_;
+  std::size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+void put_trade(writer& w, const trade& t) {
+  w.u64(t.id);
+  w.u64(t.epoch);
+  w.u64(t.buy_order);
+  w.u64(t.sell_order);
+  w.u32(t.buyer);
+  w.u32(t.seller);
+  w.i64(t.price_units_per_wh);
+  w.i64(t.quantity_wh);
+  w.i64(t.notional_units);
+}
+trade get_trade(reader& r) {
+  trade t;
+  t.id = r.u64();
+  t.epoch = r.u64();
+  t.buy_order = r.u64();
+  t.sell_order = r.u64();
+  t.buyer = r.u32();
+  t.seller = r.u32();
+  t.price_units_per_wh = r.i64();
+  t.quantity_wh = r.i64();
+  t.notional_units = r.i64();
+  return t;
+}
+
+void put_epoch(writer& w, const epoch_stats& e) {
+  w.u64(e.epoch);
+  w.i64(e.buy_price_units_per_wh);
+  w.i64(e.sell_price_units_per_wh);
+  w.u64(e.trade_count);
+  w.i64(e.volume_wh);
+  const auto n = static_cast<uint128>(e.notional_units);
+  w.u64(static_cast<uint64_t>(n >> 64));
+  w.u64(static_cast<uint64_t>(n));
+  w.i64(e.first_price_units_per_wh);
+  w.i64(e.last_price_units_per_wh);
+  w.i64(e.high_price_units_per_wh);
+  w.i64(e.low_price_units_per_wh);
+}
+epoch_stats get_epoch(reader& r) {
+  epoch_stats e;
+  e.epoch = r.u64();
+  e.buy_price_units_per_wh = r.i64();
+  e.sell_price_units_per_wh = r.i64();
+  e.trade_count = r.u64();
+  e.volume_wh = r.i64();
+  const uint64_t hi = r.u64();
+  const uint64_t lo = r.u64();
+  e.notional_units = static_cast<int128>((static_cast<uint128>(hi) << 64) | lo);
+  e.first_price_units_per_wh = r.i64();
+  e.last_price_units_per_wh = r.i64();
+  e.high_price_units_per_wh = r.i64();
+  e.low_price_units_per_wh = r.i64();
+  return e;
+}
+
+void put_history(writer& w, const history_entry& h) {
+  w.u64(h.epoch);
+  w.u64(h.order);
+  w.u64(h.trade);
+  w.i64(h.price_units_per_wh);
+  w.i64(h.quantity_wh);
+  w.u8(static_cast<uint8_t>(h.kind));
+  w.u8(static_cast<uint8_t>(h.order_side));
+}
+history_entry get_history(reader& r) {
+  history_entry h;
+  h.epoch = r.u64();
+  h.order = r.u64();
+  h.trade = r.u64();
+  h.price_units_per_wh = r.i64();
+  h.quantity_wh = r.i64();
+  h.kind = static_cast<history_kind>(r.u8());
+  h.order_side = static_cast<side>(r.u8());
+  return h;
+}
+
+constexpr std::size_t order_record_bytes = 8 + 8 + 4 + 1 + 1 + 1 + 8 + 8 + 8 + 8;
+
+}  // namespace
+
+std::vector<uint8_t> order_book::serialize() const {
+  writer w;
+  w.u32(snapshot_magic);
+  w.u32(snapshot_version);
+  const market_params& p = params_;
+  w.u32(p.orders_per_account_max);
+  w.u32(p.book_orders_max);
+  w.i64(p.quantity_wh_max);
+  w.i64(p.price_min);
+  w.i64(p.price_max);
+  w.u32(p.accounts_max);
+  w.u32(p.match_trades_per_call_max);
+  w.u32(p.match_steps_per_call_max);
+  w.u32(p.trade_ring_max);
+  w.u32(p.epoch_stats_max);
+  w.u32(p.account_history_max);
+  w.u32(p.depth_levels_max);
+
+  w.u64(next_order_id_);
+  w.u64(next_sequence_);
+  w.u64(next_trade_id_);
+  w.u64(epoch_);
+
+  w.u32(static_cast<uint32_t>(dirty_.size()));
+  for (const account_ref a : dirty_) w.u32(a);
+
+  std::vector<std::pair<order_id, uint32_t>> live;
+  live.reserve(resting_count_);
+  for (uint32_t o = 0; o < orders_.size(); ++o)
+    if (orders_[o].id != 0) live.emplace_back(orders_[o].id, o);
+  std::sort(live.begin(), live.end());
+  w.u32(static_cast<uint32_t>(live.size()));
+  for (const auto& [id, o] : live) {
+    const order_slot& s = orders_[o];
+    w.u64(s.id);
+    w.u64(s.sequence);
+    w.u32(s.owner);
+    w.u8(static_cast<uint8_t>(s.order_side));
+    w.u8(static_cast<uint8_t>(s.kind));
+    w.u8(s.parked ? 1 : 0);
+    w.i64(s.price);
+    w.i64(s.remaining_wh);
+    w.i64(s.filled_wh);
+    w.u64(s.placed_epoch);
+  }
+
+  w.u32(trades_.size());
+  for (uint32_t i = 0; i < trades_.size(); ++i) put_trade(w, trades_.at(i));
+  w.u32(epoch_stats_.size());
+  for (uint32_t i = 0; i < epoch_stats_.size(); ++i) put_epoch(w, epoch_stats_.at(i));
+
+  uint32_t with_history = 0;
+  for (const account_state& a : accounts_)
+    if (a.history != npos && histories_[a.history].size() > 0) ++with_history;
+  w.u32(with_history);
+  for (uint32_t a = 0; a < accounts_.size(); ++a) {
+    if (accounts_[a].history == npos) continue;
+    const auto& h = histories_[accounts_[a].history];
+    if (h.size() == 0) continue;
+    w.u32(a);
+    w.u32(h.size());
+    for (uint32_t i = 0; i < h.size(); ++i) put_history(w, h.at(i));
+  }
+  return w.take();
+}
+
+result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
+  const auto bad = unexpected{errc::malformed_snapshot};
+  reader r(bytes);
+  if (r.u32() != snapshot_magic || r.u32() != snapshot_version) return bad;
+  market_params p;
+  p.orders_per_account_max = r.u32();
+  p.book_orders_max = r.u32();
+  p.quantity_wh_max = r.i64();
+  p.price_min = r.i64();
+  p.price_max = r.i64();
+  p.accounts_max = r.u32();
+  p.match_trades_per_call_max = r.u32();
+  p.match_steps_per_call_max = r.u32();
+  p.trade_ring_max = r.u32();
+  p.epoch_stats_max = r.u32();
+  p.account_history_max = r.u32();
+  p.depth_levels_max = r.u32();
+  if (r.failed() || !validate(p).has_value()) return bad;
+
+  order_book b(p);
+  b.next_order_id_ = r.u64();
+  b.next_sequence_ = r.u64();
+  b.next_trade_id_ = r.u64();
+  b.epoch_ = r.u64();
+  if (r.failed() || b.next_order_id_ < 1 || b.next_sequence_ < 1 || b.next_trade_id_ < 1) return bad;
+
+  const uint32_t dirty_count = r.u32();
+  if (r.failed() || dirty_count > p.accounts_max || dirty_count > r.remaining() / 4) return bad;
+  std::vector<account_ref> dirty(dirty_count);
+  for (auto& a : dirty) {
+    a = r.u32();
+    if (a >= p.accounts_max) return bad;
+  }
+
+  const uint32_t order_count = r.u32();
+  if (r.failed() || order_count > p.book_orders_max || order_count > r.remaining() / order_record_bytes) return bad;
+  std::vector<uint64_t> sequences;
+  sequences.reserve(order_count);
+  std::vector<uint32_t> active;
+  order_id last_id = 0;
+  for (uint32_t i = 0; i < order_count; ++i) {
+    order_slot s;
+    s.id = r.u64();
+    s.sequence = r.u64();
+    s.owner = r.u32();
+    const uint8_t sd = r.u8();
+    const uint8_t kind = r.u8();
+    const uint8_t parked = r.u8();
+    s.price = r.i64();
+    s.remaining_wh = r.i64();
+    s.filled_wh = r.i64();
+    s.placed_epoch = r.u64();
+    if (r.failed() || s.id <= last_id || s.id >= b.next_order_id_ || s.sequence == 0 ||
+        s.sequence >= b.next_sequence_ || s.owner >= p.accounts_max || sd > 1 ||
+        kind != static_cast<uint8_t>(order_kind::limit) || parked > 1 || s.price < p.price_min ||
+        s.price > p.price_max || s.remaining_wh < 1 || s.remaining_wh > p.quantity_wh_max || s.filled_wh < 0 ||
+        static_cast<int128>(s.price) * s.remaining_wh > INT64_MAX || s.placed_epoch > b.epoch_)
+      return bad;
+    last_id = s.id;
+    s.order_side = static_cast<side>(sd);
+    s.kind = order_kind::limit;
+    if (b.account(s.owner).order_count >= p.orders_per_account_max) return bad;
+    sequences.push_back(s.sequence);
+
+    const uint32_t o = static_cast<uint32_t>(b.orders_.size());
+    b.orders_.push_back(s);
+    b.ids_.insert(s.id, o);
+    account_state& a = b.accounts_[s.owner];
+    b.orders_[o].account_prev = a.tail;
+    if (a.tail != npos) b.orders_[a.tail].account_next = o;
+    else a.head = o;
+    a.tail = o;
+    a.order_count += 1;
+    b.resting_count_ += 1;
+    if (parked == 1) {
+      b.orders_[o].parked = true;
+      b.parked_add(s.order_side, s.price, s.remaining_wh);
+      a.parked[static_cast<uint32_t>(s.order_side)] += 1;
+      b.parked_count_ += 1;
+    } else {
+      active.push_back(o);
+    }
+  }
+  std::sort(sequences.begin(), sequences.end());
+  if (std::adjacent_find(sequences.begin(), sequences.end()) != sequences.end()) return bad;
+  std::sort(active.begin(), active.end(),
+            [&b](uint32_t x, uint32_t y) { return b.orders_[x].sequence < b.orders_[y].sequence; });
+  for (const uint32_t o : active) b.insert_active(o, true);
+
+  for (const account_ref a : dirty) {
+    account_state& s = b.account(a);
+    if (s.dirty) return bad;  // duplicate
+    s.dirty = true;
+    b.dirty_.push_back(a);
+  }
+
+  const uint32_t trade_count = r.u32();
+  if (r.failed() || trade_count > p.trade_ring_max || trade_count > r.remaining() / 64) return bad;
+  for (uint32_t i = 0; i < trade_count; ++i) {
+    const trade t = get_trade(r);
+    if (r.failed() || t.id == 0 || t.id >= b.next_trade_id_) return bad;
+    b.trades_.push(t);
+  }
+  const uint32_t epoch_count = r.u32();
+  if (r.failed() || epoch_count > p.epoch_stats_max || epoch_count > r.remaining() / 88) return bad;
+  for (uint32_t i = 0; i < epoch_count; ++i) {
+    const epoch_stats e = get_epoch(r);
+    if (r.failed() || (!b.epoch_stats_.empty() && e.epoch <= b.epoch_stats_.newest().epoch) || e.epoch > b.epoch_)
+      return bad;
+    b.epoch_stats_.push(e);
+  }
+  const uint32_t history_accounts = r.u32();
+  if (r.failed() || history_accounts > p.accounts_max || history_accounts > r.remaining() / 8) return bad;
+  int64_t last_account = -1;
+  for (uint32_t i = 0; i < history_accounts; ++i) {
+    const uint32_t a = r.u32();
+    const uint32_t n = r.u32();
+    if (r.failed() || a >= p.accounts_max || static_cast<int64_t>(a) <= last_account || n == 0 ||
+        n > p.account_history_max || n > r.remaining() / 42)
+      return bad;
+    last_account = a;
+    for (uint32_t j = 0; j < n; ++j) {
+      const history_entry h = get_history(r);
+      const auto kind = static_cast<uint8_t>(h.kind);
+      if (r.failed() || kind < 1 || kind > 6 || static_cast<uint8_t>(h.order_side) > 1) return bad;
+      b.record(a, h);
+    }
+  }
+  if (r.failed() || !r.at_end()) return bad;
+  if (!b.check_invariants().empty()) return bad;
+  return b;
+}
+
+uint64_t order_book::digest() const {
+  const std::vector<uint8_t> bytes = serialize();
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const uint8_t c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::string order_book::check_invariants(const balance_view* view) const {
+  // Orders, ids and the free list.
+  uint32_t live = 0;
+  uint32_t parked = 0;
+  for (uint32_t o = 0; o < orders_.size(); ++o) {
+    const order_slot& s = orders_[o];
+    if (s.id == 0) continue;
+    ++live;
+    if (ids_.find(s.id) != o) return "order id not indexed to its slot";
+    if (s.id >= next_order_id_ || s.sequence >= next_sequence_) return "order id or sequence from the future";
+    if (s.remaining_wh <= 0) return "empty order left in the book";
+    if (s.owner >= accounts_.size()) return "order owner without account state";
+    if (s.parked) {
+      ++parked;
+      if (s.level != npos) return "parked order linked into a level";
+    } else if (s.level == npos) {
+      return "active order without a level";
+    }
+  }
+  if (live != resting_count_ || live != ids_.size()) return "resting order count mismatch";
+  if (parked != parked_count_) return "parked order count mismatch";
+  uint32_t free_slots = 0;
+  for (uint32_t o = free_order_; o != npos; o = orders_[o].next) {
+    if (orders_[o].id != 0 || ++free_slots > orders_.size()) return "free list corrupt";
+  }
+  if (free_slots + live != orders_.size()) return "order pool leak";
+
+  // Accounts: their lists hold exactly their orders, ascending id.
+  uint32_t listed = 0;
+  uint32_t dirty_flags = 0;
+  for (uint32_t a = 0; a < accounts_.size(); ++a) {
+    const account_state& s = accounts_[a];
+    uint32_t n = 0, pb = 0, ps = 0;
+    order_id last = 0;
+    uint32_t prev = npos;
+    for (uint32_t o = s.head; o != npos; o = orders_[o].account_next) {
+      const order_slot& os = orders_[o];
+      if (os.owner != a || os.id <= last || os.account_prev != prev) return "account order list corrupt";
+      last = os.id;
+      prev = o;
+      if (++n > live) return "account order list cycles";
+      if (os.parked) (os.order_side == side::buy ? pb : ps) += 1;
+    }
+    if (prev != s.tail || n != s.order_count) return "account order count/tail mismatch";
+    if (pb != s.parked[0] || ps != s.parked[1]) return "account parked count mismatch";
+    listed += n;
+    if (s.dirty) ++dirty_flags;
+  }
+  if (listed != live) return "orders missing from account lists";
+  if (dirty_flags != dirty_.size()) return "dirty flags and queue disagree";
+  for (const account_ref a : dirty_)
+    if (a >= accounts_.size() || !accounts_[a].dirty) return "dirty queue holds an unflagged account";
+
+  // Active levels: sorted worst → best, FIFO in sequence order, aggregates exact.
+  uint32_t active_orders = 0;
+  for (uint32_t si = 0; si < 2; ++si) {
+    const side sd = static_cast<side>(si);
+    const auto& v = active_[si];
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0 && v[i - 1].key >= v[i].key) return "active levels not strictly sorted";
+      const level& lv = levels_[v[i].level];
+      if (key_of(sd, lv.price) != v[i].key) return "level price/key mismatch";
+      int64_t open = 0;
+      uint32_t n = 0;
+      uint64_t last_seq = 0;
+      uint32_t prev = npos;
+      for (uint32_t o = lv.head; o != npos; o = orders_[o].next) {
+        const order_slot& s = orders_[o];
+        if (s.id == 0 || s.parked || s.level != v[i].level || s.order_side != sd || s.price != lv.price)
+          return "level holds a foreign order";
+        if (s.sequence <= last_seq || s.prev != prev) return "level FIFO not in sequence order";
+        last_seq = s.sequence;
+        prev = o;
+        open += s.remaining_wh;
+        if (++n > live) return "level FIFO cycles";
+      }
+      if (prev != lv.tail || n != lv.count || n == 0 || open != lv.open_wh) return "level aggregates wrong";
+      active_orders += n;
+    }
+    // Parked aggregates equal the parked orders.
+    std::map<int64_t, std::pair<int64_t, uint32_t>> expect;
+    for (const order_slot& s : orders_)
+      if (s.id != 0 && s.parked && s.order_side == sd) {
+        auto& e = expect[key_of(sd, s.price)];
+        e.first += s.remaining_wh;
+        e.second += 1;
+      }
+    if (expect.size() != parked_[si].size()) return "parked levels mismatch";
+    std::size_t i = 0;
+    for (const auto& [key, e] : expect) {
+      const parked_level& pl = parked_[si][i++];
+      if (pl.key != key || pl.open_wh != e.first || pl.count != e.second) return "parked level aggregates wrong";
+    }
+  }
+  if (active_orders + parked != live) return "orders neither active nor parked";
+
+  // SPEC §4: after matching, no executable crossing pair of different accounts.
+  if (view != nullptr && !matching_pending()) {
+    std::vector<const order_slot*> bids, asks;
+    for (const order_slot& s : orders_) {
+      if (s.id == 0) continue;
+      if (s.order_side == side::buy && bid_capacity_wh(s, *view) > 0) bids.push_back(&s);
+      if (s.order_side == side::sell && view->watt_wh(s.owner) > 0) asks.push_back(&s);
+    }
+    for (const order_slot* b : bids)
+      for (const order_slot* a : asks)
+        if (b->price >= a->price && b->owner != a->owner) return "executable crossing pair left after matching";
+  }
+  return {};
+}
+
+}  // namespace energo::market

@@ -321,6 +321,7 @@ void send_append(state& s, node_id to, bool allow_empty) {
   if (it == s.prs.end() || to == s.cfg.id) return;
   peer_progress& p = it->second;
   if (paused(s, p)) return;
+  if (p.next > s.last_index() + 1) p.next = s.last_index() + 1;  // defensive: never probe past the log
   const index_t prev = p.next - 1;
   const auto prev_term = s.term_at(prev);
   if (!prev_term) {
@@ -1032,9 +1033,12 @@ void raft_node::step(const message& m) {
       r.type = message_type::append_response;
       r.to = m.from;
       send(s, std::move(r));
-    } else if (m.type == message_type::pre_vote) {
+    } else if (m.type == message_type::pre_vote || m.type == message_type::vote) {
+      // Reply with our term (Raft paper, RequestVote rule 1): a candidate stuck at a lower term
+      // than a voter it needs would otherwise never learn it and could livelock the election.
       message r;
-      r.type = message_type::pre_vote_response;
+      r.type = m.type == message_type::pre_vote ? message_type::pre_vote_response
+                                                : message_type::vote_response;
       r.to = m.from;
       r.reject = true;
       send(s, std::move(r));

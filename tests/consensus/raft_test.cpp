@@ -62,6 +62,32 @@ TEST(raft_election, candidate_with_shorter_log_is_refused) {
   EXPECT_NE(p[3].role(), role::leader);
 }
 
+TEST(raft_election, stale_candidate_learns_the_higher_term_from_a_refusal) {
+  // Without pre-vote, a candidate whose term is below a voter's would otherwise be ignored
+  // forever (livelock found by the simulator, seed 100913).
+  pump p;
+  p.bootstrap({1, 2, 3});
+  message m;
+  m.group = test_group;
+  m.type = message_type::vote;
+  m.from = 1;
+  m.to = 2;
+  m.term = 1;  // node 2 is at term 1 after bootstrap; raise it first
+  p[2].campaign();
+  p.in_flight.clear();
+  p.flush(2);
+  p.in_flight.clear();
+  const term_t t2 = p[2].term();
+  ASSERT_GT(t2, m.term);
+  p[2].step(m);
+  p.flush(2);
+  bool refused_with_term = false;
+  for (auto& r : p.in_flight)
+    if (r.type == message_type::vote_response && r.to == 1 && r.reject && r.term == t2)
+      refused_with_term = true;
+  EXPECT_TRUE(refused_with_term);
+}
+
 TEST(raft_prevote, partitioned_node_does_not_inflate_its_term) {
   pump p;
   p.bootstrap({1, 2, 3});

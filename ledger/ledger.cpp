@@ -744,8 +744,9 @@ namespace {
 constexpr std::string_view snapshot_magic = "ENERGO-LEDGER-SNAPSHOT";
 constexpr uint32_t snapshot_version = 1;
 constexpr std::size_t account_record_bytes_min = 20 + 2 + 33 + 8 * 9;
-constexpr std::size_t meter_record_bytes_min = 32 + 4 + 8 * 5 + 4;
-constexpr std::size_t unit_record_bytes_min = 32 + 4 + 8 * 6;
+// Exactly the sizes meter_leaf_bytes / unit_leaf_bytes write; larger values refuse valid snapshots.
+constexpr std::size_t meter_record_bytes_min = 32 + 4 + 8 * 4 + 4;
+constexpr std::size_t unit_record_bytes_min = 32 + 4 + 8 * 5;
 }  // namespace
 
 std::vector<uint8_t> ledger::snapshot() const {

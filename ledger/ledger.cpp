@@ -491,7 +491,9 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
   if (c.timestamp_ms < m.last_timestamp_ms)
     return fail(errc::time_backwards, "reading time " + std::to_string(c.timestamp_ms) + " is before the last reading's " +
                                           std::to_string(m.last_timestamp_ms));
-  if (c.timestamp_ms > time_ms_ + limits::meter_clock_skew_ms_max)
+  // Written as a difference: time_ms_ + skew could overflow near the end of int64 time. Both are
+  // >= 0 here (timestamp >= the meter's last one >= its registration time), so this cannot.
+  if (c.timestamp_ms - time_ms_ > limits::meter_clock_skew_ms_max)
     return fail(errc::out_of_range, "reading time is more than " + std::to_string(limits::meter_clock_skew_ms_max) +
                                         " ms ahead of ledger time");
   if (c.export_wh_total < m.export_wh_total || c.import_wh_total < m.import_wh_total) {

@@ -178,6 +178,9 @@ result<ledger> ledger::create(const genesis& g) {
   for (char ch : g.community_id)
     if (ch < 0x21 || ch > 0x7e) return fail(errc::invalid_genesis, "community id must be printable ASCII without spaces");
   if (g.genesis_time_ms < 0) return fail(errc::invalid_genesis, "genesis time must not be negative");
+  // restore() refuses unknown network bytes, so a ledger created with one could never be restored.
+  if (static_cast<uint8_t>(g.network) > static_cast<uint8_t>(crypto::network::regtest))
+    return fail(errc::invalid_genesis, "unknown network " + std::to_string(static_cast<int>(g.network)));
   if (auto v = validate_params(g.params); !v) return fail(errc::invalid_genesis, "parameters: " + v.error().message);
   if (g.admins.empty() || g.admins.size() > limits::admins_max)
     return fail(errc::invalid_genesis, "genesis needs 1.." + std::to_string(limits::admins_max) + " admin keys");

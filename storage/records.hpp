@@ -18,8 +18,8 @@ using node_id = uint64_t;
 struct limits {
   static constexpr std::size_t entry_payload_bytes_max = 16u << 20;        // one log entry
   static constexpr std::size_t entries_per_write_max = 100'000;            // one persist() call
-  static constexpr std::size_t write_bytes_max = 256u << 20;               // one WriteBatch
-  static constexpr std::size_t snapshot_bytes_max = std::size_t{1} << 32;  // one snapshot blob
+  static constexpr std::size_t write_bytes_max = 512u << 20;               // one WriteBatch
+  static constexpr std::size_t snapshot_bytes_max = 256u << 20;           // one snapshot blob (one batch)
   static constexpr std::size_t snapshot_chunk_bytes = 1u << 20;            // stored chunk size
   static constexpr std::size_t membership_nodes_max = 1024;                // per set in a config
   static constexpr std::size_t state_key_bytes_max = 4096;

@@ -1,0 +1,401 @@
+// consensus_bench: committed entries/s and commit latency of a 3-node Raft group.
+//
+// Each node runs in its own thread (as its raft actor would) with the real consensus::raft_node
+// and its own storage::node_store in a temp dir on the real disk. Every ready cycle persists the
+// new entries + hard state in ONE synced WriteBatch before sending messages (the core's contract);
+// messages travel through in-process queues. Committed entries go to a per-node apply thread that
+// writes them with apply_batch (synced, state + applied index), and the log is compacted behind
+// the durable applied index so memory stays bounded.
+//
+// Phases: closed loop (one proposal, wait for its commit: the latency floor), then open loop with
+// B = 1, 10, 100, 1000 proposals of 128 bytes per leader ready cycle.
+// Latency = propose() on the leader -> the entry appears in the leader's committed_entries.
+// usage: consensus_bench [seconds_per_phase=3] [dir=/tmp]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "consensus/raft.hpp"
+#include "storage/node_store.hpp"
+
+namespace {
+
+using namespace energo;
+using clock_type = std::chrono::steady_clock;
+namespace cs = energo::consensus;
+namespace st = energo::storage;
+
+constexpr std::size_t payload_bytes = 128;
+constexpr int node_count = 3;
+constexpr int tick_ms = 10;
+constexpr cs::group_id group = 1;
+constexpr uint64_t compact_lag_entries = 50'000;   // keep this many applied entries for slow peers
+constexpr uint64_t compact_every_entries = 50'000;
+constexpr std::size_t inbox_messages_max = 100'000;  // beyond this the sender is a bug: abort
+
+// ---- Mapping between consensus and storage records (the actor layer's job) ---------------------
+st::log_record to_record(const cs::entry& e) {
+  return {e.term, e.index, static_cast<uint8_t>(e.type), e.data};
+}
+st::hard_state_record to_record(const cs::hard_state& hs) { return {hs.term, hs.vote, hs.commit}; }
+st::snapshot_meta_record to_record(const cs::snapshot_meta& m, uint64_t bytes) {
+  st::snapshot_meta_record r;
+  r.index = m.index;
+  r.term = m.term;
+  r.config.voters.assign(m.config.voters.begin(), m.config.voters.end());
+  r.config.learners.assign(m.config.learners.begin(), m.config.learners.end());
+  r.data_bytes = bytes;
+  return r;
+}
+
+[[noreturn]] void die(const char* what, const st::storage_error& e) {
+  std::fprintf(stderr, "consensus_bench: %s: %s: %s\n", what, st::to_string(e.code), e.message.c_str());
+  std::exit(1);
+}
+
+double micros(clock_type::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  return v[k];
+}
+
+// Shared by the main thread (control) and whichever node is leader (proposing).
+struct driver {
+  std::atomic<int> batch{0};          // proposals per leader ready cycle; 0 = stop proposing
+  std::atomic<bool> closed_loop{false};
+  std::mutex mu;
+  std::map<cs::index_t, clock_type::time_point> pending;  // proposed, not yet committed
+  std::vector<double> latencies_us;
+  uint64_t committed = 0;
+  uint64_t refused = 0;
+};
+
+struct cluster;
+
+struct node {
+  cs::node_id id = 0;
+  std::unique_ptr<st::node_store> store;
+  std::optional<cs::raft_node> raft;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<cs::message> inbox;
+  std::thread thread;
+  // apply stage
+  std::mutex apply_mu;
+  std::condition_variable apply_cv;
+  std::deque<std::vector<cs::entry>> apply_queue;
+  std::thread apply_thread;
+  std::atomic<uint64_t> durable_applied{0};
+  uint64_t last_compacted = 0;
+  // persist timing of this node's ready cycles
+  std::mutex stats_mu;
+  std::vector<double> persist_us;
+};
+
+struct cluster {
+  std::vector<std::unique_ptr<node>> nodes;
+  driver drv;
+  std::atomic<bool> stop{false};
+
+  void send(cs::message m) {
+    node& to = *nodes.at(m.to - 1);
+    {
+      std::lock_guard lock(to.mu);
+      if (to.inbox.size() >= inbox_messages_max) std::abort();
+      to.inbox.push_back(std::move(m));
+    }
+    to.cv.notify_one();
+  }
+};
+
+void apply_loop(cluster& c, node& n) {
+  for (;;) {
+    std::vector<cs::entry> batch;
+    {
+      std::unique_lock lock(n.apply_mu);
+      n.apply_cv.wait(lock, [&] { return c.stop.load() || !n.apply_queue.empty(); });
+      if (n.apply_queue.empty()) return;
+      // Coalesce everything queued into one synced apply_batch.
+      while (!n.apply_queue.empty()) {
+        for (auto& e : n.apply_queue.front()) batch.push_back(std::move(e));
+        n.apply_queue.pop_front();
+      }
+    }
+    const cs::index_t last = batch.back().index;
+    const std::vector<st::state_write> writes{{"applied_entries", std::to_string(last)}};
+    if (auto r = n.store->apply_batch(group, writes, last); !r) die("apply_batch", r.error());
+    n.durable_applied.store(last);
+  }
+}
+
+void handle_ready(cluster& c, node& n) {
+  cs::ready r = n.raft->get_ready();
+  if (r.snapshot_to_install) {
+    const auto& s = *r.snapshot_to_install;
+    std::optional<st::hard_state_record> hs;
+    if (r.hard_state) hs = to_record(*r.hard_state);
+    if (auto res = n.store->install_snapshot(group, to_record(s.meta, s.data.size()), s.data, {}, hs); !res) {
+      die("install_snapshot", res.error());
+    }
+  }
+  std::vector<st::log_record> records;
+  records.reserve(r.entries_to_persist.size());
+  for (const auto& e : r.entries_to_persist) records.push_back(to_record(e));
+  st::group_write w{group, records, std::nullopt};
+  if (r.hard_state) w.hard_state = to_record(*r.hard_state);
+  if (!records.empty() || w.hard_state) {
+    const auto t0 = clock_type::now();
+    if (auto res = n.store->persist(std::span<const st::group_write>(&w, 1)); !res) die("persist", res.error());
+    const double us = micros(clock_type::now() - t0);
+    std::lock_guard lock(n.stats_mu);
+    n.persist_us.push_back(us);
+  }
+  for (auto& m : r.messages) c.send(std::move(m));
+  if (!r.committed_entries.empty()) {
+    if (n.raft->role() == cs::role::leader) {
+      const auto now = clock_type::now();
+      std::lock_guard lock(c.drv.mu);
+      for (const auto& e : r.committed_entries) {
+        auto it = c.drv.pending.find(e.index);
+        if (it == c.drv.pending.end()) continue;
+        c.drv.latencies_us.push_back(micros(now - it->second));
+        c.drv.pending.erase(it);
+        ++c.drv.committed;
+      }
+    }
+    {
+      std::lock_guard lock(n.apply_mu);
+      n.apply_queue.push_back(r.committed_entries);
+    }
+    n.apply_cv.notify_one();
+  }
+  n.raft->advance(r);
+  // Bound memory: compact the core's log and the stored log behind the durable applied index.
+  const uint64_t applied = std::min<uint64_t>(n.durable_applied.load(), n.raft->applied_index());
+  if (applied > n.last_compacted + compact_lag_entries + compact_every_entries) {
+    const uint64_t upto = applied - compact_lag_entries;
+    if (n.raft->compact(upto, std::string())) {
+      if (auto res = n.store->compact(group, upto); !res) die("compact", res.error());
+      n.last_compacted = upto;
+    }
+  }
+}
+
+bool propose_some(cluster& c, node& n) {
+  const int batch = c.drv.batch.load();
+  if (batch == 0 || n.raft->role() != cs::role::leader) return false;
+  if (c.drv.closed_loop.load()) {
+    std::lock_guard lock(c.drv.mu);
+    if (!c.drv.pending.empty()) return false;
+  }
+  std::string payload(payload_bytes, 'x');
+  bool any = false;
+  for (int i = 0; i < batch; ++i) {
+    const auto t0 = clock_type::now();
+    auto res = n.raft->propose(payload);
+    if (!res) {
+      std::lock_guard lock(c.drv.mu);
+      ++c.drv.refused;
+      break;  // e.g. uncommitted_limit: wait for acks
+    }
+    std::lock_guard lock(c.drv.mu);
+    c.drv.pending[res->index] = t0;
+    any = true;
+  }
+  return any;
+}
+
+void node_loop(cluster& c, node& n) {
+  auto next_tick = clock_type::now() + std::chrono::milliseconds(tick_ms);
+  bool proposals_blocked = false;
+  while (!c.stop.load()) {
+    std::deque<cs::message> msgs;
+    {
+      std::unique_lock lock(n.mu);
+      const bool may_propose = !proposals_blocked && c.drv.batch.load() != 0 && n.raft->role() == cs::role::leader;
+      if (!may_propose && n.inbox.empty()) {
+        n.cv.wait_until(lock, next_tick, [&] { return c.stop.load() || !n.inbox.empty(); });
+      }
+      msgs.swap(n.inbox);
+    }
+    if (!msgs.empty()) proposals_blocked = false;
+    for (const auto& m : msgs) n.raft->step(m);
+    if (clock_type::now() >= next_tick) {
+      n.raft->tick();
+      next_tick += std::chrono::milliseconds(tick_ms);
+      proposals_blocked = false;
+    }
+    if (n.raft->role() == cs::role::leader && c.drv.batch.load() != 0) proposals_blocked = !propose_some(c, n);
+    while (n.raft->has_ready()) handle_ready(c, n);
+  }
+}
+
+struct phase_result {
+  std::string name;
+  double seconds = 0;
+  uint64_t committed = 0;
+  uint64_t refused = 0;
+  double p50_us = 0, p99_us = 0;
+  double persist_p50_us = 0;
+};
+
+phase_result run_phase(cluster& c, const std::string& name, int batch, bool closed_loop, double seconds) {
+  {
+    std::lock_guard lock(c.drv.mu);
+    c.drv.latencies_us.clear();
+    c.drv.committed = 0;
+    c.drv.refused = 0;
+  }
+  for (auto& n : c.nodes) {
+    std::lock_guard lock(n->stats_mu);
+    n->persist_us.clear();
+  }
+  c.drv.closed_loop = closed_loop;
+  const auto t0 = clock_type::now();
+  c.drv.batch = batch;
+  for (auto& n : c.nodes) n->cv.notify_one();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  c.drv.batch = 0;
+  const auto t1 = clock_type::now();
+  phase_result r;
+  r.name = name;
+  r.seconds = std::chrono::duration<double>(t1 - t0).count();
+  {
+    std::lock_guard lock(c.drv.mu);
+    r.committed = c.drv.committed;
+    r.refused = c.drv.refused;
+    r.p50_us = percentile(c.drv.latencies_us, 0.50);
+    r.p99_us = percentile(c.drv.latencies_us, 0.99);
+  }
+  std::vector<double> all_persist;
+  for (auto& n : c.nodes) {
+    std::lock_guard lock(n->stats_mu);
+    all_persist.insert(all_persist.end(), n->persist_us.begin(), n->persist_us.end());
+  }
+  r.persist_p50_us = percentile(all_persist, 0.50);
+  // Let the in-flight proposals drain so the next phase starts clean.
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard lock(c.drv.mu);
+      if (c.drv.pending.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard lock(c.drv.mu);
+  c.drv.pending.clear();
+  return r;
+}
+
+// Latency of one synced WriteBatch holding one 128-byte entry + hard state: the unit the
+// commit latency is compared against.
+std::vector<double> measure_synced_writes(const std::string& dir, int count) {
+  st::store_options o;
+  o.cluster_id = "bench-fsync";
+  auto s = st::node_store::open(dir, o);
+  if (!s) die("open fsync store", s.error());
+  std::vector<double> us;
+  for (int i = 1; i <= count; ++i) {
+    const std::vector<st::log_record> e{{1, static_cast<uint64_t>(i), 0, std::string(payload_bytes, 'x')}};
+    const st::group_write w{group, e, st::hard_state_record{1, 1, static_cast<uint64_t>(i)}};
+    const auto t0 = clock_type::now();
+    if (auto r = (*s)->persist(std::span<const st::group_write>(&w, 1)); !r) die("persist", r.error());
+    us.push_back(micros(clock_type::now() - t0));
+  }
+  return us;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
+  const std::string base = argc > 2 ? argv[2] : "/tmp";
+  std::string pattern = base + "/energo-consensus-bench-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  const std::string root = pattern;
+
+  auto fsync_us = measure_synced_writes(root + "/fsync", 300);
+  const double fsync_p50 = percentile(fsync_us, 0.5);
+  const double fsync_p99 = percentile(fsync_us, 0.99);
+
+  cluster c;
+  cs::membership members;
+  for (int i = 1; i <= node_count; ++i) members.voters.insert(static_cast<cs::node_id>(i));
+  for (int i = 1; i <= node_count; ++i) {
+    auto n = std::make_unique<node>();
+    n->id = static_cast<cs::node_id>(i);
+    st::store_options o;
+    o.cluster_id = "bench";
+    auto s = st::node_store::open(root + "/node" + std::to_string(i), o);
+    if (!s) die("open node store", s.error());
+    n->store = std::move(*s);
+    cs::config cfg;
+    cfg.id = n->id;
+    cfg.group = group;
+    cfg.random_seed = 1000 + static_cast<uint64_t>(i);
+    cfg.election_ticks = 20;  // 200 ms: no spurious elections while a node is busy in fsync
+    n->raft.emplace(cs::raft_node::bootstrap(cfg, members));
+    c.nodes.push_back(std::move(n));
+  }
+  c.nodes[0]->raft->campaign();
+  for (auto& n : c.nodes) {
+    n->thread = std::thread(node_loop, std::ref(c), std::ref(*n));
+    n->apply_thread = std::thread(apply_loop, std::ref(c), std::ref(*n));
+  }
+  // Wait for a leader that has committed its noop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  std::vector<phase_result> results;
+  results.push_back(run_phase(c, "closed loop, 1 in flight", 1, true, seconds));
+  for (int b : {1, 10, 100, 1000}) {
+    results.push_back(run_phase(c, "open loop, " + std::to_string(b) + "/cycle", b, false, seconds));
+  }
+
+  c.stop = true;
+  for (auto& n : c.nodes) {
+    n->cv.notify_all();
+    n->apply_cv.notify_all();
+  }
+  for (auto& n : c.nodes) {
+    n->thread.join();
+    n->apply_thread.join();
+  }
+  cs::node_id leader = 0;
+  for (auto& n : c.nodes) {
+    if (n->raft->role() == cs::role::leader) leader = n->id;
+  }
+
+  std::printf("consensus_bench: 3 voters in one process, 128-byte entries, RocksDB sync=true, dir %s\n", root.c_str());
+  std::printf("synced write (1 entry + hard state, one WriteBatch): p50 %.0f us, p99 %.0f us\n", fsync_p50, fsync_p99);
+  std::printf("%-28s %12s %12s %12s %12s %10s %14s\n", "phase", "entries/s", "p50 ms", "p99 ms", "p50/fsync",
+              "refused", "persist p50 ms");
+  for (const auto& r : results) {
+    std::printf("%-28s %12.0f %12.2f %12.2f %12.1f %10llu %14.2f\n", r.name.c_str(),
+                static_cast<double>(r.committed) / r.seconds, r.p50_us / 1000, r.p99_us / 1000,
+                fsync_p50 > 0 ? r.p50_us / fsync_p50 : 0, static_cast<unsigned long long>(r.refused),
+                r.persist_p50_us / 1000);
+  }
+  std::printf("leader at end: node %llu\n", static_cast<unsigned long long>(leader));
+  for (auto& n : c.nodes) {
+    if (auto r = n->store->close(); !r) die("close", r.error());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
+  return 0;
+}

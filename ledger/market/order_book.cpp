@@ -549,12 +549,24 @@ void order_book::parked_sub(side sd, int64_t price, int64_t wh, uint32_t orders)
 
 void order_book::record(account_ref a, const history_entry& e) {
   if (params_.account_history_max == 0) return;
+  const uint32_t cap = params_.account_history_max;
   account_state& s = account(a);
   if (s.history == npos) {
-    s.history = static_cast<uint32_t>(histories_.size());
-    histories_.emplace_back(params_.account_history_max);
+    s.history = static_cast<uint32_t>(history_entries_.size() / cap);
+    history_entries_.resize(history_entries_.size() + cap);
   }
-  histories_[s.history].push(e);
+  history_entries_[static_cast<std::size_t>(s.history) * cap + s.history_next] = e;
+  s.history_next = s.history_next + 1 == cap ? 0 : s.history_next + 1;
+  if (s.history_size < cap) s.history_size += 1;
+}
+
+const history_entry& order_book::history_at(const account_state& a, uint32_t i) const {
+  const uint32_t cap = params_.account_history_max;
+  ENERGO_ASSERT(i < a.history_size, "history index out of range");
+  uint32_t pos = a.history_next + (cap - a.history_size) + i;  // oldest kept entry is history_size behind next
+  if (pos >= cap) pos -= cap;
+  if (pos >= cap) pos -= cap;
+  return history_entries_[static_cast<std::size_t>(a.history) * cap + pos];
 }
 
 void order_book::record_epoch_trade(const trade& t) {
@@ -647,8 +659,11 @@ std::vector<trade> order_book::recent_trades() const { return trades_.to_vector(
 std::vector<epoch_stats> order_book::epochs() const { return epoch_stats_.to_vector(); }
 
 std::vector<history_entry> order_book::history(account_ref a) const {
-  if (a >= accounts_.size() || accounts_[a].history == npos) return {};
-  return histories_[accounts_[a].history].to_vector();
+  std::vector<history_entry> out;
+  if (a >= accounts_.size()) return out;
+  const account_state& s = accounts_[a];
+  for (uint32_t i = 0; i < s.history_size; ++i) out.push_back(history_at(s, i));
+  return out;
 }
 
 order_info order_book::info_of(const order_slot& s) const {
@@ -690,8 +705,7 @@ std::size_t order_book::book_memory_bytes() const noexcept {
 
 std::size_t order_book::market_data_memory_bytes() const noexcept {
   std::size_t n = trades_.memory_bytes() + epoch_stats_.memory_bytes() +
-                  histories_.capacity() * sizeof(detail::ring<history_entry>) + call_trades_.capacity() * sizeof(trade);
-  for (const auto& h : histories_) n += h.memory_bytes();
+                  history_entries_.capacity() * sizeof(history_entry) + call_trades_.capacity() * sizeof(trade);
   return n;
 }
 

@@ -64,6 +64,9 @@ class order_book {
   [[nodiscard]] std::vector<history_entry> history(account_ref account) const;  // oldest first
   [[nodiscard]] std::vector<order_info> orders_of(account_ref account) const;   // ascending id
   [[nodiscard]] bool find(order_id id, order_info& out) const;
+  [[nodiscard]] uint32_t order_count(account_ref account) const noexcept {
+    return account < accounts_.size() ? accounts_[account].order_count : 0;
+  }
   [[nodiscard]] uint32_t resting_orders() const noexcept { return resting_count_; }
   [[nodiscard]] uint32_t parked_orders() const noexcept { return parked_count_; }
   [[nodiscard]] const market_params& params() const noexcept { return params_; }
@@ -128,7 +131,9 @@ class order_book {
     uint32_t tail = npos;
     uint32_t order_count = 0;
     uint32_t parked[2] = {0, 0};  // parked orders per side
-    uint32_t history = npos;      // slot in histories_
+    uint32_t history = npos;      // slot in history_entries_ (account_history_max entries each)
+    uint32_t history_next = 0;    // ring position of the next write
+    uint32_t history_size = 0;    // entries kept (<= account_history_max)
     bool dirty = false;           // queued in dirty_
   };
 
@@ -148,6 +153,7 @@ class order_book {
   [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, const balance_view& view);
   account_state& account(account_ref a);
   void record(account_ref a, const history_entry& e);
+  [[nodiscard]] const history_entry& history_at(const account_state& a, uint32_t i) const;  // i = 0 oldest
   void record_epoch_trade(const trade& t);
 
   uint32_t find_or_add_level(side s, int64_t price);
@@ -178,7 +184,8 @@ class order_book {
   std::vector<trade> call_trades_;  // trades of the current call (reused buffer)
   detail::ring<trade> trades_;
   detail::ring<epoch_stats> epoch_stats_;
-  std::vector<detail::ring<history_entry>> histories_;
+  // Per-account history rings stored flat (one cache line fetch per record, no per-account vector).
+  std::vector<history_entry> history_entries_;
 };
 
 }  // namespace energo::market

@@ -201,15 +201,14 @@ std::vector<uint8_t> order_book::serialize() const {
 
   uint32_t with_history = 0;
   for (const account_state& a : accounts_)
-    if (a.history != npos && histories_[a.history].size() > 0) ++with_history;
+    if (a.history_size > 0) ++with_history;
   w.u32(with_history);
   for (uint32_t a = 0; a < accounts_.size(); ++a) {
-    if (accounts_[a].history == npos) continue;
-    const auto& h = histories_[accounts_[a].history];
-    if (h.size() == 0) continue;
+    const account_state& s = accounts_[a];
+    if (s.history_size == 0) continue;
     w.u32(a);
-    w.u32(h.size());
-    for (uint32_t i = 0; i < h.size(); ++i) put_history(w, h.at(i));
+    w.u32(s.history_size);
+    for (uint32_t i = 0; i < s.history_size; ++i) put_history(w, history_at(s, i));
   }
   return w.take();
 }

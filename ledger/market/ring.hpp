@@ -20,7 +20,7 @@ class ring {
       return;
     }
     items_[start_] = value;
-    start_ = (start_ + 1) % capacity_;
+    start_ = start_ + 1 == capacity_ ? 0 : start_ + 1;
   }
   [[nodiscard]] uint32_t size() const noexcept { return static_cast<uint32_t>(items_.size()); }
   [[nodiscard]] uint32_t capacity() const noexcept { return capacity_; }

@@ -14,10 +14,21 @@ constexpr uint8_t inner_tag = 0x01;
 constexpr uint8_t root_tag = 0x02;
 constexpr hash256 zero_hash{};
 
-// Below this many pending entries the dirty list is left alone; above it (and above the leaf
-// count) it is deduplicated early, so repeated updates of the same leaves between two root()
-// calls cannot grow it without bound. Amortised cost stays O(log) per update.
+// Repeated updates of the same leaves between two root() calls must not grow the dirty list
+// without bound, so it is deduplicated early once it holds more than twice max(leaf count, this
+// minimum) entries. Deduplicated, it holds at most leaf-count entries, so at least that many
+// pushes separate two compactions: amortised O(log n) per update. Appends alone never trigger it.
 constexpr std::size_t dirty_compact_entries_min = 1024;
+
+void sort_unique(std::vector<uint64_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+void note_dirty(std::vector<uint64_t>& dirty, uint64_t index, uint64_t leaf_count) {
+  dirty.push_back(index);
+  if (dirty.size() > 2 * std::max<std::size_t>(leaf_count, dirty_compact_entries_min)) sort_unique(dirty);
+}
 
 hash256 inner_hash(const hash256& left, const hash256& right) {
   std::array<uint8_t, 1 + 32 + 32> buffer;
@@ -37,11 +48,6 @@ hash256 root_hash(uint64_t leaf_count, const hash256& top) {
 
 // Width of the level above one of `width` nodes, without overflow at 2^64 - 1.
 uint64_t parent_width(uint64_t width) { return width / 2 + (width & 1); }
-
-void sort_unique(std::vector<uint64_t>& v) {
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-}
 
 }  // namespace
 
@@ -67,8 +73,7 @@ hash256 merkle_leaf_hash(byte_span data) {
 uint64_t merkle_tree::append(const hash256& leaf_hash) {
   if (levels_.empty()) levels_.emplace_back();
   levels_[0].push_back(leaf_hash);
-  dirty_.push_back(leaf_count_);
-  if (dirty_.size() > std::max<std::size_t>(leaf_count_, dirty_compact_entries_min)) sort_unique(dirty_);
+  note_dirty(dirty_, leaf_count_, leaf_count_ + 1);
   return leaf_count_++;
 }
 
@@ -77,8 +82,7 @@ void merkle_tree::update(uint64_t index, const hash256& leaf_hash) {
   hash256& slot = levels_[0][index];
   if (slot == leaf_hash) return;
   slot = leaf_hash;
-  dirty_.push_back(index);
-  if (dirty_.size() > std::max<std::size_t>(leaf_count_, dirty_compact_entries_min)) sort_unique(dirty_);
+  note_dirty(dirty_, index, leaf_count_);
 }
 
 const hash256& merkle_tree::leaf(uint64_t index) const {

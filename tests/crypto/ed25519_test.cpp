@@ -120,6 +120,17 @@ TEST(ed25519, rejects_non_canonical_s) {
   EXPECT_FALSE(ed25519_verify(key, {}, signature));
 }
 
+TEST(ed25519, rejects_small_order_key_and_identity_signature) {
+  // Public key = identity point, R = identity, S = 0 satisfies the verification equation for every
+  // message under a lax verifier; a strict one refuses small-order points.
+  ed25519_public_key identity{};
+  identity.bytes[0] = 0x01;
+  ed25519_signature trivial{};
+  trivial.bytes[0] = 0x01;
+  EXPECT_FALSE(ed25519_verify(identity, as_bytes("anything"), trivial));
+  EXPECT_FALSE(ed25519_verify(ed25519_public_key{}, as_bytes("anything"), ed25519_signature{}));
+}
+
 TEST(ed25519, generated_keys_differ_and_sign) {
   const auto a = ed25519_keypair::generate();
   const auto b = ed25519_keypair::generate();

@@ -770,26 +770,32 @@ TEST(raft_read_index, follower_forwards_to_the_leader) {
 
 TEST(raft_read_index, deposed_leader_cannot_serve_a_stale_read) {
   pump p;
-  p.bootstrap({1, 2, 3});
+  membership m = voters({1, 2, 3});
+  config c1 = make_config(1);
+  c1.check_quorum = false;  // node 1 keeps believing it leads while partitioned
+  p.add(raft_node::bootstrap(c1, m));
+  p.add(raft_node::bootstrap(make_config(2), m));
+  p.add(raft_node::bootstrap(make_config(3), m));
   p.elect(1);
   p.tick_all(1);
   p.isolate(1);
-  p.tick_all(25);
+  p.tick(2, 25);
+  p.tick(3, 25);
   const node_id l = p.leader();
   ASSERT_TRUE(l == 2 || l == 3);
   const index_t newer = must_propose(p, l, "written-by-new-leader");
   p.stabilize();
   ASSERT_GE(p[l].commit_index(), newer);
-  // Node 1 may still think it leads (or not); a read there must never return an index that
-  // misses the new write.
-  (void)p[1].read_index(99);
+  ASSERT_EQ(p[1].role(), role::leader);  // deposed but unaware
+  ASSERT_TRUE(p[1].read_index(99).has_value());
   p.tick(1, 3);
+  EXPECT_TRUE(p.reads[1].empty()) << "a partitioned leader answered a read";
   p.heal();
   p.tick_all(5);
-  for (auto& rs : p.reads[1])
-    if (rs.request_ctx == 99) {
-      EXPECT_GE(rs.index, newer);
-    }
+  EXPECT_NE(p[1].role(), role::leader);
+  for (auto& rs : p.reads[1]) {
+    EXPECT_NE(rs.request_ctx, 99u) << "stale read served at index " << rs.index;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

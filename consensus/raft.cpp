@@ -761,7 +761,7 @@ void send_snapshot_response(state& s, const message& m, bool reject, uint64_t of
   send(s, std::move(r));
 }
 
-// Install a fully received snapshot. Returns false if it is older than what we have.
+// Install a fully received snapshot; one at or below our commit index changes nothing.
 void restore(state& s, const snapshot_meta& meta, std::string data) {
   if (meta.index <= s.commit) return;  // older than our commit: ignore
   if (s.term_at(meta.index) == meta.term) {

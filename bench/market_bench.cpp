@@ -138,7 +138,8 @@ stats run(const scenario& sc, uint64_t events, uint64_t seed, bool timed, order_
       }
       case op_replace: {
         if (live.empty()) break;
-        const order_id id = live[rng.below(live.size())].first;
+        const std::size_t j = rng.below(live.size());
+        const order_id id = live[j].first;
         order_info info;
         if (!book.find(id, info)) break;
         const bool keep = rng.below(2) == 0;
@@ -146,7 +147,10 @@ stats run(const scenario& sc, uint64_t events, uint64_t seed, bool timed, order_
         const int64_t price = keep ? info.price_units_per_wh
                                    : info.price_units_per_wh + (info.order_side == side::buy ? -1 : 1);
         auto res = book.replace({id, info.account, price, qty}, bal, epoch);
-        if (res) st.trades += res->trades.size();
+        if (res) {
+          st.trades += res->trades.size();
+          live[j].first = res->id;  // losing priority renumbers the order
+        }
         break;
       }
       case op_balance: {

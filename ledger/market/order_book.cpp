@@ -100,7 +100,7 @@ result<order_book::placement> order_book::place(const order_request& request, ba
   enter_epoch(epoch);
   const uint32_t o = new_order(request);
   const order_id id = orders_[o].id;
-  record(request.account, history_entry{epoch_, id, 0, request.price_units_per_wh, request.quantity_wh,
+  record(request.account, history_entry{epoch_, id, 0, 0, request.price_units_per_wh, request.quantity_wh,
                                         history_kind::placed, request.order_side});
   insert_active(o, true);
   run_matching(view);
@@ -117,7 +117,7 @@ result<int64_t> order_book::cancel(order_id id, account_ref account, uint64_t ep
   enter_epoch(epoch);
   const order_slot& s = orders_[o];
   const int64_t open_wh = s.remaining_wh;
-  record(account, history_entry{epoch_, id, 0, s.price, open_wh, history_kind::cancelled, s.order_side});
+  record(account, history_entry{epoch_, id, 0, 0, s.price, open_wh, history_kind::cancelled, s.order_side});
   remove_order(o);
   end_call();
   return open_wh;
@@ -159,14 +159,15 @@ result<order_book::placement> order_book::replace(const replace_request& request
     }
     s.price = request.price_units_per_wh;
     s.remaining_wh = request.quantity_wh;
-    s.sequence = next_sequence_++;
+    renumber(o);
     insert_active(o, true);
   }
-  record(request.account, history_entry{epoch_, request.id, 0, request.price_units_per_wh,
+  const order_id id = orders_[o].id;
+  record(request.account, history_entry{epoch_, id, 0, keeps_priority ? 0 : request.id, request.price_units_per_wh,
                                         request.quantity_wh, history_kind::replaced, sd});
   const int64_t filled_before = orders_[o].filled_wh;
   run_matching(view);
-  placement p = fate_of(request.id, request.quantity_wh, filled_before, true);
+  placement p = fate_of(id, request.quantity_wh, filled_before, true);
   end_call();
   return p;
 }
@@ -226,7 +227,7 @@ order_book::placement order_book::fate_of(order_id id, int64_t open_wh, int64_t 
     const order_slot& s = orders_[o];
     p.status = order_status::cancelled;
     p.filled_wh = s.filled_wh - filled_before_wh;
-    record(s.owner, history_entry{epoch_, id, 0, s.price, s.remaining_wh, history_kind::remainder_cancelled,
+    record(s.owner, history_entry{epoch_, id, 0, 0, s.price, s.remaining_wh, history_kind::remainder_cancelled,
                                   s.order_side});
     remove_order(o);
   } else {
@@ -291,9 +292,9 @@ void order_book::run_matching(balance_view& view) {
     }
     if (orders_[a].owner == orders_[b].owner) {
       // Self-trade prevention: cancel the older order; the newer one expresses current intent.
-      const uint32_t older = orders_[a].sequence < orders_[b].sequence ? a : b;
+      const uint32_t older = orders_[a].id < orders_[b].id ? a : b;
       const order_slot& s = orders_[older];
-      record(s.owner, history_entry{epoch_, s.id, 0, s.price, s.remaining_wh, history_kind::self_trade_cancelled,
+      record(s.owner, history_entry{epoch_, s.id, 0, 0, s.price, s.remaining_wh, history_kind::self_trade_cancelled,
                                     s.order_side});
       remove_order(older);
       continue;
@@ -307,7 +308,7 @@ void order_book::run_matching(balance_view& view) {
 void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) {
   order_slot& bid = orders_[b];
   order_slot& ask = orders_[a];
-  const int64_t price = bid.sequence < ask.sequence ? bid.price : ask.price;  // SPEC §4: older order's price
+  const int64_t price = bid.id < ask.id ? bid.price : ask.price;  // SPEC §4: the older order's price
   const int128 notional = static_cast<int128>(price) * q;
   // price <= the bid's limit and q <= both open quantities, whose notionals were checked at entry.
   ENERGO_ASSERT(notional <= INT64_MAX, "trade notional checked at order entry");
@@ -333,8 +334,8 @@ void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   call_trades_.push_back(t);
   trades_.push(t);
   record_epoch_trade(t);
-  record(t.buyer, history_entry{epoch_, t.buy_order, t.id, price, q, history_kind::traded, side::buy});
-  record(t.seller, history_entry{epoch_, t.sell_order, t.id, price, q, history_kind::traded, side::sell});
+  record(t.buyer, history_entry{epoch_, t.buy_order, t.id, 0, price, q, history_kind::traded, side::buy});
+  record(t.seller, history_entry{epoch_, t.sell_order, t.id, 0, price, q, history_kind::traded, side::sell});
 
   if (orders_[b].remaining_wh == 0) remove_order(b);
   if (orders_[a].remaining_wh == 0) remove_order(a);
@@ -388,10 +389,8 @@ uint32_t order_book::new_order(const order_request& r) {
   order_slot& s = orders_[o];
   s = order_slot{};
   s.id = next_order_id_++;
-  s.sequence = next_sequence_++;
   s.price = r.price_units_per_wh;
   s.remaining_wh = r.quantity_wh;
-  s.placed_epoch = epoch_;
   s.owner = r.account;
   s.order_side = r.order_side;
   s.kind = r.kind;
@@ -404,6 +403,25 @@ uint32_t order_book::new_order(const order_request& r) {
   a.order_count += 1;
   resting_count_ += 1;
   return o;
+}
+
+// Loss of priority: the (detached) order takes the next id, the newest, and moves to the end of its
+// account's list, which therefore stays in id order.
+void order_book::renumber(uint32_t o) {
+  order_slot& s = orders_[o];
+  const bool erased = ids_.erase(s.id);
+  ENERGO_ASSERT(erased, "order id indexed");
+  s.id = next_order_id_++;
+  ids_.insert(s.id, o);
+  account_state& a = accounts_[s.owner];
+  if (a.tail == o) return;
+  if (s.account_prev != npos) orders_[s.account_prev].account_next = s.account_next;
+  else a.head = s.account_next;
+  orders_[s.account_next].account_prev = s.account_prev;
+  s.account_prev = a.tail;
+  s.account_next = npos;
+  orders_[a.tail].account_next = o;
+  a.tail = o;
 }
 
 void order_book::remove_order(uint32_t o) {
@@ -469,17 +487,17 @@ void order_book::insert_active(uint32_t o, bool append) {
   const uint32_t l = find_or_add_level(s.order_side, s.price);
   level& lv = levels_[l];
   s.level = l;
-  if (lv.tail == npos || orders_[lv.tail].sequence < s.sequence) {
+  if (lv.tail == npos || orders_[lv.tail].id < s.id) {
     s.prev = lv.tail;
     s.next = npos;
     if (lv.tail != npos) orders_[lv.tail].next = o;
     else lv.head = o;
     lv.tail = o;
   } else {
-    ENERGO_ASSERT(!append, "a new sequence is the largest");
-    // Returning (unparked) order: it is older than some active ones; find its place by sequence.
+    ENERGO_ASSERT(!append, "a new id is the largest");
+    // Returning (unparked) order: it is older than some active ones; find its place by id.
     uint32_t after = lv.head;
-    while (orders_[after].sequence < s.sequence) after = orders_[after].next;
+    while (orders_[after].id < s.id) after = orders_[after].next;
     s.next = after;
     s.prev = orders_[after].prev;
     if (s.prev != npos) orders_[s.prev].next = o;
@@ -674,8 +692,6 @@ order_info order_book::info_of(const order_slot& s) const {
   i.price_units_per_wh = s.price;
   i.remaining_wh = s.remaining_wh;
   i.filled_wh = s.filled_wh;
-  i.sequence = s.sequence;
-  i.placed_epoch = s.placed_epoch;
   i.parked = s.parked;
   return i;
 }

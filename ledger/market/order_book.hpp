@@ -4,7 +4,8 @@
 // calls with the same balances produce the same trades and the same serialize()/digest().
 //
 // Threading: none; the owner (the ledger's apply path) calls it from one thread.
-// Monotonic: next order id, sequence and trade id only grow; the epoch passed in never decreases.
+// Monotonic: next order id and trade id only grow; the epoch passed in never decreases. The order id
+// is also the time priority: a smaller id is an older order.
 // Invariant after every call that finishes its matching work (matching_pending() == false):
 //   no pair of orders of different accounts crosses (bid price >= ask price) while both are
 //   executable under the current balances. See README.md for the funding/parking design.
@@ -44,8 +45,9 @@ class order_book {
   result<placement> place(const order_request& request, balance_view& view, uint64_t epoch);
   // Cancels a resting order of `account`. Returns the cancelled open quantity.
   result<int64_t> cancel(order_id id, account_ref account, uint64_t epoch);
-  // Price change or open-quantity increase: new sequence (loses time priority).
-  // Same price and open quantity decreased (or unchanged): keeps its sequence.
+  // Price change or open-quantity increase: loses time priority and gets a NEW order id (as in
+  // ITCH "order replace"); placement.id returns it. Same price and open quantity decreased (or
+  // unchanged): keeps its id and priority.
   result<placement> replace(const replace_request& request, balance_view& view, uint64_t epoch);
   // The ledger reports a balance change made outside settle(); cheap (O(1)), no matching yet.
   void on_balance_changed(account_ref account);
@@ -91,16 +93,15 @@ class order_book {
  private:
   static constexpr uint32_t npos = UINT32_MAX;
 
-  struct order_slot {
-    order_id id = 0;            // 0 = free slot
-    uint64_t sequence = 0;
+  // One cache line per order: matching and cancels touch one line, not two.
+  struct alignas(64) order_slot {
+    order_id id = 0;            // 0 = free slot; also the time priority (smaller = older)
     int64_t price = 0;
     int64_t remaining_wh = 0;
     int64_t filled_wh = 0;
-    uint64_t placed_epoch = 0;
     account_ref owner = 0;
     uint32_t level = npos;      // active level slot; npos while parked
-    uint32_t prev = npos;       // level FIFO (sequence order)
+    uint32_t prev = npos;       // level FIFO (id order)
     uint32_t next = npos;       // level FIFO; also the free-list link
     uint32_t account_prev = npos;
     uint32_t account_next = npos;
@@ -108,6 +109,7 @@ class order_book {
     order_kind kind = order_kind::limit;
     bool parked = false;
   };
+  static_assert(sizeof(order_slot) == 64, "order_slot is one cache line");
   struct level {
     int64_t price = 0;
     int64_t open_wh = 0;
@@ -149,6 +151,7 @@ class order_book {
   void unpark(uint32_t o);
   void unpark_side(account_ref account, side s, const balance_view& view);
   void remove_order(uint32_t o);  // from the book entirely (active or parked)
+  void renumber(uint32_t o);      // detached order loses priority: takes the next id
   void execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
   [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, const balance_view& view);
   account_state& account(account_ref a);
@@ -177,7 +180,6 @@ class order_book {
   uint32_t parked_count_ = 0;
 
   order_id next_order_id_ = 1;
-  uint64_t next_sequence_ = 1;
   trade_id next_trade_id_ = 1;
   uint64_t epoch_ = 0;
 

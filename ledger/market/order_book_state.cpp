@@ -127,6 +127,7 @@ void put_history(writer& w, const history_entry& h) {
   w.u64(h.epoch);
   w.u64(h.order);
   w.u64(h.trade);
+  w.u64(h.previous_order);
   w.i64(h.price_units_per_wh);
   w.i64(h.quantity_wh);
   w.u8(static_cast<uint8_t>(h.kind));
@@ -137,6 +138,7 @@ history_entry get_history(reader& r) {
   h.epoch = r.u64();
   h.order = r.u64();
   h.trade = r.u64();
+  h.previous_order = r.u64();
   h.price_units_per_wh = r.i64();
   h.quantity_wh = r.i64();
   h.kind = static_cast<history_kind>(r.u8());
@@ -144,7 +146,7 @@ history_entry get_history(reader& r) {
   return h;
 }
 
-constexpr std::size_t order_record_bytes = 8 + 8 + 4 + 1 + 1 + 1 + 8 + 8 + 8 + 8;
+constexpr std::size_t order_record_bytes = 8 + 4 + 1 + 1 + 1 + 8 + 8 + 8;
 
 }  // namespace
 
@@ -167,7 +169,6 @@ std::vector<uint8_t> order_book::serialize() const {
   w.u32(p.depth_levels_max);
 
   w.u64(next_order_id_);
-  w.u64(next_sequence_);
   w.u64(next_trade_id_);
   w.u64(epoch_);
 
@@ -183,7 +184,6 @@ std::vector<uint8_t> order_book::serialize() const {
   for (const auto& [id, o] : live) {
     const order_slot& s = orders_[o];
     w.u64(s.id);
-    w.u64(s.sequence);
     w.u32(s.owner);
     w.u8(static_cast<uint8_t>(s.order_side));
     w.u8(static_cast<uint8_t>(s.kind));
@@ -191,7 +191,6 @@ std::vector<uint8_t> order_book::serialize() const {
     w.i64(s.price);
     w.i64(s.remaining_wh);
     w.i64(s.filled_wh);
-    w.u64(s.placed_epoch);
   }
 
   w.u32(trades_.size());
@@ -234,10 +233,9 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
 
   order_book b(p);
   b.next_order_id_ = r.u64();
-  b.next_sequence_ = r.u64();
   b.next_trade_id_ = r.u64();
   b.epoch_ = r.u64();
-  if (r.failed() || b.next_order_id_ < 1 || b.next_sequence_ < 1 || b.next_trade_id_ < 1) return bad;
+  if (r.failed() || b.next_order_id_ < 1 || b.next_trade_id_ < 1) return bad;
 
   const uint32_t dirty_count = r.u32();
   if (r.failed() || dirty_count > p.accounts_max || dirty_count > r.remaining() / 4) return bad;
@@ -249,14 +247,11 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
 
   const uint32_t order_count = r.u32();
   if (r.failed() || order_count > p.book_orders_max || order_count > r.remaining() / order_record_bytes) return bad;
-  std::vector<uint64_t> sequences;
-  sequences.reserve(order_count);
   std::vector<uint32_t> active;
   order_id last_id = 0;
   for (uint32_t i = 0; i < order_count; ++i) {
     order_slot s;
     s.id = r.u64();
-    s.sequence = r.u64();
     s.owner = r.u32();
     const uint8_t sd = r.u8();
     const uint8_t kind = r.u8();
@@ -264,18 +259,15 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
     s.price = r.i64();
     s.remaining_wh = r.i64();
     s.filled_wh = r.i64();
-    s.placed_epoch = r.u64();
-    if (r.failed() || s.id <= last_id || s.id >= b.next_order_id_ || s.sequence == 0 ||
-        s.sequence >= b.next_sequence_ || s.owner >= p.accounts_max || sd > 1 ||
+    if (r.failed() || s.id <= last_id || s.id >= b.next_order_id_ || s.owner >= p.accounts_max || sd > 1 ||
         kind != static_cast<uint8_t>(order_kind::limit) || parked > 1 || s.price < p.price_min ||
         s.price > p.price_max || s.remaining_wh < 1 || s.remaining_wh > p.quantity_wh_max || s.filled_wh < 0 ||
-        static_cast<int128>(s.price) * s.remaining_wh > INT64_MAX || s.placed_epoch > b.epoch_)
+        static_cast<int128>(s.price) * s.remaining_wh > INT64_MAX)
       return bad;
     last_id = s.id;
     s.order_side = static_cast<side>(sd);
     s.kind = order_kind::limit;
     if (b.account(s.owner).order_count >= p.orders_per_account_max) return bad;
-    sequences.push_back(s.sequence);
 
     const uint32_t o = static_cast<uint32_t>(b.orders_.size());
     b.orders_.push_back(s);
@@ -296,10 +288,7 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
       active.push_back(o);
     }
   }
-  std::sort(sequences.begin(), sequences.end());
-  if (std::adjacent_find(sequences.begin(), sequences.end()) != sequences.end()) return bad;
-  std::sort(active.begin(), active.end(),
-            [&b](uint32_t x, uint32_t y) { return b.orders_[x].sequence < b.orders_[y].sequence; });
+  // Ids ascend, so appending keeps every level FIFO in time priority.
   for (const uint32_t o : active) b.insert_active(o, true);
 
   for (const account_ref a : dirty) {
@@ -331,7 +320,7 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
     const uint32_t a = r.u32();
     const uint32_t n = r.u32();
     if (r.failed() || a >= p.accounts_max || static_cast<int64_t>(a) <= last_account || n == 0 ||
-        n > p.account_history_max || n > r.remaining() / 42)
+        n > p.account_history_max || n > r.remaining() / 50)
       return bad;
     last_account = a;
     for (uint32_t j = 0; j < n; ++j) {
@@ -365,7 +354,7 @@ std::string order_book::check_invariants(const balance_view* view) const {
     if (s.id == 0) continue;
     ++live;
     if (ids_.find(s.id) != o) return "order id not indexed to its slot";
-    if (s.id >= next_order_id_ || s.sequence >= next_sequence_) return "order id or sequence from the future";
+    if (s.id >= next_order_id_) return "order id from the future";
     if (s.remaining_wh <= 0) return "empty order left in the book";
     if (s.owner >= accounts_.size()) return "order owner without account state";
     if (s.parked) {
@@ -409,7 +398,7 @@ std::string order_book::check_invariants(const balance_view* view) const {
   for (const account_ref a : dirty_)
     if (a >= accounts_.size() || !accounts_[a].dirty) return "dirty queue holds an unflagged account";
 
-  // Active levels: sorted worst → best, FIFO in sequence order, aggregates exact.
+  // Active levels: sorted worst → best, FIFO in id (time) order, aggregates exact.
   uint32_t active_orders = 0;
   for (uint32_t si = 0; si < 2; ++si) {
     const side sd = static_cast<side>(si);
@@ -420,14 +409,14 @@ std::string order_book::check_invariants(const balance_view* view) const {
       if (key_of(sd, lv.price) != v[i].key) return "level price/key mismatch";
       int64_t open = 0;
       uint32_t n = 0;
-      uint64_t last_seq = 0;
+      order_id last_id = 0;
       uint32_t prev = npos;
       for (uint32_t o = lv.head; o != npos; o = orders_[o].next) {
         const order_slot& s = orders_[o];
         if (s.id == 0 || s.parked || s.level != v[i].level || s.order_side != sd || s.price != lv.price)
           return "level holds a foreign order";
-        if (s.sequence <= last_seq || s.prev != prev) return "level FIFO not in sequence order";
-        last_seq = s.sequence;
+        if (s.id <= last_id || s.prev != prev) return "level FIFO not in time-priority (id) order";
+        last_id = s.id;
         prev = o;
         open += s.remaining_wh;
         if (++n > live) return "level FIFO cycles";

@@ -90,7 +90,7 @@ struct trade {
   order_id sell_order = 0;
   account_ref buyer = 0;
   account_ref seller = 0;
-  int64_t price_units_per_wh = 0;  // the price of the older order (earlier sequence)
+  int64_t price_units_per_wh = 0;  // the price of the older order (smaller order id)
   int64_t quantity_wh = 0;
   int64_t notional_units = 0;      // price × quantity, exact
   bool operator==(const trade&) const = default;
@@ -116,6 +116,7 @@ struct history_entry {
   uint64_t epoch = 0;
   order_id order = 0;
   trade_id trade = 0;  // 0 unless kind == traded
+  order_id previous_order = 0;  // kind == replaced with loss of priority: the id this order had before
   int64_t price_units_per_wh = 0;
   int64_t quantity_wh = 0;  // placed/replaced: open quantity; traded: executed; cancelled: cancelled
   history_kind kind = history_kind::placed;
@@ -154,8 +155,6 @@ struct order_info {
   int64_t price_units_per_wh = 0;
   int64_t remaining_wh = 0;
   int64_t filled_wh = 0;
-  uint64_t sequence = 0;   // time priority; smaller is older
-  uint64_t placed_epoch = 0;
   bool parked = false;     // found unfunded and set aside until its owner's balance rises
   bool operator==(const order_info&) const = default;
 };

@@ -96,6 +96,7 @@ struct world {
         auto r = book.replace({id, info.account, o.price, o.quantity}, bal, epoch);
         RC_ASSERT(r.has_value());
         log(r->trades);
+        if (r->status == order_status::resting && r->id != id) ids.push_back(r->id);
       }
     } else if (o.kind == 7 || o.kind == 9) {
       // A meter reading / burn / transfer outside the market: the ledger tells the book.

@@ -225,10 +225,9 @@ TEST_F(order_book_test, replace_decreasing_quantity_keeps_priority) {
   bal_.set_tsl(carol, rich_tsl);
   const auto a = place(alice, side::sell, 10, 20);
   const auto b = place(bob, side::sell, 10, 20);
-  const auto seq = info(a.id).sequence;
   const auto r = replace(a.id, alice, 10, 5);
   EXPECT_EQ(r.status, order_status::resting);
-  EXPECT_EQ(info(a.id).sequence, seq);
+  EXPECT_EQ(r.id, a.id);  // same id, same place in the queue
   EXPECT_EQ(info(a.id).remaining_wh, 5);
   const auto t = place(carol, side::buy, 10, 6).trades;
   ASSERT_EQ(t.size(), 2u);
@@ -243,20 +242,24 @@ TEST_F(order_book_test, replace_increasing_quantity_or_changing_price_loses_prio
   bal_.set_tsl(carol, rich_tsl);
   const auto a = place(alice, side::sell, 10, 5);
   const auto b = place(bob, side::sell, 10, 5);
-  replace(a.id, alice, 10, 6);
-  EXPECT_GT(info(a.id).sequence, info(b.id).sequence);
+  const auto bigger = replace(a.id, alice, 10, 6);
+  EXPECT_GT(bigger.id, b.id);  // a new, younger id
+  order_info gone;
+  EXPECT_FALSE(book_.find(a.id, gone));
+  EXPECT_EQ(book_.history(alice).back().previous_order, a.id);
   auto t = place(carol, side::buy, 10, 1).trades;
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].sell_order, b.id);
-  // Price change away and back: still behind bob.
+  // Price change away and back: still behind bob's newer order.
   const auto b2 = place(bob, side::sell, 10, 5);
-  replace(a.id, alice, 11, 6);
-  replace(a.id, alice, 10, 6);
+  const auto away = replace(bigger.id, alice, 11, 6);
+  const auto back = replace(away.id, alice, 10, 6);
   t = place(carol, side::buy, 10, 9).trades;
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t[0].sell_order, b.id);
   EXPECT_EQ(t[1].sell_order, b2.id);
-  EXPECT_EQ(info(a.id).remaining_wh, 6);
+  EXPECT_EQ(info(back.id).remaining_wh, 6);
+  EXPECT_EQ(book_.orders_of(alice).size(), 1u);
 }
 
 TEST_F(order_book_test, replace_to_a_crossing_price_trades_at_the_older_price) {
@@ -376,6 +379,7 @@ TEST_F(order_book_test, bound_violations_are_errors_that_change_nothing) {
   EXPECT_EQ(book_.cancel(1, bob, epoch_).error(), errc::not_owner);
   EXPECT_EQ(book_.replace({1, bob, 10, 5}, bal_, epoch_).error(), errc::not_owner);
   EXPECT_EQ(book_.replace({1, alice, 10, 0}, bal_, epoch_).error(), errc::quantity_out_of_range);
+  EXPECT_EQ(book_.replace({1, alice, 0, 5}, bal_, epoch_).error(), errc::price_out_of_range);
   EXPECT_EQ(book_.digest(), before);
   // An IOC does not rest, so it is accepted even with a full book.
   auto ioc = book_.place({carol, side::buy, order_kind::immediate_or_cancel, 10, 5}, bal_, epoch_);

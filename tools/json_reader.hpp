@@ -53,7 +53,7 @@ inline int64_t read_i64(const json& v, const std::string& path, int64_t min, int
   auto bounds = [&] { return "[" + std::to_string(min) + ", " + std::to_string(max) + "]"; };
   if (v.is_number_unsigned()) {
     const auto u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(max)) fail(json_errc::out_of_range, path, "must be within " + bounds() + ", got " + std::to_string(u));
+    if (u > static_cast<uint64_t>(max) || (min > 0 && u < static_cast<uint64_t>(min))) fail(json_errc::out_of_range, path, "must be within " + bounds() + ", got " + std::to_string(u));
     return static_cast<int64_t>(u);
   }
   if (v.is_number_integer()) {

@@ -1,0 +1,311 @@
+// Ledger throughput and state-root cost (issue "Foundation" §5).
+//
+//   BM_apply_transfers / BM_apply_readings            apply() only (signatures NOT checked), the
+//                                                      state root computed once per 1,000 commands
+//   BM_verify_and_apply_transfers / _readings          verify_and_apply(): ECDSA secp256k1 resp.
+//                                                      Ed25519 verification included, same batching
+//   BM_state_root_update/<accounts>/<transfers>        a ledger of 10^3, 10^5 or 10^6 accounts; each
+//                                                      iteration applies <transfers> transfers to
+//                                                      random recipients (untimed), then times
+//                                                      state_root(); ns_per_changed_account = root
+//                                                      thread CPU time / distinct accounts changed
+//                                                      ("Time" is that CPU time, via manual timing)
+// Items are commands; items_per_second is per CPU second (Google Benchmark's default), so a busy
+// shared machine does not distort it; compare "Time" (wall) with "CPU" to see the load. Targets: ≥ 300,000 transfers/s applied
+// (root per 1,000); root cost per changed account at 10^6 within 3× of 10^3.
+#include <benchmark/benchmark.h>
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "crypto/hash.hpp"
+#include "ledger/ledger.hpp"
+
+namespace energo::ledger {
+namespace {
+
+constexpr std::size_t batch_commands = 1'000;  // commands between two state_root() calls
+constexpr uint32_t sender_count = 1'000;       // accounts with keys (signing senders)
+constexpr uint32_t meter_count = 1'000;
+constexpr int64_t start_ms = 1'700'000'000'000;
+
+std::array<uint8_t, 32> seed_for(uint8_t tag, uint32_t n) {
+  std::array<uint8_t, 32> s{};
+  s[0] = tag;
+  for (int k = 0; k < 4; ++k) s[31 - k] = static_cast<uint8_t>(n >> (8 * k));
+  return s;
+}
+
+// Deterministic 64-bit generator (splitmix64): benchmark inputs must not depend on the run.
+struct splitmix {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+};
+
+int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+account_address synthetic_address(uint32_t n) {
+  std::array<uint8_t, 8> b{};
+  b[0] = 0xee;
+  for (int k = 0; k < 4; ++k) b[4 + k] = static_cast<uint8_t>(n >> (8 * k));
+  return crypto::hash160_of(b);
+}
+
+struct world {
+  std::vector<crypto::secp256k1_secret_key> secrets;
+  std::vector<crypto::secp256k1_public_key> publics;
+  std::vector<account_address> addresses;
+  std::vector<crypto::ed25519_keypair> meters;
+  crypto::ed25519_keypair admin = crypto::ed25519_keypair::from_seed(seed_for(0xa1, 0));
+
+  world() {
+    for (uint32_t n = 0; n < sender_count; ++n) {
+      secrets.push_back(*crypto::secp256k1_secret_key::from_bytes(seed_for(0x0d, n + 1)));
+      publics.push_back(secrets.back().public_key());
+      addresses.push_back(crypto::hash160_of(publics.back().bytes));
+    }
+    for (uint32_t n = 0; n < meter_count; ++n) meters.push_back(crypto::ed25519_keypair::from_seed(seed_for(0xb2, n)));
+  }
+};
+const world& the_world() {
+  static const world w;
+  return w;
+}
+
+// `extra` synthetic accounts (no keys) are allocated at genesis beside the signing senders.
+genesis make_genesis(uint32_t extra) {
+  const world& w = the_world();
+  genesis g;
+  g.community_id = "bench-dae";
+  g.genesis_time_ms = start_ms;
+  g.params.storage_cost_per_user_cents = 30'000;
+  g.params.battery_price_cents_per_kwh = 20'000;
+  g.params.fee_units_per_kwh_epoch = 1'000;
+  g.admins = {w.admin.public_key()};
+  const uint32_t holders = sender_count + extra;
+  const int64_t each = tsl_supply_units / holders;
+  for (uint32_t n = 0; n < sender_count; ++n) g.allocations.push_back({w.addresses[n], each});
+  for (uint32_t n = 0; n < extra; ++n) g.allocations.push_back({synthetic_address(n), each});
+  g.allocations[0].tsl_units += tsl_supply_units - each * holders;
+  return g;
+}
+
+ledger make_ledger(const genesis& g) {
+  auto r = ledger::create(g);
+  if (!r) std::abort();
+  return std::move(*r);
+}
+
+void must(result<apply_outcome> r) {
+  if (!r) {
+    std::fprintf(stderr, "bench command refused: %s\n", r.error().message.c_str());
+    std::abort();
+  }
+}
+
+// Transfers between signing senders (steady state: no account creation), round robin.
+struct transfer_source {
+  std::vector<uint64_t> nonces = std::vector<uint64_t>(sender_count, 0);
+  uint64_t cursor = 0;
+  command next() {
+    const world& w = the_world();
+    const auto from = static_cast<uint32_t>(cursor % sender_count);
+    const auto to = static_cast<uint32_t>((cursor * 7 + 1) % sender_count);
+    ++cursor;
+    transfer t{w.publics[from], ++nonces[from], w.addresses[to == from ? (to + 1) % sender_count : to], asset::tsl, 1};
+    return command{t, {}};
+  }
+};
+
+// Readings alternate +export and +import so balances stay below Bmax and both paths run.
+struct reading_source {
+  std::vector<uint64_t> sequences = std::vector<uint64_t>(meter_count, 0);
+  uint64_t cursor = 0;
+  command next() {
+    const world& w = the_world();
+    const auto m = static_cast<uint32_t>(cursor % meter_count);
+    ++cursor;
+    const uint64_t seq = ++sequences[m];
+    meter_reading r{w.meters[m].public_key(), seq, start_ms, static_cast<int64_t>((seq + 1) / 2) * 3,
+                    static_cast<int64_t>(seq / 2) * 2};
+    return command{r, {}};
+  }
+};
+
+void register_meters(ledger& l) {
+  const world& w = the_world();
+  for (uint32_t n = 0; n < meter_count; ++n)
+    must(l.verify_and_apply(sign_ed25519(register_meter{{w.admin.public_key(), n + 1}, w.meters[n].public_key(), w.addresses[n], 0, 0},
+                                         w.admin, l.genesis_hash())));
+}
+
+template <class Source>
+void run_apply_only(benchmark::State& state, ledger& l, Source& source) {
+  std::vector<command> batch(batch_commands);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto& c : batch) c = source.next();
+    state.ResumeTiming();
+    for (const auto& c : batch) must(l.apply(c));
+    benchmark::DoNotOptimize(l.state_root());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch_commands));
+}
+
+void BM_apply_transfers(benchmark::State& state) {
+  ledger l = make_ledger(make_genesis(0));
+  transfer_source source;
+  run_apply_only(state, l, source);
+}
+BENCHMARK(BM_apply_transfers)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+void BM_apply_readings(benchmark::State& state) {
+  ledger l = make_ledger(make_genesis(0));
+  register_meters(l);
+  reading_source source;
+  run_apply_only(state, l, source);
+}
+BENCHMARK(BM_apply_readings)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// Signed batches are prepared before timing (signing is the client's cost, not the ledger's).
+constexpr int signed_batches = 8;
+
+void BM_verify_and_apply_transfers(benchmark::State& state) {
+  const world& w = the_world();
+  ledger l = make_ledger(make_genesis(0));
+  transfer_source source;
+  std::vector<std::vector<command>> batches(signed_batches);
+  for (auto& b : batches)
+    for (std::size_t k = 0; k < batch_commands; ++k) {
+      command c = source.next();
+      const auto& t = std::get<transfer>(c.body);
+      const auto from = static_cast<uint32_t>((source.cursor - 1) % sender_count);
+      b.push_back(sign_secp256k1(t, w.secrets[from], l.genesis_hash()));
+    }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    if (next == batches.size()) {
+      state.SkipWithError("out of pre-signed batches");
+      break;
+    }
+    for (const auto& c : batches[next]) must(l.verify_and_apply(c));
+    benchmark::DoNotOptimize(l.state_root());
+    ++next;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch_commands));
+}
+BENCHMARK(BM_verify_and_apply_transfers)->Unit(benchmark::kMillisecond)->Iterations(signed_batches);
+
+void BM_verify_and_apply_readings(benchmark::State& state) {
+  const world& w = the_world();
+  ledger l = make_ledger(make_genesis(0));
+  register_meters(l);
+  reading_source source;
+  std::vector<std::vector<command>> batches(signed_batches);
+  for (auto& b : batches)
+    for (std::size_t k = 0; k < batch_commands; ++k) {
+      command c = source.next();
+      const auto m = static_cast<uint32_t>((source.cursor - 1) % meter_count);
+      b.push_back(sign_ed25519(c.body, w.meters[m], l.genesis_hash()));
+    }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    if (next == batches.size()) {
+      state.SkipWithError("out of pre-signed batches");
+      break;
+    }
+    for (const auto& c : batches[next]) must(l.verify_and_apply(c));
+    benchmark::DoNotOptimize(l.state_root());
+    ++next;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch_commands));
+}
+BENCHMARK(BM_verify_and_apply_readings)->Unit(benchmark::kMillisecond)->Iterations(signed_batches);
+
+// A ledger with `accounts` accounts: up to 10^5 by genesis allocation, the rest created by
+// transfers from the signing senders to fresh synthetic addresses (apply only).
+ledger build_ledger(uint32_t accounts) {
+  const uint32_t at_genesis = std::min<uint32_t>(accounts, limits::genesis_allocations_max);
+  ledger l = make_ledger(make_genesis(at_genesis > sender_count + 2 ? at_genesis - sender_count - 2 : 0));
+  const world& w = the_world();
+  std::vector<uint64_t> nonces(sender_count, 0);
+  uint32_t fresh = limits::genesis_allocations_max;  // synthetic indexes not used at genesis
+  for (uint64_t k = 0; l.accounts().size() < accounts; ++k) {
+    const auto from = static_cast<uint32_t>(k % sender_count);
+    must(l.apply(command{transfer{w.publics[from], ++nonces[from], synthetic_address(fresh++), asset::tsl, 1}, {}}));
+  }
+  (void)l.state_root();
+  return l;
+}
+
+void BM_state_root_update(benchmark::State& state) {
+  const auto accounts = static_cast<uint32_t>(state.range(0));
+  const auto changes = static_cast<std::size_t>(state.range(1));
+  ledger l = build_ledger(accounts);
+  const world& w = the_world();
+  std::vector<uint64_t> nonces(sender_count);
+  for (uint32_t n = 0; n < sender_count; ++n) nonces[n] = l.find_account(w.addresses[n])->nonce;
+  splitmix rng{42};
+  std::vector<uint8_t> touched(l.accounts().size(), 0);
+  std::vector<uint32_t> touched_list;
+  double root_ns_total = 0;
+  double changed_total = 0;
+  uint64_t sender = 0;
+  for (auto _ : state) {
+    // Untimed: change `changes` transfers' worth of random accounts.
+    for (std::size_t k = 0; k < changes; ++k) {
+      const auto from = static_cast<uint32_t>(sender++ % sender_count);
+      auto to = static_cast<uint32_t>(rng.next() % l.accounts().size());
+      const account_address& to_address = l.accounts()[to].address;
+      if (to_address == w.addresses[from] || l.accounts()[to].kind != account_kind::member) continue;
+      must(l.apply(command{transfer{w.publics[from], ++nonces[from], to_address, asset::tsl, 1}, {}}));
+      for (uint32_t i : {to, static_cast<uint32_t>(l.find_account(w.addresses[from]) - l.accounts().data())})
+        if (!touched[i]) {
+          touched[i] = 1;
+          touched_list.push_back(i);
+        }
+    }
+    // Thread CPU time: the machine is shared, and wall time would charge other processes to us.
+    const int64_t t0 = thread_cpu_ns();
+    benchmark::DoNotOptimize(l.state_root());
+    const int64_t t1 = thread_cpu_ns();
+    const auto ns = static_cast<double>(t1 - t0);
+    state.SetIterationTime(ns / 1e9);
+    root_ns_total += ns;
+    changed_total += static_cast<double>(touched_list.size());
+    for (uint32_t i : touched_list) touched[i] = 0;
+    touched_list.clear();
+  }
+  state.counters["changed_per_root"] = changed_total / static_cast<double>(state.iterations());
+  state.counters["ns_per_changed_account"] = root_ns_total / changed_total;
+}
+BENCHMARK(BM_state_root_update)
+    ->ArgNames({"accounts", "transfers"})
+    ->Args({1'000, 100})
+    ->Args({100'000, 100})
+    ->Args({1'000'000, 100})
+    ->Args({1'000, 1'000})
+    ->Args({100'000, 1'000})
+    ->Args({1'000'000, 1'000})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace energo::ledger
+
+BENCHMARK_MAIN();

@@ -97,6 +97,7 @@ result<order_book::placement> order_book::place(const order_request& request, ba
     if (resting_count_ >= params_.book_orders_max) return unexpected{errc::book_full};
   }
 
+  prefetch_account(request.account);
   enter_epoch(epoch);
   const uint32_t o = new_order(request);
   const order_id id = orders_[o].id;
@@ -114,6 +115,8 @@ result<int64_t> order_book::cancel(order_id id, account_ref account, uint64_t ep
   const uint32_t o = ids_.find(id);
   if (o == npos) return unexpected{errc::unknown_order};
   if (orders_[o].owner != account) return unexpected{errc::not_owner};
+  prefetch_neighbours(o);
+  prefetch_account(account);
   enter_epoch(epoch);
   const order_slot& s = orders_[o];
   const int64_t open_wh = s.remaining_wh;
@@ -403,6 +406,22 @@ uint32_t order_book::new_order(const order_request& r) {
   a.order_count += 1;
   resting_count_ += 1;
   return o;
+}
+
+void order_book::prefetch_neighbours(uint32_t o) const noexcept {
+  const order_slot& s = orders_[o];
+  if (s.prev != npos) __builtin_prefetch(&orders_[s.prev], 1);
+  if (s.next != npos) __builtin_prefetch(&orders_[s.next], 1);
+  if (s.account_prev != npos) __builtin_prefetch(&orders_[s.account_prev], 1);
+  if (s.account_next != npos) __builtin_prefetch(&orders_[s.account_next], 1);
+}
+
+void order_book::prefetch_account(account_ref a) const noexcept {
+  if (a >= accounts_.size()) return;
+  const account_state& s = accounts_[a];
+  if (s.tail != npos) __builtin_prefetch(&orders_[s.tail], 1);
+  if (s.history != npos)
+    __builtin_prefetch(&history_entries_[static_cast<std::size_t>(s.history) * params_.account_history_max + s.history_next], 1);
 }
 
 // Loss of priority: the (detached) order takes the next id, the newest, and moves to the end of its

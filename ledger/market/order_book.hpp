@@ -152,6 +152,9 @@ class order_book {
   void unpark_side(account_ref account, side s, const balance_view& view);
   void remove_order(uint32_t o);  // from the book entirely (active or parked)
   void renumber(uint32_t o);      // detached order loses priority: takes the next id
+  // Cache hints only (no semantic effect): start the independent memory loads of a command together.
+  void prefetch_neighbours(uint32_t o) const noexcept;
+  void prefetch_account(account_ref a) const noexcept;
   void execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
   [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, const balance_view& view);
   account_state& account(account_ref a);

@@ -519,6 +519,12 @@ storage_result<void> node_store::persist(std::span<const group_write> writes) {
       if (first <= gs.last_index) {
         // Truncating a conflicting suffix. Committed entries may be rewritten only with the same
         // term (then they are the same entry); anything else would lose a committed entry.
+        if (entries.back().index < std::min(gs.last_index, gs.hard_state.commit)) {
+          return make_error(storage_errc::invalid_argument, where + ": append ending at " +
+                                                                std::to_string(entries.back().index) +
+                                                                " would truncate committed entries up to " +
+                                                                std::to_string(gs.hard_state.commit));
+        }
         const log_index overlap_end = std::min({gs.last_index, gs.hard_state.commit, entries.back().index});
         for (log_index i = first; i <= overlap_end; ++i) {
           auto t = term_in(w.group, i, gs);
@@ -804,9 +810,11 @@ storage_result<void> node_store::install_snapshot(group_id group, const snapshot
     keep_suffix = *t == meta.term;
   }
   const log_index delete_end = keep_suffix ? meta.index + 1 : gs.last_index + 1;
-  ENERGO_STORAGE_TRY(batch.DeleteRange(families_->log, codec::log_key(group, gs.compacted_index + 1),
-                                       codec::log_key(group, delete_end)),
-                     "batch");
+  if (gs.compacted_index + 1 < delete_end) {
+    ENERGO_STORAGE_TRY(batch.DeleteRange(families_->log, codec::log_key(group, gs.compacted_index + 1),
+                                         codec::log_key(group, delete_end)),
+                       "batch");
+  }
   if (!keep_suffix) {
     gs.last_index = meta.index;
     gs.last_term = meta.term;

@@ -217,6 +217,7 @@ TEST(node_store_log, committed_entries_are_never_overwritten_with_another_term) 
   auto entries = make_entries(1, 10, 1);
   expect_ok(s->persist(std::vector<group_write>{{g1, entries, hard_state_record{1, 1, 6}}}));
   expect_code(s->append(g1, make_entries(6, 8, 2)), storage_errc::invalid_argument);
+  expect_code(s->append(g1, make_entries(3, 4, 1)), storage_errc::invalid_argument);  // would cut 5..6
   EXPECT_EQ(s->last_index(g1), 10u);
   // Re-sending committed entries unchanged is harmless; the conflict starts after the commit.
   auto resend = make_entries(5, 6, 1);
@@ -390,6 +391,18 @@ TEST(node_store_snapshot, install_keeps_the_log_after_a_matching_entry) {
   EXPECT_EQ(**s->get_state(g1, "k"), "v");
   EXPECT_EQ(*s->snapshot_data(g1), "blob");
   expect_code(s->install_snapshot(g1, meta, "blob", {}, std::nullopt), storage_errc::invalid_argument);  // stale
+}
+
+TEST(node_store_snapshot, install_on_an_empty_log_starts_it_after_the_snapshot) {
+  temp_dir dir;
+  auto s = open_ok(dir.path());
+  const snapshot_meta_record meta{40, 5, {{1, 2, 3}, {}, {}}, 0};
+  expect_ok(s->install_snapshot(g1, meta, "image", std::vector<state_write>{{"k", "v"}}, hard_state_record{5, 0, 40}));
+  EXPECT_EQ(s->first_index(g1), 41u);
+  EXPECT_EQ(s->last_index(g1), 40u);
+  EXPECT_EQ(*s->term(g1, 40), 5u);
+  expect_ok(s->append(g1, make_entries(41, 42, 5)));
+  EXPECT_EQ(s->entries(g1, 41, 43, SIZE_MAX)->size(), 2u);
 }
 
 TEST(node_store_snapshot, install_discards_a_conflicting_log_and_survives_reopen) {

@@ -6,8 +6,9 @@
 // - The book reads balances only at match time; it keeps no copy of them.
 // - settle() is called once per trade, only for trades the book has checked to be executable:
 //     seller.watt >= quantity, buyer.tsl >= buy-limit × quantity >= notional, buyer room >= quantity.
-//   It must move quantity_wh WATT seller → buyer and notional_units TSL buyer → seller, and must
-//   not fail. The book itself re-examines both parties' orders after a trade.
+//   It must move quantity_wh WATT seller → buyer and notional_units TSL buyer → seller, must not
+//   fail, and must not call back into the book. The book itself re-examines both parties' orders
+//   after a trade.
 // - Whenever an account's balance changes for any OTHER reason (meter reading, transfer, fee,
 //   grant, burn), the ledger calls order_book::on_balance_changed(account) and, before the
 //   state root of that log entry is taken, order_book::match_pending(view, epoch).

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
     else if (a == "--verbose") { base.verbose = true; }
     else if (a == "--keep-going") { keep_going = true; }
     else if (a == "--lying-fsync") { base.lying_fsync = true; }
+    else if (a == "--no-snapshot-resupply") { base.resupply_snapshot_after_restart = false; }
+    else if (a == "--strict-applied-index") { base.strict_applied_index = true; }
     else { usage(); return 2; }
   }
   if (base.nodes < 1 || base.nodes > 7 || base.clients < 1) {

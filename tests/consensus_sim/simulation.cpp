@@ -64,6 +64,10 @@ constexpr sim_time tick_ms = 10;               // one raft tick every 10 simulat
 constexpr size_t ready_rounds_per_ms_max = 8;  // bounds the drive loop of one node in one ms
 constexpr size_t nodes_total_max = 9;          // initial + added over a run (ids never reused)
 constexpr size_t voters_max = 7;               // SPEC §6: 3-7 voters
+constexpr size_t paused_inbox_max = 10'000;    // packets held for a paused process
+// Packets in flight at once. A healthy group of <= 9 nodes stays far below; more means a
+// message storm (a feedback loop between nodes), reported as a failure rather than run forever.
+constexpr uint64_t packets_in_flight_max = 20'000;
 
 uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
@@ -87,6 +91,10 @@ struct fault_profile {
   index_t compaction_every_entries = 0;
   bool pre_vote = true;
   bool check_quorum = true;
+  uint64_t pause_per_million_ms = 0;
+  sim_time pause_ms_max = 0;
+  sim_time tick_skew_ms = 0;  // per-process tick period in [tick_ms - skew, tick_ms + skew]
+  sim_time client_think_ms_max = 0;
 };
 
 struct pending_read {
@@ -104,7 +112,7 @@ struct sim_node {
   bool destroyed = false;
   std::optional<raft_node> raft;
   durable_state disk;
-  durable_state disk_before_last_write;  // lying_fsync only
+  std::vector<std::pair<sim_time, durable_state>> disk_past;  // lying_fsync only: recent images
   std::vector<uint64_t> chain;           // chain hash of each durable log entry (log matching)
   uint64_t chain_base = 0;               // chain hash at the durable snapshot index
   std::optional<ready> io;               // written, sync not yet complete
@@ -124,6 +132,10 @@ struct sim_node {
   bool seen_leader = false;
   term_t seen_leader_term = 0;
   consensus::invariant_history invariants;
+  index_t expect_snapshot_at = 0;  // see complete_io
+  sim_time tick_period_ms = tick_ms;  // clock skew: each process ticks at its own rate
+  sim_time paused_until = 0;          // a stalled process (GC pause, swapped out)
+  std::vector<message> inbox;         // packets that arrived while paused
 };
 
 struct sim_client {
@@ -228,6 +240,10 @@ struct simulation::state {
     p.compaction_every_entries = rng.range(5, 150);
     p.pre_vote = !rng.chance(200'000);
     p.check_quorum = !rng.chance(200'000);
+    p.pause_per_million_ms = calm ? 0 : rng.range(0, 600);
+    p.pause_ms_max = rng.range(10, 600);
+    p.tick_skew_ms = rng.range(0, 3);
+    p.client_think_ms_max = rng.range(0, 60);
     auto& f = net.faults();
     f.loss_per_million = calm ? 0 : rng.range(0, 60'000);
     f.duplicate_per_million = rng.range(0, 20'000);
@@ -261,6 +277,7 @@ struct simulation::state {
       n.created = true;
       n.up = true;
       n.raft.emplace(raft_node::bootstrap(node_config(id, 0), initial));
+      n.tick_period_ms = rng.range(tick_ms - profile.tick_skew_ms, tick_ms + profile.tick_skew_ms);
       n.next_tick_at = rng.range(1, tick_ms);
       n.seen_term = n.raft->term();
       n.seen_commit = n.raft->commit_index();
@@ -330,8 +347,17 @@ struct simulation::state {
     n.chain_base = it->second;
   }
 
+  static constexpr sim_time lying_window_ms = 300;
+  void remember_disk(sim_node& n) {
+    auto& past = n.disk_past;
+    past.emplace_back(now, n.disk);
+    size_t drop = 0;
+    while (drop + 1 < past.size() && past[drop + 1].first + lying_window_ms < now) ++drop;
+    past.erase(past.begin(), past.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+
   void persist(sim_node& n, const ready& r) {
-    if (opts.lying_fsync) n.disk_before_last_write = n.disk;
+    if (opts.lying_fsync) remember_disk(n);
     const hard_state before = n.disk.hard;
     const index_t snap_before = n.disk.snapshot_index();
     if (auto err = persist_ready(n.disk, r)) {
@@ -364,6 +390,9 @@ struct simulation::state {
     n.sm = register_state_machine{};
     n.pending_writes.clear();
     n.reads.clear();
+    n.expect_snapshot_at = 0;
+    n.inbox.clear();
+    n.paused_until = 0;
     n.invariants = consensus::invariant_history{};
     n.seen_leader = false;
   }
@@ -374,8 +403,10 @@ struct simulation::state {
       // The write reached the platter but the node died before it could send or apply.
       persist(n, *n.io);
     }
-    if (opts.lying_fsync && rng.chance(500'000)) {
-      n.disk = n.disk_before_last_write;
+    if (opts.lying_fsync && !n.disk_past.empty()) {
+      // The disk acknowledged syncs it never made: everything of the last lying_window_ms is gone.
+      n.disk = n.disk_past.front().second;
+      n.disk_past.clear();
       set_chain_base_from_snapshot(n);
       rechain(n, n.disk.first_index());
     }
@@ -401,6 +432,12 @@ struct simulation::state {
     if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
       fail("node " + std::to_string(n.id) + " cannot restore its durable snapshot");
       return;
+    }
+    if (n.disk.snap && opts.resupply_snapshot_after_restart) {
+      // raft_node::restart takes only the snapshot's meta; without its data a restarted leader
+      // cannot send a snapshot until the next compaction (raft_bugs.md #2). Hand it over now.
+      const auto st = n.raft->compact(n.disk.snap->meta.index, n.disk.snap->data);
+      if (!st) fail("node " + std::to_string(n.id) + " refused compact() at its restored snapshot index");
     }
     n.up = true;
     n.restart_at = 0;
@@ -444,6 +481,7 @@ struct simulation::state {
     n.created = true;
     n.raft.emplace(raft_node::restart(node_config(id, 0), {}, std::nullopt, {}));
     n.up = true;
+    n.tick_period_ms = rng.range(tick_ms - profile.tick_skew_ms, tick_ms + profile.tick_skew_ms);
     n.next_tick_at = now + rng.range(1, tick_ms);
     ++stats.nodes_added;
     trace("n%llu CREATED (empty, waiting to be added)", static_cast<unsigned long long>(id));
@@ -454,13 +492,18 @@ struct simulation::state {
   void check_outgoing(sim_node& n, const message& m) {
     // Persist-before-send: what a response promises must already be durable.
     if (m.type == message_type::vote_response && !m.reject) {
-      if (n.disk.hard.term != m.term || n.disk.hard.vote != m.to) {
+      // A vote for an older term is harmless once a newer term is durable: after a crash the node
+    // can never vote in the older term again.
+    if (n.disk.hard.term < m.term || (n.disk.hard.term == m.term && n.disk.hard.vote != m.to)) {
         fail("node " + std::to_string(n.id) + " granted its vote to " + std::to_string(m.to) + " in term " +
              std::to_string(m.term) + " before persisting it (durable term " + std::to_string(n.disk.hard.term) +
              ", vote " + std::to_string(n.disk.hard.vote) + ")");
       }
     }
-    if (m.type == message_type::append_response && !m.reject) {
+    // An acknowledgement for an older term may name entries the same ready truncated: a newer
+    // leader overwrote them, so (Raft's leader-completeness argument) no old-term leader can
+    // still count that ack towards a commit. Within the ack's own term it must hold.
+    if (m.type == message_type::append_response && !m.reject && n.disk.hard.term <= m.term) {
       if (m.index > n.disk.last_index()) {
         fail("node " + std::to_string(n.id) + " acknowledged index " + std::to_string(m.index) +
              " before persisting it (durable log ends at " + std::to_string(n.disk.last_index()) + ")");
@@ -596,6 +639,14 @@ struct simulation::state {
     n.io.reset();
     persist(n, r);
     if (failed) return;
+    if (n.expect_snapshot_at != 0) {
+      if (!r.snapshot_to_install || r.snapshot_to_install->meta.index != n.expect_snapshot_at) {
+        fail("node " + std::to_string(n.id) + " reported applied_index() " + std::to_string(n.expect_snapshot_at) +
+             " but the next ready did not install a snapshot there");
+        return;
+      }
+      n.expect_snapshot_at = 0;
+    }
     if (r.snapshot_to_install) {
       const auto& snap = *r.snapshot_to_install;
       if (!n.sm.restore(snap.data, snap.meta.index)) {
@@ -637,9 +688,16 @@ struct simulation::state {
     }
     answer_reads(n);
     n.raft->advance(r);
-    if (n.raft->applied_index() != n.sm.applied_index()) {
-      fail("node " + std::to_string(n.id) + " applied_index() is " + std::to_string(n.raft->applied_index()) +
-           " after advance, but the state machine applied " + std::to_string(n.sm.applied_index()));
+    const index_t core_applied = n.raft->applied_index();
+    if (core_applied != n.sm.applied_index()) {
+      // The core counts a snapshot as applied as soon as it received it, before handing it to the
+      // application in the next ready (raft_bugs.md #1). Tolerated unless strict, but then the
+      // very next ready must install exactly that snapshot.
+      if (opts.strict_applied_index || core_applied < n.sm.applied_index()) {
+        fail("node " + std::to_string(n.id) + " applied_index() is " + std::to_string(core_applied) +
+             " after advance, but the state machine applied " + std::to_string(n.sm.applied_index()));
+      }
+      n.expect_snapshot_at = core_applied;
     }
   }
 
@@ -668,9 +726,14 @@ struct simulation::state {
     sim_node* n = find(d.to);
     if (!n || !n->up) return;
     if (auto* m = std::get_if<message>(&d.body)) {
+      if (now < n->paused_until) {
+        if (n->inbox.size() < paused_inbox_max) n->inbox.push_back(std::move(*m));
+        return;
+      }
       digest(5, m->from, (static_cast<uint64_t>(m->type) << 32) ^ m->index);
       n->raft->step(*m);
     } else if (auto* req = std::get_if<client_request>(&d.body)) {
+      if (now < n->paused_until) return;  // the client times out and retries elsewhere
       on_client_request(*n, d.from, *req);
     }
   }
@@ -784,7 +847,7 @@ struct simulation::state {
     c->busy = false;
     ++c->acked;
     ++stats.client_ops_acked;
-    c->next_op_at = now + rng.range(0, 60);
+    c->next_op_at = now + rng.range(0, profile.client_think_ms_max);
     digest(6, c->id, c->sequence);
   }
 
@@ -928,12 +991,22 @@ struct simulation::state {
       }
     }
     if (rng.chance(profile.partition_per_million_ms)) start_random_partition();
+    if (rng.chance(profile.pause_per_million_ms)) {
+      const auto ids = live_ids();
+      sim_node& n = nodes[ids[rng.below(ids.size())]];
+      if (n.up && now >= n.paused_until) {
+        n.paused_until = now + rng.range(1, profile.pause_ms_max);
+        digest(12, n.id, n.paused_until);
+        trace("n%llu PAUSED until t=%llu", static_cast<unsigned long long>(n.id),
+              static_cast<unsigned long long>(n.paused_until));
+      }
+    }
     if (rng.chance(profile.config_change_per_million_ms)) random_config_change();
     if (rng.chance(profile.transfer_per_million_ms)) random_transfer();
   }
 
   void maybe_compact(sim_node& n) {
-    if (!n.up || n.io) return;
+    if (!n.up || n.io || n.expect_snapshot_at != 0) return;
     const index_t applied = n.raft->applied_index();
     if (applied < n.disk.snapshot_index() + profile.compaction_every_entries) return;
     std::string data = n.sm.serialize();
@@ -949,6 +1022,7 @@ struct simulation::state {
            std::to_string(meta.index));
       return;
     }
+    if (opts.lying_fsync) remember_disk(n);
     persist_compaction(n.disk, consensus::snapshot{meta, std::move(data)});
     set_chain_base_from_snapshot(n);
     rechain(n, n.disk.first_index());
@@ -1013,8 +1087,20 @@ struct simulation::state {
       if (n.destroy_at != 0 && now >= n.destroy_at && !n.destroyed) destroy_node(n);
       if (n.restart_at != 0 && now >= n.restart_at) restart_node(n);
     }
-    for (auto& [id, n] : nodes)
-      if (n.up && n.io && now >= n.io_done_at && !failed) complete_io(n);
+    for (auto& [id, n] : nodes) {
+      if (!n.up || now < n.paused_until || failed) continue;
+      if (!n.inbox.empty()) {
+        std::vector<message> held = std::move(n.inbox);
+        n.inbox.clear();
+        for (const message& m : held) n.raft->step(m);
+      }
+      if (n.io && now >= n.io_done_at) complete_io(n);
+    }
+    if (net.in_flight() > packets_in_flight_max) {
+      fail("message storm: " + std::to_string(net.in_flight()) + " packets in flight (limit " +
+           std::to_string(packets_in_flight_max) + ")");
+      return;
+    }
     auto due = net.take_due(now);
     for (auto& d : due) {
       if (failed) return;
@@ -1022,8 +1108,12 @@ struct simulation::state {
     }
     for (auto& [id, n] : nodes) {
       if (n.up && now >= n.next_tick_at) {
-        n.raft->tick();
-        n.next_tick_at += tick_ms;
+        if (now < n.paused_until) {
+          n.next_tick_at = n.paused_until;  // a stalled process does not tick
+        } else {
+          n.raft->tick();
+          n.next_tick_at += n.tick_period_ms;
+        }
       }
     }
     for (auto& c : clients) client_step(c);
@@ -1041,8 +1131,10 @@ struct simulation::state {
     }
     for (auto& [id, n] : nodes) {
       if (failed) return;
-      if (n.up) drive(n);
-      maybe_compact(n);
+      if (n.up && now >= n.paused_until) {
+        drive(n);
+        maybe_compact(n);
+      }
     }
     for (auto& [id, n] : nodes) {
       if (failed) return;
@@ -1092,6 +1184,26 @@ struct simulation::state {
     return true;
   }
 
+  void trace_status() {
+    if (!opts.verbose) return;
+    for (const auto& [id, n] : nodes) {
+      if (!n.up) {
+        trace("  n%llu %s", static_cast<unsigned long long>(id), n.destroyed ? "destroyed" : "down");
+        continue;
+      }
+      const raft_node& r = *n.raft;
+      std::string members;
+      for (node_id v : r.membership().voters) members += " v" + std::to_string(v);
+      for (node_id v : r.membership().learners) members += " l" + std::to_string(v);
+      trace("  n%llu %s term %llu lead %llu commit %llu applied %llu last %llu snap %llu members{%s }",
+            static_cast<unsigned long long>(id), std::string(consensus::to_string(r.role())).c_str(),
+            static_cast<unsigned long long>(r.term()), static_cast<unsigned long long>(r.leader()),
+            static_cast<unsigned long long>(r.commit_index()), static_cast<unsigned long long>(r.applied_index()),
+            static_cast<unsigned long long>(r.last_index()), static_cast<unsigned long long>(r.snapshot_metadata().index),
+            members.c_str());
+    }
+  }
+
   sim_result finish() {
     if (!failed) {
       random_faults = false;
@@ -1105,6 +1217,7 @@ struct simulation::state {
         if (!n.up && !n.destroyed) restart_node(n);
       for (auto& c : clients) c.pinned.clear();
       trace("HEAL: all faults stopped; liveness bound %llu ms", static_cast<unsigned long long>(opts.liveness_bound_ms));
+      trace_status();
     }
     // Liveness probe: a fresh client writes once; it must be acknowledged within the bound.
     workload_open = false;
@@ -1131,7 +1244,9 @@ struct simulation::state {
       }
     }
     if (!failed && !live) {
+      if (why.empty()) converged(why);
       if (clients.size() > probe && clients[probe].acked == 0) why = "no new entry committed (probe write unanswered); " + why;
+      trace_status();
       fail("liveness: " + std::to_string(opts.liveness_bound_ms) + " ms after healing the cluster has not converged: " + why);
     }
     if (!failed) {
@@ -1160,6 +1275,8 @@ std::string replay_command(const sim_options& opts) {
   std::string cmd = "build/release/tests/consensus_sim/raft_sim --seed " + std::to_string(opts.seed) +
                     " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
   if (opts.lying_fsync) cmd += " --lying-fsync";
+  if (!opts.resupply_snapshot_after_restart) cmd += " --no-snapshot-resupply";
+  if (opts.strict_applied_index) cmd += " --strict-applied-index";
   return cmd + " --verbose";
 }
 

@@ -34,6 +34,12 @@ struct sim_options {
   // Test-only sabotage to prove the checkers can fail: the simulated disk acknowledges syncs it
   // then loses on crash (a lying fsync). Never set outside the checker self-tests.
   bool lying_fsync = false;
+  // After a restart, hand the durable snapshot's data back to the core with compact(): restart()
+  // takes only its meta (raft_bugs.md #2). --no-snapshot-resupply shows what happens without.
+  bool resupply_snapshot_after_restart = true;
+  // Require raft_node::applied_index() to equal what the application applied after every
+  // advance() (raft_bugs.md #1: a snapshot received mid-ready is counted as applied early).
+  bool strict_applied_index = false;
 };
 
 struct sim_stats {

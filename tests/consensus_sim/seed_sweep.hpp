@@ -1,0 +1,69 @@
+#pragma once
+// Shared by the gtest binaries: run a range of seeds, fail with the replay command of the first
+// failing seed, print what the range covered.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "tests/consensus_sim/simulation.hpp"
+
+namespace energo::sim {
+
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool sanitized_build = true;
+#else
+inline constexpr bool sanitized_build = false;
+#endif
+
+class test_environment : public ::testing::Environment {
+ public:
+  void SetUp() override { install_abort_reporter(); }
+};
+[[maybe_unused]] inline const auto* const abort_reporter_env = ::testing::AddGlobalTestEnvironment(new test_environment);
+
+// Seeds that fail because of an open core bug (raft_bugs.md); each has a named
+// raft_sim_regression test. The sweeps skip them so that one known bug does not hide new ones.
+// Remove a seed here when its bug is fixed.
+inline bool known_core_bug_seed(size_t nodes, uint64_t seed, sim_time steps) {
+  return nodes == 3 && steps == 3000 && seed == 100982;  // #4 learner ignores votes
+}
+
+inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, sim_time steps) {
+  uint64_t skipped = 0;
+  uint64_t ok = 0, budget = 0, commits = 0, leaders = 0, crashes = 0, snapshots = 0, config = 0, ops = 0;
+  for (uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
+    if (known_core_bug_seed(nodes, seed, steps)) {
+      ++skipped;
+      continue;
+    }
+    sim_options o;
+    o.seed = seed;
+    o.nodes = nodes;
+    o.steps = steps;
+    simulation sim(o);
+    const sim_result r = sim.run();
+    ASSERT_TRUE(r.ok) << r.failure;
+    ++ok;
+    budget += r.stats.linearizability_budget_exceeded ? 1 : 0;
+    commits += r.stats.max_commit;
+    leaders += r.stats.leaders_elected;
+    crashes += r.stats.crashes;
+    snapshots += r.stats.snapshots_installed;
+    config += r.stats.config_changes_applied;
+    ops += r.stats.client_ops_acked;
+  }
+  std::printf("raft_sim: %zu nodes, seeds %llu..%llu (%llu seeds%s), %llu ms each: ok; totals: commits %llu, "
+              "leaders %llu, crashes %llu, snapshots installed %llu, config changes %llu, acked ops %llu, "
+              "linearizability budget overruns %llu, known-bug seeds skipped %llu\n",
+              nodes, static_cast<unsigned long long>(first_seed),
+              static_cast<unsigned long long>(first_seed + count - 1), static_cast<unsigned long long>(ok),
+              sanitized_build ? ", sanitizer build" : "", static_cast<unsigned long long>(steps),
+              static_cast<unsigned long long>(commits), static_cast<unsigned long long>(leaders),
+              static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(snapshots),
+              static_cast<unsigned long long>(config), static_cast<unsigned long long>(ops),
+              static_cast<unsigned long long>(budget), static_cast<unsigned long long>(skipped));
+  // A suite where the checker gave up everywhere proves nothing.
+  EXPECT_LT(budget, count / 10 + 1);
+}
+
+}  // namespace energo::sim

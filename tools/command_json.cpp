@@ -240,8 +240,8 @@ json_result<json> parse_json(std::string_view text, std::size_t bytes_max) {
                                              "document is " + std::to_string(text.size()) + " bytes, above the limit of " +
                                                  std::to_string(bytes_max)}};
   return guarded<json>([&]() -> json {
-    // The callback sees every object as it is built: it refuses a key seen twice in the same object
-    // and nesting beyond json_depth_max, before the parser goes any deeper.
+    // The callback sees every object as it is built: it refuses a key seen twice in the same object,
+    // objects with too many keys, and nesting beyond json_depth_max, before the parser goes further.
     std::vector<std::set<std::string>> keys;
     std::size_t depth = 0;
     auto callback = [&](int, json::parse_event_t event, json& parsed) -> bool {
@@ -258,8 +258,14 @@ json_result<json> parse_json(std::string_view text, std::size_t bytes_max) {
           break;
         case json::parse_event_t::array_end: --depth; break;
         case json::parse_event_t::key:
-          if (!keys.empty() && parsed.is_string() && !keys.back().insert(parsed.get<std::string>()).second)
-            fail(json_errc::duplicate_key, clip(parsed.get<std::string>()), "appears twice in the same object");
+          if (!keys.empty() && parsed.is_string()) {
+            if (!keys.back().insert(parsed.get<std::string>()).second)
+              fail(json_errc::duplicate_key, clip(parsed.get<std::string>()), "appears twice in the same object");
+            // No document of ours has more than a handful of fields; the bound also keeps the
+            // ordered map's linear lookups cheap on hostile input.
+            if (keys.back().size() > json_object_members_max)
+              fail(json_errc::too_large, "", "an object has more than " + std::to_string(json_object_members_max) + " fields");
+          }
           break;
         case json::parse_event_t::value: break;
       }

@@ -30,6 +30,7 @@ using json = nlohmann::ordered_json;
 inline constexpr std::size_t json_line_bytes_max = 64 * 1024;           // one command line
 inline constexpr std::size_t genesis_bytes_max = 32 * 1024 * 1024;      // a genesis file
 inline constexpr std::size_t json_depth_max = 8;                        // objects/arrays nested
+inline constexpr std::size_t json_object_members_max = 64;              // keys in one object
 inline constexpr std::size_t error_echo_chars_max = 80;                 // of user text in messages
 
 inline constexpr std::string_view education_pool_name = "education-pool";

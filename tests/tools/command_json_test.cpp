@@ -203,6 +203,15 @@ TEST(CommandJson, UnsignedFormRefusesASignatureAndSignedFormRequiresOne) {
   EXPECT_EQ(unsigned_as_signed.error().code, json_errc::missing_field);
 }
 
+TEST(CommandJson, ObjectsWithTooManyFieldsAreRefused) {
+  std::string line = "{\"type\":\"tick\",\"time_ms\":1";
+  for (std::size_t i = 0; i < json_object_members_max; ++i) line += ",\"k" + std::to_string(i) + "\":0";
+  line += "}";
+  auto r = command_from_line(line, 1, net, signature_form::signed_form);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, json_errc::too_large) << r.error().to_string();
+}
+
 TEST(CommandJson, OversizedLineIsRefusedBeforeParsing) {
   const std::string line = R"({"type":"tick","time_ms":1,"pad":")" + std::string(json_line_bytes_max, ' ') + "\"}";
   auto r = command_from_line(line, 3, net, signature_form::signed_form);
@@ -295,7 +304,8 @@ TEST(CommandJson, MutatedLinesNeverCrashAndParseStably) {
   const auto gh = sample_genesis().hash();
   std::vector<std::string> lines;
   for (const auto& body : sample_bodies()) lines.push_back(command_to_line(sign_sample(body, gh), net, signature_form::signed_form));
-  const std::string alphabet = "{}[]\":,0123456789-+.eE \\tnulfasrq\x00\xff";
+  static constexpr char alphabet_chars[] = "{}[]\":,0123456789-+.eE \\tnulfasrq\x00\xff";
+  const std::string alphabet(alphabet_chars, sizeof alphabet_chars - 1);  // keeps the NUL byte
   int parsed = 0;
   for (int iteration = 0; iteration < 4000; ++iteration) {
     std::string line = lines[rng() % lines.size()];

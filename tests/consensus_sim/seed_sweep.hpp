@@ -25,7 +25,10 @@ class test_environment : public ::testing::Environment {
 // raft_sim_regression test. The sweeps skip them so that one known bug does not hide new ones.
 // Remove a seed here when its bug is fixed.
 inline bool known_core_bug_seed(size_t nodes, uint64_t seed, sim_time steps) {
-  return nodes == 3 && steps == 3000 && seed == 100982;  // #4 learner ignores votes
+  (void)nodes;
+  (void)seed;
+  (void)steps;
+  return false;  // none at the moment (bug #4's seed no longer reproduces after a simulator change)
 }
 
 inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, sim_time steps) {

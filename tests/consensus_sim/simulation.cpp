@@ -242,7 +242,7 @@ struct simulation::state {
     p.check_quorum = !rng.chance(200'000);
     p.pause_per_million_ms = calm ? 0 : rng.range(0, 600);
     p.pause_ms_max = rng.range(10, 600);
-    p.tick_skew_ms = rng.range(0, 3);
+    p.tick_skew_ms = rng.range(0, 1);  // <= 10%: Raft assumes bounded clock drift (see README)
     p.client_think_ms_max = rng.range(0, 60);
     auto& f = net.faults();
     f.loss_per_million = calm ? 0 : rng.range(0, 60'000);
@@ -1272,6 +1272,10 @@ struct simulation::state {
 };
 
 std::string replay_command(const sim_options& opts) {
+  if (!opts.random_faults) {
+    return "scripted scenario (seed " + std::to_string(opts.seed) +
+           "): rerun its gtest case; set sim_options::verbose for a trace";
+  }
   std::string cmd = "build/release/tests/consensus_sim/raft_sim --seed " + std::to_string(opts.seed) +
                     " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
   if (opts.lying_fsync) cmd += " --lying-fsync";
@@ -1313,6 +1317,16 @@ void simulation::isolate(endpoint_id id, const std::set<endpoint_id>& except) {
 void simulation::heal_network() {
   s_->partitions.clear();
   s_->net.heal_all();
+}
+node_id simulation::add_empty_node() { return s_->create_node().id; }
+bool simulation::propose_config_change(consensus::config_change change) {
+  const auto lid = s_->current_leader();
+  if (!lid) return false;
+  const auto res = s_->nodes[*lid].raft->propose_config_change(change);
+  s_->trace("n%llu scripted config change %d n%llu: %s", static_cast<unsigned long long>(*lid),
+            static_cast<int>(change.type), static_cast<unsigned long long>(change.node),
+            res ? "appended" : std::string(consensus::to_string(res.error().code)).c_str());
+  return res.has_value();
 }
 void simulation::pin_client(size_t i, std::set<node_id> ids) { s_->clients.at(i).pinned = std::move(ids); }
 endpoint_id simulation::client_endpoint(size_t i) const { return s_->clients.at(i).id; }

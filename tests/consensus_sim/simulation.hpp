@@ -88,6 +88,10 @@ class simulation {
   void block(endpoint_id from, endpoint_id to);  // one-way
   void isolate(endpoint_id id, const std::set<endpoint_id>& except = {});
   void heal_network();
+  // Creates an empty node that waits to be added (returns its id).
+  consensus::node_id add_empty_node();
+  // Proposes a membership change at the current leader; false if there is none or it refused.
+  bool propose_config_change(consensus::config_change change);
   // Client i sends only to these nodes (empty: any node).
   void pin_client(size_t i, std::set<consensus::node_id> nodes);
   endpoint_id client_endpoint(size_t i) const;

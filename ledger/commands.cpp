@@ -98,6 +98,114 @@ bool read_fields(byte_reader& r, transfer& c) {
   return true;
 }
 
+void write_fields(byte_writer& w, const place_order& c) {
+  w.put_array(c.from_key.bytes);
+  w.put_u64(c.nonce);
+  w.put_u8(static_cast<uint8_t>(c.order_side));
+  w.put_u8(static_cast<uint8_t>(c.kind));
+  w.put_i64(c.price_units_per_wh);
+  w.put_i64(c.quantity_wh);
+}
+bool read_fields(byte_reader& r, place_order& c) {
+  uint8_t s = 0, k = 0;
+  if (!(r.get_array(c.from_key.bytes) && r.get_u64(c.nonce) && r.get_u8(s) && r.get_u8(k) &&
+        r.get_i64(c.price_units_per_wh) && r.get_i64(c.quantity_wh)))
+    return false;
+  if (s > 1 || k > 2) return false;
+  c.order_side = static_cast<market::side>(s);
+  c.kind = static_cast<market::order_kind>(k);
+  return true;
+}
+
+void write_fields(byte_writer& w, const cancel_order& c) {
+  w.put_array(c.from_key.bytes);
+  w.put_u64(c.nonce);
+  w.put_u64(c.order_id);
+}
+bool read_fields(byte_reader& r, cancel_order& c) {
+  return r.get_array(c.from_key.bytes) && r.get_u64(c.nonce) && r.get_u64(c.order_id);
+}
+
+void write_fields(byte_writer& w, const replace_order& c) {
+  w.put_array(c.from_key.bytes);
+  w.put_u64(c.nonce);
+  w.put_u64(c.order_id);
+  w.put_i64(c.price_units_per_wh);
+  w.put_i64(c.quantity_wh);
+}
+bool read_fields(byte_reader& r, replace_order& c) {
+  return r.get_array(c.from_key.bytes) && r.get_u64(c.nonce) && r.get_u64(c.order_id) &&
+         r.get_i64(c.price_units_per_wh) && r.get_i64(c.quantity_wh);
+}
+
+void write_fields(byte_writer& w, const set_agent& c) {
+  w.put_array(c.from_key.bytes);
+  w.put_u64(c.nonce);
+  w.put_u8(c.enabled ? 1 : 0);
+  w.put_i64(c.buy_price_units_per_wh);
+  w.put_i64(c.buy_below_wh);
+  w.put_i64(c.sell_price_units_per_wh);
+  w.put_i64(c.sell_above_wh);
+}
+bool read_fields(byte_reader& r, set_agent& c) {
+  uint8_t enabled = 0;
+  if (!(r.get_array(c.from_key.bytes) && r.get_u64(c.nonce) && r.get_u8(enabled) && r.get_i64(c.buy_price_units_per_wh) &&
+        r.get_i64(c.buy_below_wh) && r.get_i64(c.sell_price_units_per_wh) && r.get_i64(c.sell_above_wh)))
+    return false;
+  if (enabled > 1) return false;
+  c.enabled = enabled == 1;
+  return true;
+}
+
+void write_fields(byte_writer& w, const register_station& c) {
+  write_auth(w, c.auth);
+  w.put_array(c.station_key.bytes);
+  w.put_array(c.account);
+  w.put_i64(c.service_fee_units_per_kwh);
+}
+bool read_fields(byte_reader& r, register_station& c) {
+  return read_auth(r, c.auth) && r.get_array(c.station_key.bytes) && r.get_array(c.account) &&
+         r.get_i64(c.service_fee_units_per_kwh);
+}
+
+void write_fields(byte_writer& w, const ev_open_session& c) {
+  w.put_array(c.from_key.bytes);
+  w.put_u64(c.nonce);
+  w.put_array(c.station_key.bytes);
+  w.put_i64(c.cap_units);
+  w.put_i64(c.price_cap_units_per_wh);
+}
+bool read_fields(byte_reader& r, ev_open_session& c) {
+  return r.get_array(c.from_key.bytes) && r.get_u64(c.nonce) && r.get_array(c.station_key.bytes) &&
+         r.get_i64(c.cap_units) && r.get_i64(c.price_cap_units_per_wh);
+}
+
+void write_fields(byte_writer& w, const ev_delivery& c) {
+  w.put_array(c.station_key.bytes);
+  w.put_u64(c.sequence);
+  w.put_u64(c.session_id);
+  w.put_i64(c.delivered_wh_total);
+  w.put_u8(c.finished ? 1 : 0);
+}
+bool read_fields(byte_reader& r, ev_delivery& c) {
+  uint8_t finished = 0;
+  if (!(r.get_array(c.station_key.bytes) && r.get_u64(c.sequence) && r.get_u64(c.session_id) &&
+        r.get_i64(c.delivered_wh_total) && r.get_u8(finished)))
+    return false;
+  if (finished > 1) return false;
+  c.finished = finished == 1;
+  return true;
+}
+
+void write_fields(byte_writer& w, const ev_close_session& c) {
+  w.put_array(c.from_key.bytes);
+  w.put_u64(c.nonce);
+  w.put_u64(c.session_id);
+}
+bool read_fields(byte_reader& r, ev_close_session& c) {
+  return r.get_array(c.from_key.bytes) && r.get_u64(c.nonce) && r.get_u64(c.session_id);
+}
+
 uint8_t type_byte(const command_body& body) { return static_cast<uint8_t>(body.index() + 1); }
 
 void write_body(byte_writer& w, const command_body& body) {
@@ -124,9 +232,10 @@ bool read_body(byte_reader& r, uint8_t type, command_body& body) {
 }  // namespace
 
 std::string_view command_name(const command_body& body) {
-  static constexpr std::string_view names[] = {"tick",           "register_meter", "register_storage_unit",
-                                               "set_params",     "education_grant", "meter_reading",
-                                               "storage_report", "transfer"};
+  static constexpr std::string_view names[] = {
+      "tick",        "register_meter", "register_storage_unit", "set_params",       "education_grant", "meter_reading",
+      "storage_report", "transfer",    "place_order",           "cancel_order",     "replace_order",   "set_agent",
+      "register_station", "ev_open_session", "ev_delivery",     "ev_close_session"};
   static_assert(std::size(names) == std::variant_size_v<command_body>);
   return names[body.index()];
 }
@@ -177,33 +286,42 @@ bool ed25519_ok(const crypto::ed25519_public_key& key, const command& cmd, const
 
 }  // namespace
 
+namespace {
+
+struct verify_visitor {
+  const command& cmd;
+  const crypto::hash256& genesis_hash;
+  result<void> bad() const { return fail(errc::bad_signature, std::string(command_name(cmd.body)) + ": signature does not verify"); }
+  result<void> check_ed(const crypto::ed25519_public_key& key) const {
+    return ed25519_ok(key, cmd, genesis_hash) ? result<void>(ok) : bad();
+  }
+  result<void> operator()(const tick&) const {
+    for (uint8_t b : cmd.signature)
+      if (b != 0) return fail(errc::malformed, "tick carries a signature");
+    return ok;
+  }
+  result<void> operator()(const register_meter& c) const { return check_ed(c.auth.admin_key); }
+  result<void> operator()(const register_storage_unit& c) const { return check_ed(c.auth.admin_key); }
+  result<void> operator()(const set_params& c) const { return check_ed(c.auth.admin_key); }
+  result<void> operator()(const education_grant& c) const { return check_ed(c.auth.admin_key); }
+  result<void> operator()(const meter_reading& c) const { return check_ed(c.meter_key); }
+  result<void> operator()(const storage_report& c) const { return check_ed(c.unit_key); }
+  result<void> operator()(const register_station& c) const { return check_ed(c.auth.admin_key); }
+  result<void> operator()(const ev_delivery& c) const { return check_ed(c.station_key); }
+  // Every remaining command is signed by an account's secp256k1 key.
+  template <class account_command>
+  result<void> operator()(const account_command& c) const {
+    const auto digest = crypto::sha256(signing_bytes(cmd.body, genesis_hash));
+    crypto::ecdsa_signature sig;
+    sig.bytes = cmd.signature;
+    return crypto::ecdsa_verify(c.from_key, digest, sig) ? result<void>(ok) : bad();
+  }
+};
+
+}  // namespace
+
 result<void> verify(const command& cmd, const crypto::hash256& genesis_hash) {
-  struct visitor {
-    const command& cmd;
-    const crypto::hash256& genesis_hash;
-    result<void> bad() const { return fail(errc::bad_signature, std::string(command_name(cmd.body)) + ": signature does not verify"); }
-    result<void> check_ed(const crypto::ed25519_public_key& key) const {
-      return ed25519_ok(key, cmd, genesis_hash) ? result<void>(ok) : bad();
-    }
-    result<void> operator()(const tick&) const {
-      for (uint8_t b : cmd.signature)
-        if (b != 0) return fail(errc::malformed, "tick carries a signature");
-      return ok;
-    }
-    result<void> operator()(const register_meter& c) const { return check_ed(c.auth.admin_key); }
-    result<void> operator()(const register_storage_unit& c) const { return check_ed(c.auth.admin_key); }
-    result<void> operator()(const set_params& c) const { return check_ed(c.auth.admin_key); }
-    result<void> operator()(const education_grant& c) const { return check_ed(c.auth.admin_key); }
-    result<void> operator()(const meter_reading& c) const { return check_ed(c.meter_key); }
-    result<void> operator()(const storage_report& c) const { return check_ed(c.unit_key); }
-    result<void> operator()(const transfer& c) const {
-      const auto digest = crypto::sha256(signing_bytes(cmd.body, genesis_hash));
-      crypto::ecdsa_signature sig;
-      sig.bytes = cmd.signature;
-      return crypto::ecdsa_verify(c.from_key, digest, sig) ? result<void>(ok) : bad();
-    }
-  };
-  return std::visit(visitor{cmd, genesis_hash}, cmd.body);
+  return std::visit(verify_visitor{cmd, genesis_hash}, cmd.body);
 }
 
 command sign_ed25519(command_body body, const crypto::ed25519_keypair& key, const crypto::hash256& genesis_hash) {

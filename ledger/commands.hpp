@@ -5,7 +5,9 @@
 //   admin commands        — an admin Ed25519 key; nonce strictly above that key's last one
 //   meter_reading         — the meter's Ed25519 key; the reading's sequence number is the nonce
 //   storage_report        — the storage unit's Ed25519 key; nonce strictly above the last one
-//   transfer              — the account's secp256k1 key (ECDSA over SHA-256 of the signing bytes)
+//   transfer, orders, agent, EV session open/close
+//                         — the account's secp256k1 key (ECDSA over SHA-256 of the signing bytes)
+//   ev_delivery           — the charging station's Ed25519 key; its sequence is the nonce
 // The signed bytes start with a domain tag and the genesis hash, so a command signed for one
 // community can never be replayed in another. `tick` is proposed by the Raft leader only; a node's
 // client ingest refuses it (errc::system_command).
@@ -20,6 +22,7 @@
 
 #include "crypto/ed25519.hpp"
 #include "crypto/secp256k1.hpp"
+#include "ledger/market/types.hpp"
 #include "ledger/types.hpp"
 
 namespace energo::ledger {
@@ -74,9 +77,75 @@ struct transfer {
   int64_t amount = 0;  // TSL base units or Wh
 };
 
+// --- Market (SPEC §4) and EV charging (SPEC §5); account-signed unless noted ---
+struct place_order {
+  crypto::secp256k1_public_key from_key;
+  uint64_t nonce = 0;
+  market::side order_side = market::side::buy;
+  market::order_kind kind = market::order_kind::limit;
+  int64_t price_units_per_wh = 0;  // limit; for market orders the cap (buy) or floor (sell)
+  int64_t quantity_wh = 0;
+};
+struct cancel_order {
+  crypto::secp256k1_public_key from_key;
+  uint64_t nonce = 0;
+  uint64_t order_id = 0;
+};
+struct replace_order {
+  crypto::secp256k1_public_key from_key;
+  uint64_t nonce = 0;
+  uint64_t order_id = 0;
+  int64_t price_units_per_wh = 0;
+  int64_t quantity_wh = 0;  // new open quantity
+};
+// The automatic agent (SPEC §4 "ZI"): the ledger places a sell order at sell_price when the WATT
+// balance rises above sell_above_wh, and a buy order at buy_price when it falls below buy_below_wh,
+// whenever the member has no other order on that side.
+struct set_agent {
+  crypto::secp256k1_public_key from_key;
+  uint64_t nonce = 0;
+  bool enabled = false;
+  int64_t buy_price_units_per_wh = 0;
+  int64_t buy_below_wh = 0;
+  int64_t sell_price_units_per_wh = 0;
+  int64_t sell_above_wh = 0;
+};
+// Admin-signed: a charging station's meter key (signs deliveries), the account paid, its service fee.
+struct register_station {
+  admin_auth auth;
+  crypto::ed25519_public_key station_key;
+  account_address account{};
+  int64_t service_fee_units_per_kwh = 0;
+};
+// Vehicle-signed: opens a charging session at a station with a spending cap (energy + fees) and a
+// price cap per Wh for the energy bought through the book.
+struct ev_open_session {
+  crypto::secp256k1_public_key from_key;
+  uint64_t nonce = 0;
+  crypto::ed25519_public_key station_key;
+  int64_t cap_units = 0;
+  int64_t price_cap_units_per_wh = 0;
+};
+// Station-signed (its meter key): cumulative energy delivered in the session; the sequence is the
+// station key's nonce. `finished` closes the session after settling this delivery.
+struct ev_delivery {
+  crypto::ed25519_public_key station_key;
+  uint64_t sequence = 0;
+  uint64_t session_id = 0;
+  int64_t delivered_wh_total = 0;
+  bool finished = false;
+};
+// Vehicle-signed: ends its open session.
+struct ev_close_session {
+  crypto::secp256k1_public_key from_key;
+  uint64_t nonce = 0;
+  uint64_t session_id = 0;
+};
+
 // The wire type byte is the variant index + 1 and must never be reordered.
 using command_body = std::variant<tick, register_meter, register_storage_unit, set_params, education_grant,
-                                  meter_reading, storage_report, transfer>;
+                                  meter_reading, storage_report, transfer, place_order, cancel_order, replace_order,
+                                  set_agent, register_station, ev_open_session, ev_delivery, ev_close_session>;
 
 enum class command_type : uint8_t {
   tick = 1,
@@ -87,6 +156,14 @@ enum class command_type : uint8_t {
   meter_reading,
   storage_report,
   transfer,
+  place_order,
+  cancel_order,
+  replace_order,
+  set_agent,
+  register_station,
+  ev_open_session,
+  ev_delivery,
+  ev_close_session,
 };
 
 [[nodiscard]] std::string_view command_name(const command_body& body);

@@ -153,10 +153,11 @@ std::vector<uint8_t> unit_leaf_bytes(const storage_unit& u) {
 }
 
 crypto::hash256 combine_root(const crypto::hash256& accounts_root, const crypto::hash256& meters_root,
-                             const crypto::hash256& units_root, const crypto::hash256& globals) {
+                             const crypto::hash256& units_root, const crypto::hash256& globals,
+                             const crypto::hash256& market) {
   crypto::sha256_hasher h;
   h.update(crypto::as_bytes("energo/state/v1"));
-  h.update(accounts_root).update(meters_root).update(units_root).update(globals);
+  h.update(accounts_root).update(meters_root).update(units_root).update(globals).update(market);
   return h.finish();
 }
 
@@ -166,7 +167,8 @@ bool verify_account_proof(const crypto::hash256& state_root, const account_proof
   // The state root commits to the accounts root; the accounts root commits to the leaf through the path.
   const auto leaf = crypto::merkle_leaf_hash(account_leaf_bytes(proof.record));
   if (!crypto::merkle_verify(proof.accounts_root, leaf, proof.path)) return false;
-  return combine_root(proof.accounts_root, proof.meters_root, proof.units_root, proof.globals_hash) == state_root;
+  return combine_root(proof.accounts_root, proof.meters_root, proof.units_root, proof.globals_hash, proof.market_hash) ==
+         state_root;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,6 +238,7 @@ account_index ledger::create_account(const account_address& address, account_kin
   account_by_address_.insert(address, i);
   accounts_tree_.append(crypto::hash256{});
   account_dirty_flag_.push_back(0);
+  pending_flag_.push_back(0);
   mark_account(i);
   return i;
 }
@@ -287,9 +290,22 @@ result<apply_outcome> ledger::apply(const command& cmd) {
         else if constexpr (std::is_same_v<T, education_grant>) return apply_education_grant(c);
         else if constexpr (std::is_same_v<T, meter_reading>) return apply_meter_reading(c);
         else if constexpr (std::is_same_v<T, storage_report>) return apply_storage_report(c);
-        else return apply_transfer(c);
+        else if constexpr (std::is_same_v<T, transfer>) return apply_transfer(c);
+        else if constexpr (std::is_same_v<T, place_order>) return apply_place_order(c);
+        else if constexpr (std::is_same_v<T, cancel_order>) return apply_cancel_order(c);
+        else if constexpr (std::is_same_v<T, replace_order>) return apply_replace_order(c);
+        else if constexpr (std::is_same_v<T, set_agent>) return apply_set_agent(c);
+        else if constexpr (std::is_same_v<T, register_station>) return apply_register_station(c);
+        else if constexpr (std::is_same_v<T, ev_open_session>) return apply_ev_open_session(c);
+        else if constexpr (std::is_same_v<T, ev_delivery>) return apply_ev_delivery(c);
+        else {
+          static_assert(std::is_same_v<T, ev_close_session>);
+          return apply_ev_close_session(c);
+        }
       },
       cmd.body);
+  // Balance changes of this command reach the book and the agents.
+  if (out.has_value()) settle_market(false);
   if constexpr (ENERGO_INVARIANTS_ENABLED) {
     if (accounts_.size() <= 4096) {  // deep checks are O(state): keep them for test-sized ledgers
       auto problems = check_invariants();
@@ -318,7 +334,12 @@ result<apply_outcome> ledger::apply_tick(const tick& c) {
     return fail(errc::out_of_range, "tick would close " + std::to_string(to_close) + " epochs, more than " +
                                         std::to_string(limits::tick_epochs_max) + "; propose intermediate ticks");
   apply_outcome out;
-  while (epoch_ < target_epoch) close_epoch(out);
+  while (epoch_ < target_epoch) {
+    close_epoch(out);
+    // Fees changed balances: the book and the agents see every epoch close separately, so one tick
+    // over several epochs leaves the same state as one tick per epoch.
+    settle_market(true);
+  }
   time_ms_ = c.time_ms;
   return out;
 }
@@ -343,7 +364,7 @@ void ledger::close_epoch(apply_outcome& out) {
     a.fee_debt_units = std::min(due - paid, tsl_supply_units);
     a.fees_paid_units += paid;
     proceeds += paid;  // ≤ total supply
-    mark_account(i);
+    note_balance_change(i);
   }
   const int64_t to_education = proceeds * fee_share_education_percent / 100;
   const int64_t to_network = proceeds * fee_share_network_percent / 100;
@@ -363,7 +384,7 @@ void ledger::close_epoch(apply_outcome& out) {
       accounts_[u.owner].tsl_units += share;
       u.fees_earned_units += share;
       distributed += share;
-      mark_account(u.owner);
+      note_balance_change(u.owner);
       mark_unit(k);
     }
   }
@@ -477,7 +498,7 @@ result<apply_outcome> ledger::apply_education_grant(const education_grant& c) {
   accounts_[*acct].granted = true;
   totals_.grants_paid_units += params_.grant_units;
   mark_account(education_pool_);
-  mark_account(*acct);
+  note_balance_change(*acct);
   return out;
 }
 
@@ -552,7 +573,7 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
   m.import_wh_total = c.import_wh_total;
   m.last_timestamp_ms = c.timestamp_ms;
   mark_meter(*mi);
-  if (mint != 0 || burn != 0 || to_grid != 0 || from_grid != 0) mark_account(m.account);
+  if (mint != 0 || burn != 0 || to_grid != 0 || from_grid != 0) note_balance_change(m.account);
 
   apply_outcome out;
   out.minted_wh = mint;
@@ -618,8 +639,8 @@ result<apply_outcome> ledger::apply_transfer(const transfer& c) {
     s.key_known = true;
     s.key = c.from_key;
   }
-  mark_account(*fi);
-  mark_account(*to);
+  note_balance_change(*fi);
+  note_balance_change(*to);
   return out;
 }
 
@@ -667,7 +688,8 @@ crypto::hash256 ledger::globals_hash() const {
   for (int64_t v : {totals_.watt_minted_wh, totals_.watt_burned_wh, totals_.grid_export_wh, totals_.grid_import_wh,
                     totals_.fees_collected_units, totals_.fees_to_owners_units, totals_.fees_to_education_units,
                     totals_.fees_to_network_units, totals_.grants_paid_units, totals_.readings_accepted,
-                    totals_.readings_refused_backwards})
+                    totals_.readings_refused_backwards, totals_.market_trades, totals_.market_volume_wh,
+                    totals_.agent_orders})
     w.put_i64(v);
   w.put_u32(static_cast<uint32_t>(admin_nonces_.size()));
   for (const auto& [key, nonce] : admin_nonces_) {  // std::map: key order, deterministic
@@ -693,7 +715,7 @@ crypto::hash256 ledger::state_root() {
     unit_dirty_flag_[i] = 0;
   }
   dirty_units_.clear();
-  return combine_root(accounts_tree_.root(), meters_tree_.root(), units_tree_.root(), globals_hash());
+  return combine_root(accounts_tree_.root(), meters_tree_.root(), units_tree_.root(), globals_hash(), market_hash());
 }
 
 std::optional<account_proof> ledger::prove(const account_address& address) {
@@ -707,6 +729,7 @@ std::optional<account_proof> ledger::prove(const account_address& address) {
   p.meters_root = meters_tree_.root();
   p.units_root = units_tree_.root();
   p.globals_hash = globals_hash();
+  p.market_hash = market_hash();
   return p;
 }
 
@@ -739,6 +762,12 @@ std::vector<std::string> ledger::check_invariants() const {
   if (accounts_tree_.size() != accounts_.size() || meters_tree_.size() != meters_.size() || units_tree_.size() != units_.size())
     problems.push_back("Merkle trees out of step with the state");
   if (account_by_address_.size() != accounts_.size()) problems.push_back("address index out of step");
+  if (auto book_problem = book_.check_invariants(); !book_problem.empty()) problems.push_back("order book: " + book_problem);
+  for (const auto& [id, s] : sessions_)
+    if (s.spent_units > s.cap_units || s.vehicle >= accounts_.size() || s.station >= stations_.size())
+      problems.push_back("EV session " + std::to_string(id) + " is inconsistent");
+  for (const auto& st : stations_)
+    if (st.account >= accounts_.size()) problems.push_back("charging station refers to a missing account");
   return problems;
 }
 
@@ -769,7 +798,8 @@ std::vector<uint8_t> ledger::snapshot() const {
   for (int64_t v : {totals_.watt_minted_wh, totals_.watt_burned_wh, totals_.grid_export_wh, totals_.grid_import_wh,
                     totals_.fees_collected_units, totals_.fees_to_owners_units, totals_.fees_to_education_units,
                     totals_.fees_to_network_units, totals_.grants_paid_units, totals_.readings_accepted,
-                    totals_.readings_refused_backwards})
+                    totals_.readings_refused_backwards, totals_.market_trades, totals_.market_volume_wh,
+                    totals_.agent_orders})
     w.put_i64(v);
   w.put_u32(education_pool_);
   w.put_u32(network_pool_);
@@ -784,6 +814,7 @@ std::vector<uint8_t> ledger::snapshot() const {
   for (const auto& m : meters_) w.put_raw(meter_leaf_bytes(m));
   w.put_u32(static_cast<uint32_t>(units_.size()));
   for (const auto& u : units_) w.put_raw(unit_leaf_bytes(u));
+  write_market_state(w);
   const auto checksum = crypto::sha256(w.bytes());
   w.put_array(checksum);
   return w.take();
@@ -811,7 +842,8 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
   for (int64_t* v : {&l.totals_.watt_minted_wh, &l.totals_.watt_burned_wh, &l.totals_.grid_export_wh,
                      &l.totals_.grid_import_wh, &l.totals_.fees_collected_units, &l.totals_.fees_to_owners_units,
                      &l.totals_.fees_to_education_units, &l.totals_.fees_to_network_units, &l.totals_.grants_paid_units,
-                     &l.totals_.readings_accepted, &l.totals_.readings_refused_backwards})
+                     &l.totals_.readings_accepted, &l.totals_.readings_refused_backwards, &l.totals_.market_trades,
+                     &l.totals_.market_volume_wh, &l.totals_.agent_orders})
     okay = okay && r.get_i64(*v);
   uint32_t admin_count = 0;
   okay = okay && r.get_u32(l.education_pool_) && r.get_u32(l.network_pool_) && r.get_u32(admin_count);
@@ -861,6 +893,7 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
         u.owner >= l.accounts_.size())
       return fail(errc::malformed, "snapshot storage unit record is invalid");
   }
+  if (!l.read_market_state(r)) return fail(errc::malformed, "snapshot market state is invalid");
   if (!r.at_end()) return fail(errc::malformed, "trailing bytes in snapshot");
   if (l.education_pool_ >= l.accounts_.size() || l.network_pool_ >= l.accounts_.size() ||
       l.accounts_[l.education_pool_].kind != account_kind::education_pool ||
@@ -869,7 +902,7 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
 
   l.rebuild_indexes_and_trees();
   if (l.account_by_address_.size() != l.accounts_.size() || l.meter_by_key_.size() != l.meters_.size() ||
-      l.unit_by_key_.size() != l.units_.size())
+      l.unit_by_key_.size() != l.units_.size() || l.station_by_key_.size() != l.stations_.size())
     return fail(errc::malformed, "snapshot has duplicate accounts, meters or storage units");
   if (auto problems = l.check_invariants(); !problems.empty())
     return fail(errc::malformed, "snapshot violates an invariant: " + problems.front());
@@ -887,6 +920,13 @@ void ledger::rebuild_indexes_and_trees() {
   dirty_meters_.clear();
   dirty_units_.clear();
   account_dirty_flag_.assign(accounts_.size(), 0);
+  pending_flag_.assign(accounts_.size(), 0);
+  pending_book_.clear();
+  pending_agents_.clear();
+  station_by_key_.clear();
+  for (uint32_t i = 0; i < stations_.size(); ++i)
+    if (!station_by_key_.find(stations_[i].key.bytes)) station_by_key_.insert(stations_[i].key.bytes, i);
+  market_dirty_ = true;
   meter_dirty_flag_.assign(meters_.size(), 0);
   unit_dirty_flag_.assign(units_.size(), 0);
   for (account_index i = 0; i < accounts_.size(); ++i) {

@@ -15,9 +15,13 @@
 #include <string>
 #include <vector>
 
+#include <deque>
+
 #include "crypto/merkle.hpp"
+#include "ledger/byte_io.hpp"
 #include "ledger/commands.hpp"
 #include "ledger/key_index.hpp"
+#include "ledger/market/order_book.hpp"
 #include "ledger/types.hpp"
 
 namespace energo::ledger {
@@ -81,6 +85,49 @@ struct storage_unit {
   int64_t fees_earned_units = 0;         // lifetime
 };
 
+// The automatic trading agent of one member (SPEC §4 "ZI"); see set_agent.
+struct agent_config {
+  bool enabled = false;
+  int64_t buy_price_units_per_wh = 0;
+  int64_t buy_below_wh = 0;
+  int64_t sell_price_units_per_wh = 0;
+  int64_t sell_above_wh = 0;
+};
+
+struct charging_station {
+  crypto::ed25519_public_key key;      // the station meter's key; signs deliveries
+  account_index account = 0;           // paid the service fee
+  int64_t service_fee_units_per_kwh = 0;
+  uint64_t sequence = 0;               // last accepted delivery sequence
+  int64_t delivered_wh = 0;            // lifetime, settled energy
+  int64_t fees_earned_units = 0;
+};
+
+enum class session_state : uint8_t {
+  open = 0,
+  finished = 1,           // the station reported the end of charging
+  closed_by_vehicle = 2,
+  stopped_cap = 3,        // the spending cap would have been exceeded
+  stopped_funds = 4,      // the vehicle's TSL ran out
+  stopped_supply = 5,     // the book had no energy within the price cap
+};
+
+struct ev_session {
+  uint64_t id = 0;
+  account_index vehicle = 0;
+  uint32_t station = 0;
+  int64_t cap_units = 0;
+  int64_t price_cap_units_per_wh = 0;
+  int64_t delivered_wh = 0;       // as reported by the station (cumulative)
+  int64_t settled_wh = 0;         // bought through the book and paid
+  int64_t unsettled_wh = 0;       // delivered but not payable within the caps: booked as grid import
+  int64_t energy_cost_units = 0;
+  int64_t fees_units = 0;
+  int64_t spent_units = 0;        // energy cost + fees; never above cap_units
+  uint64_t opened_epoch = 0;
+  session_state state = session_state::open;
+};
+
 struct totals {
   int64_t watt_minted_wh = 0;
   int64_t watt_burned_wh = 0;
@@ -93,6 +140,9 @@ struct totals {
   int64_t grants_paid_units = 0;
   int64_t readings_accepted = 0;
   int64_t readings_refused_backwards = 0;
+  int64_t market_trades = 0;
+  int64_t market_volume_wh = 0;
+  int64_t agent_orders = 0;
 };
 
 // What one command did, for result lines and tests.
@@ -104,6 +154,10 @@ struct apply_outcome {
   int64_t epochs_closed = 0;
   int64_t fees_units = 0;
   bool created_account = false;
+  uint64_t order_id = 0;          // place/replace/cancel: the order (replace may renumber it)
+  int64_t filled_wh = 0;          // place/replace: executed quantity; ev_delivery: energy bought
+  int64_t trades = 0;             // trades executed by the command's own order
+  uint64_t session_id = 0;        // EV commands
 };
 
 // One account's balances with a proof against the state root alone.
@@ -114,6 +168,7 @@ struct account_proof {
   crypto::hash256 meters_root{};
   crypto::hash256 units_root{};
   crypto::hash256 globals_hash{};
+  crypto::hash256 market_hash{};
 };
 [[nodiscard]] bool verify_account_proof(const crypto::hash256& state_root, const account_proof& proof);
 [[nodiscard]] std::vector<uint8_t> account_leaf_bytes(const account& a);
@@ -151,6 +206,17 @@ class ledger {
   [[nodiscard]] const meter* find_meter(const crypto::ed25519_public_key& key) const;
   [[nodiscard]] const storage_unit* find_storage_unit(const crypto::ed25519_public_key& key) const;
   [[nodiscard]] const std::map<crypto::ed25519_public_key, uint64_t>& admin_nonces() const { return admin_nonces_; }
+  [[nodiscard]] const market::order_book& book() const { return book_; }
+  [[nodiscard]] const std::map<account_index, agent_config>& agents() const { return agents_; }
+  [[nodiscard]] const std::vector<charging_station>& stations() const { return stations_; }
+  [[nodiscard]] const std::map<uint64_t, ev_session>& open_sessions() const { return sessions_; }
+  [[nodiscard]] const std::deque<ev_session>& closed_sessions() const { return closed_sessions_; }
+  [[nodiscard]] const charging_station* find_station(const crypto::ed25519_public_key& key) const;
+  [[nodiscard]] std::optional<account_index> account_index_of(const account_address& address) const {
+    return account_by_address_.find(address);
+  }
+  // Market depth with "funded" as of the current balances.
+  [[nodiscard]] std::vector<market::depth_level> depth(market::side s, uint32_t levels) const;
   [[nodiscard]] int64_t tsl_total_units() const;   // sums every account: O(accounts)
   [[nodiscard]] int64_t watt_total_wh() const;
 
@@ -158,7 +224,9 @@ class ledger {
   [[nodiscard]] std::vector<std::string> check_invariants() const;
 
  private:
+  friend class ledger_balance_view;
   ledger() = default;
+  static market::market_params default_market_params();
 
   result<apply_outcome> apply_tick(const tick& c);
   result<apply_outcome> apply_register_meter(const register_meter& c);
@@ -168,6 +236,27 @@ class ledger {
   result<apply_outcome> apply_meter_reading(const meter_reading& c);
   result<apply_outcome> apply_storage_report(const storage_report& c);
   result<apply_outcome> apply_transfer(const transfer& c);
+  result<apply_outcome> apply_place_order(const place_order& c);
+  result<apply_outcome> apply_cancel_order(const cancel_order& c);
+  result<apply_outcome> apply_replace_order(const replace_order& c);
+  result<apply_outcome> apply_set_agent(const set_agent& c);
+  result<apply_outcome> apply_register_station(const register_station& c);
+  result<apply_outcome> apply_ev_open_session(const ev_open_session& c);
+  result<apply_outcome> apply_ev_delivery(const ev_delivery& c);
+  result<apply_outcome> apply_ev_close_session(const ev_close_session& c);
+
+  // Market plumbing (market_state.cpp).
+  result<account_index> signer_account(const crypto::secp256k1_public_key& key, uint64_t nonce) const;
+  void commit_signer(account_index i, const crypto::secp256k1_public_key& key, uint64_t nonce);
+  // A balance changed outside a trade: the book must re-examine the account's orders.
+  void note_balance_change(account_index i);
+  void note_agent_candidate(account_index i);
+  void settle_market(bool all_agents);
+  void run_agent(account_index i, market::balance_view& view);
+  void close_session(std::map<uint64_t, ev_session>::iterator it, session_state why);
+  [[nodiscard]] crypto::hash256 market_hash();
+  void write_market_state(byte_writer& w) const;
+  [[nodiscard]] bool read_market_state(byte_reader& r);
 
   result<void> check_admin(const admin_auth& auth) const;
   void commit_admin_nonce(const admin_auth& auth);
@@ -215,6 +304,24 @@ class ledger {
   std::vector<uint8_t> account_dirty_flag_;
   std::vector<uint8_t> meter_dirty_flag_;
   std::vector<uint8_t> unit_dirty_flag_;
+
+  // Market and EV state (SPEC §4–5).
+  market::order_book book_{default_market_params()};
+  std::map<account_index, agent_config> agents_;
+  std::vector<charging_station> stations_;
+  std::map<uint64_t, ev_session> sessions_;      // open sessions by id
+  std::deque<ev_session> closed_sessions_;        // the last ev_closed_sessions_kept
+  uint64_t next_session_id_ = 1;
+
+  // Derived market bookkeeping (not serialized).
+  key_index<32> station_by_key_;
+  static constexpr uint8_t pending_book = 1;
+  static constexpr uint8_t pending_agent = 2;
+  std::vector<uint8_t> pending_flag_;             // per account
+  std::vector<account_index> pending_book_;       // balance changed outside a trade during this command
+  std::vector<account_index> pending_agents_;     // agents to re-examine
+  bool market_dirty_ = true;
+  crypto::hash256 market_hash_{};
 };
 
 }  // namespace energo::ledger

@@ -41,6 +41,13 @@ struct limits {
   static constexpr int64_t tick_epochs_max = 7 * 24 * 4;                // one tick closes ≤ a week of epochs
   static constexpr int64_t fee_units_per_kwh_epoch_max = tsl_units_per_tsl;  // ≤ 1 TSL per kWh per epoch
   static constexpr int64_t bmax_wh_max = 1'000'000'000'000LL;           // 1 GWh
+  // Market and EV (SPEC §4–5); the order book's own bounds live in market::market_params.
+  static constexpr uint32_t agents_max = 1'000'000;
+  static constexpr int agent_rounds_max = 8;              // agent reaction rounds after one command
+  static constexpr uint32_t stations_max = 100'000;
+  static constexpr int64_t station_fee_units_per_kwh_max = 1000 * tsl_units_per_tsl;
+  static constexpr uint32_t ev_sessions_open_max = 100'000;
+  static constexpr std::size_t ev_closed_sessions_kept = 1024;  // recent closed sessions, for dashboards
 };
 
 enum class errc : uint16_t {

@@ -1,0 +1,490 @@
+// Market, automatic agents and EV charging inside the ledger (SPEC §4–5). Same rules as
+// ledger.cpp: pure, deterministic, and every command applies fully or returns an error having
+// changed nothing.
+#include <algorithm>
+
+#include "common/checked.hpp"
+#include "crypto/hash.hpp"
+#include "ledger/byte_io.hpp"
+#include "ledger/ledger.hpp"
+
+namespace energo::ledger {
+
+// The order book reads and moves balances through this view. settle() is only called for trades
+// the book has checked to be executable, so it cannot fail.
+class ledger_balance_view final : public market::balance_view {
+ public:
+  explicit ledger_balance_view(ledger& l) : l_(l) {}
+  int64_t watt_wh(market::account_ref a) const override { return l_.accounts_[a].watt_wh; }
+  int64_t tsl_units(market::account_ref a) const override { return l_.accounts_[a].tsl_units; }
+  int64_t watt_room_wh(market::account_ref a) const override {
+    const account& acct = l_.accounts_[a];
+    if (acct.kind != account_kind::member) return 0;
+    return std::max<int64_t>(0, l_.bmax_wh_ - acct.watt_wh);
+  }
+  void settle(const market::trade& t) override {
+    account& buyer = l_.accounts_[t.buyer];
+    account& seller = l_.accounts_[t.seller];
+    ENERGO_ASSERT(seller.watt_wh >= t.quantity_wh && buyer.tsl_units >= t.notional_units &&
+                      buyer.watt_wh + t.quantity_wh <= l_.bmax_wh_,
+                  "order book settled a trade that is not executable");
+    seller.watt_wh -= t.quantity_wh;
+    buyer.watt_wh += t.quantity_wh;
+    buyer.tsl_units -= t.notional_units;
+    seller.tsl_units += t.notional_units;
+    l_.mark_account(t.buyer);
+    l_.mark_account(t.seller);
+    l_.note_agent_candidate(t.buyer);
+    l_.note_agent_candidate(t.seller);
+    l_.totals_.market_trades += 1;
+    l_.totals_.market_volume_wh += t.quantity_wh;
+  }
+
+ private:
+  ledger& l_;
+};
+
+market::market_params ledger::default_market_params() {
+  market::market_params p;
+  p.accounts_max = limits::accounts_max;
+  return p;
+}
+
+result<account_index> ledger::signer_account(const crypto::secp256k1_public_key& key, uint64_t nonce) const {
+  const account_address address = crypto::hash160_of(key.bytes);
+  auto i = account_by_address_.find(address);
+  if (!i) return fail(errc::unknown_account, "signing account " + crypto::to_hex(address) + " does not exist");
+  const account& a = accounts_[*i];
+  if (nonce <= a.nonce)
+    return fail(errc::stale_nonce, "nonce " + std::to_string(nonce) + " is not above " + std::to_string(a.nonce));
+  return *i;
+}
+
+void ledger::commit_signer(account_index i, const crypto::secp256k1_public_key& key, uint64_t nonce) {
+  account& a = accounts_[i];
+  a.nonce = nonce;
+  if (!a.key_known) {
+    a.key_known = true;
+    a.key = key;
+  }
+  mark_account(i);
+}
+
+void ledger::note_balance_change(account_index i) {
+  mark_account(i);
+  if (pending_flag_[i] & pending_book) return;
+  pending_flag_[i] |= pending_book;
+  pending_book_.push_back(i);
+}
+
+void ledger::note_agent_candidate(account_index i) {
+  if (agents_.empty() || (pending_flag_[i] & pending_agent)) return;
+  pending_flag_[i] |= pending_agent;
+  pending_agents_.push_back(i);
+}
+
+// After every command, and after every epoch close: tell the book whose balances changed, resume
+// matching, let agents react, and repeat while agents trade — at most agent_rounds_max rounds, so a
+// cascade of agents stays bounded. The book is only called when there is something for it to do
+// (reported balances, agents to run, unfinished matching, or a new epoch), so a no-op command leaves
+// the market state, and with it the state root, untouched.
+void ledger::settle_market(bool all_agents) {
+  ledger_balance_view view(*this);
+  for (account_index i : pending_book_) {
+    pending_flag_[i] &= static_cast<uint8_t>(~pending_book);
+    book_.on_balance_changed(i);
+    note_agent_candidate(i);
+  }
+  const bool reported = !pending_book_.empty();
+  pending_book_.clear();
+  if (all_agents)
+    for (const auto& [i, cfg] : agents_) note_agent_candidate(i);
+  if (!reported && pending_agents_.empty() && !book_.matching_pending() && book_.current_epoch() == epoch_) return;
+  market_dirty_ = true;
+  for (int round = 0; round < limits::agent_rounds_max; ++round) {
+    auto matched = book_.match_pending(view, epoch_);
+    ENERGO_ASSERT(matched.has_value(), "match_pending failed with a monotonic epoch");
+    if (pending_agents_.empty()) break;
+    std::vector<account_index> candidates;
+    candidates.swap(pending_agents_);
+    std::sort(candidates.begin(), candidates.end());
+    for (account_index i : candidates) pending_flag_[i] &= static_cast<uint8_t>(~pending_agent);
+    for (account_index i : candidates) run_agent(i, view);
+  }
+  // Candidates left after the last round are dropped: the next balance change or epoch re-arms them.
+  for (account_index i : pending_agents_) pending_flag_[i] &= static_cast<uint8_t>(~pending_agent);
+  pending_agents_.clear();
+}
+
+void ledger::run_agent(account_index i, market::balance_view& view) {
+  auto it = agents_.find(i);
+  if (it == agents_.end() || !it->second.enabled) return;
+  const agent_config& cfg = it->second;
+  bool has_buy = false, has_sell = false;
+  for (const auto& o : book_.orders_of(i)) (o.order_side == market::side::buy ? has_buy : has_sell) = true;
+  const int64_t watt = accounts_[i].watt_wh;
+  auto place = [&](market::side s, int64_t price, int64_t quantity) {
+    market::order_request r{i, s, market::order_kind::limit, price, quantity};
+    // A refusal (book full, account order bound) just means the agent does not act this time.
+    if (book_.place(r, view, epoch_).has_value()) {
+      market_dirty_ = true;
+      ++totals_.agent_orders;
+    }
+  };
+  if (!has_sell && watt > cfg.sell_above_wh) place(market::side::sell, cfg.sell_price_units_per_wh, watt - cfg.sell_above_wh);
+  if (!has_buy && watt < cfg.buy_below_wh) place(market::side::buy, cfg.buy_price_units_per_wh, cfg.buy_below_wh - watt);
+}
+
+namespace {
+error market_error(market::errc code) {
+  return error{errc::market_rejected, std::string(market::errc_name(code)) + ": " + std::string(market::errc_message(code))};
+}
+}  // namespace
+
+result<apply_outcome> ledger::apply_place_order(const place_order& c) {
+  auto who = signer_account(c.from_key, c.nonce);
+  if (!who) return unexpected<error>{who.error()};
+  if (accounts_[*who].kind != account_kind::member) return fail(errc::unauthorized, "system pools do not trade");
+  ledger_balance_view view(*this);
+  auto placed = book_.place(market::order_request{*who, c.order_side, c.kind, c.price_units_per_wh, c.quantity_wh}, view, epoch_);
+  if (!placed) return unexpected<error>{market_error(placed.error())};
+  commit_signer(*who, c.from_key, c.nonce);
+  market_dirty_ = true;
+  apply_outcome out;
+  out.order_id = placed->id;
+  out.filled_wh = placed->filled_wh;
+  out.trades = static_cast<int64_t>(placed->trades.size());
+  return out;
+}
+
+result<apply_outcome> ledger::apply_cancel_order(const cancel_order& c) {
+  auto who = signer_account(c.from_key, c.nonce);
+  if (!who) return unexpected<error>{who.error()};
+  auto cancelled = book_.cancel(c.order_id, *who, epoch_);
+  if (!cancelled) return unexpected<error>{market_error(cancelled.error())};
+  commit_signer(*who, c.from_key, c.nonce);
+  market_dirty_ = true;
+  apply_outcome out;
+  out.order_id = c.order_id;
+  return out;
+}
+
+result<apply_outcome> ledger::apply_replace_order(const replace_order& c) {
+  auto who = signer_account(c.from_key, c.nonce);
+  if (!who) return unexpected<error>{who.error()};
+  ledger_balance_view view(*this);
+  auto replaced = book_.replace(market::replace_request{c.order_id, *who, c.price_units_per_wh, c.quantity_wh}, view, epoch_);
+  if (!replaced) return unexpected<error>{market_error(replaced.error())};
+  commit_signer(*who, c.from_key, c.nonce);
+  market_dirty_ = true;
+  apply_outcome out;
+  out.order_id = replaced->id;
+  out.filled_wh = replaced->filled_wh;
+  out.trades = static_cast<int64_t>(replaced->trades.size());
+  return out;
+}
+
+result<apply_outcome> ledger::apply_set_agent(const set_agent& c) {
+  auto who = signer_account(c.from_key, c.nonce);
+  if (!who) return unexpected<error>{who.error()};
+  if (accounts_[*who].kind != account_kind::member) return fail(errc::unauthorized, "system pools do not trade");
+  const auto& mp = book_.params();
+  if (c.enabled) {
+    if (c.buy_price_units_per_wh < mp.price_min || c.buy_price_units_per_wh > mp.price_max ||
+        c.sell_price_units_per_wh < mp.price_min || c.sell_price_units_per_wh > mp.price_max)
+      return fail(errc::out_of_range, "agent prices must be within the market's price range");
+    if (c.buy_below_wh < 0 || c.buy_below_wh > bmax_wh_ || c.sell_above_wh < 0 || c.sell_above_wh > bmax_wh_)
+      return fail(errc::out_of_range, "agent thresholds must be within [0, Bmax]");
+    if (c.buy_below_wh > c.sell_above_wh)
+      return fail(errc::out_of_range, "the buy threshold must not be above the sell threshold");
+    if (c.buy_price_units_per_wh >= c.sell_price_units_per_wh)
+      return fail(errc::out_of_range, "the agent's buy price must be below its sell price (it would trade with itself)");
+    if (!agents_.count(*who) && agents_.size() >= limits::agents_max)
+      return fail(errc::limit_reached, "agent table is full");
+  }
+  commit_signer(*who, c.from_key, c.nonce);
+  if (c.enabled) {
+    agents_[*who] = agent_config{true, c.buy_price_units_per_wh, c.buy_below_wh, c.sell_price_units_per_wh, c.sell_above_wh};
+    note_agent_candidate(*who);
+  } else {
+    agents_.erase(*who);
+  }
+  market_dirty_ = true;
+  return apply_outcome{};
+}
+
+result<apply_outcome> ledger::apply_register_station(const register_station& c) {
+  if (auto v = check_admin(c.auth); !v) return unexpected<error>{v.error()};
+  if (station_by_key_.find(c.station_key.bytes)) return fail(errc::already_exists, "station key already registered");
+  if (stations_.size() >= limits::stations_max) return fail(errc::limit_reached, "station table is full");
+  if (c.service_fee_units_per_kwh < 0 || c.service_fee_units_per_kwh > limits::station_fee_units_per_kwh_max)
+    return fail(errc::out_of_range, "service fee must be within [0, " + std::to_string(limits::station_fee_units_per_kwh_max) + "] units per kWh");
+  if (auto existing = account_by_address_.find(c.account); existing && accounts_[*existing].kind != account_kind::member)
+    return fail(errc::out_of_range, "a system pool cannot run a charging station");
+  apply_outcome out;
+  auto acct = account_for(c.account, out.created_account);
+  if (!acct) return unexpected<error>{acct.error()};
+  commit_admin_nonce(c.auth);
+  charging_station s;
+  s.key = c.station_key;
+  s.account = *acct;
+  s.service_fee_units_per_kwh = c.service_fee_units_per_kwh;
+  station_by_key_.insert(c.station_key.bytes, static_cast<uint32_t>(stations_.size()));
+  stations_.push_back(s);
+  market_dirty_ = true;
+  return out;
+}
+
+result<apply_outcome> ledger::apply_ev_open_session(const ev_open_session& c) {
+  auto who = signer_account(c.from_key, c.nonce);
+  if (!who) return unexpected<error>{who.error()};
+  if (accounts_[*who].kind != account_kind::member) return fail(errc::unauthorized, "system pools do not charge vehicles");
+  auto st = station_by_key_.find(c.station_key.bytes);
+  if (!st) return fail(errc::unknown_meter, "charging station " + crypto::to_hex(c.station_key.bytes) + " is not registered");
+  if (stations_[*st].account == *who) return fail(errc::self_transfer, "a station cannot charge its own account");
+  if (c.cap_units <= 0 || c.cap_units > tsl_supply_units) return fail(errc::out_of_range, "spending cap must be within (0, supply]");
+  const auto& mp = book_.params();
+  if (c.price_cap_units_per_wh < mp.price_min || c.price_cap_units_per_wh > mp.price_max)
+    return fail(errc::out_of_range, "price cap must be within the market's price range");
+  for (const auto& [id, s] : sessions_)
+    if (s.vehicle == *who) return fail(errc::already_exists, "the vehicle already has open session " + std::to_string(id));
+  if (sessions_.size() >= limits::ev_sessions_open_max) return fail(errc::limit_reached, "too many open charging sessions");
+  commit_signer(*who, c.from_key, c.nonce);
+  ev_session s;
+  s.id = next_session_id_++;
+  s.vehicle = *who;
+  s.station = *st;
+  s.cap_units = c.cap_units;
+  s.price_cap_units_per_wh = c.price_cap_units_per_wh;
+  s.opened_epoch = epoch_;
+  sessions_.emplace(s.id, s);
+  market_dirty_ = true;
+  apply_outcome out;
+  out.session_id = s.id;
+  return out;
+}
+
+// Settles one delivery report: the vehicle buys the newly delivered energy through the book with a
+// market order capped at its price cap, sized so that energy plus service fee can never exceed the
+// session's spending cap or the vehicle's TSL; the bought WATT is consumed (burned) at once, and the
+// service fee goes to the station's account. Energy the book could not supply within those bounds is
+// booked as the vehicle's grid import and stops the session.
+result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
+  auto st = station_by_key_.find(c.station_key.bytes);
+  if (!st) return fail(errc::unknown_meter, "charging station " + crypto::to_hex(c.station_key.bytes) + " is not registered");
+  charging_station& station = stations_[*st];
+  if (c.sequence <= station.sequence)
+    return fail(errc::stale_nonce, "delivery sequence " + std::to_string(c.sequence) + " is not above " + std::to_string(station.sequence));
+  auto it = sessions_.find(c.session_id);
+  if (it == sessions_.end()) return fail(errc::out_of_range, "no open charging session " + std::to_string(c.session_id));
+  ev_session& s = it->second;
+  if (s.station != *st) return fail(errc::unauthorized, "the session belongs to another station");
+  if (c.delivered_wh_total < s.delivered_wh) return fail(errc::register_backwards, "delivered energy went backwards");
+  const int64_t delta = c.delivered_wh_total - s.delivered_wh;
+  if (delta > limits::reading_delta_wh_max) return fail(errc::out_of_range, "delivery step too large");
+
+  station.sequence = c.sequence;
+  s.delivered_wh = c.delivered_wh_total;
+  market_dirty_ = true;
+  apply_outcome out;
+  out.session_id = s.id;
+  session_state stop = session_state::open;
+  if (delta > 0) {
+    account& vehicle = accounts_[s.vehicle];
+    // Worst case per Wh: the price cap plus the fee share, in thousandths of a unit.
+    const int128 per_wh_milli = static_cast<int128>(s.price_cap_units_per_wh) * 1000 + station.service_fee_units_per_kwh;
+    const int128 q_cap = static_cast<int128>(s.cap_units - s.spent_units) * 1000 / per_wh_milli;
+    const int128 q_funds = static_cast<int128>(vehicle.tsl_units) * 1000 / per_wh_milli;
+    const int64_t q = static_cast<int64_t>(std::min<int128>({delta, q_cap, q_funds}));
+    int64_t bought = 0, cost = 0;
+    if (q > 0) {
+      ledger_balance_view view(*this);
+      auto placed = book_.place(market::order_request{s.vehicle, market::side::buy, market::order_kind::market,
+                                                      s.price_cap_units_per_wh, q},
+                                view, epoch_);
+      if (placed) {
+        bought = placed->filled_wh;
+        for (const auto& t : placed->trades)
+          if (t.buy_order == placed->id) cost += t.notional_units;
+      }
+    }
+    account& v = accounts_[s.vehicle];
+    // The bought energy went into the car: burn it from the vehicle's account.
+    v.watt_wh -= bought;
+    v.burned_wh += bought;
+    totals_.watt_burned_wh += bought;
+    // Sized above so the fee is always affordable; min() guards the case where the same call also
+    // executed another resting bid of the vehicle.
+    const int64_t fee = std::min(*mul_div_floor(bought, station.service_fee_units_per_kwh, wh_per_watt), v.tsl_units);
+    v.tsl_units -= fee;
+    accounts_[station.account].tsl_units += fee;
+    const int64_t unsettled = delta - bought;
+    v.grid_import_wh += unsettled;
+    totals_.grid_import_wh += unsettled;
+    s.settled_wh += bought;
+    s.energy_cost_units += cost;
+    s.fees_units += fee;
+    s.spent_units += cost + fee;
+    s.unsettled_wh += unsettled;
+    station.delivered_wh += bought;
+    station.fees_earned_units += fee;
+    note_balance_change(s.vehicle);
+    note_balance_change(station.account);
+    out.filled_wh = bought;
+    out.burned_wh = bought;
+    out.grid_import_wh = unsettled;
+    out.fees_units = fee;
+    if (unsettled > 0) stop = q == q_cap ? session_state::stopped_cap
+                              : q == q_funds ? session_state::stopped_funds
+                                             : session_state::stopped_supply;
+  }
+  if (stop == session_state::open && c.finished) stop = session_state::finished;
+  if (stop != session_state::open) close_session(it, stop);
+  return out;
+}
+
+result<apply_outcome> ledger::apply_ev_close_session(const ev_close_session& c) {
+  auto who = signer_account(c.from_key, c.nonce);
+  if (!who) return unexpected<error>{who.error()};
+  auto it = sessions_.find(c.session_id);
+  if (it == sessions_.end()) return fail(errc::out_of_range, "no open charging session " + std::to_string(c.session_id));
+  if (it->second.vehicle != *who) return fail(errc::unauthorized, "the session belongs to another vehicle");
+  commit_signer(*who, c.from_key, c.nonce);
+  apply_outcome out;
+  out.session_id = c.session_id;
+  close_session(it, session_state::closed_by_vehicle);
+  return out;
+}
+
+void ledger::close_session(std::map<uint64_t, ev_session>::iterator it, session_state why) {
+  it->second.state = why;
+  closed_sessions_.push_back(it->second);
+  if (closed_sessions_.size() > limits::ev_closed_sessions_kept) closed_sessions_.erase(closed_sessions_.begin());
+  sessions_.erase(it);
+  market_dirty_ = true;
+}
+
+const charging_station* ledger::find_station(const crypto::ed25519_public_key& key) const {
+  auto i = station_by_key_.find(key.bytes);
+  return i ? &stations_[*i] : nullptr;
+}
+
+std::vector<market::depth_level> ledger::depth(market::side s, uint32_t levels) const {
+  // The view is only read by depth(); settle() is never called through a const query.
+  ledger_balance_view view(const_cast<ledger&>(*this));
+  return book_.depth(s, levels, view);
+}
+
+namespace {
+
+void write_session(byte_writer& w, const ev_session& s) {
+  w.put_u64(s.id);
+  w.put_u32(s.vehicle);
+  w.put_u32(s.station);
+  for (int64_t v : {s.cap_units, s.price_cap_units_per_wh, s.delivered_wh, s.settled_wh, s.unsettled_wh,
+                    s.energy_cost_units, s.fees_units, s.spent_units})
+    w.put_i64(v);
+  w.put_u64(s.opened_epoch);
+  w.put_u8(static_cast<uint8_t>(s.state));
+}
+
+bool read_session(byte_reader& r, ev_session& s) {
+  uint8_t state = 0;
+  bool okay = r.get_u64(s.id) && r.get_u32(s.vehicle) && r.get_u32(s.station);
+  for (int64_t* v : {&s.cap_units, &s.price_cap_units_per_wh, &s.delivered_wh, &s.settled_wh, &s.unsettled_wh,
+                     &s.energy_cost_units, &s.fees_units, &s.spent_units})
+    okay = okay && r.get_i64(*v);
+  okay = okay && r.get_u64(s.opened_epoch) && r.get_u8(state) && state <= static_cast<uint8_t>(session_state::stopped_supply);
+  s.state = static_cast<session_state>(state);
+  return okay;
+}
+
+constexpr std::size_t book_bytes_max = std::size_t{1} << 31;
+
+}  // namespace
+
+// Everything of the market that the state root covers, in a canonical order: the book's own
+// canonical encoding, agents by account, stations by registration, sessions by id.
+void ledger::write_market_state(byte_writer& w) const {
+  const auto book_bytes = book_.serialize();
+  w.put_bytes(book_bytes);
+  w.put_u32(static_cast<uint32_t>(agents_.size()));
+  for (const auto& [i, a] : agents_) {
+    w.put_u32(i);
+    w.put_u8(a.enabled ? 1 : 0);
+    w.put_i64(a.buy_price_units_per_wh);
+    w.put_i64(a.buy_below_wh);
+    w.put_i64(a.sell_price_units_per_wh);
+    w.put_i64(a.sell_above_wh);
+  }
+  w.put_u32(static_cast<uint32_t>(stations_.size()));
+  for (const auto& st : stations_) {
+    w.put_array(st.key.bytes);
+    w.put_u32(st.account);
+    w.put_i64(st.service_fee_units_per_kwh);
+    w.put_u64(st.sequence);
+    w.put_i64(st.delivered_wh);
+    w.put_i64(st.fees_earned_units);
+  }
+  w.put_u64(next_session_id_);
+  w.put_u32(static_cast<uint32_t>(sessions_.size()));
+  for (const auto& [id, s] : sessions_) write_session(w, s);
+  w.put_u32(static_cast<uint32_t>(closed_sessions_.size()));
+  for (const auto& s : closed_sessions_) write_session(w, s);
+}
+
+bool ledger::read_market_state(byte_reader& r) {
+  std::string book_bytes;
+  if (!r.get_string(book_bytes, book_bytes_max)) return false;
+  auto book = market::order_book::deserialize(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(book_bytes.data()), book_bytes.size()));
+  if (!book) return false;
+  book_ = std::move(*book);
+  uint32_t count = 0;
+  if (!r.get_u32(count) || count > limits::agents_max) return false;
+  for (uint32_t k = 0; k < count; ++k) {
+    uint32_t i = 0;
+    uint8_t enabled = 0;
+    agent_config a;
+    if (!(r.get_u32(i) && r.get_u8(enabled) && r.get_i64(a.buy_price_units_per_wh) && r.get_i64(a.buy_below_wh) &&
+          r.get_i64(a.sell_price_units_per_wh) && r.get_i64(a.sell_above_wh)) ||
+        i >= accounts_.size() || enabled > 1 || !agents_.emplace(i, a).second)
+      return false;
+    agents_[i].enabled = enabled == 1;
+  }
+  if (!r.get_u32(count) || count > limits::stations_max) return false;
+  stations_.resize(count);
+  for (auto& st : stations_) {
+    if (!(r.get_array(st.key.bytes) && r.get_u32(st.account) && r.get_i64(st.service_fee_units_per_kwh) &&
+          r.get_u64(st.sequence) && r.get_i64(st.delivered_wh) && r.get_i64(st.fees_earned_units)) ||
+        st.account >= accounts_.size())
+      return false;
+  }
+  if (!r.get_u64(next_session_id_) || !r.get_u32(count) || count > limits::ev_sessions_open_max) return false;
+  for (uint32_t k = 0; k < count; ++k) {
+    ev_session s;
+    if (!read_session(r, s) || s.id >= next_session_id_ || s.vehicle >= accounts_.size() || s.station >= stations_.size() ||
+        !sessions_.emplace(s.id, s).second)
+      return false;
+  }
+  if (!r.get_u32(count) || count > limits::ev_closed_sessions_kept) return false;
+  for (uint32_t k = 0; k < count; ++k) {
+    ev_session s;
+    if (!read_session(r, s)) return false;
+    closed_sessions_.push_back(s);
+  }
+  return true;
+}
+
+crypto::hash256 ledger::market_hash() {
+  if (market_dirty_) {
+    byte_writer w;
+    w.put_raw(crypto::as_bytes("energo/market/v1"));
+    write_market_state(w);
+    market_hash_ = crypto::sha256(w.bytes());
+    market_dirty_ = false;
+  }
+  return market_hash_;
+}
+
+}  // namespace energo::ledger

@@ -17,7 +17,7 @@ namespace {
 // Seeds per randomized case: release runs the full count (8 cases x 1250 = 10,000 seeds); the
 // ASan build is ~20x slower, so it runs a slice of each range.
 constexpr uint64_t seeds_per_case_release = 1250;
-constexpr uint64_t seeds_per_case_sanitized = 40;
+constexpr uint64_t seeds_per_case_sanitized = 125;
 constexpr uint64_t seeds_per_case = sanitized_build ? seeds_per_case_sanitized : seeds_per_case_release;
 
 constexpr sim_time default_steps = 3000;

@@ -10,7 +10,9 @@
 // Phases: closed loop (one proposal, wait for its commit: the latency floor), then open loop with
 // B = 1, 10, 100, 1000 proposals of 128 bytes per leader ready cycle.
 // Latency = propose() on the leader -> the entry appears in the leader's committed_entries.
-// usage: consensus_bench [seconds_per_phase=3] [dir=/tmp]
+// usage: consensus_bench [seconds_per_phase=3] [dir=/tmp] [--no-apply]
+//   --no-apply: diagnostic; skips the apply stage (and so compaction) to show what the synced
+//   apply writes, which share each node's RocksDB WAL with the log writes, cost the commit path.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -113,6 +115,7 @@ struct cluster {
   std::vector<std::unique_ptr<node>> nodes;
   driver drv;
   std::atomic<bool> stop{false};
+  bool apply_enabled = true;  // false: committed entries are dropped, no apply_batch, no compaction
 
   void send(cs::message m) {
     node& to = *nodes.at(m.to - 1);
@@ -139,6 +142,7 @@ void apply_loop(cluster& c, node& n) {
       }
     }
     const cs::index_t last = batch.back().index;
+    if (!c.apply_enabled) continue;  // diagnostic mode: Raft log persistence alone
     const std::vector<st::state_write> writes{{"applied_entries", std::to_string(last)}};
     if (auto r = n.store->apply_batch(group, writes, last); !r) die("apply_batch", r.error());
     n.durable_applied.store(last);
@@ -191,7 +195,12 @@ void handle_ready(cluster& c, node& n) {
   const uint64_t applied = std::min<uint64_t>(n.durable_applied.load(), n.raft->applied_index());
   if (applied > n.last_compacted + compact_lag_entries + compact_every_entries) {
     const uint64_t upto = applied - compact_lag_entries;
-    if (n.raft->compact(upto, std::string())) {
+    const std::optional<cs::term_t> upto_term = n.raft->term_at(upto);
+    if (upto_term && n.raft->compact(upto, std::string())) {
+      // Snapshot meta (with the membership in force) first, then drop the log: a crash between
+      // the two leaves an uncompacted log, never a compacted log without its membership.
+      cs::snapshot_meta meta{upto, *upto_term, n.raft->membership()};
+      if (auto res = n.store->save_snapshot(group, to_record(meta, 0), ""); !res) die("save_snapshot", res.error());
       if (auto res = n.store->compact(group, upto); !res) die("compact", res.error());
       n.last_compacted = upto;
     }
@@ -289,7 +298,6 @@ phase_result run_phase(cluster& c, const std::string& name, int batch, bool clos
   const auto t1 = clock_type::now();
   phase_result r;
   r.name = name;
-  if (const std::string after = leader_text(c); after != leader_before) r.leader_change = leader_before + " -> " + after;
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   {
     std::lock_guard lock(c.drv.mu);
@@ -313,6 +321,7 @@ phase_result run_phase(cluster& c, const std::string& name, int batch, bool clos
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  if (const std::string after = leader_text(c); after != leader_before) r.leader_change = leader_before + " -> " + after;
   std::lock_guard lock(c.drv.mu);
   c.drv.pending.clear();
   return r;
@@ -341,6 +350,7 @@ std::vector<double> measure_synced_writes(const std::string& dir, int count) {
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
   const std::string base = argc > 2 ? argv[2] : "/tmp";
+  const bool apply_enabled = !(argc > 3 && std::string(argv[3]) == "--no-apply");
   std::string pattern = base + "/energo-consensus-bench-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
     std::perror("mkdtemp");
@@ -353,6 +363,7 @@ int main(int argc, char** argv) {
   auto fsync_before_us = measure_synced_writes(root + "/fsync-before", 300);
 
   cluster c;
+  c.apply_enabled = apply_enabled;
   cs::membership members;
   for (int i = 1; i <= node_count; ++i) members.voters.insert(static_cast<cs::node_id>(i));
   for (int i = 1; i <= node_count; ++i) {
@@ -403,7 +414,8 @@ int main(int argc, char** argv) {
     if (n->raft->role() == cs::role::leader) leader = n->id;
   }
 
-  std::printf("consensus_bench: 3 voters in one process, 128-byte entries, RocksDB sync=true, dir %s\n", root.c_str());
+  std::printf("consensus_bench: 3 voters in one process, 128-byte entries, RocksDB sync=true, dir %s%s\n", root.c_str(),
+              apply_enabled ? "" : ", APPLY STAGE OFF (diagnostic)");
   std::printf("synced write alone (1 entry + hard state, one WriteBatch): before p50 %.0f us p99 %.0f us; "
               "after p50 %.0f us p99 %.0f us; pooled p50 %.0f us\n",
               percentile(fsync_before_us, 0.5), percentile(fsync_before_us, 0.99), percentile(fsync_after_us, 0.5),
@@ -421,8 +433,44 @@ int main(int argc, char** argv) {
               "p50/persist = commit latency in units of that synced write (Raft's floor: leader + follower = 2)\n");
   std::printf("leader at end: node %llu; machine load while running is in `uptime` (2 shared cores)\n",
               static_cast<unsigned long long>(leader));
+  // Restart check: rebuild each node's raft_node from its store alone, as the raft actor does
+  // after a crash, and compare with the node that wrote it.
   for (auto& n : c.nodes) {
+    const uint64_t last = n->raft->last_index();
+    const uint64_t commit = n->raft->commit_index();
     if (auto r = n->store->close(); !r) die("close", r.error());
+    st::store_options o;
+    o.cluster_id = "bench";
+    auto reopened = st::node_store::open(root + "/node" + std::to_string(n->id), o);
+    if (!reopened) die("reopen", reopened.error());
+    auto& store = **reopened;
+    std::optional<cs::snapshot_meta> snap;
+    auto stored_meta = store.snapshot_meta(group);
+    if (!stored_meta) die("snapshot_meta", stored_meta.error());
+    if (stored_meta->has_value()) {
+      const auto& m = **stored_meta;
+      snap = cs::snapshot_meta{m.index, m.term, {}};
+      snap->config.voters.insert(m.config.voters.begin(), m.config.voters.end());
+      snap->config.learners.insert(m.config.learners.begin(), m.config.learners.end());
+    }
+    std::vector<cs::entry> log;
+    for (uint64_t lo = store.first_index(group); lo <= store.last_index(group);) {
+      auto chunk = store.entries(group, lo, store.last_index(group) + 1, 64u << 20);
+      if (!chunk) die("reload entries", chunk.error());
+      for (auto& rec : *chunk) log.push_back({rec.term, rec.index, static_cast<cs::entry_type>(rec.type), std::move(rec.payload)});
+      lo = log.back().index + 1;
+    }
+    const auto hs = store.hard_state(group);
+    cs::config cfg = n->raft->cfg();
+    auto restarted = cs::raft_node::restart(cfg, cs::hard_state{hs.term, hs.vote, hs.commit}, snap, std::move(log));
+    const bool same = restarted.last_index() == last && restarted.commit_index() == commit &&
+                      restarted.membership() == n->raft->membership();
+    std::printf("restart check node %llu: last %llu commit %llu first %llu, %s\n",
+                static_cast<unsigned long long>(n->id), static_cast<unsigned long long>(restarted.last_index()),
+                static_cast<unsigned long long>(restarted.commit_index()),
+                static_cast<unsigned long long>(store.first_index(group)), same ? "matches" : "MISMATCH");
+    if (!same) return 1;
+    if (auto r = store.close(); !r) die("close", r.error());
   }
   std::error_code ec;
   std::filesystem::remove_all(root, ec);

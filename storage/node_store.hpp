@@ -121,6 +121,7 @@ class node_store {
   [[nodiscard]] log_index last_index(group_id group) const;   // compacted index if the log is empty
   [[nodiscard]] hard_state_record hard_state(group_id group) const;
   // Drops entries <= upto. upto must be <= applied_index (the state CF then covers them).
+  // Save the snapshot meta (membership) with save_snapshot() first (README "Restart recipe").
   [[nodiscard]] storage_result<void> compact(group_id group, log_index upto);
 
   // ---- State machine -------------------------------------------------------------------------

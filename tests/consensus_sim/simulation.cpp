@@ -1278,6 +1278,7 @@ std::string replay_command(const sim_options& opts) {
   }
   std::string cmd = "build/release/tests/consensus_sim/raft_sim --seed " + std::to_string(opts.seed) +
                     " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
+  if (opts.clients != sim_options{}.clients) cmd += " --clients " + std::to_string(opts.clients);
   if (opts.lying_fsync) cmd += " --lying-fsync";
   if (!opts.resupply_snapshot_after_restart) cmd += " --no-snapshot-resupply";
   if (opts.strict_applied_index) cmd += " --strict-applied-index";

@@ -471,7 +471,18 @@ result<apply_outcome> ledger::apply_set_params(const set_params& c) {
   }
   commit_admin_nonce(c.auth);
   params_ = c.params;
+  const bool more_room = new_bmax > bmax_wh_;
   bmax_wh_ = new_bmax;
+  if (more_room) {
+    // Every member gained room below Bmax: bids parked because their owner was at Bmax may execute
+    // now (SPEC §4), so the book must re-examine every account that has orders. Balances did not
+    // change, so the accounts' leaves are not marked.
+    for (account_index i = 0; i < accounts_.size(); ++i) {
+      if (book_.order_count(i) == 0 || (pending_flag_[i] & pending_book)) continue;
+      pending_flag_[i] |= pending_book;
+      pending_book_.push_back(i);
+    }
+  }
   return apply_outcome{};
 }
 

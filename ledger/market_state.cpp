@@ -334,9 +334,11 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
     out.burned_wh = bought;
     out.grid_import_wh = unsettled;
     out.fees_units = fee;
-    if (unsettled > 0) stop = q == q_cap ? session_state::stopped_cap
-                              : q == q_funds ? session_state::stopped_funds
-                                             : session_state::stopped_supply;
+    // The reason is what limited this delivery: the book first (it sold less than was asked for,
+    // even when q also equals a cap's room), then the spending cap, then the vehicle's TSL.
+    if (unsettled > 0) stop = bought < q       ? session_state::stopped_supply
+                              : q == q_cap     ? session_state::stopped_cap
+                                               : session_state::stopped_funds;
   }
   if (stop == session_state::open && c.finished) stop = session_state::finished;
   if (stop != session_state::open) close_session(it, stop);

@@ -1,0 +1,140 @@
+// The market is part of the replicated state (SPEC §4, §6): resting orders (active, parked and
+// partly filled), agents, stations and open EV sessions are in the state root and in the snapshot,
+// and a restored ledger behaves exactly like the original from then on.
+#include <gtest/gtest.h>
+
+#include "tests/market/ledger_market_fixture.hpp"
+
+namespace energo::ledger::market_test {
+namespace {
+
+using market::order_kind;
+
+class market_snapshot_test : public market_ledger_test {
+ protected:
+  // A state with something of every kind in it.
+  void build_busy_market() {
+    must(make().params(100'000));                 // a fee rate, so epochs move TSL
+    must(make().station(0, sam, 1000));
+    mint(alice, 1500);
+    mint(bob, 800);
+    mint(carol, 600);
+    must(make().agent(alice, 5, 200, 14, 1000));  // sells 500 @ 14 at once
+    must(make().agent(walt, 9, 300, 40, 1900));   // buys 300 @ 9 at once (nothing that cheap)
+    must(make().ask(erin, 11, 400));              // unfunded ask
+    must(make().bid(dave, 13, 300));              // unfunded bid (5 units)
+    must(make().ask(bob, 12, 500));
+    must(make().bid(whale, 13, 200));             // skips erin's ask (parks it), takes 200 of bob's
+    must(make().ask(carol, 16, 300));
+    session_ = must(make().open_session(vera, 0, 50'000, 15)).session_id;
+    must(make().delivery(0, session_, 100));      // 100 of bob's @ 12
+    must(make().tick_to(l().time_ms() + 60'000));
+    ASSERT_GE(l().book().resting_orders(), 5u);
+    ASSERT_GE(l().book().parked_orders(), 1u);
+    ASSERT_EQ(l().agents().size(), 2u);
+    ASSERT_EQ(l().open_sessions().size(), 1u);
+  }
+
+  // Further commands, built against `state` (both ledgers are in the same state when each is built).
+  std::vector<command> future(const ledger& state, int step) {
+    command_maker m(state);
+    switch (step) {
+      case 0: return {m.reading(erin, 250, 0)};           // erin's parked ask becomes executable
+      case 1: return {m.transfer_tsl(whale, dave, 5000)};  // dave's bid becomes funded
+      case 2: return {m.delivery(0, session_, 500)};
+      case 3: return {m.reading(alice, 700, 0)};           // alice's agent
+      case 4: return {m.reading(walt, 0, 0), m.transfer_watt(bob, walt, 100)};
+      case 5: return {m.next_epoch()};                      // fees and every agent
+      case 6: return {m.bid(carol, 16, 250, order_kind::immediate_or_cancel)};
+      case 7: {  // bob re-prices his oldest order (loses priority, new id)
+        const auto mine = state.book().orders_of(*state.account_index_of(addr(bob)));
+        if (mine.empty()) return {m.ask(bob, 11, 50)};
+        return {m.replace(bob, mine.front().id, 11, 50)};
+      }
+      case 8: return {m.ask(walt, 8, 50, order_kind::market)};
+      case 9: return {m.delivery(0, session_, 900, true)};
+      case 10: return {m.agent(alice, 5, 200, 14, 1000, false)};
+      case 11: return {m.next_epoch()};
+      default: return {};
+    }
+  }
+  static constexpr int future_steps = 12;
+
+  uint64_t session_ = 0;
+};
+
+TEST_F(market_snapshot_test, snapshot_and_restore_keep_the_root_and_the_future) {
+  build_busy_market();
+  const auto root = l().state_root();
+  std::optional<ledger> restored;
+  {
+    auto r = ledger::restore(l().snapshot());
+    ASSERT_TRUE(r.has_value()) << describe(r.error());
+    restored.emplace(std::move(*r));
+  }
+  EXPECT_EQ(restored->state_root(), root);
+  EXPECT_EQ(restored->book().serialize(), l().book().serialize());
+  EXPECT_EQ(restored->agents().size(), 2u);
+  EXPECT_EQ(restored->open_sessions().size(), 1u);
+  EXPECT_EQ(restored->snapshot(), l().snapshot());
+
+  const int64_t trades_before = l().sums().market_trades;
+  for (int step = 0; step < future_steps; ++step) {
+    for (const command& cmd : future(l(), step)) {
+      auto a = l().verify_and_apply(cmd);
+      auto b = restored->verify_and_apply(cmd);
+      ASSERT_TRUE(a.has_value()) << "step " << step << ": " << describe(a.error());
+      ASSERT_TRUE(b.has_value()) << "step " << step << ": " << describe(b.error());
+      {
+        EXPECT_EQ(a->filled_wh, b->filled_wh) << "step " << step;
+        EXPECT_EQ(a->order_id, b->order_id) << "step " << step;
+        EXPECT_EQ(a->fees_units, b->fees_units) << "step " << step;
+      }
+      EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(restored->state_root())) << "step " << step;
+      EXPECT_TRUE(l().check_invariants().empty());
+      EXPECT_TRUE(executable_crossing(l()).empty()) << executable_crossing(l());
+    }
+    // Half way, swap the restored ledger for a restore of itself: still in step.
+    if (step == future_steps / 2) {
+      auto again = ledger::restore(restored->snapshot());
+      ASSERT_TRUE(again.has_value());
+      restored.emplace(std::move(*again));
+    }
+  }
+  // The future did exercise the market: trades after the snapshot, sessions closed, agent gone.
+  EXPECT_GE(l().sums().market_trades - trades_before, 5);
+  EXPECT_TRUE(l().open_sessions().empty());
+  EXPECT_TRUE(l().agents().count(idx(walt)));
+  EXPECT_FALSE(l().agents().count(idx(alice)));
+  EXPECT_EQ(l().snapshot(), restored->snapshot());
+}
+
+TEST_F(market_snapshot_test, resting_orders_agents_and_sessions_are_each_in_the_root) {
+  build_busy_market();
+  const auto root = l().state_root();
+  const auto snap = l().snapshot();
+  auto probe = [&](const command& cmd) {
+    auto copy = ledger::restore(snap);
+    EXPECT_TRUE(copy.has_value());
+    auto r = copy->verify_and_apply(cmd);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : describe(r.error()));
+    return copy->state_root();
+  };
+  command_maker m(l());
+  // Two different unfunded orders by the same account with the same nonce: only the book differs.
+  const auto with_bid_a = probe(m.bid(frank, 50, 10));
+  const auto with_bid_b = probe(m.bid(frank, 50, 11));
+  EXPECT_NE(with_bid_a, root);
+  EXPECT_NE(with_bid_a, with_bid_b);
+  // Agent configurations that place nothing, differing in one field.
+  const auto agent_a = probe(m.agent(frank, 5, 0, 20, 2000));
+  const auto agent_b = probe(m.agent(frank, 5, 0, 21, 2000));
+  EXPECT_NE(agent_a, agent_b);
+  // Sessions differing only in their caps.
+  const auto session_a = probe(m.open_session(frank, 0, 1000, 12));
+  const auto session_b = probe(m.open_session(frank, 0, 1001, 12));
+  EXPECT_NE(session_a, session_b);
+}
+
+}  // namespace
+}  // namespace energo::ledger::market_test

@@ -89,6 +89,14 @@ constexpr type_entry type_table[] = {
     {"meter_reading", {signer_kind::ed25519, "meter_key"}},
     {"storage_report", {signer_kind::ed25519, "unit_key"}},
     {"transfer", {signer_kind::secp256k1, "from_key"}},
+    {"place_order", {signer_kind::secp256k1, "from_key"}},
+    {"cancel_order", {signer_kind::secp256k1, "from_key"}},
+    {"replace_order", {signer_kind::secp256k1, "from_key"}},
+    {"set_agent", {signer_kind::secp256k1, "from_key"}},
+    {"register_station", {signer_kind::ed25519, "admin_key"}},
+    {"ev_open_session", {signer_kind::secp256k1, "from_key"}},
+    {"ev_delivery", {signer_kind::ed25519, "station_key"}},
+    {"ev_close_session", {signer_kind::secp256k1, "from_key"}},
 };
 static_assert(std::size(type_table) == std::variant_size_v<ledger::command_body>);
 
@@ -97,6 +105,32 @@ ledger::admin_auth read_auth(object_reader& r) {
   a.admin_key = r.ed_key("admin_key");
   a.nonce = r.u64("nonce");
   return a;
+}
+
+market::side read_side(object_reader& r) {
+  const auto& text = read_string(r.need("side"), r.path("side"), address_chars_max);
+  if (text == "buy") return market::side::buy;
+  if (text == "sell") return market::side::sell;
+  fail(json_errc::bad_value, r.path("side"), "must be \"buy\" or \"sell\", got \"" + clip(text) + "\"");
+}
+
+market::order_kind read_order_kind(object_reader& r) {
+  const auto& text = read_string(r.need("kind"), r.path("kind"), address_chars_max);
+  if (text == "limit") return market::order_kind::limit;
+  if (text == "immediate_or_cancel") return market::order_kind::immediate_or_cancel;
+  if (text == "market") return market::order_kind::market;
+  fail(json_errc::bad_value, r.path("kind"), "must be \"limit\", \"immediate_or_cancel\" or \"market\", got \"" + clip(text) + "\"");
+}
+
+std::string_view side_name(market::side s) { return s == market::side::buy ? "buy" : "sell"; }
+
+std::string_view order_kind_name(market::order_kind k) {
+  switch (k) {
+    case market::order_kind::limit: return "limit";
+    case market::order_kind::immediate_or_cancel: return "immediate_or_cancel";
+    case market::order_kind::market: return "market";
+  }
+  return "limit";
 }
 
 ledger::command_body read_body(object_reader& r, std::size_t index, crypto::network net) {
@@ -153,7 +187,7 @@ ledger::command_body read_body(object_reader& r, std::size_t index, crypto::netw
       c.stored_wh = r.i64("stored_wh");
       return c;
     }
-    default: {
+    case 7: {
       transfer c;
       c.from_key = r.secp_key("from_key");
       c.nonce = r.u64("nonce");
@@ -165,6 +199,80 @@ ledger::command_body read_body(object_reader& r, std::size_t index, crypto::netw
       c.amount = r.i64("amount");
       return c;
     }
+    case 8: {
+      place_order c;
+      c.from_key = r.secp_key("from_key");
+      c.nonce = r.u64("nonce");
+      c.order_side = read_side(r);
+      c.kind = read_order_kind(r);
+      c.price_units_per_wh = r.i64("price_units_per_wh");
+      c.quantity_wh = r.i64("quantity_wh");
+      return c;
+    }
+    case 9: {
+      cancel_order c;
+      c.from_key = r.secp_key("from_key");
+      c.nonce = r.u64("nonce");
+      c.order_id = r.u64("order_id");
+      return c;
+    }
+    case 10: {
+      replace_order c;
+      c.from_key = r.secp_key("from_key");
+      c.nonce = r.u64("nonce");
+      c.order_id = r.u64("order_id");
+      c.price_units_per_wh = r.i64("price_units_per_wh");
+      c.quantity_wh = r.i64("quantity_wh");
+      return c;
+    }
+    case 11: {
+      set_agent c;
+      c.from_key = r.secp_key("from_key");
+      c.nonce = r.u64("nonce");
+      c.enabled = r.boolean("enabled");
+      c.buy_price_units_per_wh = r.i64("buy_price_units_per_wh");
+      c.buy_below_wh = r.i64("buy_below_wh");
+      c.sell_price_units_per_wh = r.i64("sell_price_units_per_wh");
+      c.sell_above_wh = r.i64("sell_above_wh");
+      return c;
+    }
+    case 12: {
+      register_station c;
+      c.auth = read_auth(r);
+      c.station_key = r.ed_key("station_key");
+      c.account = r.address("account", net);
+      c.service_fee_units_per_kwh = r.i64("service_fee_units_per_kwh");
+      return c;
+    }
+    case 13: {
+      ev_open_session c;
+      c.from_key = r.secp_key("from_key");
+      c.nonce = r.u64("nonce");
+      c.station_key = r.ed_key("station_key");
+      c.cap_units = r.i64("cap_units");
+      c.price_cap_units_per_wh = r.i64("price_cap_units_per_wh");
+      return c;
+    }
+    case 14: {
+      ev_delivery c;
+      c.station_key = r.ed_key("station_key");
+      c.sequence = r.u64("sequence");
+      c.session_id = r.u64("session_id");
+      c.delivered_wh_total = r.i64("delivered_wh_total");
+      c.finished = r.boolean("finished");
+      return c;
+    }
+    case 15: {
+      ev_close_session c;
+      c.from_key = r.secp_key("from_key");
+      c.nonce = r.u64("nonce");
+      c.session_id = r.u64("session_id");
+      return c;
+    }
+    default:
+      static_assert(std::variant_size_v<command_body> == 16, "a new command type needs its JSON form here");
+      ENERGO_ASSERT(false, "command type index out of range");
+      return tick{};
   }
 }
 
@@ -435,13 +543,59 @@ json command_to_json(const ledger::command& cmd, crypto::network net, signature_
           j["nonce"] = c.nonce;
           j["epoch"] = c.epoch;
           j["stored_wh"] = c.stored_wh;
-        } else {
-          static_assert(std::is_same_v<T, ledger::transfer>);
+        } else if constexpr (std::is_same_v<T, ledger::transfer>) {
           j["from_key"] = crypto::to_hex(c.from_key.bytes);
           j["nonce"] = c.nonce;
           j["to"] = address_to_text(c.to, net);
           j["asset"] = std::string(asset_name(c.what));
           j["amount"] = c.amount;
+        } else if constexpr (std::is_same_v<T, ledger::place_order>) {
+          j["from_key"] = crypto::to_hex(c.from_key.bytes);
+          j["nonce"] = c.nonce;
+          j["side"] = std::string(side_name(c.order_side));
+          j["kind"] = std::string(order_kind_name(c.kind));
+          j["price_units_per_wh"] = c.price_units_per_wh;
+          j["quantity_wh"] = c.quantity_wh;
+        } else if constexpr (std::is_same_v<T, ledger::cancel_order>) {
+          j["from_key"] = crypto::to_hex(c.from_key.bytes);
+          j["nonce"] = c.nonce;
+          j["order_id"] = c.order_id;
+        } else if constexpr (std::is_same_v<T, ledger::replace_order>) {
+          j["from_key"] = crypto::to_hex(c.from_key.bytes);
+          j["nonce"] = c.nonce;
+          j["order_id"] = c.order_id;
+          j["price_units_per_wh"] = c.price_units_per_wh;
+          j["quantity_wh"] = c.quantity_wh;
+        } else if constexpr (std::is_same_v<T, ledger::set_agent>) {
+          j["from_key"] = crypto::to_hex(c.from_key.bytes);
+          j["nonce"] = c.nonce;
+          j["enabled"] = c.enabled;
+          j["buy_price_units_per_wh"] = c.buy_price_units_per_wh;
+          j["buy_below_wh"] = c.buy_below_wh;
+          j["sell_price_units_per_wh"] = c.sell_price_units_per_wh;
+          j["sell_above_wh"] = c.sell_above_wh;
+        } else if constexpr (std::is_same_v<T, ledger::register_station>) {
+          write_auth(j, c.auth);
+          j["station_key"] = crypto::to_hex(c.station_key.bytes);
+          j["account"] = address_to_text(c.account, net);
+          j["service_fee_units_per_kwh"] = c.service_fee_units_per_kwh;
+        } else if constexpr (std::is_same_v<T, ledger::ev_open_session>) {
+          j["from_key"] = crypto::to_hex(c.from_key.bytes);
+          j["nonce"] = c.nonce;
+          j["station_key"] = crypto::to_hex(c.station_key.bytes);
+          j["cap_units"] = c.cap_units;
+          j["price_cap_units_per_wh"] = c.price_cap_units_per_wh;
+        } else if constexpr (std::is_same_v<T, ledger::ev_delivery>) {
+          j["station_key"] = crypto::to_hex(c.station_key.bytes);
+          j["sequence"] = c.sequence;
+          j["session_id"] = c.session_id;
+          j["delivered_wh_total"] = c.delivered_wh_total;
+          j["finished"] = c.finished;
+        } else {
+          static_assert(std::is_same_v<T, ledger::ev_close_session>, "a new command type needs its JSON form here");
+          j["from_key"] = crypto::to_hex(c.from_key.bytes);
+          j["nonce"] = c.nonce;
+          j["session_id"] = c.session_id;
         }
       },
       cmd.body);

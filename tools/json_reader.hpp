@@ -134,6 +134,11 @@ class object_reader {
     return read_i64(need(key), path(key), min, max);
   }
   uint64_t u64(std::string_view key) { return read_u64(need(key), path(key)); }
+  bool boolean(std::string_view key) {
+    const json& v = need(key);
+    if (!v.is_boolean()) fail(json_errc::wrong_type, path(key), "must be true or false, got " + describe(v));
+    return v.get<bool>();
+  }
   crypto::ed25519_public_key ed_key(std::string_view key) { return read_ed25519_key(need(key), path(key)); }
   crypto::secp256k1_public_key secp_key(std::string_view key) { return read_secp256k1_key(need(key), path(key)); }
   ledger::account_address address(std::string_view key, crypto::network net) { return read_address(need(key), path(key), net); }

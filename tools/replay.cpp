@@ -21,6 +21,10 @@ json outcome_json(const ledger::apply_outcome& o) {
   j["epochs_closed"] = o.epochs_closed;
   j["fees_units"] = o.fees_units;
   j["created_account"] = o.created_account;
+  j["order_id"] = o.order_id;
+  j["filled_wh"] = o.filled_wh;
+  j["trades"] = o.trades;
+  j["session_id"] = o.session_id;
   return j;
 }
 
@@ -126,6 +130,12 @@ json state_json(ledger::ledger& l, const replay_summary* summary, const state_js
                {"education_pool_units", education ? education->tsl_units : 0},
                {"network_pool_units", network ? network->tsl_units : 0}};
   j["meter_readings"] = {{"accepted", sums.readings_accepted}, {"refused_backwards", sums.readings_refused_backwards}};
+  j["market"] = {{"trades", sums.market_trades},
+                 {"volume_wh", sums.market_volume_wh},
+                 {"agent_orders", sums.agent_orders},
+                 {"agents", l.agents().size()},
+                 {"charging_stations", l.stations().size()},
+                 {"ev_sessions_open", l.open_sessions().size()}};
   j["counts"] = {{"accounts", l.accounts().size()}, {"meters", l.meters().size()}, {"storage_units", l.storage_units().size()}};
 
   if (options.include_lists) {

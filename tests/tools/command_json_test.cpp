@@ -171,6 +171,14 @@ std::vector<bad_case> bad_cases() {
        json_errc::missing_field, "params.grant_units"},
       {"params float", with_field("set_params", "params", R"({"fee_units_per_kwh_epoch":1.5,"storage_cost_per_user_cents":2,"battery_price_cents_per_kwh":3,"grant_units":0})"),
        json_errc::wrong_type, "params.fee_units_per_kwh_epoch"},
+      {"side unknown", with_field("place_order", "side", "\"short\""), json_errc::bad_value, "side"},
+      {"kind unknown", with_field("place_order", "kind", "\"stop\""), json_errc::bad_value, "kind"},
+      {"price float", with_field("place_order", "price_units_per_wh", "2.5"), json_errc::wrong_type, "price_units_per_wh"},
+      {"enabled not bool", with_field("set_agent", "enabled", "1"), json_errc::wrong_type, "enabled"},
+      {"finished string", with_field("ev_delivery", "finished", "\"yes\""), json_errc::wrong_type, "finished"},
+      {"session id negative", with_field("ev_close_session", "session_id", "-7"), json_errc::out_of_range, "session_id"},
+      {"station account network", with_field("register_station", "account", json_quoted(qtum_address(alice, crypto::network::mainnet))),
+       json_errc::wrong_network, "account"},
       {"params duplicate", with_field("set_params", "params", R"({"grant_units":1,"grant_units":2})"), json_errc::duplicate_key, "grant_units"},
   };
 }

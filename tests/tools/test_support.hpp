@@ -53,6 +53,14 @@ inline std::vector<ledger::command_body> sample_bodies() {
       meter_reading{ed_key("meter").public_key(), 3, 1'500'000, 9'000'000'000'000'000'000LL, 77},
       storage_report{ed_key("unit").public_key(), 4, 5, 600},
       transfer{secp_key("alice").public_key(), UINT64_MAX, education_pool_address(), asset::watt, INT64_MAX},
+      place_order{secp_key("alice").public_key(), 21, market::side::sell, market::order_kind::immediate_or_cancel, 250, 1200},
+      cancel_order{secp_key("alice").public_key(), 22, 99},
+      replace_order{secp_key("alice").public_key(), 23, 98, 260, 1300},
+      set_agent{secp_key("alice").public_key(), 24, true, 100, 500, 300, 4000},
+      register_station{{admin, 11}, ed_key("station").public_key(), address_of(secp_key("bob")), 5'000'000},
+      ev_open_session{secp_key("alice").public_key(), 25, ed_key("station").public_key(), 900'000'000, 400},
+      ev_delivery{ed_key("station").public_key(), 6, 7, 8'000, true},
+      ev_close_session{secp_key("alice").public_key(), 26, 7},
   };
 }
 
@@ -60,9 +68,11 @@ inline std::vector<ledger::command_body> sample_bodies() {
 inline ledger::command sign_sample(const ledger::command_body& body, const crypto::hash256& genesis_hash) {
   using namespace ledger;
   if (std::holds_alternative<tick>(body)) return command{body, {}};
-  if (std::holds_alternative<transfer>(body)) return sign_secp256k1(body, secp_key("alice"), genesis_hash);
+  const auto signer = signer_for_type(command_name(body));
+  if (signer && signer->kind == signer_kind::secp256k1) return sign_secp256k1(body, secp_key("alice"), genesis_hash);
   if (std::holds_alternative<meter_reading>(body)) return sign_ed25519(body, ed_key("meter"), genesis_hash);
   if (std::holds_alternative<storage_report>(body)) return sign_ed25519(body, ed_key("unit"), genesis_hash);
+  if (std::holds_alternative<ev_delivery>(body)) return sign_ed25519(body, ed_key("station"), genesis_hash);
   return sign_ed25519(body, ed_key("admin"), genesis_hash);
 }
 

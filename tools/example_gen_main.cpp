@@ -22,6 +22,7 @@ namespace {
 namespace tools = energo::tools;
 namespace ledger = energo::ledger;
 namespace crypto = energo::crypto;
+namespace market = energo::market;
 
 constexpr std::string_view seed_domain = "energo/example/community/v1/";
 constexpr std::string_view demo_key_comment = "DEMO KEY from a published seed (examples/README.md): never use it for anything real";
@@ -216,6 +217,28 @@ int run(const std::filesystem::path& out_dir) {
   int64_t total_capacity = 0;
   for (const auto& u : units) total_capacity += u.capacity_wh;
 
+  // Automatic agents (SPEC §4 "ZI"): two PV households sell what they hold above 4 kWh, the two
+  // consumers buy back up to a floor. They trade on the book whenever balances or epochs change.
+  struct agent_spec {
+    std::size_t household;
+    int64_t buy_price, buy_below_wh, sell_price, sell_above_wh;
+  };
+  // A side an agent should never use gets a threshold it cannot cross (0 to buy below, Bmax to
+  // sell above) and a price that keeps buy < sell, as set_agent requires.
+  constexpr int64_t bmax_after_setup_wh = 5000;
+  constexpr int64_t never_sell_price = 1'000'000;
+  constexpr agent_spec agent_specs[] = {
+      {0, 1, 0, 150'000, 4000},                                   // sunrise sells above 4 kWh
+      {2, 1, 0, 140'000, 4000},                                   // mill sells above 4 kWh
+      {3, 170'000, 1500, never_sell_price, bmax_after_setup_wh},  // baker keeps 1.5 kWh for the ovens
+      {4, 160'000, 1000, never_sell_price, bmax_after_setup_wh},  // elder keeps 1 kWh
+  };
+  for (const auto& a : agent_specs) {
+    g.emit(ledger::sign_secp256k1(ledger::set_agent{account_keys[a.household].public_key(), ++account_nonce[a.household], true,
+                                                    a.buy_price, a.buy_below_wh, a.sell_price, a.sell_above_wh},
+                                  account_keys[a.household], gh));
+  }
+
   // A neighbourly sale: WATT one way, TSL the other, sized to what the ledger allows right now.
   auto sell_watt = [&](std::size_t seller, std::size_t buyer, int64_t wanted_wh) {
     const auto* s = g.state->find_account(account(seller));
@@ -250,6 +273,11 @@ int run(const std::filesystem::path& out_dir) {
     if (slot == 39) g.emit(ledger::sign_ed25519(ledger::education_grant{admin(), account(newcomer)}, admin_key, gh));
     if (slot == 47) sell_watt(1, 4, 1500);  // 12:00 oak → elder
     if (slot == 51) sell_watt(2, 3, 2500);  // 13:00 mill → baker
+    if (slot == 53) {                        // 13:30 oak offers 800 Wh on the book by hand
+      g.emit(ledger::sign_secp256k1(ledger::place_order{account_keys[1].public_key(), ++account_nonce[1], market::side::sell,
+                                                        market::order_kind::limit, 155'000, 800},
+                                    account_keys[1], gh));
+    }
 
     // Storage units report the energy they stored for members during the epoch: the community's
     // WATT at the end of the epoch, split by capacity, the rounding remainder to the first unit.

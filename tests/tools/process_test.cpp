@@ -72,13 +72,13 @@ TEST(ReplayProcess, ResultLinesThenStateAndStrictFailsOnTheRefusedCommand) {
   auto r = run(shell_quote(replay_bin) + genesis_arg + commands_arg + " --compact --results-out " + shell_quote(results) + " 2>/dev/null");
   ASSERT_EQ(r.exit_code, 0);
   const auto lines = read_file(results);
-  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 976);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), example_command_count());
   EXPECT_NE(lines.find("\"ok\":false"), std::string::npos);
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "--compact prints one line";
 
   auto inline_results = run(shell_quote(replay_bin) + genesis_arg + commands_arg + " --results --compact 2>/dev/null");
   ASSERT_EQ(inline_results.exit_code, 0);
-  EXPECT_EQ(std::count(inline_results.out.begin(), inline_results.out.end(), '\n'), 977);
+  EXPECT_EQ(std::count(inline_results.out.begin(), inline_results.out.end(), '\n'), example_command_count() + 1);
 
   EXPECT_EQ(run(shell_quote(replay_bin) + genesis_arg + commands_arg + " --strict >/dev/null 2>&1").exit_code, 4);
 }

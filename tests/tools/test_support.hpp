@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -82,6 +83,12 @@ inline std::string read_file(const std::filesystem::path& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+// Commands in the committed example (its non-blank lines).
+inline int64_t example_command_count() {
+  const auto text = read_file(example_dir / "commands.jsonl");
+  return std::count(text.begin(), text.end(), '\n');
 }
 
 // A fresh directory under the system temp dir, removed when the test ends.

@@ -34,6 +34,11 @@ std::vector<std::string> check_invariants(const raft_node& node, invariant_histo
   if (s.commit < s.snap_meta.index) fail("commit below snapshot index");
   if (s.commit > last) fail("commit " + std::to_string(s.commit) + " beyond last index " + std::to_string(last));
   if (s.applied > s.commit) fail("applied beyond commit");
+  // applied may lag the snapshot index only while that snapshot is on its way to the application.
+  if (s.applied < s.snap_meta.index && !(s.to_install && s.to_install->meta.index == s.snap_meta.index) &&
+      s.installing_index != s.snap_meta.index)
+    fail("applied " + std::to_string(s.applied) + " below snapshot index " +
+         std::to_string(s.snap_meta.index) + " with no snapshot pending install");
   if (s.stable > last || s.stable < s.snap_meta.index) fail("stable index outside the log");
   term_t prev_term = s.snap_meta.term;
   for (size_t i = 0; i < s.log.size(); ++i) {

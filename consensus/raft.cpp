@@ -774,7 +774,9 @@ void restore(state& s, const snapshot_meta& meta, std::string data) {
   s.snap = std::make_shared<const snapshot>(snapshot{meta, data});
   s.commit = meta.index;
   s.stable = meta.index;
-  s.applied = meta.index;
+  // applied stays: the application has not installed the snapshot yet. It advances in advance()
+  // for the ready that hands the snapshot out (etcd semantics), so compact(applied_index()) can
+  // never label the application's older state with the snapshot's index.
   s.members = meta.config;
   s.config_index = meta.index;
   s.to_install = snapshot{meta, std::move(data)};
@@ -1222,6 +1224,7 @@ ready raft_node::get_ready() {
   if (s.to_install) {
     r.snapshot_to_install = std::move(*s.to_install);
     s.to_install.reset();
+    s.installing_index = r.snapshot_to_install->meta.index;
   }
   r.messages = std::move(s.msgs);
   s.msgs.clear();
@@ -1241,6 +1244,12 @@ void raft_node::advance(const ready& done) {
     const entry& e = done.entries_to_persist.back();
     // Skip if the log changed underneath (truncated by a newer leader meanwhile).
     if (e.index > s.stable && s.term_at(e.index) == e.term) s.stable = e.index;
+  }
+  // applied counts only what this ready handed to the application: the snapshot it installed
+  // and the entries it applied. A snapshot received meanwhile is in the next ready.
+  if (done.snapshot_to_install) {
+    s.applied = std::max(s.applied, done.snapshot_to_install->meta.index);
+    s.installing_index = 0;
   }
   if (!done.committed_entries.empty())
     s.applied = std::max(s.applied, done.committed_entries.back().index);

@@ -129,8 +129,10 @@ class raft_node {
   // Linearizable read: the result arrives as read_states{request_ctx, index} in a later ready.
   // Leader: confirms leadership with a heartbeat round. Follower: forwarded to the leader.
   raft_status read_index(uint64_t request_ctx);
-  // Application applied `upto` (<= applied_index()) and serialized its state into `data`:
-  // keep it as the snapshot to send to lagging followers and drop the log up to `upto`.
+  // Application applied `upto` (snapshot_metadata().index <= upto <= applied_index()) and
+  // serialized its state as of `upto` into `data`: keep it as the snapshot to send to lagging
+  // followers and drop the log up to `upto`. While a received snapshot waits to be handed out
+  // (applied_index() < snapshot_metadata().index) no index is valid: compact after installing it.
   raft_status compact(index_t upto, std::string state_machine_snapshot_data);
   // Step down / campaign now (tests, operator tools). campaign() is ignored on non-voters.
   void campaign();
@@ -147,6 +149,9 @@ class raft_node {
   node_id vote() const;
   node_id leader() const;  // no_node if unknown
   index_t commit_index() const;
+  // What the application applied: the last committed entry or installed snapshot handed out in
+  // a ready that was advance()d. A snapshot received from the leader counts only once the ready
+  // carrying it as snapshot_to_install is advanced (etcd semantics).
   index_t applied_index() const;
   index_t first_index() const;  // first entry still in the log (snapshot index + 1)
   index_t last_index() const;

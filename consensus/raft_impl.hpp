@@ -87,7 +87,8 @@ struct raft_node::impl {
   bool outstanding = false;
   std::vector<message> msgs;
   std::vector<read_state> read_states;
-  std::optional<snapshot> to_install;
+  std::optional<snapshot> to_install;  // received, not handed out yet (applied excludes it)
+  index_t installing_index = 0;         // snapshot in the outstanding ready (0: none)
 
   invariant_history history;
   std::vector<std::string> violations;

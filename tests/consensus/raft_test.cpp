@@ -914,6 +914,66 @@ TEST(raft_snapshot, oversized_snapshot_is_refused_and_reported) {
   EXPECT_LT(pr->match, p[1].first_index());  // still behind: it cannot take the snapshot
 }
 
+// A snapshot chunk that completes `index` on follower `to`, as the leader would send it.
+message full_snapshot_chunk(pump& p, node_id from, node_id to, index_t index, std::string data) {
+  message m;
+  m.group = test_group;
+  m.type = message_type::snapshot_chunk;
+  m.from = from;
+  m.to = to;
+  m.term = p[from].term();
+  m.snap.index = index;
+  m.snap.term = p[from].term();
+  m.snap.config = p[from].membership();
+  m.snapshot_bytes = data.size();
+  m.chunk_data = std::move(data);
+  m.chunk_done = true;
+  return m;
+}
+
+// etcd semantics: applied_index() counts only what a ready handed to the application and
+// advance() acknowledged. A snapshot received while a ready is outstanding is not applied until
+// the ready that carries it is advanced, so compact(applied_index(), state) never labels the
+// application's older state with the snapshot's index (raft_bugs.md #1).
+TEST(raft_snapshot, received_snapshot_counts_as_applied_only_after_its_ready_is_advanced) {
+  pump p;
+  p.bootstrap({1, 2, 3});
+  p.elect(1);
+  for (int i = 0; i < 3; ++i) must_propose(p, 1, "e" + std::to_string(i));
+  p.stabilize();
+  raft_node& f = p[2];
+  const index_t before = f.applied_index();
+  ASSERT_EQ(before, f.commit_index());
+  // Hold a ready outstanding (the application is busy persisting it) ...
+  message hb;
+  hb.group = test_group;
+  hb.type = message_type::heartbeat;
+  hb.from = 1;
+  hb.to = 2;
+  hb.term = p[1].term();
+  hb.commit = f.commit_index();
+  f.step(hb);
+  ASSERT_TRUE(f.has_ready());
+  ready outstanding = f.get_ready();
+  EXPECT_FALSE(outstanding.snapshot_to_install.has_value());
+  // ... when a snapshot beyond its log arrives.
+  const index_t snap_index = f.last_index() + 5;
+  f.step(full_snapshot_chunk(p, 1, 2, snap_index, "image"));
+  EXPECT_EQ(f.commit_index(), snap_index);
+  EXPECT_EQ(f.applied_index(), before) << "the application has not installed the snapshot yet";
+  EXPECT_FALSE(f.compact(snap_index, "older state").has_value());
+  f.advance(outstanding);
+  EXPECT_EQ(f.applied_index(), before) << "the advanced ready did not carry the snapshot";
+  ASSERT_TRUE(f.has_ready());
+  ready install = f.get_ready();
+  ASSERT_TRUE(install.snapshot_to_install.has_value());
+  EXPECT_EQ(install.snapshot_to_install->meta.index, snap_index);
+  EXPECT_EQ(f.applied_index(), before);
+  f.advance(install);
+  EXPECT_EQ(f.applied_index(), snap_index);
+  EXPECT_TRUE(f.compact(snap_index, "image").has_value());
+}
+
 TEST(raft_restart, node_recovers_from_its_disk) {
   pump p;
   p.bootstrap({1, 2, 3});

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     else if (a == "--keep-going") { keep_going = true; }
     else if (a == "--lying-fsync") { base.lying_fsync = true; }
     else if (a == "--no-snapshot-resupply") { base.resupply_snapshot_after_restart = false; }
-    else if (a == "--strict-applied-index") { base.strict_applied_index = true; }
+    else if (a == "--strict-applied-index") { /* always on since raft_bugs.md #1 was fixed */ }
     else { usage(); return 2; }
   }
   if (base.nodes < 1 || base.nodes > 7 || base.clients < 1) {

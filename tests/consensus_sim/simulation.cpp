@@ -132,7 +132,6 @@ struct sim_node {
   bool seen_leader = false;
   term_t seen_leader_term = 0;
   consensus::invariant_history invariants;
-  index_t expect_snapshot_at = 0;  // see complete_io
   sim_time tick_period_ms = tick_ms;  // clock skew: each process ticks at its own rate
   sim_time paused_until = 0;          // a stalled process (GC pause, swapped out)
   std::vector<message> inbox;         // packets that arrived while paused
@@ -390,7 +389,6 @@ struct simulation::state {
     n.sm = register_state_machine{};
     n.pending_writes.clear();
     n.reads.clear();
-    n.expect_snapshot_at = 0;
     n.inbox.clear();
     n.paused_until = 0;
     n.invariants = consensus::invariant_history{};
@@ -639,14 +637,6 @@ struct simulation::state {
     n.io.reset();
     persist(n, r);
     if (failed) return;
-    if (n.expect_snapshot_at != 0) {
-      if (!r.snapshot_to_install || r.snapshot_to_install->meta.index != n.expect_snapshot_at) {
-        fail("node " + std::to_string(n.id) + " reported applied_index() " + std::to_string(n.expect_snapshot_at) +
-             " but the next ready did not install a snapshot there");
-        return;
-      }
-      n.expect_snapshot_at = 0;
-    }
     if (r.snapshot_to_install) {
       const auto& snap = *r.snapshot_to_install;
       if (!n.sm.restore(snap.data, snap.meta.index)) {
@@ -690,14 +680,10 @@ struct simulation::state {
     n.raft->advance(r);
     const index_t core_applied = n.raft->applied_index();
     if (core_applied != n.sm.applied_index()) {
-      // The core counts a snapshot as applied as soon as it received it, before handing it to the
-      // application in the next ready (raft_bugs.md #1). Tolerated unless strict, but then the
-      // very next ready must install exactly that snapshot.
-      if (opts.strict_applied_index || core_applied < n.sm.applied_index()) {
-        fail("node " + std::to_string(n.id) + " applied_index() is " + std::to_string(core_applied) +
-             " after advance, but the state machine applied " + std::to_string(n.sm.applied_index()));
-      }
-      n.expect_snapshot_at = core_applied;
+      // applied_index() must count exactly what the application applied or installed (the API
+      // lets it compact at applied_index(); raft_bugs.md #1, fixed).
+      fail("node " + std::to_string(n.id) + " applied_index() is " + std::to_string(core_applied) +
+           " after advance, but the state machine applied " + std::to_string(n.sm.applied_index()));
     }
   }
 
@@ -1006,8 +992,10 @@ struct simulation::state {
   }
 
   void maybe_compact(sim_node& n) {
-    if (!n.up || n.io || n.expect_snapshot_at != 0) return;
+    if (!n.up || n.io) return;
     const index_t applied = n.raft->applied_index();
+    // A received snapshot waits for the next ready: nothing at or below applied is compactable.
+    if (applied < n.raft->snapshot_metadata().index) return;
     if (applied < n.disk.snapshot_index() + profile.compaction_every_entries) return;
     std::string data = n.sm.serialize();
     const auto st = n.raft->compact(applied, data);
@@ -1281,7 +1269,6 @@ std::string replay_command(const sim_options& opts) {
   if (opts.clients != sim_options{}.clients) cmd += " --clients " + std::to_string(opts.clients);
   if (opts.lying_fsync) cmd += " --lying-fsync";
   if (!opts.resupply_snapshot_after_restart) cmd += " --no-snapshot-resupply";
-  if (opts.strict_applied_index) cmd += " --strict-applied-index";
   return cmd + " --verbose";
 }
 

@@ -37,9 +37,6 @@ struct sim_options {
   // After a restart, hand the durable snapshot's data back to the core with compact(): restart()
   // takes only its meta (raft_bugs.md #2). --no-snapshot-resupply shows what happens without.
   bool resupply_snapshot_after_restart = true;
-  // Require raft_node::applied_index() to equal what the application applied after every
-  // advance() (raft_bugs.md #1: a snapshot received mid-ready is counted as applied early).
-  bool strict_applied_index = false;
 };
 
 struct sim_stats {

@@ -95,7 +95,8 @@ TEST(gode_sunder, market_k_of_a_sweep_equals_a_run_with_that_seed) {
 
 // Energo's rules: sellers ask before producing, buyers are bounded by their budget and Bmax
 // (2 units here while they want up to 4). TSL and WATT are conserved, no balance exceeds Bmax,
-// and Bmax is actually reached (it binds), with orders left unfunded at some period end.
+// Bmax is actually reached by buyers (it binds), and resting orders trade once production or
+// consumption funds them (funded at match time).
 TEST(gode_sunder, energo_rules_conserve_tokens_and_respect_bmax) {
   const auto s = shipped();
   ASSERT_EQ(s.effective_bmax_wh(), 2000);
@@ -103,17 +104,19 @@ TEST(gode_sunder, energo_rules_conserve_tokens_and_respect_bmax) {
     SCOPED_TRACE(std::string(kind_name(kind)));
     const auto r = run(s, kind, rule_set::energo, 1, 5);
     expect_checks_hold(r);
-    int64_t reached = 0, produced = 0, consumed = 0;
+    int64_t reached = 0, produced = 0, consumed = 0, resumed = 0;
     for (const auto& m : r.markets) {
-      reached += m.checks.watt_wh_max_seen == 2000 ? 1 : 0;
+      reached += m.checks.bought_wh_max_seen == 2000 ? 1 : 0;
       for (const auto& p : m.periods) {
         produced += p.produced_wh;
         consumed += p.consumed_wh;
+        resumed += p.resumed_trades;
       }
     }
-    EXPECT_EQ(reached, 5) << "Bmax should bind in every market";
+    EXPECT_EQ(reached, 5) << "buyers should fill up to Bmax (and no further) in every market";
     EXPECT_GT(produced, 0);
     EXPECT_GT(consumed, 0);
+    EXPECT_GT(resumed, 0) << "no resting order was ever funded later";
   }
   const auto c = run(s, trader_kind::zi_c, rule_set::energo, 1, 20);
   EXPECT_GE(c.mean_efficiency_bp, 9'500) << "ZI-C stays efficient under Energo's rules";

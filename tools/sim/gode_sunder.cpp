@@ -46,6 +46,7 @@ class sim_balances final : public market::balance_view {
     tsl_[t.buyer] -= t.notional_units;
     tsl_[t.seller] += t.notional_units;
     watt_max_seen = std::max(watt_max_seen, watt_[t.buyer]);
+    bought_max_seen = std::max(bought_max_seen, watt_[t.buyer]);
   }
   int64_t& watt(account_ref a) { return watt_[a]; }
   int64_t& tsl(account_ref a) { return tsl_[a]; }
@@ -54,6 +55,7 @@ class sim_balances final : public market::balance_view {
 
   int64_t violations = 0;
   int64_t watt_max_seen = 0;
+  int64_t bought_max_seen = 0;
 
  private:
   static int64_t sum(const std::vector<int64_t>& v) {
@@ -107,6 +109,7 @@ class gs_market {
     report_.mean_alpha_centi = with_trades ? alpha / with_trades : 0;
     report_.checks.settle_violations = balances_.violations;
     report_.checks.watt_wh_max_seen = balances_.watt_max_seen;
+    report_.checks.bought_wh_max_seen = balances_.bought_max_seen;
     return report_;
   }
 
@@ -352,6 +355,7 @@ class gs_market {
     }
     auto matched = book_.match_pending(balances_, epoch);
     ENERGO_ASSERT(matched.has_value(), "match_pending failed");
+    pr.resumed_trades += static_cast<int64_t>(matched->trades.size());
     record(matched->trades, st);
   }
 
@@ -490,7 +494,8 @@ std::string to_json(const gs_report& r) {
                          {"efficiency_bp", p.efficiency_bp},
                          {"produced_wh", p.produced_wh},
                          {"consumed_wh", p.consumed_wh},
-                         {"unfunded_at_end", p.unfunded_at_end}});
+                         {"unfunded_at_end", p.unfunded_at_end},
+                         {"resumed_trades", p.resumed_trades}});
     markets.push_back({{"seed", m.seed},
                        {"mean_efficiency_bp", m.mean_efficiency_bp},
                        {"mean_alpha_centi", m.mean_alpha_centi},
@@ -499,6 +504,7 @@ std::string to_json(const gs_report& r) {
                          {"tsl_conserved", m.checks.tsl_conserved},
                          {"watt_conserved", m.checks.watt_conserved},
                          {"watt_wh_max_seen", m.checks.watt_wh_max_seen},
+                         {"bought_wh_max_seen", m.checks.bought_wh_max_seen},
                          {"bmax_wh", m.checks.bmax_wh},
                          {"book_invariants", m.checks.book_invariants}}},
                        {"periods", periods}});

@@ -51,6 +51,7 @@ struct period_report {
   int64_t produced_wh = 0;
   int64_t consumed_wh = 0;
   int64_t unfunded_at_end = 0;      // resting orders parked (unfunded) when the period ended
+  int64_t resumed_trades = 0;       // trades of resting orders that became funded (production, consumption)
 };
 
 // Checks that hold in every run; a test asserts them, the CLI prints them.
@@ -58,7 +59,8 @@ struct market_checks {
   int64_t settle_violations = 0;    // trades the book settled that were not executable (overdraft, above Bmax)
   bool tsl_conserved = true;        // TSL total equal before and after every period
   bool watt_conserved = true;       // WATT total = endowed + produced − consumed after every period
-  int64_t watt_wh_max_seen = 0;     // largest WATT balance of any trader at any settle
+  int64_t watt_wh_max_seen = 0;     // largest WATT balance of any trader at any time
+  int64_t bought_wh_max_seen = 0;   // largest WATT balance of a buyer right after a trade (Bmax binds when it reaches Bmax)
   int64_t bmax_wh = 0;              // the Bmax in force (Energo rules)
   std::string book_invariants;      // order_book::check_invariants() at the end of each period; empty = fine
 };

@@ -306,7 +306,13 @@ void send_snapshot_chunk(state& s, node_id to, peer_progress& p) {
 }
 
 void start_snapshot(state& s, node_id to, peer_progress& p) {
-  if (!s.snap) return;  // no snapshot data yet (after restart, until compact() is called)
+  if (!s.snap) {
+    // Restarted from the snapshot's meta only: ask the application for the data (ready::
+    // snapshot_data_wanted); it answers with compact(). The peer stays in probe meanwhile and
+    // the next heartbeat response retries.
+    s.snap_data_wanted = true;
+    return;
+  }
   p.state = progress_state::snapshot;
   p.snap_sending = s.snap;
   p.snap_acked_bytes = 0;
@@ -927,6 +933,13 @@ std::unique_ptr<state> make_state(const config& cfg) {
 }
 }  // namespace
 
+raft_node raft_node::restart(config cfg, hard_state hs, snapshot snap, std::vector<entry> log) {
+  if (snap.meta.index == 0) return restart(std::move(cfg), hs, std::nullopt, std::move(log));
+  raft_node n = restart(std::move(cfg), hs, snap.meta, std::move(log));
+  n.impl_->snap = std::make_shared<const snapshot>(std::move(snap));
+  return n;
+}
+
 raft_node raft_node::restart(config cfg, hard_state hs, std::optional<snapshot_meta> snap,
                              std::vector<entry> log) {
   auto p = make_state(cfg);
@@ -1204,7 +1217,8 @@ bool raft_node::has_ready() const {
   const state& s = *impl_;
   if (s.outstanding) return false;
   if (hard_state{s.term, s.vote, s.commit} != s.persisted_hs) return true;
-  if (s.stable < s.last_index() || s.to_install || !s.msgs.empty() || !s.read_states.empty())
+  if (s.stable < s.last_index() || s.to_install || !s.msgs.empty() || !s.read_states.empty() ||
+      s.snap_data_wanted)
     return true;
   return std::max(s.applied, s.snap_meta.index) < s.commit;
 }
@@ -1233,6 +1247,8 @@ ready raft_node::get_ready() {
                               std::numeric_limits<uint64_t>::max());
   r.read_states = std::move(s.read_states);
   s.read_states.clear();
+  r.snapshot_data_wanted = s.snap_data_wanted && !s.snap;
+  s.snap_data_wanted = false;
   s.outstanding = true;
   return r;
 }

@@ -13,7 +13,8 @@
 //        c. if r.hard_state: persist it;  -- a, b, c must be durable (fsync) before d.
 //        d. send r.messages;
 //        e. apply r.committed_entries in order; answer r.read_states once applied >= index;
-//        f. advance(r).
+//        f. advance(r);
+//        g. if r.snapshot_data_wanted: compact(i, data) with the data of a snapshot at i (below).
 //   Only one ready is outstanding: has_ready() is false between get_ready() and advance().
 //   Why persist first: a vote_response or append_response in r.messages promises that the vote
 //   or the entries survive a crash; sending before the sync could let a crashed node vote twice
@@ -77,9 +78,14 @@ struct ready {
   std::vector<message> messages;                // send only after the above are durable
   std::vector<entry> committed_entries;         // apply in order (all persisted by then)
   std::vector<read_state> read_states;          // answer each once applied >= index
+  // The leader must send a snapshot to a lagging follower but holds only the snapshot's meta
+  // (restarted without its data). After advance(), answer with compact(i, data) for any i in
+  // [snapshot_metadata().index, applied_index()]: the durable snapshot restarted from, or a fresh
+  // image at applied_index(). Asked again while unanswered (the follower waits in probe).
+  bool snapshot_data_wanted = false;
   bool empty() const {
     return !hard_state && entries_to_persist.empty() && !snapshot_to_install && messages.empty() &&
-           committed_entries.empty() && read_states.empty();
+           committed_entries.empty() && read_states.empty() && !snapshot_data_wanted;
   }
 };
 
@@ -99,11 +105,19 @@ using raft_status = result<void, raft_error>;
 
 class raft_node {
  public:
-  // Restart from persisted state. `snap` is the last installed/compacted snapshot's meta (if any);
+  // Restart from persisted state. `snap` is the last installed/compacted snapshot (if any);
   // `log` the persisted entries after it, contiguous and in order. The membership is the one of
-  // the last config_change entry in `log`, else snap->config, else empty (a node that waits to be
-  // added: it never campaigns and learns everything from the leader). A fresh node that joins an
-  // existing group uses restart(cfg, {}, std::nullopt, {}).
+  // the last config_change entry in `log`, else the snapshot's config, else empty (a node that
+  // waits to be added: it never campaigns and learns everything from the leader). A fresh node
+  // that joins an existing group uses restart(cfg, {}, std::nullopt, {}).
+  //
+  // Snapshot data after a restart (the core sends it to followers behind its first index):
+  //  - restart(cfg, hs, snapshot{meta, data}, log): the core has the data at once. Simplest; the
+  //    image is held in memory (as after compact()).
+  //  - restart(cfg, hs, meta, log): no data loaded at boot. When a follower needs the snapshot,
+  //    a ready carries snapshot_data_wanted and the application answers with compact() (see
+  //    ready). Suits applications whose snapshots are large and rarely needed.
+  static raft_node restart(config cfg, hard_state hs, snapshot snap, std::vector<entry> log);
   static raft_node restart(config cfg, hard_state hs, std::optional<snapshot_meta> snap,
                            std::vector<entry> log);
   // First node(s) of a new group: every bootstrapped node is given the same `initial` membership.

@@ -55,6 +55,7 @@ struct raft_node::impl {
   // log: entries snap.meta.index+1 .. ; snap.meta describes the compacted prefix
   snapshot_meta snap_meta;
   std::shared_ptr<const snapshot> snap;  // data to send to lagging followers (null if unknown)
+  bool snap_data_wanted = false;         // a follower needs `snap` but it is null: ask (ready)
   std::vector<entry> log;
   index_t commit = 0;
   index_t applied = 0;

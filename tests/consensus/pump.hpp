@@ -50,6 +50,8 @@ struct pump {
   std::function<bool(message&)> filter;             // return false to drop; may mutate
   std::vector<message> delivered;                   // every message delivered (inspection)
   std::function<void(node_id, const ready&)> on_ready;
+  std::map<node_id, uint64_t> snapshot_data_requests;  // readies with snapshot_data_wanted
+  bool answer_snapshot_data_requests = true;  // hand the disk's snapshot back with compact()
 
   raft_node& operator[](node_id id) { return *nodes.at(id); }
 
@@ -69,12 +71,26 @@ struct pump {
   void add_fresh(const config& c) { add(raft_node::restart(c, {}, std::nullopt, {})); }
   void add_fresh(node_id id) { add_fresh(make_config(id)); }
 
-  // Simulated crash + restart from what the disk holds.
-  void restart(node_id id, config c) {
+  // Application-side compaction: the node drops its log prefix, the disk keeps the snapshot.
+  void compact(node_id id, index_t upto, std::string data) {
+    ASSERT_TRUE(nodes.at(id)->compact(upto, data).has_value());
+    disk& d = disks[id];
+    const index_t base = d.snap ? d.snap->meta.index : 0;
+    d.log.erase(d.log.begin(), d.log.begin() + static_cast<std::ptrdiff_t>(upto - base));
+    d.snap = snapshot{nodes.at(id)->snapshot_metadata(), std::move(data)};
+  }
+
+  // Simulated crash + restart from what the disk holds: the snapshot's meta only (the core asks
+  // for the data when it needs it) or the whole snapshot.
+  enum class restart_snapshot { meta_only, with_data };
+  void restart(node_id id, config c, restart_snapshot mode = restart_snapshot::meta_only) {
     disk& d = disks[id];
     std::optional<snapshot_meta> meta;
     if (d.snap) meta = d.snap->meta;
-    nodes[id] = std::make_unique<raft_node>(raft_node::restart(c, d.hs, meta, d.log));
+    if (d.snap && mode == restart_snapshot::with_data)
+      nodes[id] = std::make_unique<raft_node>(raft_node::restart(c, d.hs, *d.snap, d.log));
+    else
+      nodes[id] = std::make_unique<raft_node>(raft_node::restart(c, d.hs, meta, d.log));
     in_flight.erase(std::remove_if(in_flight.begin(), in_flight.end(),
                                    [&](const message& m) { return m.from == id; }),
                     in_flight.end());
@@ -122,6 +138,15 @@ struct pump {
       }
       for (auto& rs : r.read_states) reads[id].push_back(rs);
       n.advance(r);
+      if (r.snapshot_data_wanted) {
+        ++snapshot_data_requests[id];
+        if (answer_snapshot_data_requests) {
+          EXPECT_TRUE(d.snap.has_value()) << "node " << id << " wants snapshot data it never had";
+          if (d.snap) {
+            EXPECT_TRUE(n.compact(d.snap->meta.index, d.snap->data).has_value());
+          }
+        }
+      }
     }
   }
   void flush_all() {

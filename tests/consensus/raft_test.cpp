@@ -974,6 +974,74 @@ TEST(raft_snapshot, received_snapshot_counts_as_applied_only_after_its_ready_is_
   EXPECT_TRUE(f.compact(snap_index, "image").has_value());
 }
 
+// Both voters that may lead compact, then crash; the third (isolated) is behind their first index.
+// Returns the snapshot image.
+std::string compact_and_restart_1_and_2(pump& p, pump::restart_snapshot mode) {
+  p.bootstrap({1, 2, 3});
+  p.elect(1);
+  p.isolate(3);
+  for (int i = 0; i < 10; ++i) must_propose(p, 1, "e" + std::to_string(i));
+  p.stabilize();
+  const index_t upto = p[1].applied_index();
+  EXPECT_EQ(p[2].applied_index(), upto);
+  const std::string image = "state@" + std::to_string(upto);
+  for (node_id id : {1, 2}) {
+    p.compact(id, upto, image);
+    p.restart(id, make_config(id), mode);
+    p.applied[id].clear();
+  }
+  p.tick_all(40);  // 1 and 2 elect a leader among themselves; 3 stays cut off
+  EXPECT_TRUE(p.leader() == 1 || p.leader() == 2) << p.leader();
+  return image;
+}
+
+// raft_bugs.md #2: a leader restarted from its snapshot's meta has no data to send. It asks the
+// application (ready::snapshot_data_wanted), which answers with compact(); the lagging follower
+// then gets the snapshot without waiting for a new compaction.
+TEST(raft_snapshot, leader_restarted_from_snapshot_meta_asks_for_the_data) {
+  pump p;
+  const std::string image = compact_and_restart_1_and_2(p, pump::restart_snapshot::meta_only);
+  const node_id l = p.leader();
+  p.heal();
+  p.tick_all(5);
+  EXPECT_GE(p.snapshot_data_requests[l], 1u);
+  EXPECT_EQ(p.installed[3], image);
+  EXPECT_EQ(p[3].last_index(), p[l].last_index());
+  EXPECT_EQ(p[3].commit_index(), p[l].commit_index());
+}
+
+// Until the application answers, the request is repeated and the follower is not given up on.
+TEST(raft_snapshot, unanswered_snapshot_data_request_is_repeated) {
+  pump p;
+  p.answer_snapshot_data_requests = false;
+  compact_and_restart_1_and_2(p, pump::restart_snapshot::meta_only);
+  const node_id l = p.leader();
+  p.heal();
+  p.tick_all(5);
+  const uint64_t asked = p.snapshot_data_requests[l];
+  EXPECT_GE(asked, 1u);
+  EXPECT_TRUE(p.installed[3].empty());
+  p.tick_all(5);
+  EXPECT_GT(p.snapshot_data_requests[l], asked);
+  // The application answers late: the follower catches up.
+  p.answer_snapshot_data_requests = true;
+  p.tick_all(5);
+  EXPECT_FALSE(p.installed[3].empty());
+  EXPECT_EQ(p[3].last_index(), p[l].last_index());
+}
+
+// restart() with the snapshot's data: the core can send it at once, no request.
+TEST(raft_snapshot, leader_restarted_with_snapshot_data_sends_it_without_asking) {
+  pump p;
+  const std::string image = compact_and_restart_1_and_2(p, pump::restart_snapshot::with_data);
+  const node_id l = p.leader();
+  p.heal();
+  p.tick_all(5);
+  EXPECT_EQ(p.snapshot_data_requests[l], 0u);
+  EXPECT_EQ(p.installed[3], image);
+  EXPECT_EQ(p[3].last_index(), p[l].last_index());
+}
+
 TEST(raft_restart, node_recovers_from_its_disk) {
   pump p;
   p.bootstrap({1, 2, 3});

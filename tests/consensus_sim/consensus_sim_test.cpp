@@ -186,14 +186,15 @@ TEST(raft_sim_regression, seed_1245_applied_index_counts_uninstalled_snapshot) {
   EXPECT_TRUE(r.ok) << r.failure;
 }
 
-// raft_bugs.md #2: restart() gets no snapshot data, so a restarted leader cannot bring a follower
-// that is behind its first log index up to date (liveness).
+// raft_bugs.md #2 (fixed): restart() got no snapshot data, so a restarted leader could not bring a
+// follower that is behind its first log index up to date (liveness). Now the core asks for the
+// data (ready::snapshot_data_wanted); every restart here passes the snapshot's meta only.
 TEST(raft_sim_regression, seed_407_restarted_leader_cannot_send_snapshot) {
   sim_options o;
   o.seed = 407;
   o.nodes = 3;
   o.steps = 4000;
-  o.resupply_snapshot_after_restart = false;
+  o.restart_snapshot = restart_snapshot_mode::meta_only;
   const sim_result r = simulation(o).run();
   EXPECT_TRUE(r.ok) << r.failure;
 }

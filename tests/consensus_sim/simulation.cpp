@@ -423,19 +423,22 @@ struct simulation::state {
   void restart_node(sim_node& n) {
     if (n.up || n.destroyed) return;
     ++n.incarnation;
-    std::optional<consensus::snapshot_meta> meta;
-    if (n.disk.snap) meta = n.disk.snap->meta;
-    n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, meta, n.disk.log));
+    // Both ways of restarting with a snapshot are exercised (no random draw: the choice must not
+    // reshuffle runs): with its data, or with its meta only — then the core asks for the data
+    // through ready::snapshot_data_wanted when a follower needs it (complete_io answers).
+    const bool with_data = opts.restart_snapshot == restart_snapshot_mode::with_data ||
+                           (opts.restart_snapshot == restart_snapshot_mode::alternate && n.incarnation % 2 == 1);
+    if (n.disk.snap && with_data) {
+      n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, *n.disk.snap, n.disk.log));
+    } else {
+      std::optional<consensus::snapshot_meta> meta;
+      if (n.disk.snap) meta = n.disk.snap->meta;
+      n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, meta, n.disk.log));
+    }
     n.sm = register_state_machine{};
     if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
       fail("node " + std::to_string(n.id) + " cannot restore its durable snapshot");
       return;
-    }
-    if (n.disk.snap && opts.resupply_snapshot_after_restart) {
-      // raft_node::restart takes only the snapshot's meta; without its data a restarted leader
-      // cannot send a snapshot until the next compaction (raft_bugs.md #2). Hand it over now.
-      const auto st = n.raft->compact(n.disk.snap->meta.index, n.disk.snap->data);
-      if (!st) fail("node " + std::to_string(n.id) + " refused compact() at its restored snapshot index");
     }
     n.up = true;
     n.restart_at = 0;
@@ -678,6 +681,7 @@ struct simulation::state {
     }
     answer_reads(n);
     n.raft->advance(r);
+    if (r.snapshot_data_wanted) answer_snapshot_data_request(n);
     const index_t core_applied = n.raft->applied_index();
     if (core_applied != n.sm.applied_index()) {
       // applied_index() must count exactly what the application applied or installed (the API
@@ -685,6 +689,24 @@ struct simulation::state {
       fail("node " + std::to_string(n.id) + " applied_index() is " + std::to_string(core_applied) +
            " after advance, but the state machine applied " + std::to_string(n.sm.applied_index()));
     }
+  }
+
+  // The core restarted from a snapshot's meta and needs its data for a lagging follower: hand
+  // the durable snapshot back (the raft.hpp contract).
+  void answer_snapshot_data_request(sim_node& n) {
+    ++stats.snapshot_data_requests;
+    if (!n.disk.snap) {
+      fail("node " + std::to_string(n.id) + " asked for snapshot data but has no durable snapshot");
+      return;
+    }
+    const auto st = n.raft->compact(n.disk.snap->meta.index, n.disk.snap->data);
+    if (!st) {
+      fail("node " + std::to_string(n.id) + " refused compact() with its durable snapshot at " +
+           std::to_string(n.disk.snap->meta.index) + ": " + st.error().message);
+      return;
+    }
+    trace("n%llu answered a snapshot data request with its snapshot at %llu", static_cast<unsigned long long>(n.id),
+          static_cast<unsigned long long>(n.disk.snap->meta.index));
   }
 
   void drive(sim_node& n) {
@@ -1268,7 +1290,8 @@ std::string replay_command(const sim_options& opts) {
                     " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
   if (opts.clients != sim_options{}.clients) cmd += " --clients " + std::to_string(opts.clients);
   if (opts.lying_fsync) cmd += " --lying-fsync";
-  if (!opts.resupply_snapshot_after_restart) cmd += " --no-snapshot-resupply";
+  if (opts.restart_snapshot == restart_snapshot_mode::meta_only) cmd += " --restart-meta-only";
+  if (opts.restart_snapshot == restart_snapshot_mode::with_data) cmd += " --restart-with-data";
   return cmd + " --verbose";
 }
 

@@ -21,6 +21,13 @@
 
 namespace energo::sim {
 
+// How a crashed node hands its durable snapshot to raft_node::restart (consensus/raft.hpp).
+enum class restart_snapshot_mode : uint8_t {
+  alternate,  // odd incarnations with the data, even ones meta only (the core asks for the data)
+  meta_only,
+  with_data,
+};
+
 struct sim_options {
   uint64_t seed = 1;
   size_t nodes = 3;                  // initial voters (3 or 5 in the suites)
@@ -34,16 +41,14 @@ struct sim_options {
   // Test-only sabotage to prove the checkers can fail: the simulated disk acknowledges syncs it
   // then loses on crash (a lying fsync). Never set outside the checker self-tests.
   bool lying_fsync = false;
-  // After a restart, hand the durable snapshot's data back to the core with compact(): restart()
-  // takes only its meta (raft_bugs.md #2). --no-snapshot-resupply shows what happens without.
-  bool resupply_snapshot_after_restart = true;
+  restart_snapshot_mode restart_snapshot = restart_snapshot_mode::alternate;
 };
 
 struct sim_stats {
   uint64_t sim_ms = 0;
   uint64_t crashes = 0, restarts = 0, partitions = 0;
   uint64_t config_changes_proposed = 0, config_changes_applied = 0, nodes_added = 0, nodes_removed = 0;
-  uint64_t transfers = 0, compactions = 0, snapshots_installed = 0;
+  uint64_t transfers = 0, compactions = 0, snapshots_installed = 0, snapshot_data_requests = 0;
   uint64_t leaders_elected = 0, max_term = 0, max_commit = 0;
   uint64_t client_ops = 0, client_ops_acked = 0, client_retries = 0, reads_acked = 0;
   uint64_t messages_sent = 0, messages_lost = 0, messages_duplicated = 0;

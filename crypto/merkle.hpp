@@ -38,6 +38,8 @@ class merkle_tree {
   uint64_t append(const hash256& leaf_hash);
   void update(uint64_t index, const hash256& leaf_hash);
   [[nodiscard]] const hash256& leaf(uint64_t index) const;
+  // A hint before update(index, …) in a batch: starts loading the leaf slot into cache.
+  void prefetch_leaf(uint64_t index) const;
   // Recomputes dirty paths (if any) and returns the root.
   [[nodiscard]] hash256 root();
   [[nodiscard]] merkle_proof proof(uint64_t index);

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/assert.hpp"
+
 namespace energo::ledger {
 
 class byte_writer {
@@ -42,6 +44,36 @@ class byte_writer {
 
  private:
   std::vector<uint8_t> buf_;
+};
+
+// The same put_* interface over a fixed stack buffer, for hot paths that must not allocate
+// (leaf hashing). Writing past capacity is a programmer error.
+template <std::size_t capacity>
+class fixed_writer {
+ public:
+  void put_u8(uint8_t v) { put_raw_bytes(&v, 1); }
+  void put_u32(uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) buf_[size_++] = static_cast<uint8_t>(v >> s);
+  }
+  void put_u64(uint64_t v) {
+    ENERGO_ASSERT(size_ + 8 <= capacity, "fixed_writer overflow");
+    for (int s = 56; s >= 0; s -= 8) buf_[size_++] = static_cast<uint8_t>(v >> s);
+  }
+  void put_i64(int64_t v) { put_u64(static_cast<uint64_t>(v)); }
+  template <std::size_t N>
+  void put_array(const std::array<uint8_t, N>& a) {
+    put_raw_bytes(a.data(), N);
+  }
+  [[nodiscard]] std::span<const uint8_t> bytes() const { return {buf_.data(), size_}; }
+
+ private:
+  void put_raw_bytes(const uint8_t* p, std::size_t n) {
+    ENERGO_ASSERT(size_ + n <= capacity, "fixed_writer overflow");
+    std::memcpy(buf_.data() + size_, p, n);
+    size_ += n;
+  }
+  std::array<uint8_t, capacity> buf_;
+  std::size_t size_ = 0;
 };
 
 class byte_reader {

@@ -1002,10 +1002,16 @@ void raft_node::tick() {
       bcast_heartbeat(s, s.reads.empty() ? 0 : s.read_round);
     }
   } else {
-    ++s.election_elapsed;
-    if (s.election_elapsed >= s.randomized_election_ticks) {
+    // Only a promotable node (a voter in its own configuration) uses the timer to campaign and
+    // restarts it (etcd's tickElection). A learner, or a voter holding its own uncommitted
+    // removal, lets it run on: one election timeout after it last heard from the leader its
+    // lease is over and it answers (pre-)votes. It may have been promoted (or its removal
+    // truncated) without knowing, and a candidate may need its vote (raft_bugs.md #4). Capped
+    // so that it cannot overflow; the cap is past every randomized timeout.
+    if (s.election_elapsed < 2 * s.cfg.election_ticks) ++s.election_elapsed;
+    if (promotable(s) && s.election_elapsed >= s.randomized_election_ticks) {
       s.election_elapsed = 0;
-      if (promotable(s)) campaign_now(s, s.cfg.pre_vote, false);
+      campaign_now(s, s.cfg.pre_vote, false);
     }
   }
   run_invariants(*this, s);

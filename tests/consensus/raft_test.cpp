@@ -138,6 +138,75 @@ TEST(raft_lease, follower_ignores_vote_while_leader_is_alive) {
   EXPECT_EQ(p[2].vote(), 3u);
 }
 
+// Hands `n` (a follower of `leader` in term `t`) a heartbeat, then ticks it without any further
+// leader contact. Once an election timeout has passed, at every tick of a long window it must
+// answer a pre-vote from `candidate` with a grant: the lease is over and stays over.
+void expect_lease_ends_after_election_timeout(raft_node& n, node_id leader, node_id candidate, term_t t) {
+  message hb;
+  hb.group = test_group;
+  hb.type = message_type::heartbeat;
+  hb.from = leader;
+  hb.to = n.id();
+  hb.term = t;
+  hb.commit = n.commit_index();
+  n.step(hb);
+  ASSERT_EQ(n.leader(), leader);
+  auto drain = [&] {
+    std::vector<message> out;
+    while (n.has_ready()) {
+      ready r = n.get_ready();
+      out.insert(out.end(), r.messages.begin(), r.messages.end());
+      n.advance(r);
+    }
+    return out;
+  };
+  drain();
+  const int election_ticks = n.cfg().election_ticks;
+  for (int i = 0; i < election_ticks; ++i) n.tick();
+  drain();
+  for (int k = 0; k < 4 * election_ticks; ++k) {
+    message pv;
+    pv.group = test_group;
+    pv.type = message_type::pre_vote;
+    pv.from = candidate;
+    pv.to = n.id();
+    pv.term = n.term() + 1;
+    pv.log_term = n.last_term();
+    pv.index = n.last_index();
+    n.step(pv);
+    bool granted = false;
+    for (auto& m : drain())
+      if (m.type == message_type::pre_vote_response && m.to == candidate && !m.reject) granted = true;
+    EXPECT_TRUE(granted) << "no pre-vote granted " << election_ticks + k
+                         << " ticks after the last leader contact (still in its lease)";
+    EXPECT_EQ(n.role(), role::follower) << "a non-voter must not campaign";
+    n.tick();
+  }
+  EXPECT_EQ(n.term(), t);
+}
+
+// raft_bugs.md #4 (learner shape; etcd: only promotable nodes reset the election timer). A node
+// that believes it is a learner may have been promoted without knowing; the leader's new
+// configuration may need its vote. Its lease must end one election timeout after it last heard
+// from the leader, as a voter's does.
+TEST(raft_lease, learner_leaves_its_lease_after_an_election_timeout) {
+  membership m = voters({1, 2});
+  m.learners = {3};
+  raft_node n = raft_node::bootstrap(make_config(3), m);
+  ASSERT_TRUE(n.is_learner());
+  expect_lease_ends_after_election_timeout(n, 1, 2, 1);
+}
+
+// Same rule, other shape: a voter holding its own (uncommitted) removal is not a voter in its own
+// configuration; it must not stay in its lease and ignore the candidates that need it.
+TEST(raft_lease, voter_holding_its_own_removal_leaves_its_lease) {
+  const entry cfg{1, 1, entry_type::config_change, encode_membership(voters({1, 2, 3}))};
+  const entry removal{1, 2, entry_type::config_change, encode_membership(voters({1, 2}))};
+  raft_node n = raft_node::restart(make_config(3), {1, 0, 1}, std::nullopt, {cfg, removal});
+  ASSERT_FALSE(n.membership().is_voter(3));
+  expect_lease_ends_after_election_timeout(n, 1, 2, 1);
+}
+
 TEST(raft_hard_state, vote_response_is_in_the_same_ready_as_the_vote) {
   pump p;
   p.bootstrap({1, 2, 3});

@@ -55,13 +55,15 @@ TEST(gode_sunder, zi_c_paper_rules_reach_95_percent_efficiency_over_20_seeds) {
     }
 }
 
-// ZI-U trades extramarginal units at a loss. On this schedule it trades every unit, so its surplus
-// is Σ values − Σ costs = 1560 of 1710 (91.2%) whatever the pairing; ZI-C must do better, under
-// either rule set.
+// ZI-U trades extramarginal units at a loss. On the symmetric schedule it trades every unit, so its
+// surplus is Σ values − Σ costs = 1560 of 1710 (91.2%) whatever the pairing; with excess supply the
+// pairing matters (~80%). ZI-C must do better on both schedules, under either rule set.
 TEST(gode_sunder, zi_u_is_less_efficient_than_zi_c) {
-  const auto s = shipped();
+  auto excess = load_schedule("examples/sim/gs_excess_supply.txt");
+  ASSERT_TRUE(excess.has_value()) << excess.error().message;
+  for (const schedule& s : {shipped(), *excess})
   for (rule_set rules : {rule_set::paper, rule_set::energo}) {
-    SCOPED_TRACE(std::string(rules_name(rules)));
+    SCOPED_TRACE(std::string(rules_name(rules)) + ", " + std::to_string(s.traders.size()) + " traders");
     const auto u = run(s, trader_kind::zi_u, rules, 1, 20);
     const auto c = run(s, trader_kind::zi_c, rules, 1, 20);
     EXPECT_LT(u.mean_efficiency_bp, c.mean_efficiency_bp);

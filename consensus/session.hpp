@@ -9,7 +9,8 @@
 // expires the same sessions at the same entry.
 //
 // Pure and deterministic: std::map only; the table's contents are a function of the entries
-// fed to it, so it can be part of the replicated state / snapshot.
+// fed to it. It is replicated state: encode() it into every state-machine snapshot and decode()
+// it when installing one, or a request retried after the install would be applied again.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -29,11 +30,17 @@ struct session_payload {
 };
 
 inline constexpr uint64_t session_header_bytes = 1 + 8 + 8;
+// session_table::encode(): version byte + session count, then per session client id, last
+// sequence, last index, response length (+ the response bytes).
+inline constexpr uint64_t session_table_header_bytes = 1 + 8;
+inline constexpr uint64_t session_encoded_bytes_fixed = 4 * 8;
 
 std::string encode_session_payload(uint64_t client_id, uint64_t sequence, std::string_view payload);
 // nullopt if the bytes are not a framed payload (wrong version byte or too short).
 std::optional<session_payload> decode_session_payload(std::string_view bytes);
 
+// Part of the replicated state's definition: every replica must use the same limits (eviction
+// and expiry decide what is applied). decode() refuses an encoding that exceeds them.
 struct session_limits {
   uint64_t sessions_max = 100000;          // oldest-active session is evicted beyond this
   uint64_t expiry_entries = 1000000;       // a session idle for this many log entries expires
@@ -65,11 +72,24 @@ class session_table {
   uint64_t size() const { return sessions_.size(); }
   std::optional<uint64_t> last_sequence(uint64_t client_id) const;
 
+  // Snapshot encoding: little-endian, versioned, canonical (sessions in ascending client id, so
+  // equal tables encode to equal bytes on every replica). Its size is bounded by the limits:
+  // at most sessions_max * (session_encoded_bytes_fixed + response_bytes_max) + header.
+  std::string encode() const;
+  // Inverse of encode(). Refuses (raft_error_code::malformed_encoding) an unknown version,
+  // truncated or trailing bytes, client id 0, ids not strictly ascending, and anything beyond
+  // `lim` (more sessions than sessions_max, a response longer than response_bytes_max).
+  static result<session_table, raft_error> decode(std::string_view bytes, session_limits lim = {});
+
+  // Same sessions (limits are configuration, not compared).
+  friend bool operator==(const session_table& a, const session_table& b) { return a.sessions_ == b.sessions_; }
+
  private:
   struct session {
     uint64_t last_sequence = 0;
     std::string response;
     index_t last_index = 0;  // log index of the last activity (for expiry)
+    friend bool operator==(const session&, const session&) = default;
   };
   void expire(index_t index);
   void evict_if_full();

@@ -14,6 +14,7 @@ std::string_view to_string(raft_error_code code) {
     case raft_error_code::config_change_invalid: return "config_change_invalid";
     case raft_error_code::transfer_target_invalid: return "transfer_target_invalid";
     case raft_error_code::read_limit: return "read_limit";
+    case raft_error_code::malformed_encoding: return "malformed_encoding";
   }
   return "unknown";
 }

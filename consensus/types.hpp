@@ -150,6 +150,7 @@ enum class raft_error_code : uint8_t {
   config_change_invalid,   // e.g. add an existing voter, promote a non-learner, remove last voter
   transfer_target_invalid, // target unknown, not a voter, or self
   read_limit,              // limits::max_pending_reads
+  malformed_encoding,      // bytes that do not decode (e.g. a session table in a snapshot)
 };
 
 struct raft_error {

@@ -57,5 +57,110 @@ TEST(session_table, sessions_expire_by_log_index_and_are_bounded) {
   EXPECT_TRUE(t.last_sequence(3).has_value());
 }
 
+// Replicated state travels in snapshots: the encoding round-trips exactly and is canonical
+// (equal tables give equal bytes on every replica, whatever order sessions were created in).
+TEST(session_table, encoding_round_trips_and_is_canonical) {
+  session_table empty;
+  auto e = session_table::decode(empty.encode());
+  ASSERT_TRUE(e.has_value()) << e.error().message;
+  EXPECT_EQ(*e, empty);
+  EXPECT_EQ(e->size(), 0u);
+
+  session_table a, b;
+  const std::string binary("r\0\xff\x01", 4);  // responses are opaque bytes
+  a.record_response(9, 3, 10, binary);
+  a.record_response(2, 1, 11, "");
+  a.record_response(700, 42, 12, "ok");
+  b.record_response(700, 42, 12, "ok");
+  b.record_response(9, 3, 10, binary);
+  b.record_response(2, 1, 11, "");
+  EXPECT_EQ(a.encode(), b.encode());
+  auto d = session_table::decode(a.encode());
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  EXPECT_EQ(*d, a);
+  EXPECT_EQ(d->encode(), a.encode());
+  EXPECT_EQ(d->last_sequence(9), 3u);
+  EXPECT_EQ(d->check(9, 3, 13).cached_response, binary);
+}
+
+// SPEC §6 "a retried request is applied at most once" across a snapshot install: a replica that
+// restores the table from a snapshot answers the retry from the cache, exactly like the replica
+// that applied the original; without the table it would apply the retry a second time.
+TEST(session_table, retried_request_after_snapshot_install_is_still_deduplicated) {
+  session_limits lim;
+  lim.expiry_entries = 50;
+  session_table leader(lim);
+  int balance = 0;
+  auto apply = [&](session_table& t, int& bal, uint64_t client, uint64_t seq, index_t index) {
+    auto c = t.check(client, seq, index);
+    if (c.verdict == session_verdict::duplicate) return c.cached_response;
+    if (c.verdict == session_verdict::stale) return std::string("stale");
+    bal += 10;
+    std::string resp = "balance=" + std::to_string(bal);
+    t.record_response(client, seq, index, resp);
+    return resp;
+  };
+  EXPECT_EQ(apply(leader, balance, 1, 1, 10), "balance=10");
+  EXPECT_EQ(apply(leader, balance, 2, 1, 11), "balance=20");
+  EXPECT_EQ(apply(leader, balance, 1, 2, 12), "balance=30");
+  // Snapshot at index 12: the application's state (balance) plus the session table.
+  const std::string image = leader.encode();
+  auto restored = session_table::decode(image, lim);
+  ASSERT_TRUE(restored.has_value()) << restored.error().message;
+  int follower_balance = balance;
+  // Client 1 did not get its answer and retries sequence 2; the retry commits at 13.
+  EXPECT_EQ(apply(*restored, follower_balance, 1, 2, 13), "balance=30");
+  EXPECT_EQ(apply(leader, balance, 1, 2, 13), "balance=30");
+  EXPECT_EQ(follower_balance, 30);
+  EXPECT_EQ(apply(*restored, follower_balance, 1, 1, 14), "stale");
+  // Both replicas keep deciding alike, expiry included (last activity indexes travelled too).
+  EXPECT_EQ(apply(*restored, follower_balance, 3, 1, 70), apply(leader, balance, 3, 1, 70));
+  EXPECT_EQ(restored->encode(), leader.encode());
+  EXPECT_FALSE(restored->last_sequence(2).has_value());  // idle since 11: expired at 70
+  // What the snapshot prevents: an empty table applies the retry again.
+  session_table empty(lim);
+  int wrong_balance = 30;
+  EXPECT_EQ(apply(empty, wrong_balance, 1, 2, 13), "balance=40");
+}
+
+TEST(session_table, decode_rejects_malformed_and_oversized_input) {
+  session_limits lim;
+  lim.sessions_max = 2;
+  lim.response_bytes_max = 4;
+  session_table t(lim);
+  t.record_response(5, 1, 1, "abcd");
+  t.record_response(6, 1, 2, "x");
+  const std::string good = t.encode();
+  ASSERT_TRUE(session_table::decode(good, lim).has_value());
+  for (size_t n = 0; n < good.size(); ++n) {
+    auto d = session_table::decode(good.substr(0, n), lim);
+    ASSERT_FALSE(d.has_value()) << "prefix of " << n << " bytes accepted";
+    EXPECT_EQ(d.error().code, raft_error_code::malformed_encoding);
+  }
+  EXPECT_FALSE(session_table::decode(good + "x", lim).has_value());  // trailing bytes
+  std::string version = good;
+  version[0] = 0x7f;
+  EXPECT_FALSE(session_table::decode(version, lim).has_value());
+  // Beyond the limits of the decoding replica: more sessions, a longer response.
+  session_limits small = lim;
+  small.sessions_max = 1;
+  EXPECT_FALSE(session_table::decode(good, small).has_value());
+  small = lim;
+  small.response_bytes_max = 3;
+  EXPECT_FALSE(session_table::decode(good, small).has_value());
+  // Not canonical: client ids out of order or 0 (byte 9 starts the first session's id).
+  std::string swapped = good;
+  swapped[9] = 7;  // first id 7, second 6
+  EXPECT_FALSE(session_table::decode(swapped, lim).has_value());
+  std::string zero = good;
+  zero[9] = 0;
+  EXPECT_FALSE(session_table::decode(zero, lim).has_value());
+  // A huge session count with little input behind it is refused without allocating.
+  std::string huge = good.substr(0, 1) + std::string(8, '\xff');
+  session_limits unbounded;
+  unbounded.sessions_max = ~uint64_t{0};
+  EXPECT_FALSE(session_table::decode(huge, unbounded).has_value());
+}
+
 }  // namespace
 }  // namespace energo::consensus

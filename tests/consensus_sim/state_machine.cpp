@@ -17,7 +17,7 @@ bool get_u64(std::string_view& in, uint64_t& v) {
   return true;
 }
 constexpr uint8_t command_version = 1;
-constexpr uint8_t snapshot_version = 1;
+constexpr uint8_t snapshot_version = 2;  // 2: sessions as consensus::session_table::encode()
 
 }  // namespace
 
@@ -63,13 +63,17 @@ std::optional<apply_outcome> register_state_machine::apply(const consensus::entr
   apply_outcome out;
   out.client_id = framed->client_id;
   out.sequence = framed->sequence;
-  session& s = sessions_[framed->client_id];
-  if (framed->sequence < s.last_sequence) {
+  const auto verdict = sessions_.check(framed->client_id, framed->sequence, e.index);
+  if (verdict.verdict == consensus::session_verdict::stale) {
     out.stale = true;
     return out;
   }
-  if (framed->sequence == s.last_sequence) {
-    out.response = s.response;
+  if (verdict.verdict == consensus::session_verdict::duplicate) {
+    std::string_view cached = verdict.cached_response;
+    uint64_t v = 0;
+    const bool decoded = get_u64(cached, v) && cached.empty();
+    ENERGO_ASSERT(decoded, "cached responses are 8-byte values");
+    out.response = static_cast<int64_t>(v);
     return out;
   }
   int64_t& v = values_[cmd->key];
@@ -79,8 +83,9 @@ std::optional<apply_outcome> register_state_machine::apply(const consensus::entr
     // Wrapping add, the same as the linearizability model's.
     v = static_cast<int64_t>(static_cast<uint64_t>(v) + static_cast<uint64_t>(cmd->value));
   }
-  s.last_sequence = framed->sequence;
-  s.response = v;
+  std::string response;
+  put_u64(response, static_cast<uint64_t>(v));
+  sessions_.record_response(framed->client_id, framed->sequence, e.index, std::move(response));
   out.response = v;
   out.fresh = true;
   return out;
@@ -99,12 +104,9 @@ std::string register_state_machine::serialize() const {
     put_u64(out, k);
     put_u64(out, static_cast<uint64_t>(v));
   }
-  put_u64(out, sessions_.size());
-  for (const auto& [id, s] : sessions_) {
-    put_u64(out, id);
-    put_u64(out, s.last_sequence);
-    put_u64(out, static_cast<uint64_t>(s.response));
-  }
+  const std::string sessions = sessions_.encode();
+  put_u64(out, sessions.size());
+  out += sessions;
   return out;
 }
 
@@ -112,7 +114,6 @@ bool register_state_machine::restore(std::string_view bytes, consensus::index_t 
   if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != snapshot_version) return false;
   bytes.remove_prefix(1);
   std::map<uint64_t, int64_t> values;
-  std::map<uint64_t, session> sessions;
   uint64_t n = 0;
   if (!get_u64(bytes, n) || n > bytes.size() / 16) return false;
   for (uint64_t i = 0; i < n; ++i) {
@@ -120,15 +121,11 @@ bool register_state_machine::restore(std::string_view bytes, consensus::index_t 
     if (!get_u64(bytes, k) || !get_u64(bytes, v)) return false;
     values[k] = static_cast<int64_t>(v);
   }
-  if (!get_u64(bytes, n) || n > bytes.size() / 24) return false;
-  for (uint64_t i = 0; i < n; ++i) {
-    uint64_t id = 0, seq = 0, resp = 0;
-    if (!get_u64(bytes, id) || !get_u64(bytes, seq) || !get_u64(bytes, resp)) return false;
-    sessions[id] = session{seq, static_cast<int64_t>(resp)};
-  }
-  if (!bytes.empty()) return false;
+  if (!get_u64(bytes, n) || n != bytes.size()) return false;
+  auto sessions = consensus::session_table::decode(bytes);
+  if (!sessions) return false;
   values_ = std::move(values);
-  sessions_ = std::move(sessions);
+  sessions_ = std::move(*sessions);
   applied_ = index;
   return true;
 }

@@ -4,15 +4,15 @@
 // Deterministic: ordered containers only, integer arithmetic, so replicas that apply the same
 // entries reach the same state_hash().
 //
-// Why its own session table rather than consensus::session_table: the table is replicated state
-// and has to travel inside snapshots; consensus::session_table has no (de)serialisation yet
-// (reported in /work/notes/raft_bugs.md). Framing uses consensus/session.hpp.
+// Sessions are consensus::session_table (framing from consensus/session.hpp); the table is
+// replicated state, so it travels inside snapshots through session_table::encode()/decode().
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "consensus/session.hpp"
 #include "consensus/types.hpp"
 #include "tests/consensus_sim/linearizability.hpp"
 
@@ -53,12 +53,8 @@ class register_state_machine {
   uint64_t state_hash() const;
 
  private:
-  struct session {
-    uint64_t last_sequence = 0;
-    int64_t response = 0;
-  };
   std::map<uint64_t, int64_t> values_;
-  std::map<uint64_t, session> sessions_;
+  consensus::session_table sessions_;
   consensus::index_t applied_ = 0;
 };
 

@@ -44,6 +44,25 @@ class ledger_balance_view final : public market::balance_view {
   ledger& l_;
 };
 
+// The view of one EV purchase: the energy the vehicle buys goes into the car and is burned right
+// after the call, so none of it may be sold on in the same call. A trade would otherwise unpark the
+// vehicle's own asks (it "gained WATT") and let them sell the bought energy before the burn, driving
+// its balance negative. Its WATT therefore reads as 0 for selling during the purchase: its asks are
+// parked (keeping their priority, never cancelled) and the ledger's note_balance_change after the
+// burn brings back those its remaining, stored WATT still funds.
+class ev_purchase_view final : public market::balance_view {
+ public:
+  ev_purchase_view(market::balance_view& base, market::account_ref vehicle) : base_(base), vehicle_(vehicle) {}
+  int64_t watt_wh(market::account_ref a) const override { return a == vehicle_ ? 0 : base_.watt_wh(a); }
+  int64_t tsl_units(market::account_ref a) const override { return base_.tsl_units(a); }
+  int64_t watt_room_wh(market::account_ref a) const override { return base_.watt_room_wh(a); }
+  void settle(const market::trade& t) override { base_.settle(t); }
+
+ private:
+  market::balance_view& base_;
+  market::account_ref vehicle_;
+};
+
 market::market_params ledger::default_market_params() {
   market::market_params p;
   p.accounts_max = limits::accounts_max;
@@ -298,7 +317,8 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
     const int64_t q = static_cast<int64_t>(std::min<int128>({delta, q_cap, q_funds}));
     int64_t bought = 0, cost = 0;
     if (q > 0) {
-      ledger_balance_view view(*this);
+      ledger_balance_view ledger_view(*this);
+      ev_purchase_view view(ledger_view, s.vehicle);
       auto placed = book_.place(market::order_request{s.vehicle, market::side::buy, market::order_kind::market,
                                                       s.price_cap_units_per_wh, q},
                                 view, epoch_);
@@ -310,6 +330,7 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
     }
     account& v = accounts_[s.vehicle];
     // The bought energy went into the car: burn it from the vehicle's account.
+    ENERGO_ASSERT(v.watt_wh >= bought, "the vehicle sold energy bought for the car before it was burned");
     v.watt_wh -= bought;
     v.burned_wh += bought;
     totals_.watt_burned_wh += bought;

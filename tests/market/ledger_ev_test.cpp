@@ -289,10 +289,34 @@ TEST_F(ev_test, the_vehicles_purchase_never_trades_with_its_own_ask) {
   EXPECT_EQ(out.filled_wh, 300);
   EXPECT_EQ(l().book().recent_trades().back().seller, idx(alice));
   EXPECT_EQ(tsl(alice), rich_units + 3000);
-  // Self-trade prevention cancelled the vehicle's older ask; its stored WATT is untouched.
-  EXPECT_TRUE(orders(vera).empty());
+  // The vehicle's own ask is neither taken nor cancelled: it still offers its stored 500 Wh.
+  ASSERT_EQ(orders(vera).size(), 1u);
+  EXPECT_EQ(orders(vera)[0].remaining_wh, 500);
   EXPECT_EQ(watt(vera), 500);
   EXPECT_EQ(tsl(vera), vera_units - 3300);
+}
+
+// Regression (found by the property test, seed 2900724596056363478): the energy the vehicle buys
+// for the car used to make its own parked ask executable inside the same call, so the ask sold it
+// to another bidder before the ledger burned it — the vehicle's WATT went to -1.
+TEST_F(ev_test, energy_bought_for_the_car_is_never_sold_on_by_the_vehicles_own_ask) {
+  must(make().ask(vera, 1, 1));    // vera holds no WATT: unfunded
+  must(make().bid(erin, 1, 5));    // crosses it: vera's ask is parked, erin's bid rests
+  mint(alice, 5);
+  must(make().ask(alice, 2, 5));
+  const uint64_t id = must(make().open_session(vera, 0, 1000, 2)).session_id;
+  const auto out = must(make().delivery(0, id, 3));
+  EXPECT_EQ(out.filled_wh, 3);
+  EXPECT_EQ(out.burned_wh, 3);
+  EXPECT_EQ(watt(vera), 0);
+  EXPECT_EQ(tsl(vera), vera_units - 6 - 3);
+  EXPECT_EQ(tsl(alice), rich_units + 6);
+  EXPECT_EQ(watt(erin), 0);
+  ASSERT_EQ(orders(erin).size(), 1u);
+  EXPECT_EQ(orders(erin)[0].remaining_wh, 5);
+  ASSERT_EQ(orders(vera).size(), 1u);  // still there, still unfunded
+  EXPECT_EQ(orders(vera)[0].remaining_wh, 1);
+  EXPECT_EQ(l().sums().market_trades, 1);
 }
 
 }  // namespace

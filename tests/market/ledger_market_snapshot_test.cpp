@@ -136,5 +136,43 @@ TEST_F(market_snapshot_test, resting_orders_agents_and_sessions_are_each_in_the_
   EXPECT_NE(session_a, session_b);
 }
 
+
+// Fees and agents run at every epoch close, so one tick across three epochs must leave exactly the
+// state of three ticks, one per epoch (ledger.cpp apply_tick).
+TEST_F(market_snapshot_test, one_tick_over_several_epochs_equals_one_tick_per_epoch) {
+  must(make().params(300'000));
+  mint(alice, 1500);
+  mint(frank, 1000);
+  must(make().agent(alice, 5, 200, 14, 1000));
+  must(make().bid(frank, 10, 100));  // funded now; fees take frank's 1000 units in the first epoch
+  must(make().agent(walt, 9, 300, 40, 1900));
+  std::optional<ledger> stepped;
+  {
+    auto r = ledger::restore(l().snapshot());
+    ASSERT_TRUE(r.has_value());
+    stepped.emplace(std::move(*r));
+  }
+  const int64_t end_ms = t0_ms + 3 * epoch_ms + 5;
+  const auto out = must(make().tick_to(end_ms));
+  EXPECT_EQ(out.epochs_closed, 3);
+  for (int64_t k = 1; k <= 3; ++k) {
+    auto r = stepped->verify_and_apply(command{tick{k == 3 ? end_ms : t0_ms + k * epoch_ms}, {}});
+    ASSERT_TRUE(r.has_value()) << describe(r.error());
+  }
+  EXPECT_EQ(tsl(frank), 0);
+  EXPECT_GT(acct(frank).fee_debt_units, 0);
+  EXPECT_EQ(crypto::to_hex(stepped->state_root()), crypto::to_hex(l().state_root()));
+  EXPECT_EQ(stepped->snapshot(), l().snapshot());
+  // And they stay in step: frank's bid is unfunded in both, carol's ask rests in both.
+  command_maker m(l());
+  const auto reading = m.reading(carol, 100, 0);
+  const auto ask = m.ask(carol, 10, 100);
+  EXPECT_EQ(must(reading).minted_wh, 100);
+  ASSERT_TRUE(stepped->verify_and_apply(reading).has_value());
+  EXPECT_EQ(must(ask).filled_wh, 0);
+  ASSERT_TRUE(stepped->verify_and_apply(ask).has_value());
+  EXPECT_EQ(crypto::to_hex(stepped->state_root()), crypto::to_hex(l().state_root()));
+}
+
 }  // namespace
 }  // namespace energo::ledger::market_test

@@ -28,7 +28,7 @@ namespace energo::ledger::market_test {
 namespace {
 
 constexpr int property_scale = ENERGO_LEDGER_MARKET_PROPERTY_SCALE;
-constexpr int cases_default = 150 * property_scale;
+constexpr int cases_default = 250 * property_scale;
 constexpr int steps_max = 80;
 constexpr uint32_t population = whale + 1;  // accounts 0..9 act; `stranger` never exists
 
@@ -326,6 +326,26 @@ TEST(ledger_market_properties, dense_trading_keeps_the_book_uncrossed_and_assets
           act.flavor = act.flavor % 11;
           act.price = 5 + act.price % 10;
           act.quantity = act.quantity < 0 ? 1 : act.quantity;
+        }
+        run_sequence(actions);
+      },
+      cases_default);
+}
+
+
+// EV charging against a live market: orders, readings, agents and sessions at two stations, where
+// vehicles also trade (their own asks and bids meet their purchases for the car).
+TEST(ledger_market_properties, ev_charging_in_a_live_market_keeps_every_invariant) {
+  check_cases(
+      [] {
+        const auto n = *rc::gen::resize(100, rc::gen::inRange(1, steps_max + 1));
+        auto actions = *rc::gen::container<std::vector<action>>(static_cast<std::size_t>(n), gen_action());
+        for (auto& act : actions) {
+          static constexpr int ev_kinds[] = {0, 1, 2, 11, 12, 13, 7, 8, 14, 11, 12, 4, 6, 10, 3, 12, 9};
+          act.kind = ev_kinds[static_cast<std::size_t>(act.kind) % 17];
+          act.flavor = act.flavor % 12;
+          act.price = 1 + act.price % 8;
+          act.quantity = act.quantity < 0 ? 3 : act.quantity % 400;
         }
         run_sequence(actions);
       },

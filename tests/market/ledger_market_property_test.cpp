@@ -23,6 +23,13 @@
 #ifndef ENERGO_LEDGER_MARKET_PROPERTY_SCALE
 #define ENERGO_LEDGER_MARKET_PROPERTY_SCALE 1
 #endif
+// The slow binary compiles this file again: its tests need their own names, or ctest would give
+// both binaries' tests one set of labels (and CI would skip the fast ones as `slow`).
+#if ENERGO_LEDGER_MARKET_PROPERTY_SCALE == 1
+#define ENERGO_LEDGER_MARKET_PROPERTY_SUITE ledger_market_properties
+#else
+#define ENERGO_LEDGER_MARKET_PROPERTY_SUITE ledger_market_properties_slow
+#endif
 
 namespace energo::ledger::market_test {
 namespace {
@@ -303,7 +310,7 @@ void check_cases(testable&& property, int cases) {
   std::cout << message.str() << std::endl;
 }
 
-TEST(ledger_market_properties, random_market_sequences_keep_every_invariant_and_replicas_in_step) {
+TEST(ENERGO_LEDGER_MARKET_PROPERTY_SUITE, random_market_sequences_keep_every_invariant_and_replicas_in_step) {
   check_cases(
       [] {
         const auto n = *rc::gen::resize(100, rc::gen::inRange(1, steps_max + 1));
@@ -315,7 +322,7 @@ TEST(ledger_market_properties, random_market_sequences_keep_every_invariant_and_
 
 // Orders and balance changes only, well-formed: a dense market where matching, parking and
 // unparking dominate.
-TEST(ledger_market_properties, dense_trading_keeps_the_book_uncrossed_and_assets_conserved) {
+TEST(ENERGO_LEDGER_MARKET_PROPERTY_SUITE, dense_trading_keeps_the_book_uncrossed_and_assets_conserved) {
   check_cases(
       [] {
         const auto n = *rc::gen::resize(100, rc::gen::inRange(1, steps_max + 1));
@@ -335,7 +342,7 @@ TEST(ledger_market_properties, dense_trading_keeps_the_book_uncrossed_and_assets
 
 // EV charging against a live market: orders, readings, agents and sessions at two stations, where
 // vehicles also trade (their own asks and bids meet their purchases for the car).
-TEST(ledger_market_properties, ev_charging_in_a_live_market_keeps_every_invariant) {
+TEST(ENERGO_LEDGER_MARKET_PROPERTY_SUITE, ev_charging_in_a_live_market_keeps_every_invariant) {
   check_cases(
       [] {
         const auto n = *rc::gen::resize(100, rc::gen::inRange(1, steps_max + 1));

@@ -199,6 +199,28 @@ TEST(raft_sim_regression, seed_407_restarted_leader_cannot_send_snapshot) {
   EXPECT_TRUE(r.ok) << r.failure;
 }
 
+// raft_bugs.md #4 (fixed) as found by the long sweeps: a node that is not a voter in its own
+// configuration (a learner, or a voter holding its own removal) kept its leader lease forever and
+// ignored the (pre-)votes the cluster needed, so no leader was elected after the faults healed.
+TEST(raft_sim_regression, seed_60000059_non_voter_lease_blocks_election) {
+  sim_options o;
+  o.seed = 60000059;
+  o.nodes = 3;
+  o.steps = 8000;
+  o.clients = 6;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+}
+TEST(raft_sim_regression, seed_80004725_self_removed_voter_lease_blocks_election) {
+  sim_options o;
+  o.seed = 80004725;
+  o.nodes = 3;
+  o.steps = 4000;
+  o.clients = 1;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+}
+
 // raft_bugs.md #4 (first found as seed 100982): a promoted learner is cut off before it learns of
 // its promotion, then the leader appends the removal of the other old voter. The leader's new
 // configuration {leader, learner} needs the learner's vote, but a node that believes it is a

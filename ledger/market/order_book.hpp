@@ -1,5 +1,5 @@
 #pragma once
-// The continuous double auction of WATT against TSL (SPEC §4) as a pure, deterministic component
+// The continuous two-sided auction of WATT against TSL (SPEC §4) as a pure, deterministic component
 // of the replicated ledger: no clocks, no threads, no floats, no hash-ordered output. The same
 // calls with the same balances produce the same trades and the same serialize()/digest().
 //

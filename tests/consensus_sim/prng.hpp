@@ -5,40 +5,20 @@
 #include <cstdint>
 
 #include "common/assert.hpp"
+#include "common/prng.hpp"
 
 namespace energo::sim {
 
 __extension__ using uint128_for_prng = unsigned __int128;
 
-// splitmix64: expands one 64-bit seed into well-mixed words (used to seed xoshiro and to derive
-// independent per-node seeds).
-[[nodiscard]] constexpr uint64_t splitmix64(uint64_t& state) noexcept {
-  state += 0x9e3779b97f4a7c15ULL;
-  uint64_t z = state;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using energo::splitmix64;  // also derives independent per-node seeds
 
-// xoshiro256**: fast, small state, good statistical quality for a simulator.
+// xoshiro256** (common/prng.hpp) with the simulator's distributions on top.
 class prng {
  public:
-  explicit prng(uint64_t seed) noexcept {
-    uint64_t sm = seed;
-    for (auto& word : s_) word = splitmix64(sm);
-  }
+  explicit prng(uint64_t seed) noexcept : core_(seed) {}
 
-  uint64_t next() noexcept {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
+  uint64_t next() noexcept { return core_.next(); }
 
   // Uniform in [0, bound). Lemire's multiply-shift; the tiny bias is irrelevant for a simulator
   // and keeps every call a single draw (so traces stay easy to reason about).
@@ -58,8 +38,7 @@ class prng {
   bool chance(uint64_t per_million) noexcept { return below(1'000'000) < per_million; }
 
  private:
-  static constexpr uint64_t rotl(uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4]{};
+  xoshiro256ss core_;
 };
 
 }  // namespace energo::sim

@@ -5,27 +5,15 @@
 #include <cstdint>
 
 #include "common/assert.hpp"
+#include "common/prng.hpp"
 
 namespace energo::sim {
 
 class rng {
  public:
-  explicit rng(uint64_t seed) noexcept {
-    uint64_t x = seed;
-    for (auto& s : s_) s = splitmix64(x);
-  }
+  explicit rng(uint64_t seed) noexcept : core_(seed) {}
 
-  uint64_t next() noexcept {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
+  uint64_t next() noexcept { return core_.next(); }
 
   // Uniform in [0, bound) without modulo bias (rejection of the short last bucket).
   uint64_t below(uint64_t bound) noexcept {
@@ -47,16 +35,8 @@ class rng {
   // True with probability numerator / denominator.
   bool chance(uint64_t numerator, uint64_t denominator) noexcept { return below(denominator) < numerator; }
 
-  static uint64_t splitmix64(uint64_t& x) noexcept {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-
  private:
-  static uint64_t rotl(uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4]{};
+  xoshiro256ss core_;
 };
 
 }  // namespace energo::sim

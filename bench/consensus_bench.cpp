@@ -10,7 +10,9 @@
 // Phases: closed loop (one proposal, wait for its commit: the latency floor), then open loop with
 // B = 1, 10, 100, 1000 proposals of 128 bytes per leader ready cycle.
 // Latency = propose() on the leader -> the entry appears in the leader's committed_entries.
-// usage: consensus_bench [seconds_per_phase=3] [dir=/tmp] [--no-apply]
+// usage: consensus_bench [seconds_per_phase=3] [dir=/tmp] [--no-apply] [--leader-persist-first]
+//   --leader-persist-first: the leader also persists before sending (by default it replicates
+//   while it persists, Raft thesis §10.2.1, which the core allows: see handle_ready()).
 //   --no-apply: diagnostic; skips the apply stage (and so compaction) to show what the synced
 //   apply writes, which share each node's RocksDB WAL with the log writes, cost the commit path.
 #include <algorithm>
@@ -106,6 +108,9 @@ struct node {
   // Published by the node's thread after every loop iteration, for the main thread to read.
   std::atomic<bool> is_leader{false};
   std::atomic<uint64_t> term{0};
+  // Term and vote last made durable: a ready that does not change them promises nothing new.
+  cs::term_t persisted_term = 0;
+  cs::node_id persisted_vote = cs::no_node;
   // persist timing of this node's ready cycles
   std::mutex stats_mu;
   std::vector<double> persist_us;
@@ -116,6 +121,7 @@ struct cluster {
   driver drv;
   std::atomic<bool> stop{false};
   bool apply_enabled = true;  // false: committed entries are dropped, no apply_batch, no compaction
+  bool leader_sends_first = true;  // Raft thesis §10.2.1; false (--leader-persist-first): strict order
 
   void send(cs::message m) {
     node& to = *nodes.at(m.to - 1);
@@ -164,14 +170,27 @@ void handle_ready(cluster& c, node& n) {
   for (const auto& e : r.entries_to_persist) records.push_back(to_record(e));
   st::group_write w{group, records, std::nullopt};
   if (r.hard_state) w.hard_state = to_record(*r.hard_state);
+  // Raft thesis §10.2.1: a leader may replicate its new entries while it writes them to its own
+  // disk, because the core counts the leader's own log towards commit only after advance(). This
+  // holds only when the ready promises nothing new: no snapshot, and the term and vote unchanged
+  // (they were made durable when the node campaigned). Followers always persist first.
+  const bool send_early = c.leader_sends_first && n.raft->role() == cs::role::leader && !r.snapshot_to_install &&
+                          (!r.hard_state || (r.hard_state->term == n.persisted_term && r.hard_state->vote == n.persisted_vote));
+  if (send_early)
+    for (auto& m : r.messages) c.send(std::move(m));
   if (!records.empty() || w.hard_state) {
     const auto t0 = clock_type::now();
     if (auto res = n.store->persist(std::span<const st::group_write>(&w, 1)); !res) die("persist", res.error());
     const double us = micros(clock_type::now() - t0);
+    if (r.hard_state) {
+      n.persisted_term = r.hard_state->term;
+      n.persisted_vote = r.hard_state->vote;
+    }
     std::lock_guard lock(n.stats_mu);
     n.persist_us.push_back(us);
   }
-  for (auto& m : r.messages) c.send(std::move(m));
+  if (!send_early)
+    for (auto& m : r.messages) c.send(std::move(m));
   if (!r.committed_entries.empty()) {
     if (n.raft->role() == cs::role::leader) {
       const auto now = clock_type::now();
@@ -350,7 +369,16 @@ std::vector<double> measure_synced_writes(const std::string& dir, int count) {
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
   const std::string base = argc > 2 ? argv[2] : "/tmp";
-  const bool apply_enabled = !(argc > 3 && std::string(argv[3]) == "--no-apply");
+  bool apply_enabled = true, leader_sends_first = true;
+  for (int i = 3; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--no-apply") apply_enabled = false;
+    else if (flag == "--leader-persist-first") leader_sends_first = false;
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 1;
+    }
+  }
   std::string pattern = base + "/energo-consensus-bench-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
     std::perror("mkdtemp");
@@ -364,6 +392,7 @@ int main(int argc, char** argv) {
 
   cluster c;
   c.apply_enabled = apply_enabled;
+  c.leader_sends_first = leader_sends_first;
   cs::membership members;
   for (int i = 1; i <= node_count; ++i) members.voters.insert(static_cast<cs::node_id>(i));
   for (int i = 1; i <= node_count; ++i) {
@@ -414,8 +443,9 @@ int main(int argc, char** argv) {
     if (n->raft->role() == cs::role::leader) leader = n->id;
   }
 
-  std::printf("consensus_bench: 3 voters in one process, 128-byte entries, RocksDB sync=true, dir %s%s\n", root.c_str(),
-              apply_enabled ? "" : ", APPLY STAGE OFF (diagnostic)");
+  std::printf("consensus_bench: 3 voters in one process, 128-byte entries, RocksDB sync=true, dir %s%s%s\n", root.c_str(),
+              apply_enabled ? "" : ", APPLY STAGE OFF (diagnostic)",
+              leader_sends_first ? ", leader replicates while persisting" : ", leader persists before sending");
   std::printf("synced write alone (1 entry + hard state, one WriteBatch): before p50 %.0f us p99 %.0f us; "
               "after p50 %.0f us p99 %.0f us; pooled p50 %.0f us\n",
               percentile(fsync_before_us, 0.5), percentile(fsync_before_us, 0.99), percentile(fsync_after_us, 0.5),

@@ -19,6 +19,10 @@
 //   Why persist first: a vote_response or append_response in r.messages promises that the vote
 //   or the entries survive a crash; sending before the sync could let a crashed node vote twice
 //   in a term or forget an entry a leader already counted towards commit.
+//   One allowed exception (Raft thesis §10.2.1): while the node is the leader and the ready
+//   carries no snapshot and no change of term or vote, its messages (appends, heartbeats) may be
+//   sent before or while b–c are written, because a leader's own entries count towards commit only
+//   after advance(). bench/consensus_bench.cpp drives the core this way by default.
 //
 // Monotonic: term(), commit_index(), applied_index(), snapshot index. A leader counts its own
 // log towards commit only after advance() reports its entries persisted.

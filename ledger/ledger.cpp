@@ -143,6 +143,27 @@ std::vector<uint8_t> account_leaf_bytes(const account& a) {
 
 namespace {
 
+// The one list of totals fields, in wire order: the globals hash and the snapshot both use it, so
+// a new total cannot reach one and miss the other.
+template <class totals_type>
+auto totals_fields(totals_type& t) {
+  return std::array{&t.watt_minted_wh,        &t.watt_burned_wh,          &t.grid_export_wh,
+                    &t.grid_import_wh,        &t.fees_collected_units,    &t.fees_to_owners_units,
+                    &t.fees_to_education_units, &t.fees_to_network_units, &t.grants_paid_units,
+                    &t.readings_accepted,     &t.readings_refused_backwards, &t.market_trades,
+                    &t.market_volume_wh,      &t.agent_orders};
+}
+
+void write_totals(byte_writer& w, const totals& t) {
+  for (const int64_t* v : totals_fields(t)) w.put_i64(*v);
+}
+
+bool read_totals(byte_reader& r, totals& t) {
+  for (int64_t* v : totals_fields(t))
+    if (!r.get_i64(*v)) return false;
+  return true;
+}
+
 std::vector<uint8_t> meter_leaf_bytes(const meter& m) {
   byte_writer w;
   w.reserve(96);
@@ -713,12 +734,7 @@ crypto::hash256 ledger::globals_hash() const {
   w.put_u64(epoch_);
   w.put_u32(education_pool_);
   w.put_u32(network_pool_);
-  for (int64_t v : {totals_.watt_minted_wh, totals_.watt_burned_wh, totals_.grid_export_wh, totals_.grid_import_wh,
-                    totals_.fees_collected_units, totals_.fees_to_owners_units, totals_.fees_to_education_units,
-                    totals_.fees_to_network_units, totals_.grants_paid_units, totals_.readings_accepted,
-                    totals_.readings_refused_backwards, totals_.market_trades, totals_.market_volume_wh,
-                    totals_.agent_orders})
-    w.put_i64(v);
+  write_totals(w, totals_);
   w.put_u32(static_cast<uint32_t>(admin_nonces_.size()));
   for (const auto& [key, nonce] : admin_nonces_) {  // std::map: key order, deterministic
     w.put_array(key.bytes);
@@ -833,12 +849,7 @@ std::vector<uint8_t> ledger::snapshot() const {
   w.put_i64(time_ms_);
   w.put_i64(epoch_start_ms_);
   w.put_u64(epoch_);
-  for (int64_t v : {totals_.watt_minted_wh, totals_.watt_burned_wh, totals_.grid_export_wh, totals_.grid_import_wh,
-                    totals_.fees_collected_units, totals_.fees_to_owners_units, totals_.fees_to_education_units,
-                    totals_.fees_to_network_units, totals_.grants_paid_units, totals_.readings_accepted,
-                    totals_.readings_refused_backwards, totals_.market_trades, totals_.market_volume_wh,
-                    totals_.agent_orders})
-    w.put_i64(v);
+  write_totals(w, totals_);
   w.put_u32(education_pool_);
   w.put_u32(network_pool_);
   w.put_u32(static_cast<uint32_t>(admin_nonces_.size()));
@@ -877,12 +888,7 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
   bool okay = r.get_array(l.genesis_hash_) && r.get_string(l.community_id_, limits::community_id_chars_max) &&
               r.get_u8(net) && read_params(r, l.params_) && r.get_i64(l.time_ms_) && r.get_i64(l.epoch_start_ms_) &&
               r.get_u64(l.epoch_);
-  for (int64_t* v : {&l.totals_.watt_minted_wh, &l.totals_.watt_burned_wh, &l.totals_.grid_export_wh,
-                     &l.totals_.grid_import_wh, &l.totals_.fees_collected_units, &l.totals_.fees_to_owners_units,
-                     &l.totals_.fees_to_education_units, &l.totals_.fees_to_network_units, &l.totals_.grants_paid_units,
-                     &l.totals_.readings_accepted, &l.totals_.readings_refused_backwards, &l.totals_.market_trades,
-                     &l.totals_.market_volume_wh, &l.totals_.agent_orders})
-    okay = okay && r.get_i64(*v);
+  okay = okay && read_totals(r, l.totals_);
   uint32_t admin_count = 0;
   okay = okay && r.get_u32(l.education_pool_) && r.get_u32(l.network_pool_) && r.get_u32(admin_count);
   if (!okay || net > static_cast<uint8_t>(crypto::network::regtest) || admin_count == 0 || admin_count > limits::admins_max)

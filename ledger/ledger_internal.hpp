@@ -1,0 +1,25 @@
+#pragma once
+// Encoders shared by the ledger's translation units (state root, snapshot, genesis). Not public API.
+
+#include <cstddef>
+#include <vector>
+
+#include "ledger/byte_io.hpp"
+#include "ledger/ledger.hpp"
+
+namespace energo::ledger::detail {
+
+constexpr std::size_t account_leaf_bytes_size = 20 + 2 + 33 + 8 * 9;
+
+void write_params(byte_writer& w, const community_params& p);
+bool read_params(byte_reader& r, community_params& p);
+crypto::hash256 account_leaf_hash(const account& a);
+void write_totals(byte_writer& w, const totals& t);
+bool read_totals(byte_reader& r, totals& t);
+std::vector<uint8_t> meter_leaf_bytes(const meter& m);
+std::vector<uint8_t> unit_leaf_bytes(const storage_unit& u);
+crypto::hash256 combine_root(const crypto::hash256& accounts_root, const crypto::hash256& meters_root,
+                             const crypto::hash256& units_root, const crypto::hash256& globals,
+                             const crypto::hash256& market);
+
+}  // namespace energo::ledger::detail

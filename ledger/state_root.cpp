@@ -1,0 +1,252 @@
+// Merkle leaves, the state root, account proofs, queries and the invariant checker.
+#include "ledger/ledger.hpp"
+
+#include <algorithm>
+
+#include "common/checked.hpp"
+#include "crypto/hash.hpp"
+#include "ledger/byte_io.hpp"
+#include "ledger/ledger_internal.hpp"
+
+namespace energo::ledger {
+
+using namespace detail;
+
+// ---------------------------------------------------------------------------------------------
+// Leaves and roots
+
+namespace detail {
+
+// One encoder for both the leaf bytes (proofs, snapshots) and the allocation-free leaf hash.
+template <class writer>
+void encode_account(writer& w, const account& a) {
+  w.put_array(a.address);
+  w.put_u8(static_cast<uint8_t>(a.kind));
+  w.put_u8(static_cast<uint8_t>((a.key_known ? 1 : 0) | (a.granted ? 2 : 0)));
+  w.put_array(a.key.bytes);
+  w.put_i64(a.tsl_units);
+  w.put_i64(a.watt_wh);
+  w.put_i64(a.fee_debt_units);
+  w.put_u64(a.nonce);
+  w.put_i64(a.minted_wh);
+  w.put_i64(a.burned_wh);
+  w.put_i64(a.grid_export_wh);
+  w.put_i64(a.grid_import_wh);
+  w.put_i64(a.fees_paid_units);
+}
+crypto::hash256 account_leaf_hash(const account& a) {
+  fixed_writer<account_leaf_bytes_size> w;
+  encode_account(w, a);
+  return crypto::merkle_leaf_hash(w.bytes());
+}
+
+}  // namespace detail
+
+std::vector<uint8_t> account_leaf_bytes(const account& a) {
+  byte_writer w;
+  w.reserve(detail::account_leaf_bytes_size);
+  detail::encode_account(w, a);
+  return w.take();
+}
+
+namespace detail {
+
+// The one list of totals fields, in wire order: the globals hash and the snapshot both use it, so
+// a new total cannot reach one and miss the other.
+template <class totals_type>
+auto totals_fields(totals_type& t) {
+  return std::array{&t.watt_minted_wh,        &t.watt_burned_wh,          &t.grid_export_wh,
+                    &t.grid_import_wh,        &t.fees_collected_units,    &t.fees_to_owners_units,
+                    &t.fees_to_education_units, &t.fees_to_network_units, &t.grants_paid_units,
+                    &t.readings_accepted,     &t.readings_refused_backwards, &t.market_trades,
+                    &t.market_volume_wh,      &t.agent_orders};
+}
+
+void write_totals(byte_writer& w, const totals& t) {
+  for (const int64_t* v : totals_fields(t)) w.put_i64(*v);
+}
+
+bool read_totals(byte_reader& r, totals& t) {
+  for (int64_t* v : totals_fields(t))
+    if (!r.get_i64(*v)) return false;
+  return true;
+}
+
+std::vector<uint8_t> meter_leaf_bytes(const meter& m) {
+  byte_writer w;
+  w.reserve(96);
+  w.put_array(m.key.bytes);
+  w.put_u32(m.account);
+  w.put_u64(m.sequence);
+  w.put_i64(m.export_wh_total);
+  w.put_i64(m.import_wh_total);
+  w.put_i64(m.last_timestamp_ms);
+  w.put_u32(m.backwards_flags);
+  return w.take();
+}
+
+std::vector<uint8_t> unit_leaf_bytes(const storage_unit& u) {
+  byte_writer w;
+  w.reserve(96);
+  w.put_array(u.key.bytes);
+  w.put_u32(u.owner);
+  w.put_i64(u.capacity_wh);
+  w.put_u64(u.nonce);
+  w.put_u64(u.report_epoch);
+  w.put_i64(u.stored_wh);
+  w.put_i64(u.fees_earned_units);
+  return w.take();
+}
+
+crypto::hash256 combine_root(const crypto::hash256& accounts_root, const crypto::hash256& meters_root,
+                             const crypto::hash256& units_root, const crypto::hash256& globals,
+                             const crypto::hash256& market) {
+  crypto::sha256_hasher h;
+  h.update(crypto::as_bytes("energo/state/v1"));
+  h.update(accounts_root).update(meters_root).update(units_root).update(globals).update(market);
+  return h.finish();
+}
+
+}  // namespace detail
+
+bool verify_account_proof(const crypto::hash256& state_root, const account_proof& proof) {
+  // The state root commits to the accounts root; the accounts root commits to the leaf through the path.
+  const auto leaf = crypto::merkle_leaf_hash(account_leaf_bytes(proof.record));
+  if (!crypto::merkle_verify(proof.accounts_root, leaf, proof.path)) return false;
+  return detail::combine_root(proof.accounts_root, proof.meters_root, proof.units_root, proof.globals_hash, proof.market_hash) ==
+         state_root;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries and roots
+
+const account* ledger::find_account(const account_address& address) const {
+  auto i = account_by_address_.find(address);
+  return i ? &accounts_[*i] : nullptr;
+}
+const meter* ledger::find_meter(const crypto::ed25519_public_key& key) const {
+  auto i = meter_by_key_.find(key.bytes);
+  return i ? &meters_[*i] : nullptr;
+}
+const storage_unit* ledger::find_storage_unit(const crypto::ed25519_public_key& key) const {
+  auto i = unit_by_key_.find(key.bytes);
+  return i ? &units_[*i] : nullptr;
+}
+
+int64_t ledger::tsl_total_units() const {
+  int128 sum = 0;
+  for (const auto& a : accounts_) sum += a.tsl_units;
+  return sum > INT64_MAX ? INT64_MAX : static_cast<int64_t>(sum);
+}
+int64_t ledger::watt_total_wh() const {
+  int128 sum = 0;
+  for (const auto& a : accounts_) sum += a.watt_wh;
+  return sum > INT64_MAX ? INT64_MAX : static_cast<int64_t>(sum);
+}
+
+crypto::hash256 ledger::globals_hash() const {
+  byte_writer w;
+  w.reserve(512);
+  w.put_raw(crypto::as_bytes("energo/globals/v1"));
+  w.put_array(genesis_hash_);
+  w.put_string(community_id_);
+  w.put_u8(static_cast<uint8_t>(network_));
+  write_params(w, params_);
+  w.put_i64(bmax_wh_);
+  w.put_i64(time_ms_);
+  w.put_i64(epoch_start_ms_);
+  w.put_u64(epoch_);
+  w.put_u32(education_pool_);
+  w.put_u32(network_pool_);
+  write_totals(w, totals_);
+  w.put_u32(static_cast<uint32_t>(admin_nonces_.size()));
+  for (const auto& [key, nonce] : admin_nonces_) {  // std::map: key order, deterministic
+    w.put_array(key.bytes);
+    w.put_u64(nonce);
+  }
+  return crypto::sha256(w.bytes());
+}
+
+crypto::hash256 ledger::state_root() {
+  // Ascending order walks the account table and the leaf level forwards; prefetching a few
+  // entries ahead overlaps their cache misses with the hashing (large ledgers, ARCHITECTURE scale).
+  std::sort(dirty_accounts_.begin(), dirty_accounts_.end());
+  constexpr std::size_t prefetch_distance = 4;
+  for (std::size_t j = 0; j < dirty_accounts_.size(); ++j) {
+    if (j + prefetch_distance < dirty_accounts_.size()) {
+      const account_index ahead = dirty_accounts_[j + prefetch_distance];
+      __builtin_prefetch(&accounts_[ahead]);
+      accounts_tree_.prefetch_leaf(ahead);
+    }
+    const account_index i = dirty_accounts_[j];
+    accounts_tree_.update(i, account_leaf_hash(accounts_[i]));
+    account_dirty_flag_[i] = 0;
+  }
+  dirty_accounts_.clear();
+  for (uint32_t i : dirty_meters_) {
+    meters_tree_.update(i, crypto::merkle_leaf_hash(meter_leaf_bytes(meters_[i])));
+    meter_dirty_flag_[i] = 0;
+  }
+  dirty_meters_.clear();
+  for (uint32_t i : dirty_units_) {
+    units_tree_.update(i, crypto::merkle_leaf_hash(unit_leaf_bytes(units_[i])));
+    unit_dirty_flag_[i] = 0;
+  }
+  dirty_units_.clear();
+  return combine_root(accounts_tree_.root(), meters_tree_.root(), units_tree_.root(), globals_hash(), market_hash());
+}
+
+std::optional<account_proof> ledger::prove(const account_address& address) {
+  auto i = account_by_address_.find(address);
+  if (!i) return std::nullopt;
+  (void)state_root();  // flush dirty leaves
+  account_proof p;
+  p.record = accounts_[*i];
+  p.path = accounts_tree_.proof(*i);
+  p.accounts_root = accounts_tree_.root();
+  p.meters_root = meters_tree_.root();
+  p.units_root = units_tree_.root();
+  p.globals_hash = globals_hash();
+  p.market_hash = market_hash();
+  return p;
+}
+
+std::vector<std::string> ledger::check_invariants() const {
+  std::vector<std::string> problems;
+  int128 tsl = 0, watt = 0, minted = 0, burned = 0;
+  for (const auto& a : accounts_) {
+    tsl += a.tsl_units;
+    watt += a.watt_wh;
+    minted += a.minted_wh;
+    burned += a.burned_wh;
+    if (a.tsl_units < 0 || a.watt_wh < 0 || a.fee_debt_units < 0)
+      problems.push_back("negative balance or debt in " + crypto::to_hex(a.address));
+    if (a.watt_wh > bmax_wh_) problems.push_back("WATT above Bmax in " + crypto::to_hex(a.address));
+    if (a.kind != account_kind::member && a.watt_wh != 0) problems.push_back("a system pool holds WATT");
+  }
+  if (tsl != tsl_supply_units) problems.push_back("TSL total differs from the fixed supply");
+  // Transfers move WATT between accounts, so per-account minted − burned need not match the balance;
+  // the community total must.
+  if (watt != static_cast<int128>(totals_.watt_minted_wh) - totals_.watt_burned_wh)
+    problems.push_back("WATT total differs from minted − burned");
+  if (minted != totals_.watt_minted_wh || burned != totals_.watt_burned_wh)
+    problems.push_back("per-account minted/burned do not add up to the totals");
+  if (totals_.fees_collected_units != totals_.fees_to_owners_units + totals_.fees_to_education_units + totals_.fees_to_network_units)
+    problems.push_back("fee split does not add up to the proceeds");
+  for (const auto& m : meters_)
+    if (m.account >= accounts_.size()) problems.push_back("meter refers to a missing account");
+  for (const auto& u : units_)
+    if (u.owner >= accounts_.size()) problems.push_back("storage unit refers to a missing account");
+  if (accounts_tree_.size() != accounts_.size() || meters_tree_.size() != meters_.size() || units_tree_.size() != units_.size())
+    problems.push_back("Merkle trees out of step with the state");
+  if (account_by_address_.size() != accounts_.size()) problems.push_back("address index out of step");
+  if (auto book_problem = book_.check_invariants(); !book_problem.empty()) problems.push_back("order book: " + book_problem);
+  for (const auto& [id, s] : sessions_)
+    if (s.spent_units > s.cap_units || s.vehicle >= accounts_.size() || s.station >= stations_.size())
+      problems.push_back("EV session " + std::to_string(id) + " is inconsistent");
+  for (const auto& st : stations_)
+    if (st.account >= accounts_.size()) problems.push_back("charging station refers to a missing account");
+  return problems;
+}
+
+}  // namespace energo::ledger

@@ -54,10 +54,16 @@ TEST(secure_session, round_trip_both_directions) {
   auto p = make_pair();
   EXPECT_EQ(p.a.handshake_hash(), p.b.handshake_hash());
   for (int i = 0; i < 50; ++i) {
-    auto f = p.a.seal(msg(i)).value();
-    EXPECT_EQ(p.b.open(payload_of(f)).value(), msg(i));
-    auto g = p.b.seal(msg(1000 + i)).value();
-    EXPECT_EQ(p.a.open(payload_of(g)).value(), msg(1000 + i));
+    auto f = p.a.seal(msg(i));
+    ASSERT_TRUE(f);
+    auto opened = p.b.open(payload_of(*f));
+    ASSERT_TRUE(opened) << "a -> b frame " << i;
+    EXPECT_EQ(*opened, msg(i));
+    auto g = p.b.seal(msg(1000 + i));
+    ASSERT_TRUE(g);
+    auto back = p.a.open(payload_of(*g));
+    ASSERT_TRUE(back) << "b -> a frame " << i;
+    EXPECT_EQ(*back, msg(1000 + i));
   }
   EXPECT_EQ(p.a.frames_sent(), 50u);
   EXPECT_EQ(p.b.frames_received(), 50u);
@@ -134,7 +140,9 @@ TEST(secure_session, rekeys_at_the_deterministic_frame_count) {
     if (i > 0 && i % 3 == 0) oracle.rekey();
     const auto frame = payload_of(sender.seal(msg(static_cast<int>(i))).value());
     EXPECT_EQ(frame, oracle.encrypt_with_ad({}, msg(static_cast<int>(i))).value()) << "frame " << i;
-    EXPECT_EQ(receiver.open(frame).value(), msg(static_cast<int>(i)));
+    auto opened = receiver.open(frame);
+    ASSERT_TRUE(opened) << "receiver with the same limit refused frame " << i;
+    EXPECT_EQ(*opened, msg(static_cast<int>(i)));
     if (!late_failed_at && !receiver_late.open(frame)) late_failed_at = i;
     if (!never_failed_at && !receiver_never.open(frame)) never_failed_at = i;
   }

@@ -8,11 +8,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -82,6 +84,7 @@ class litecoind_node {
     pid_ = ::fork();
     ENERGO_ASSERT(pid_ >= 0, "fork failed");
     if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no node behind
       const int null_fd = ::open("/dev/null", O_RDWR);
       ::dup2(null_fd, 1);
       ::dup2(null_fd, 2);
@@ -188,6 +191,7 @@ TEST(qtum_litecoind, anchors_confirm_survive_a_reorg_and_refusals_carry_the_node
   auto none = build_anchor_tx(params, key, coins.coins, coins.height, payload_at(1));
   ASSERT_FALSE(none.has_value());
   EXPECT_EQ(none.error().code, error_code::insufficient_funds);
+  std::printf("no funds: %s\n", none.error().message.c_str());
   EXPECT_NE(none.error().message.find("insufficient funds"), std::string::npos);
 
   mine(rpc, 101, address);
@@ -234,6 +238,8 @@ TEST(qtum_litecoind, anchors_confirm_survive_a_reorg_and_refusals_carry_the_node
     EXPECT_EQ(sent.error().code, error_code::rpc);
     EXPECT_EQ(sent.error().rpc_code, rpc_verify_rejected);
     EXPECT_EQ(sent.error().message.rfind("min relay fee not met", 0), 0u) << sent.error().message;
+    std::printf("fee too low: testmempoolaccept said \"%s\"; sendrawtransaction said %d \"%s\"\n",
+                refused.error().message.c_str(), sent.error().rpc_code, sent.error().message.c_str());
   }
 
   // Anchor 1: built and signed by us, accepted by the node.
@@ -270,6 +276,8 @@ TEST(qtum_litecoind, anchors_confirm_survive_a_reorg_and_refusals_carry_the_node
   ASSERT_EQ(must(rpc.get_block_count(), "getblockcount"), 105u);
   sync(rpc, tracker, coins.height, events);
   ASSERT_TRUE(has_event(events, tracker_event_kind::reorged_out, first.txid));
+  std::printf("reorg: anchor %s left the chain at height 102 (%zu event(s)); re-broadcasting\n",
+              txid_hex(first.txid).c_str(), events.size());
   EXPECT_EQ(tracker.status(first.txid)->state, anchor_state::pending);
   // Re-broadcast as the tracker asks; the new chain includes it again.
   EXPECT_EQ(must(broadcast(rpc, first.raw), "re-broadcast anchor 1"), first.txid);
@@ -342,6 +350,7 @@ TEST(qtum_litecoind, client_retries_across_a_restart_and_reports_wrong_credentia
   ASSERT_TRUE(count.has_value()) << count.error().message;
   EXPECT_EQ(*count, 5u);  // the chain survived the restart
   EXPECT_GT(attempts, 1u);
+  std::printf("restart: call succeeded after %u attempts; node down gave: %s\n", attempts, down.error().message.c_str());
 }
 
 }  // namespace

@@ -249,7 +249,9 @@ TEST(qtum_tx, refuses_malformed_encodings) {
   ASSERT_FALSE(refuses(good));
   EXPECT_TRUE(refuses(good + "00"));                        // trailing byte
   EXPECT_TRUE(refuses(good.substr(0, good.size() - 2)));    // truncated lock time
-  EXPECT_TRUE(refuses("01000000" "fd0100"));                // non-canonical CompactSize (1 as 3 bytes)
+  // The same transaction with its input count 1 written as a 3-byte CompactSize: non-canonical.
+  EXPECT_TRUE(refuses("01000000" "fd0100" + good.substr(10)));
+  EXPECT_TRUE(refuses("01000000" "fe01000000" + good.substr(10)));
   EXPECT_TRUE(refuses("01000000" "fe00000002"));            // 2^25+: above MAX_SIZE
   EXPECT_TRUE(refuses("01000000" "fdff00"));                // 255 inputs announced, no bytes
   EXPECT_TRUE(refuses("01000000" "0002"));                  // unknown flag 0x02

@@ -69,7 +69,12 @@ wire_result<void> open_reader(std::string_view body, aligned_reader& out) {
   // Every word may be visited once, plus a small allowance for the segment table.
   options.traversalLimitInWords = out.words.size() + 64;
   options.nestingLimit = static_cast<int>(limits::capnp_nesting_limit);
-  out.reader.emplace(out.words.asPtr(), options);
+  // The constructor already parses the segment table and throws on a bad one.
+  try {
+    out.reader.emplace(out.words.asPtr(), options);
+  } catch (const kj::Exception& e) {
+    return fail(wire_errc::malformed, std::string("capnp: ") + e.getDescription().cStr());
+  }
   return ok;
 }
 

@@ -1,0 +1,378 @@
+// The apply actor: owns the ledger. Applies committed entries in order; writes the ledger image,
+// the new outcomes and the applied index in ONE synced RocksDB batch per delivery; answers the
+// clients waiting for a command; takes a snapshot every N entries for the raft actor. Runs
+// detached: its batch is synced (fsync) and must not block a scheduler thread.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "actors/actors_internal.hpp"
+#include "actors/messages.hpp"
+#include "actors/state_codec.hpp"
+#include "crypto/hash.hpp"
+
+namespace energo::actors {
+
+namespace cs = energo::consensus;
+namespace st = energo::storage;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::string_view ledger_key = "ledger";
+constexpr std::string_view outcome_prefix = "o/";
+constexpr std::size_t waiting_hashes_max = 65536;  // distinct commands waiting for their outcome
+constexpr std::size_t pending_reads_max = 4096;
+constexpr std::size_t roots_kept = 1024;           // (index, state root) published, most recent
+
+std::string outcome_key(const std::string& hash) { return std::string(outcome_prefix) + hash; }
+
+net::client_response failure(net::client_errc code, std::string message, uint64_t leader = 0) {
+  net::client_response r;
+  r.what = net::client_response::kind::failure;
+  r.failure = net::client_failure{code, std::move(message), leader};
+  return r;
+}
+
+[[noreturn]] void fatal(const std::string& what) {
+  spdlog::critical("apply: {}; stopping (exit 5)", what);
+  spdlog::shutdown();
+  std::_Exit(5);
+}
+
+}  // namespace
+
+struct apply_state {
+  ctx_ptr ctx;
+  caf::actor raft;
+  std::optional<ledger::ledger> led;
+  uint64_t applied = 0;
+  uint64_t last_snapshot_index = 0;
+  std::string root;  // state root at `applied`
+  std::deque<std::pair<uint64_t, std::string>> roots;
+  // outcome cache, in log order (eviction order is the same on every replica)
+  std::map<std::string, stored_outcome> outcomes;
+  std::deque<std::string> outcome_order;
+  struct waiter {
+    caf::response_promise promise;
+    clock_type::time_point deadline;
+  };
+  std::map<std::string, std::vector<waiter>> waiters;
+  struct pending_read {
+    uint64_t index;
+    address_bytes address;
+    caf::response_promise promise;
+    clock_type::time_point deadline;
+  };
+  std::vector<pending_read> reads;
+  static inline const char* name = "apply";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<apply_state>*;
+
+void refresh_root(apply_state& s) {
+  const auto r = s.led->state_root();
+  s.root.assign(reinterpret_cast<const char*>(r.data()), r.size());
+  s.roots.emplace_back(s.applied, s.root);
+  while (s.roots.size() > roots_kept) s.roots.pop_front();
+}
+
+net::command_outcome to_outcome(uint64_t index, const ledger::result<ledger::apply_outcome>& r) {
+  net::command_outcome o;
+  o.index = index;
+  if (!r) {
+    o.accepted = false;
+    o.code = static_cast<uint16_t>(r.error().code);
+    o.code_name = std::string(ledger::errc_name(r.error().code));
+    o.message = r.error().message.substr(0, limits::outcome_message_bytes_max);
+    return o;
+  }
+  o.accepted = true;
+  o.minted_wh = r->minted_wh;
+  o.burned_wh = r->burned_wh;
+  o.fees_units = r->fees_units;
+  o.order_id = r->order_id;
+  o.filled_wh = r->filled_wh;
+  o.trades = r->trades;
+  o.session_id = r->session_id;
+  o.created_account = r->created_account;
+  o.epochs_closed = r->epochs_closed;
+  return o;
+}
+
+node_image make_image(const apply_state& s) {
+  node_image img;
+  img.applied_index = s.applied;
+  const auto bytes = s.led->snapshot();
+  img.ledger_bytes.assign(bytes.begin(), bytes.end());
+  for (const auto& h : s.outcome_order) img.outcomes.emplace_back(h, s.outcomes.at(h));
+  return img;
+}
+
+void answer(apply_state& s, const std::string& hash, const stored_outcome& o, bool duplicate) {
+  auto it = s.waiters.find(hash);
+  if (it == s.waiters.end()) return;
+  net::client_response r;
+  r.what = net::client_response::kind::outcome;
+  r.outcome = o.outcome;
+  r.outcome.duplicate = duplicate;
+  for (auto& w : it->second) w.promise.deliver(r);
+  s.waiters.erase(it);
+}
+
+net::client_response account_response(const apply_state& s, const address_bytes& address) {
+  net::client_response r;
+  r.what = net::client_response::kind::account;
+  r.account.applied_index = s.applied;
+  if (const auto* a = s.led->find_account(address)) {
+    r.account.found = true;
+    r.account.tsl_units = a->tsl_units;
+    r.account.watt_wh = a->watt_wh;
+    r.account.nonce = a->nonce;
+    r.account.fee_debt_units = a->fee_debt_units;
+  }
+  return r;
+}
+
+void serve_reads(apply_state& s) {
+  for (auto it = s.reads.begin(); it != s.reads.end();) {
+    if (it->index <= s.applied) {
+      it->promise.deliver(account_response(s, it->address));
+      it = s.reads.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
+  auto& s = self->state;
+  std::vector<st::state_write> writes;
+  std::vector<std::pair<std::string, stored_outcome>> fresh;
+  uint64_t last = s.applied;
+  for (const auto& e : entries) {
+    if (e.index <= s.applied) continue;  // already in the durable state (restart re-delivers)
+    if (e.index != last + 1) fatal("gap in committed entries: expected " + std::to_string(last + 1) + ", got " + std::to_string(e.index));
+    last = e.index;
+    if (e.type != cs::entry_type::normal) continue;
+    auto batch = decode_command_batch(e.data);
+    if (!batch) {
+      spdlog::error("apply: entry {} is not a command batch; skipped", e.index);
+      continue;
+    }
+    uint32_t position = 0;
+    for (const auto& bytes : *batch) {
+      auto cmd = ledger::decode(crypto::as_bytes(bytes));
+      ledger::result<ledger::apply_outcome> r =
+          cmd ? s.led->apply(*cmd) : ledger::result<ledger::apply_outcome>{ledger::fail(cmd.error().code, cmd.error().message)};
+      const bool is_tick = cmd && std::holds_alternative<ledger::tick>(cmd->body);
+      stored_outcome so{e.index, position++, to_outcome(e.index, r)};
+      if (is_tick) continue;
+      const auto h = crypto::sha256(crypto::as_bytes(bytes));
+      std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
+      auto existing = s.outcomes.find(hash);
+      if (existing != s.outcomes.end()) {
+        answer(s, hash, existing->second, true);  // the same command again: its first outcome
+        continue;
+      }
+      s.outcomes.emplace(hash, so);
+      s.outcome_order.push_back(hash);
+      writes.push_back({outcome_key(hash), encode_outcome(so)});
+      answer(s, hash, so, false);
+      while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
+        writes.push_back({outcome_key(s.outcome_order.front()), std::nullopt});
+        s.outcomes.erase(s.outcome_order.front());
+        s.outcome_order.pop_front();
+      }
+    }
+  }
+  if (last == s.applied) return;
+  const auto image = s.led->snapshot();
+  writes.push_back({std::string(ledger_key), std::string(image.begin(), image.end())});
+  if (auto res = s.ctx->store->apply_batch(community_group, writes, last); !res) {
+    fatal("apply_batch failed: " + res.error().message);
+  }
+  s.applied = last;
+  refresh_root(s);
+  spdlog::debug("apply: applied {} root {}", s.applied, crypto::to_hex(crypto::as_bytes(s.root)));
+  serve_reads(s);
+  if (s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
+    s.last_snapshot_index = s.applied;
+    self->send(s.raft, snapshot_taken_atom::value, s.applied, encode_image(make_image(s)));
+  }
+}
+
+bool install(self_ptr self, const cs::snapshot& snap) {
+  auto& s = self->state;
+  auto img = decode_image(snap.data);
+  if (!img || img->applied_index != snap.meta.index) {
+    spdlog::error("apply: snapshot at {} does not decode as a node image", snap.meta.index);
+    return false;
+  }
+  auto led = ledger::ledger::restore(crypto::as_bytes(img->ledger_bytes));
+  if (!led) {
+    spdlog::error("apply: snapshot ledger does not restore: {}", led.error().message);
+    return false;
+  }
+  std::vector<st::state_write> state;
+  state.push_back({std::string(ledger_key), img->ledger_bytes});
+  for (const auto& [hash, o] : img->outcomes) state.push_back({outcome_key(hash), encode_outcome(o)});
+  if (auto res = s.ctx->store->install_snapshot(community_group, to_record(snap.meta, snap.data.size()), snap.data, state,
+                                                std::nullopt);
+      !res) {
+    spdlog::error("apply: install_snapshot: {}", res.error().message);
+    return false;
+  }
+  s.led.emplace(std::move(*led));
+  s.applied = snap.meta.index;
+  s.last_snapshot_index = snap.meta.index;
+  s.outcomes.clear();
+  s.outcome_order.clear();
+  for (auto& [hash, o] : img->outcomes) {
+    s.outcome_order.push_back(hash);
+    s.outcomes.emplace(hash, o);
+  }
+  refresh_root(s);
+  serve_reads(s);
+  spdlog::info("apply: installed snapshot at {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(s.root)));
+  return true;
+}
+
+// Loads the durable state (or the genesis state) at start.
+void load(apply_state& s) {
+  auto& store = *s.ctx->store;
+  s.applied = store.applied_index(community_group);
+  auto bytes = store.get_state(community_group, ledger_key);
+  if (!bytes) fatal("read state: " + bytes.error().message);
+  if (bytes->has_value()) {
+    auto led = ledger::ledger::restore(crypto::as_bytes(**bytes));
+    if (!led) fatal("stored ledger does not restore: " + led.error().message);
+    s.led.emplace(std::move(*led));
+  } else {
+    if (s.applied != 0) fatal("applied index " + std::to_string(s.applied) + " but no ledger state");
+    auto led = ledger::ledger::create(s.ctx->genesis);
+    if (!led) fatal("genesis: " + led.error().message);
+    s.led.emplace(std::move(*led));
+  }
+  auto scanned = store.scan_state(community_group, outcome_prefix, limits::outcome_cache_entries_max + 1);
+  if (!scanned) fatal("scan outcomes: " + scanned.error().message);
+  std::vector<std::pair<std::string, stored_outcome>> list;
+  for (auto& [k, v] : *scanned) {
+    if (k.rfind(outcome_prefix, 0) != 0) break;
+    auto o = decode_outcome(v);
+    if (!o) fatal("stored outcome does not decode");
+    list.emplace_back(k.substr(outcome_prefix.size()), *o);
+  }
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.second.index, a.second.position) < std::pair(b.second.index, b.second.position);
+  });
+  for (auto& [h, o] : list) {
+    s.outcome_order.push_back(h);
+    s.outcomes.emplace(h, o);
+  }
+  auto meta = store.snapshot_meta(community_group);
+  if (meta && meta->has_value()) s.last_snapshot_index = (*meta)->index;
+  refresh_root(s);
+  spdlog::info("apply: state at applied index {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(s.root)));
+}
+
+}  // namespace
+
+caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
+  self->state.ctx = ctx;
+  load(self->state);
+  return {
+      [self](wire_atom, caf::actor raft) {
+        self->state.raft = std::move(raft);
+        self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
+      },
+      [self](committed_atom, const std::vector<cs::entry>& entries) { apply_entries(self, entries); },
+      [self](install_atom, const cs::snapshot& snap) { return install(self, snap); },
+      [self](submit_atom, std::string& hash, std::string& command) -> caf::result<net::client_response> {
+        auto& s = self->state;
+        if (auto it = s.outcomes.find(hash); it != s.outcomes.end()) {
+          net::client_response r;
+          r.what = net::client_response::kind::outcome;
+          r.outcome = it->second.outcome;
+          r.outcome.duplicate = true;
+          return r;
+        }
+        auto it = s.waiters.find(hash);
+        if (it == s.waiters.end()) {
+          if (s.waiters.size() >= waiting_hashes_max) return failure(net::client_errc::busy, "too many commands in flight; retry");
+          it = s.waiters.emplace(hash, std::vector<apply_state::waiter>{}).first;
+          // Registered before the proposal leaves: the outcome cannot arrive before its waiter.
+          self->request(s.raft, caf::infinite, propose_atom::value, std::move(command))
+              .then([self, hash](uint16_t code, uint64_t leader) {
+                if (code == 0) return;
+                auto w = self->state.waiters.find(hash);
+                if (w == self->state.waiters.end()) return;
+                const auto r = failure(static_cast<net::client_errc>(code),
+                                       code == static_cast<uint16_t>(net::client_errc::no_leader)
+                                           ? "no leader known (election in progress); retry"
+                                           : "proposal refused; retry",
+                                       leader);
+                for (auto& x : w->second) x.promise.deliver(r);
+                self->state.waiters.erase(w);
+              });
+        }
+        auto rp = self->make_response_promise();
+        it->second.push_back({rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});
+        return rp;
+      },
+      [self](read_atom, uint64_t index, const address_bytes& address) -> caf::result<net::client_response> {
+        auto& s = self->state;
+        if (index <= s.applied) return account_response(s, address);
+        if (s.reads.size() >= pending_reads_max) return failure(net::client_errc::busy, "too many reads waiting");
+        auto rp = self->make_response_promise();
+        s.reads.push_back({index, address, rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});
+        return rp;
+      },
+      [self](status_atom) {
+        const auto& s = self->state;
+        return apply_view{s.applied, s.root, s.led->time_ms(), s.led->epoch()};
+      },
+      [self](image_atom) {
+        const auto& s = self->state;
+        return caf::make_message(s.applied, encode_image(make_image(s)));
+      },
+      [self](timer_atom) {
+        auto& s = self->state;
+        const auto now = clock_type::now();
+        for (auto it = s.waiters.begin(); it != s.waiters.end();) {
+          auto& ws = it->second;
+          for (auto w = ws.begin(); w != ws.end();) {
+            if (w->deadline <= now) {
+              w->promise.deliver(failure(net::client_errc::timeout,
+                                         "not applied within the deadline; outcome unknown: resubmit the same signed "
+                                         "command (it applies at most once)"));
+              w = ws.erase(w);
+            } else {
+              ++w;
+            }
+          }
+          it = ws.empty() ? s.waiters.erase(it) : std::next(it);
+        }
+        for (auto it = s.reads.begin(); it != s.reads.end();) {
+          if (it->deadline <= now) {
+            it->promise.deliver(failure(net::client_errc::timeout, "read not served within the deadline"));
+            it = s.reads.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
+      },
+      [self](stop_atom) { self->quit(); },
+  };
+}
+
+caf::actor spawn_apply(caf::actor_system& sys, ctx_ptr ctx) { return sys.spawn<caf::detached>(apply_actor, std::move(ctx)); }
+
+}  // namespace energo::actors

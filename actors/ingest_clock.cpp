@@ -1,0 +1,90 @@
+// ingest: a pool of stateless workers (one per core) that decode, bound and verify client
+// commands — the only place signatures are checked; the log carries verified commands — then
+// hand them to the apply actor, which registers the client as waiting and proposes.
+// clock: on the leader only, proposes `tick` entries from the wall clock.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "actors/actors_internal.hpp"
+#include "actors/messages.hpp"
+#include "crypto/hash.hpp"
+
+namespace energo::actors {
+
+namespace {
+net::client_response failure(net::client_errc code, std::string message) {
+  net::client_response r;
+  r.what = net::client_response::kind::failure;
+  r.failure = net::client_failure{code, std::move(message), 0};
+  return r;
+}
+}  // namespace
+
+caf::behavior ingest_worker(caf::event_based_actor* self, ctx_ptr ctx, caf::actor apply) {
+  return {
+      [self, ctx, apply](submit_atom, std::string& bytes) -> caf::result<net::client_response> {
+        if (bytes.size() > ledger::limits::command_bytes_max) {
+          return failure(net::client_errc::too_large, "command larger than " +
+                                                          std::to_string(ledger::limits::command_bytes_max) + " bytes");
+        }
+        auto cmd = ledger::decode(crypto::as_bytes(bytes));
+        if (!cmd) return failure(net::client_errc::malformed, cmd.error().message);
+        if (std::holds_alternative<ledger::tick>(cmd->body)) {
+          return failure(net::client_errc::system_command, "tick is proposed by the leader's clock only");
+        }
+        if (auto v = ledger::verify(*cmd, ctx->genesis_hash); !v) {
+          return failure(net::client_errc::bad_signature, v.error().message);
+        }
+        const auto h = crypto::sha256(crypto::as_bytes(bytes));
+        std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
+        auto rp = self->make_response_promise();
+        rp.delegate(apply, submit_atom::value, std::move(hash), std::move(bytes));
+        return rp;
+      },
+  };
+}
+
+struct clock_state {
+  static inline const char* name = "clock";
+};
+
+// Every interval: if this node leads, read the ledger time and propose
+// min(now, ledger + step_ms_max) when it is ahead. Ledger time never goes backwards (the ledger
+// refuses that too) and one tick never jumps more than step_ms_max.
+caf::behavior clock_actor(caf::stateful_actor<clock_state>* self, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
+  const auto interval = std::chrono::milliseconds(ctx->clock_interval_ms);
+  self->delayed_send(self, interval, timer_atom::value);
+  return {
+      [self, ctx, raft, apply, interval](timer_atom) {
+        self->delayed_send(self, interval, timer_atom::value);
+        self->request(raft, interval, status_atom::value).then([self, ctx, raft, apply, interval](const raft_view& v) {
+          if (v.role != "leader") return;
+          self->request(apply, interval, status_atom::value).then([ctx, raft](const apply_view& a) {
+            const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+            if (now_ms <= a.ledger_time_ms) return;
+            const int64_t next = std::min(now_ms, a.ledger_time_ms + ctx->clock_step_ms_max);
+            caf::anon_send(raft, propose_tick_atom::value, next);
+          });
+        });
+      },
+      [self](stop_atom) { self->quit(); },
+  };
+}
+
+caf::actor spawn_ingest(caf::actor_system& sys, ctx_ptr ctx, caf::actor apply) {
+  const std::size_t workers = std::max<uint32_t>(1, ctx->ingest_workers);
+  return caf::actor_pool::make(
+      sys.dummy_execution_unit(), workers, [&sys, ctx, apply] { return sys.spawn(ingest_worker, ctx, apply); },
+      caf::actor_pool::round_robin());
+}
+
+caf::actor spawn_clock(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
+  return sys.spawn(clock_actor, std::move(ctx), std::move(raft), std::move(apply));
+}
+
+}  // namespace energo::actors

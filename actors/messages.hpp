@@ -1,0 +1,90 @@
+#pragma once
+// Atoms and in-process message types of the node's actors. These types never cross a process
+// boundary through CAF (peers and clients speak net/wire.hpp), so they are allowed as unsafe
+// (local-only) message types instead of being announced for serialization.
+//
+// Protocols (sender -> receiver: message => reply):
+//  raft:
+//    tick                                         (self timer)
+//    ready                                        (self: process the core's ready)
+//    peer_in, consensus::message                  (peer broker)
+//    propose, std::string command                 (apply) => uint16 client_errc or 0, uint64 leader hint
+//    propose_tick, int64 time_ms                  (clock)
+//    status                                       => raft_view
+//    read_index                                   => uint16 code (0 ok), uint64 index
+//    snapshot_taken, uint64 index, std::string image (apply)
+//    transfer                                     => bool (a transfer started)
+//  apply:
+//    committed, std::vector<consensus::entry>     (raft)
+//    install, consensus::snapshot                 (raft) => bool
+//    submit, std::string hash, std::string command (ingest, delegated) => net::client_response
+//    read, uint64 index, std::array<uint8_t,20>   => net::client_response (account)
+//    status                                       => apply_view
+//    image                                        => uint64 index, std::string image
+//    timer                                        (self)
+//  ingest (pool):
+//    submit, std::string command                  (client broker) => net::client_response
+//  peer broker:
+//    peer_out, consensus::message                 (raft)
+//    connect                                      (self timer)
+//  client broker: frames only; stop.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "consensus/types.hpp"
+#include "net/wire.hpp"
+
+namespace energo::actors {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using peer_in_atom = caf::atom_constant<caf::atom("peer_in")>;
+using peer_out_atom = caf::atom_constant<caf::atom("peer_out")>;
+using propose_atom = caf::atom_constant<caf::atom("propose")>;
+using propose_tick_atom = caf::atom_constant<caf::atom("prop_tick")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using read_index_atom = caf::atom_constant<caf::atom("read_idx")>;
+using snapshot_taken_atom = caf::atom_constant<caf::atom("snap_taken")>;
+using transfer_atom = caf::atom_constant<caf::atom("transfer")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using install_atom = caf::atom_constant<caf::atom("install")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using image_atom = caf::atom_constant<caf::atom("image")>;
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+using connect_atom = caf::atom_constant<caf::atom("connect")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+struct raft_view {
+  std::string role;
+  uint64_t term = 0;
+  uint64_t leader = 0;
+  uint64_t commit_index = 0;
+  uint64_t last_index = 0;
+  uint64_t snapshot_index = 0;
+  std::vector<uint64_t> voters;
+};
+
+struct apply_view {
+  uint64_t applied_index = 0;
+  std::string state_root;  // 32 raw bytes
+  int64_t ledger_time_ms = 0;
+  uint64_t epoch = 0;
+};
+
+using address_bytes = std::array<uint8_t, 20>;
+
+}  // namespace energo::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::consensus::message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<energo::consensus::entry>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::consensus::snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::net::client_response)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::raft_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::apply_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::address_bytes)

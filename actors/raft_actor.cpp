@@ -1,0 +1,358 @@
+// The raft actor: owns the consensus core and the Raft log in storage/. Runs detached (its own
+// thread) because every ready is made durable with a synced RocksDB write before its messages
+// leave (consensus/raft.hpp contract); blocking a scheduler thread on fsync would stall every
+// other actor sharing it.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "actors/actors_internal.hpp"
+#include "actors/messages.hpp"
+#include "actors/state_codec.hpp"
+#include "consensus/raft.hpp"
+
+namespace energo::actors {
+
+namespace cs = energo::consensus;
+namespace st = energo::storage;
+
+storage::log_record to_record(const cs::entry& e) { return {e.term, e.index, static_cast<uint8_t>(e.type), e.data}; }
+cs::entry from_record(st::log_record r) {
+  return {r.term, r.index, static_cast<cs::entry_type>(r.type), std::move(r.payload)};
+}
+st::snapshot_meta_record to_record(const cs::snapshot_meta& m, uint64_t bytes) {
+  st::snapshot_meta_record r;
+  r.index = m.index;
+  r.term = m.term;
+  r.config.voters.assign(m.config.voters.begin(), m.config.voters.end());
+  r.config.learners.assign(m.config.learners.begin(), m.config.learners.end());
+  r.config.voters_outgoing.assign(m.config.voters_outgoing.begin(), m.config.voters_outgoing.end());
+  r.data_bytes = bytes;
+  return r;
+}
+cs::snapshot_meta from_record(const st::snapshot_meta_record& m) {
+  cs::snapshot_meta s{m.index, m.term, {}};
+  s.config.voters.insert(m.config.voters.begin(), m.config.voters.end());
+  s.config.learners.insert(m.config.learners.begin(), m.config.learners.end());
+  s.config.voters_outgoing.insert(m.config.voters_outgoing.begin(), m.config.voters_outgoing.end());
+  return s;
+}
+
+namespace {
+
+constexpr uint64_t read_deadline_ticks = 100;       // a read index not confirmed by then fails
+constexpr std::size_t proposals_pending_max = 65536; // commands buffered between two readies
+
+[[noreturn]] void fatal_storage(const char* what, const st::storage_error& e) {
+  // A failed synced write leaves the core ahead of the disk; continuing could break a promise
+  // already made to a peer. Stop at once (etcd does the same); restart recovers from RocksDB.
+  spdlog::critical("raft: {} failed: {}: {}; stopping (exit 5)", what, st::to_string(e.code), e.message);
+  spdlog::shutdown();
+  std::_Exit(5);
+}
+
+}  // namespace
+
+struct raft_state {
+  ctx_ptr ctx;
+  std::optional<cs::raft_node> core;
+  caf::actor apply;
+  caf::actor peers;
+  bool ready_scheduled = false;
+  bool in_install = false;  // waiting for the apply actor to install a snapshot
+  uint64_t ticks = 0;
+  struct proposal {
+    std::string command;
+    caf::response_promise promise;
+  };
+  std::vector<proposal> proposals;
+  struct pending_read {
+    caf::response_promise promise;
+    uint64_t deadline_tick = 0;
+  };
+  std::map<uint64_t, pending_read> reads;
+  uint64_t next_read_ctx = 1;
+  cs::role last_role = cs::role::follower;
+  cs::node_id last_leader = cs::no_node;
+  static inline const char* name = "raft";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<raft_state>*;
+
+void schedule_ready(self_ptr self) {
+  auto& s = self->state;
+  if (s.ready_scheduled || s.in_install) return;
+  s.ready_scheduled = true;
+  self->send(self, ready_atom::value);
+}
+
+uint16_t code_of(const cs::raft_error& e) {
+  switch (e.code) {
+    case cs::raft_error_code::no_leader:
+    case cs::raft_error_code::not_leader:
+    case cs::raft_error_code::leader_not_ready: return static_cast<uint16_t>(net::client_errc::no_leader);
+    case cs::raft_error_code::entry_too_large: return static_cast<uint16_t>(net::client_errc::too_large);
+    default: return static_cast<uint16_t>(net::client_errc::busy);
+  }
+}
+
+// Packs buffered proposals into entries of at most proposal_commands_max commands and
+// entry_bytes_max bytes, and proposes them (a follower's core forwards them to the leader).
+void flush_proposals(self_ptr self) {
+  auto& s = self->state;
+  if (s.proposals.empty()) return;
+  const uint64_t entry_bytes_max = s.core->cfg().lim.entry_bytes_max;
+  std::size_t i = 0;
+  while (i < s.proposals.size()) {
+    std::vector<std::string> batch;
+    std::size_t bytes = 16;
+    std::size_t j = i;
+    while (j < s.proposals.size() && batch.size() < s.ctx->proposal_commands_max &&
+           bytes + s.proposals[j].command.size() + 4 <= entry_bytes_max) {
+      bytes += s.proposals[j].command.size() + 4;
+      batch.push_back(s.proposals[j].command);
+      ++j;
+    }
+    auto res = s.core->propose(encode_command_batch(batch));
+    for (std::size_t k = i; k < j; ++k) {
+      if (res) s.proposals[k].promise.deliver(uint16_t{0}, s.core->leader());
+      else s.proposals[k].promise.deliver(code_of(res.error()), res.error().leader_hint);
+    }
+    i = j;
+  }
+  s.proposals.clear();
+}
+
+void finish_ready(self_ptr self, cs::ready r);
+
+void process_ready(self_ptr self) {
+  auto& s = self->state;
+  s.ready_scheduled = false;
+  if (s.in_install) return;
+  flush_proposals(self);
+  if (!s.core->has_ready()) return;
+  cs::ready r = s.core->get_ready();
+  if (r.snapshot_to_install) {
+    // (a) The apply actor installs it (state, applied index, meta and blob in one synced batch)
+    // after every committed entry sent to it before; we wait for it before (b)-(d).
+    s.in_install = true;
+    const auto snap = *r.snapshot_to_install;
+    spdlog::info("raft: installing snapshot at index {} term {}", snap.meta.index, snap.meta.term);
+    self->request(s.apply, caf::infinite, install_atom::value, snap)
+        .await([self, r = std::move(r)](bool installed) mutable {
+          if (!installed) {
+            spdlog::critical("raft: snapshot install failed; stopping (exit 5)");
+            spdlog::shutdown();
+            std::_Exit(5);
+          }
+          self->state.in_install = false;
+          finish_ready(self, std::move(r));
+        });
+    return;
+  }
+  finish_ready(self, std::move(r));
+}
+
+void finish_ready(self_ptr self, cs::ready r) {
+  auto& s = self->state;
+  const auto& ctx = *s.ctx;
+  // (b) + (c): entries and hard state in one synced batch, before any message leaves.
+  if (!r.entries_to_persist.empty() || r.hard_state) {
+    std::vector<st::log_record> records;
+    records.reserve(r.entries_to_persist.size());
+    for (const auto& e : r.entries_to_persist) records.push_back(to_record(e));
+    st::group_write w{community_group, records, std::nullopt};
+    if (r.hard_state) w.hard_state = st::hard_state_record{r.hard_state->term, r.hard_state->vote, r.hard_state->commit};
+    if (auto res = ctx.store->persist(std::span<const st::group_write>(&w, 1)); !res) fatal_storage("persist", res.error());
+  }
+  // (d) messages
+  for (auto& m : r.messages) self->send(s.peers, peer_out_atom::value, std::move(m));
+  // (e) committed entries, in order, to the apply actor
+  if (!r.committed_entries.empty()) self->send(s.apply, committed_atom::value, r.committed_entries);
+  for (const auto& rs : r.read_states) {
+    auto it = s.reads.find(rs.request_ctx);
+    if (it == s.reads.end()) continue;
+    it->second.promise.deliver(uint16_t{0}, rs.index);
+    s.reads.erase(it);
+  }
+  const bool wants_data = r.snapshot_data_wanted;
+  s.core->advance(r);
+  if (wants_data) {
+    // (g) A lagging follower needs our snapshot's data: ask the apply actor for a fresh image.
+    self->request(s.apply, caf::infinite, image_atom::value).then([self](uint64_t index, std::string image) {
+      auto& st2 = self->state;
+      if (index < st2.core->snapshot_metadata().index || index > st2.core->applied_index()) return;
+      if (auto res = st2.core->compact(index, std::move(image)); !res) {
+        spdlog::warn("raft: compact for snapshot data failed: {}", res.error().message);
+      }
+      schedule_ready(self);
+    });
+  }
+  if (s.core->role() != s.last_role || s.core->leader() != s.last_leader) {
+    spdlog::info("raft: {} in term {}, leader {}", cs::to_string(s.core->role()), s.core->term(), s.core->leader());
+    s.last_role = s.core->role();
+    s.last_leader = s.core->leader();
+  }
+  if (s.core->has_ready()) schedule_ready(self);
+}
+
+// Restart the core from the store (storage/README.md "Restart recipe").
+cs::raft_node restart_core(const node_context& ctx) {
+  auto& store = *ctx.store;
+  cs::config cfg;
+  cfg.id = ctx.self;
+  cfg.group = community_group;
+  cfg.election_ticks = static_cast<int>(ctx.election_ticks);
+  cfg.heartbeat_ticks = static_cast<int>(ctx.heartbeat_ticks);
+  cfg.random_seed = ctx.self ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto hs = store.hard_state(community_group);
+  std::vector<cs::entry> log;
+  const auto last = store.last_index(community_group);
+  for (uint64_t lo = store.first_index(community_group); lo <= last;) {
+    auto chunk = store.entries(community_group, lo, last + 1, 64u << 20);
+    if (!chunk) fatal_storage("read log", chunk.error());
+    for (auto& rec : *chunk) log.push_back(from_record(std::move(rec)));
+    lo = log.back().index + 1;
+  }
+  auto meta = store.snapshot_meta(community_group);
+  if (!meta) fatal_storage("read snapshot meta", meta.error());
+  const cs::hard_state chs{hs.term, hs.vote, hs.commit};
+  if (meta->has_value()) {
+    auto data = store.snapshot_data(community_group);
+    if (!data) fatal_storage("read snapshot", data.error());
+    cs::snapshot snap{from_record(**meta), std::move(*data)};
+    spdlog::info("raft: restart from snapshot at {} and {} log entries, term {} commit {}", snap.meta.index, log.size(),
+                 hs.term, hs.commit);
+    return cs::raft_node::restart(cfg, chs, std::move(snap), std::move(log));
+  }
+  spdlog::info("raft: restart with {} log entries, term {} commit {}", log.size(), hs.term, hs.commit);
+  return cs::raft_node::restart(cfg, chs, std::optional<cs::snapshot_meta>{}, std::move(log));
+}
+
+}  // namespace
+
+namespace {
+caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
+  auto& s = self->state;
+  s.ctx = ctx;
+  s.core.emplace(restart_core(*ctx));
+  const auto tick = std::chrono::milliseconds(ctx->tick_ms);
+  return {
+      [self](wire_atom, caf::actor peers, caf::actor apply) {
+        self->state.peers = std::move(peers);
+        self->state.apply = std::move(apply);
+        self->delayed_send(self, std::chrono::milliseconds(self->state.ctx->tick_ms), tick_atom::value);
+        schedule_ready(self);
+      },
+      [self, tick](tick_atom) {
+        auto& st2 = self->state;
+        ++st2.ticks;
+        st2.core->tick();
+        for (auto it = st2.reads.begin(); it != st2.reads.end();) {
+          if (it->second.deadline_tick <= st2.ticks) {
+            it->second.promise.deliver(static_cast<uint16_t>(net::client_errc::timeout), uint64_t{0});
+            it = st2.reads.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        schedule_ready(self);
+        self->delayed_send(self, tick, tick_atom::value);
+      },
+      [self](ready_atom) { process_ready(self); },
+      [self](peer_in_atom, const cs::message& m) {
+        self->state.core->step(m);
+        schedule_ready(self);
+      },
+      [self](propose_atom, std::string command) -> caf::result<uint16_t, uint64_t> {
+        auto& st2 = self->state;
+        if (st2.proposals.size() >= proposals_pending_max) {
+          return {static_cast<uint16_t>(net::client_errc::busy), st2.core->leader()};
+        }
+        auto rp = self->make_response_promise();
+        st2.proposals.push_back({std::move(command), rp});
+        schedule_ready(self);
+        return rp;
+      },
+      [self](propose_tick_atom, int64_t time_ms) {
+        auto& st2 = self->state;
+        if (st2.core->role() != cs::role::leader) return;
+        ledger::command c{ledger::tick{time_ms}, {}};
+        const auto bytes = ledger::encode(c);
+        auto res = st2.core->propose(encode_command_batch({std::string(bytes.begin(), bytes.end())}));
+        if (!res) spdlog::debug("raft: tick not proposed: {}", res.error().message);
+        schedule_ready(self);
+      },
+      [self](status_atom) {
+        const auto& core = *self->state.core;
+        raft_view v;
+        v.role = std::string(cs::to_string(core.role()));
+        v.term = core.term();
+        v.leader = core.leader();
+        v.commit_index = core.commit_index();
+        v.last_index = core.last_index();
+        v.snapshot_index = core.snapshot_metadata().index;
+        v.voters.assign(core.membership().voters.begin(), core.membership().voters.end());
+        return v;
+      },
+      [self](read_index_atom) -> caf::result<uint16_t, uint64_t> {
+        auto& st2 = self->state;
+        const uint64_t rctx = st2.next_read_ctx++;
+        if (auto res = st2.core->read_index(rctx); !res) return {code_of(res.error()), uint64_t{0}};
+        auto rp = self->make_response_promise();
+        st2.reads.emplace(rctx, raft_state::pending_read{rp, st2.ticks + read_deadline_ticks});
+        schedule_ready(self);
+        return rp;
+      },
+      [self](snapshot_taken_atom, uint64_t index, std::string& image) {
+        auto& st2 = self->state;
+        auto& core = *st2.core;
+        if (index <= core.snapshot_metadata().index || index > core.applied_index()) return;
+        const auto term = core.term_at(index);
+        if (!term) return;
+        const auto bytes = image.size();
+        if (auto res = core.compact(index, image); !res) {
+          spdlog::warn("raft: compact at {} refused: {}", index, res.error().message);
+          return;
+        }
+        // Meta (with membership) and blob first, then drop the log (storage/README.md).
+        const auto meta = core.snapshot_metadata();
+        if (auto res = st2.ctx->store->save_snapshot(community_group, to_record(meta, bytes), image); !res) {
+          fatal_storage("save snapshot", res.error());
+        }
+        if (auto res = st2.ctx->store->compact(community_group, index); !res) fatal_storage("compact", res.error());
+        spdlog::info("raft: snapshot at index {} ({} bytes), log compacted", index, bytes);
+      },
+      [self](transfer_atom) {
+        auto& core = *self->state.core;
+        if (core.role() != cs::role::leader) return false;
+        cs::node_id best = cs::no_node;
+        uint64_t best_match = 0;
+        for (const auto& p : core.progress()) {
+          if (p.id == core.id() || p.is_learner || !core.membership().is_voter(p.id)) continue;
+          if (best == cs::no_node || p.match > best_match) {
+            best = p.id;
+            best_match = p.match;
+          }
+        }
+        if (best == cs::no_node) return false;
+        auto res = core.transfer_leadership(best);
+        schedule_ready(self);
+        if (res) spdlog::info("raft: transferring leadership to {}", best);
+        return static_cast<bool>(res);
+      },
+      [self](stop_atom) { self->quit(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_raft(caf::actor_system& sys, ctx_ptr ctx) { return sys.spawn<caf::detached>(raft_actor, std::move(ctx)); }
+
+}  // namespace energo::actors

@@ -1,0 +1,86 @@
+#pragma once
+// The actor shell of one energo-node (actors/README.md): spawn_node() wires raft, apply, ingest,
+// clock and the peer and client brokers around one node_store. Message protocols are listed in
+// messages.hpp.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "common/result.hpp"
+#include "consensus/types.hpp"
+#include "crypto/bytes.hpp"
+#include "ledger/ledger.hpp"
+#include "net/client_conn.hpp"
+#include "storage/node_store.hpp"
+
+namespace energo::actors {
+
+inline constexpr consensus::group_id community_group = 1;  // one community = one group today
+
+struct peer_info {
+  consensus::node_id id = consensus::no_node;
+  std::string name;
+  net::endpoint peer;
+};
+
+// Everything the actors share; immutable after spawn_node() (the store is thread-safe).
+struct node_context {
+  consensus::node_id self = consensus::no_node;
+  std::string name;
+  std::string cluster_id;
+  std::map<consensus::node_id, peer_info> peers;  // every initial voter, self included
+  ledger::genesis genesis;
+  crypto::hash256 genesis_hash{};
+  std::shared_ptr<storage::node_store> store;
+  net::endpoint peer_listen;
+  net::endpoint client_listen;
+  // timings and limits (node/config.hpp has the meaning of each)
+  uint32_t tick_ms = 50;
+  uint32_t election_ticks = 10;
+  uint32_t heartbeat_ticks = 2;
+  uint64_t snapshot_every_entries = 10000;
+  uint32_t submit_inflight_max = 4096;
+  uint32_t client_connections_max = 1024;
+  uint32_t proposal_commands_max = 256;
+  uint32_t submit_timeout_ms = 10000;
+  uint32_t ingest_workers = 2;
+  bool clock_enabled = true;
+  uint32_t clock_interval_ms = 1000;
+  int64_t clock_step_ms_max = 15 * 60 * 1000;
+};
+
+struct node_handles {
+  caf::actor raft;
+  caf::actor apply;
+  caf::actor ingest;
+  caf::actor clock;
+  caf::actor peers;
+  caf::actor clients;
+  uint16_t peer_port = 0;
+  uint16_t client_port = 0;
+};
+
+struct spawn_error {
+  int exit = 1;  // node::exit_code
+  std::string message;
+};
+
+// Spawns the actors; the raft actor restarts the core from the store (which must already hold
+// the bootstrap entry of an initial voter, see node/). Binds the peer and client ports.
+[[nodiscard]] energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys,
+                                                                   std::shared_ptr<const node_context> ctx);
+
+// Orderly stop (SIGTERM): transfer leadership if leader (waits up to `transfer_wait_ms`), stop
+// accepting clients, stop the actors, wait for them. The store is closed by the caller.
+void stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_wait_ms);
+
+// Writes the bootstrap entry (term 1, index 1, the initial membership) and its hard state to the
+// store with a synced batch, if the store holds no log for the group yet. Idempotent.
+[[nodiscard]] energo::result<bool, std::string> persist_bootstrap(storage::node_store& store, consensus::node_id self,
+                                                                  const consensus::membership& initial);
+
+}  // namespace energo::actors

@@ -1,0 +1,48 @@
+#pragma once
+// Byte formats the node adds around the ledger (little-endian, versioned, bounded):
+//  - a log entry's payload: a batch of verified commands (ledger::encode form);
+//  - a stored outcome: what applying one command did, kept so that a retried command gets its
+//    first answer (the nonce already guarantees it is never applied twice);
+//  - the node image: ledger snapshot + the outcome cache, the data of a Raft snapshot.
+// Everything here is a pure function of its input, so every replica writes the same bytes.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/wire.hpp"
+
+namespace energo::actors {
+
+namespace limits {
+inline constexpr std::size_t commands_per_entry_max = 4096;
+inline constexpr std::size_t outcome_cache_entries_max = 8192;  // recent command outcomes kept
+inline constexpr std::size_t outcome_message_bytes_max = 256;
+inline constexpr std::size_t image_bytes_max = 256u << 20;  // = storage::limits::snapshot_bytes_max
+}  // namespace limits
+
+inline constexpr uint8_t entry_batch_version = 1;
+
+[[nodiscard]] std::string encode_command_batch(const std::vector<std::string>& commands);
+// nullopt if the payload is not a well-formed batch.
+[[nodiscard]] std::optional<std::vector<std::string>> decode_command_batch(std::string_view payload);
+
+// One command's outcome with its position in the log (index, position within the entry).
+struct stored_outcome {
+  uint64_t index = 0;
+  uint32_t position = 0;
+  net::command_outcome outcome;
+};
+[[nodiscard]] std::string encode_outcome(const stored_outcome& o);
+[[nodiscard]] std::optional<stored_outcome> decode_outcome(std::string_view bytes);
+
+struct node_image {
+  uint64_t applied_index = 0;
+  std::string ledger_bytes;                                    // ledger::snapshot()
+  std::vector<std::pair<std::string, stored_outcome>> outcomes; // (command hash, outcome), log order
+};
+[[nodiscard]] std::string encode_image(const node_image& img);
+[[nodiscard]] std::optional<node_image> decode_image(std::string_view bytes);
+
+}  // namespace energo::actors

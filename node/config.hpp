@@ -1,0 +1,52 @@
+#pragma once
+// energo-node settings (docs/node.md "Configuration"): a TOML file, then command-line flags on
+// top. Unknown keys are reported as warnings (a typo must not pass silently, but an older node
+// must still start with a newer file).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace energo::node {
+
+struct node_config {
+  std::string name = "node";
+  std::string data_dir;
+  std::string peer_listen = "127.0.0.1:7100";
+  std::string client_listen = "127.0.0.1:7200";
+  std::string http_listen = "127.0.0.1:7300";  // reserved: the HTTP gateway is not served yet
+  std::string bootstrap_file;                  // first start of an initial voter
+  std::string join;                            // not supported yet (membership changes come later)
+  // Raft timings
+  uint32_t tick_ms = 50;
+  uint32_t election_ticks = 10;
+  uint32_t heartbeat_ticks = 2;
+  uint64_t snapshot_every_entries = 10000;  // apply: a snapshot (and log compaction) every N entries
+  // Limits
+  uint32_t submit_inflight_max = 4096;       // client submissions pending in this node; beyond: busy
+  uint32_t client_connections_max = 1024;
+  uint32_t proposal_commands_max = 256;      // commands batched into one log entry
+  uint32_t submit_timeout_ms = 10000;        // a submission not applied by then gets `timeout`
+  uint32_t ingest_workers = 0;               // 0 = hardware concurrency
+  // Clock (leader only)
+  bool clock_enabled = true;
+  uint32_t clock_interval_ms = 1000;
+  int64_t clock_step_ms_max = 15 * 60 * 1000;  // one tick never advances ledger time more
+  // Logging
+  std::string log_level = "info";  // trace, debug, info, warn, error
+  std::string log_format = "text"; // text or json
+};
+
+struct config_load {
+  node_config config;
+  std::vector<std::string> warnings;  // unknown keys
+};
+
+// Parses `path` (if not empty) into `base`. Errors: unreadable file, TOML syntax, wrong types,
+// values out of range.
+[[nodiscard]] energo::result<config_load, std::string> load_config(const std::string& path, node_config base);
+// Checks the combination (after flags): data dir set, timings sane, addresses parse.
+[[nodiscard]] energo::result<void, std::string> validate_config(const node_config& c);
+
+}  // namespace energo::node

@@ -1,0 +1,256 @@
+// energoctl: the admin/client CLI of an energo-node (docs/node.md "energoctl").
+//   energoctl [--endpoints a,b] [--json] status
+//   energoctl [--endpoints a,b] [--json] submit [--file F | --binary F]   (JSON lines on stdin by default)
+//   energoctl [--endpoints a,b] [--json] account ADDRESS [--stale]
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "crypto/bytes.hpp"
+#include "net/client_conn.hpp"
+#include "node/exit_codes.hpp"
+#include "tools/command_json.hpp"
+
+namespace {
+
+using namespace energo;
+using namespace energo::node;
+using tools::json;
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+  std::vector<std::string> endpoints{"127.0.0.1:7200"};
+  bool as_json = false;
+  uint32_t timeout_ms = 15000;
+  std::string network = "regtest";
+};
+
+// Sends one request to the first endpoint that answers; retries `busy`, `no_leader` and
+// connection failures (on every endpoint in turn) until the deadline.
+int call(const options& o, net::client_request req, net::client_response& out) {
+  const auto deadline = clock_type::now() + std::chrono::milliseconds(o.timeout_ms);
+  std::string last_error = "no endpoint";
+  for (int attempt = 0; clock_type::now() < deadline; ++attempt) {
+    for (const auto& e : o.endpoints) {
+      auto ep = net::parse_endpoint(e);
+      if (!ep) {
+        std::fprintf(stderr, "energoctl: bad endpoint '%s' (host:port)\n", e.c_str());
+        return exit_usage;
+      }
+      net::client_conn conn;
+      if (auto r = conn.connect(*ep, std::chrono::milliseconds(1000)); !r) {
+        last_error = r.error();
+        continue;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+      auto res = conn.call(req, std::max(left, std::chrono::milliseconds(100)));
+      if (!res) {
+        last_error = res.error();
+        continue;
+      }
+      if (res->what == net::client_response::kind::failure &&
+          (res->failure.code == net::client_errc::busy || res->failure.code == net::client_errc::no_leader ||
+           res->failure.code == net::client_errc::shutting_down)) {
+        last_error = std::string(net::to_string(res->failure.code)) + ": " + res->failure.message;
+        continue;
+      }
+      out = std::move(*res);
+      return exit_ok;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 * (attempt + 1))));
+  }
+  std::fprintf(stderr, "energoctl: %s\n", last_error.c_str());
+  return exit_unavailable;
+}
+
+std::string hex(const std::string& raw) { return crypto::to_hex(crypto::as_bytes(raw)); }
+
+int print_failure(const options& o, const net::client_failure& f) {
+  if (o.as_json) {
+    json j;
+    j["error"] = std::string(net::to_string(f.code));
+    j["message"] = f.message;
+    std::printf("%s\n", tools::dump_compact(j).c_str());
+  } else {
+    std::fprintf(stderr, "energoctl: %s: %s\n", std::string(net::to_string(f.code)).c_str(), f.message.c_str());
+  }
+  return exit_failed;
+}
+
+int cmd_status(const options& o) {
+  net::client_request req;
+  req.what = net::client_request::kind::status;
+  net::client_response res;
+  if (int rc = call(o, req, res); rc != exit_ok) return rc;
+  if (res.what == net::client_response::kind::failure) return print_failure(o, res.failure);
+  const auto& s = res.status;
+  if (o.as_json) {
+    json j;
+    j["node_id"] = s.node_id;
+    j["name"] = s.name;
+    j["cluster_id"] = s.cluster_id;
+    j["role"] = s.role;
+    j["term"] = s.term;
+    j["leader"] = s.leader;
+    j["commit_index"] = s.commit_index;
+    j["applied_index"] = s.applied_index;
+    j["last_index"] = s.last_index;
+    j["snapshot_index"] = s.snapshot_index;
+    j["state_root"] = hex(s.state_root);
+    j["ledger_time_ms"] = s.ledger_time_ms;
+    j["epoch"] = s.epoch;
+    j["voters"] = s.voters;
+    std::printf("%s\n", tools::dump_compact(j).c_str());
+  } else {
+    std::printf("node        %llu (%s)\ncluster     %s\nrole        %s\nterm        %llu\nleader      %llu\n"
+                "commit      %llu\napplied     %llu\nsnapshot    %llu\nstate root  %s\nledger time %lld (epoch %llu)\n",
+                static_cast<unsigned long long>(s.node_id), s.name.c_str(), s.cluster_id.c_str(), s.role.c_str(),
+                static_cast<unsigned long long>(s.term), static_cast<unsigned long long>(s.leader),
+                static_cast<unsigned long long>(s.commit_index), static_cast<unsigned long long>(s.applied_index),
+                static_cast<unsigned long long>(s.snapshot_index), hex(s.state_root).c_str(),
+                static_cast<long long>(s.ledger_time_ms), static_cast<unsigned long long>(s.epoch));
+  }
+  return exit_ok;
+}
+
+json outcome_json(const net::command_outcome& x) {
+  json j;
+  j["index"] = x.index;
+  j["accepted"] = x.accepted;
+  if (!x.accepted) {
+    j["code"] = x.code_name;
+    j["message"] = x.message;
+  }
+  if (x.duplicate) j["duplicate"] = true;
+  if (x.minted_wh) j["minted_wh"] = x.minted_wh;
+  if (x.burned_wh) j["burned_wh"] = x.burned_wh;
+  if (x.fees_units) j["fees_units"] = x.fees_units;
+  if (x.order_id) j["order_id"] = x.order_id;
+  if (x.filled_wh) j["filled_wh"] = x.filled_wh;
+  if (x.trades) j["trades"] = x.trades;
+  if (x.session_id) j["session_id"] = x.session_id;
+  if (x.created_account) j["created_account"] = true;
+  if (x.epochs_closed) j["epochs_closed"] = x.epochs_closed;
+  return j;
+}
+
+int cmd_submit(const options& o, const std::string& file, const std::string& binary) {
+  std::vector<std::string> commands;
+  const auto net_kind = tools::network_from_name(o.network);
+  if (!net_kind) {
+    std::fprintf(stderr, "energoctl: unknown network '%s'\n", o.network.c_str());
+    return exit_usage;
+  }
+  if (!binary.empty()) {
+    std::ifstream in(binary, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (!in && !in.eof()) return std::fprintf(stderr, "energoctl: cannot read %s\n", binary.c_str()), exit_usage;
+    commands.push_back(ss.str());
+  } else {
+    std::ifstream fin;
+    if (!file.empty()) {
+      fin.open(file);
+      if (!fin) return std::fprintf(stderr, "energoctl: cannot read %s\n", file.c_str()), exit_usage;
+    }
+    std::istream& in = file.empty() ? std::cin : fin;
+    tools::json_lines_reader reader(in);
+    for (;;) {
+      auto line = reader.next();
+      if (!line) return std::fprintf(stderr, "energoctl: %s\n", line.error().to_string().c_str()), exit_usage;
+      if (!line->has_value()) break;
+      auto cmd = tools::command_from_line(**line, reader.line_number(), *net_kind, tools::signature_form::signed_form);
+      if (!cmd) return std::fprintf(stderr, "energoctl: %s\n", cmd.error().to_string().c_str()), exit_usage;
+      const auto bytes = ledger::encode(*cmd);
+      commands.emplace_back(bytes.begin(), bytes.end());
+    }
+  }
+  int worst = exit_ok;
+  for (const auto& c : commands) {
+    net::client_request req;
+    req.what = net::client_request::kind::submit;
+    req.command = c;
+    net::client_response res;
+    if (int rc = call(o, req, res); rc != exit_ok) return rc;
+    if (res.what == net::client_response::kind::failure) {
+      print_failure(o, res.failure);
+      worst = exit_failed;
+      continue;
+    }
+    const auto& x = res.outcome;
+    if (!x.accepted && worst == exit_ok) worst = exit_refused;
+    if (o.as_json) {
+      std::printf("%s\n", tools::dump_compact(outcome_json(x)).c_str());
+    } else if (x.accepted) {
+      std::printf("applied at index %llu%s\n", static_cast<unsigned long long>(x.index), x.duplicate ? " (duplicate)" : "");
+    } else {
+      std::printf("refused at index %llu: %s: %s\n", static_cast<unsigned long long>(x.index), x.code_name.c_str(),
+                  x.message.c_str());
+    }
+  }
+  return worst;
+}
+
+int cmd_account(const options& o, const std::string& address, bool stale) {
+  const auto net_kind = tools::network_from_name(o.network);
+  if (!net_kind) return std::fprintf(stderr, "energoctl: unknown network\n"), exit_usage;
+  auto a = tools::address_from_text(address, *net_kind);
+  if (!a) return std::fprintf(stderr, "energoctl: %s\n", a.error().to_string().c_str()), exit_usage;
+  net::client_request req;
+  req.what = net::client_request::kind::account;
+  req.account.address = *a;
+  req.account.stale = stale;
+  net::client_response res;
+  if (int rc = call(o, req, res); rc != exit_ok) return rc;
+  if (res.what == net::client_response::kind::failure) return print_failure(o, res.failure);
+  const auto& x = res.account;
+  json j;
+  j["found"] = x.found;
+  j["tsl_units"] = x.tsl_units;
+  j["watt_wh"] = x.watt_wh;
+  j["nonce"] = x.nonce;
+  j["fee_debt_units"] = x.fee_debt_units;
+  j["applied_index"] = x.applied_index;
+  std::printf("%s\n", o.as_json ? tools::dump_compact(j).c_str() : tools::dump_pretty(j).c_str());
+  return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"energoctl: talk to energo-node's client port (docs/node.md)"};
+  app.set_version_flag("--version", "energoctl 0.1.0");
+  options o;
+  app.add_option("--endpoints", o.endpoints, "node client addresses host:port, tried in order")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_flag("--json", o.as_json, "machine-readable output");
+  app.add_option("--timeout-ms", o.timeout_ms, "overall deadline per request, retries included")->capture_default_str();
+  app.add_option("--network", o.network, "address network for JSON input: mainnet|testnet|regtest")->capture_default_str();
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
+  auto* status = app.add_subcommand("status", "role, term, leader, commit/applied index, state root");
+  std::string file, binary;
+  auto* submit = app.add_subcommand("submit", "submit signed commands (JSON lines from energo-keys sign) and print each outcome");
+  submit->add_option("--file", file, "JSON lines file (default: stdin)");
+  submit->add_option("--binary", binary, "one command in its binary (ledger::encode) form");
+  std::string address;
+  bool stale = false;
+  auto* account = app.add_subcommand("account", "balances and nonce of an account (linearizable unless --stale)");
+  account->add_option("address", address, "Qtum address")->required();
+  account->add_flag("--stale", stale, "read this node's replica without a read index");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? exit_ok : exit_usage;
+  }
+  if (*status) return cmd_status(o);
+  if (*submit) return cmd_submit(o, file, binary);
+  if (*account) return cmd_account(o, address, stale);
+  return exit_usage;
+}

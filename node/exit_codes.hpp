@@ -1,0 +1,21 @@
+#pragma once
+// Exit codes of energo-node and energoctl (documented in docs/node.md; scripts rely on them:
+// never renumber).
+namespace energo::node {
+
+enum exit_code : int {
+  exit_ok = 0,
+  exit_internal = 1,         // a bug or an unexpected failure; see the log
+  exit_usage = 2,            // bad command line or configuration (check-config says why)
+  exit_data_dir_locked = 3,  // another energo-node holds the data directory's LOCK
+  exit_data_dir = 4,         // init: the directory exists; start: it is missing or not a node's
+  exit_storage = 5,          // RocksDB could not be opened or is corrupt
+  exit_bootstrap = 6,        // bootstrap file invalid, or this node is not in it, or cluster mismatch
+  exit_network = 7,          // a listen address could not be bound
+  // energoctl only
+  exit_unavailable = 10,     // no endpoint answered
+  exit_refused = 11,         // the ledger refused the command (its outcome has the code)
+  exit_failed = 12,          // the node could not process the request (busy, timeout, ...)
+};
+
+}  // namespace energo::node

@@ -1,0 +1,263 @@
+// energo-node: init | check-config | start (docs/node.md).
+#include <signal.h>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "actors/runtime.hpp"
+#include "crypto/bytes.hpp"
+#include "node/config.hpp"
+#include "node/data_dir.hpp"
+#include "node/exit_codes.hpp"
+#include "tools/command_json.hpp"
+
+namespace {
+
+using namespace energo;
+using namespace energo::node;
+
+constexpr const char* version_text = "energo-node 0.1.0";
+constexpr uint32_t shutdown_transfer_wait_ms = 3000;
+
+void setup_logging(const node_config& c) {
+  auto logger = spdlog::stderr_color_mt("energo");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(c.log_level));
+  if (c.log_format == "json") {
+    // One JSON object per line; messages are ours and contain no unescaped quotes by convention.
+    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","node":")" + c.name + R"(","msg":"%v"})");
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [" + c.name + "] %v");
+  }
+}
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "energo-node: %s\n", message.c_str());
+  return code;
+}
+
+// Flags shared by start and check-config; each overrides the file when given.
+struct flag_overrides {
+  std::string config_file;
+  std::string data_dir, name, peer_listen, client_listen, bootstrap, log_level, log_format;
+  uint32_t tick_ms = 0;
+  uint64_t snapshot_every = 0;
+  bool no_clock = false;
+};
+
+void add_flags(CLI::App* app, flag_overrides& f) {
+  app->add_option("--config,-c", f.config_file, "TOML configuration file");
+  app->add_option("--data", f.data_dir, "data directory (overrides data_dir)");
+  app->add_option("--name", f.name, "node name (logs, status)");
+  app->add_option("--peer-listen", f.peer_listen, "peer listen address host:port (default 127.0.0.1:7100)");
+  app->add_option("--client-listen", f.client_listen, "client listen address host:port (default 127.0.0.1:7200)");
+  app->add_option("--bootstrap", f.bootstrap, "bootstrap file (first start of an initial voter)");
+  app->add_option("--log-level", f.log_level, "trace|debug|info|warn|error (default info)");
+  app->add_option("--log-format", f.log_format, "text|json (default text)");
+  app->add_option("--tick-ms", f.tick_ms, "Raft tick in ms (default 50)");
+  app->add_option("--snapshot-every", f.snapshot_every, "snapshot + log compaction every N applied entries (default 10000)");
+  app->add_flag("--no-clock", f.no_clock, "do not propose ledger ticks (tests)");
+}
+
+energo::result<config_load, std::string> resolve(const flag_overrides& f) {
+  auto loaded = load_config(f.config_file, node_config{});
+  if (!loaded) return loaded;
+  auto& c = loaded->config;
+  if (!f.data_dir.empty()) c.data_dir = f.data_dir;
+  if (!f.name.empty()) c.name = f.name;
+  if (!f.peer_listen.empty()) c.peer_listen = f.peer_listen;
+  if (!f.client_listen.empty()) c.client_listen = f.client_listen;
+  if (!f.bootstrap.empty()) c.bootstrap_file = f.bootstrap;
+  if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (!f.log_format.empty()) c.log_format = f.log_format;
+  if (f.tick_ms != 0) c.tick_ms = f.tick_ms;
+  if (f.snapshot_every != 0) c.snapshot_every_entries = f.snapshot_every;
+  if (f.no_clock) c.clock_enabled = false;
+  if (auto v = validate_config(c); !v) return energo::unexpected<std::string>{v.error()};
+  return loaded;
+}
+
+int cmd_init(const std::string& dir, bool as_json) {
+  auto id = init_data_dir(dir);
+  if (!id) return fail(id.error().exit, id.error().message);
+  const std::string key = crypto::to_hex(id->key.public_key().bytes);
+  if (as_json) {
+    std::printf("{\"node_id\":%llu,\"public_key\":\"%s\",\"data_dir\":\"%s\"}\n",
+                static_cast<unsigned long long>(id->node_id), key.c_str(), dir.c_str());
+  } else {
+    std::printf("initialised %s\nnode_id    %llu\npublic_key %s\n", dir.c_str(),
+                static_cast<unsigned long long>(id->node_id), key.c_str());
+  }
+  return exit_ok;
+}
+
+int cmd_check(const flag_overrides& f) {
+  auto c = resolve(f);
+  if (!c) return fail(exit_usage, c.error());
+  for (const auto& w : c->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (!c->config.bootstrap_file.empty()) {
+    auto b = read_bootstrap_file(c->config.bootstrap_file);
+    if (!b) return fail(b.error().exit, b.error().message);
+  }
+  std::printf("configuration ok\n");
+  return exit_ok;
+}
+
+int cmd_start(const flag_overrides& f) {
+  auto loaded = resolve(f);
+  if (!loaded) return fail(exit_usage, loaded.error());
+  const node_config& c = loaded->config;
+  setup_logging(c);
+  for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
+
+  auto id = read_identity(c.data_dir);
+  if (!id) return fail(id.error().exit, id.error().message);
+  auto lock = dir_lock::acquire(c.data_dir);
+  if (!lock) return fail(lock.error().exit, lock.error().message);
+
+  // The cluster: from DIR/cluster.json after the first start, else from the bootstrap file.
+  auto stored = read_cluster_file(c.data_dir);
+  if (!stored) return fail(stored.error().exit, stored.error().message);
+  cluster_info cluster;
+  if (stored->has_value()) {
+    cluster = std::move(**stored);
+    if (!c.bootstrap_file.empty()) spdlog::info("bootstrap file ignored: {} already belongs to cluster {}", c.data_dir, cluster.cluster_id);
+  } else {
+    if (c.bootstrap_file.empty()) {
+      return fail(exit_bootstrap, c.data_dir + " has no cluster yet: give --bootstrap FILE (joining is not supported yet)");
+    }
+    auto b = read_bootstrap_file(c.bootstrap_file);
+    if (!b) return fail(b.error().exit, b.error().message);
+    cluster = std::move(*b);
+  }
+  if (!cluster.members.count(id->node_id)) {
+    return fail(exit_bootstrap, "this node (" + std::to_string(id->node_id) + ") is not a member of cluster " + cluster.cluster_id);
+  }
+  if (!stored->has_value()) {
+    if (auto w = write_cluster_file(c.data_dir, cluster); !w) return fail(w.error().exit, w.error().message);
+  }
+
+  storage::store_options so;
+  so.cluster_id = cluster.cluster_id;
+  auto opened = storage::node_store::open(c.data_dir + "/db", so);
+  if (!opened) {
+    const auto code = opened.error().code;
+    const int exit = code == storage::storage_errc::already_open     ? exit_data_dir_locked
+                     : code == storage::storage_errc::cluster_mismatch ? exit_bootstrap
+                                                                       : exit_storage;
+    return fail(exit, std::string("storage: ") + storage::to_string(code) + ": " + opened.error().message);
+  }
+  std::shared_ptr<storage::node_store> store = std::move(*opened);
+  consensus::membership initial;
+  for (const auto& [mid, m] : cluster.members) initial.voters.insert(mid);
+  auto boot = actors::persist_bootstrap(*store, id->node_id, initial);
+  if (!boot) return fail(exit_storage, boot.error());
+  if (*boot) spdlog::info("bootstrapped cluster {} with {} voters (durable)", cluster.cluster_id, initial.voters.size());
+
+  auto ctx = std::make_shared<actors::node_context>();
+  ctx->self = id->node_id;
+  ctx->name = c.name;
+  ctx->cluster_id = cluster.cluster_id;
+  for (const auto& [mid, m] : cluster.members) {
+    auto ep = net::parse_endpoint(m.peer_address);
+    if (!ep) return fail(exit_bootstrap, "member " + m.name + ": bad peer address " + m.peer_address);
+    ctx->peers[mid] = actors::peer_info{mid, m.name, *ep};
+  }
+  ctx->genesis = cluster.genesis;
+  ctx->genesis_hash = cluster.genesis.hash();
+  ctx->store = store;
+  ctx->peer_listen = *net::parse_endpoint(c.peer_listen);
+  ctx->client_listen = *net::parse_endpoint(c.client_listen);
+  if (c.peer_listen != cluster.members.at(id->node_id).peer_address) {
+    spdlog::warn("listen.peer {} differs from this node's peer address in the cluster ({})", c.peer_listen,
+                 cluster.members.at(id->node_id).peer_address);
+  }
+  ctx->tick_ms = c.tick_ms;
+  ctx->election_ticks = c.election_ticks;
+  ctx->heartbeat_ticks = c.heartbeat_ticks;
+  ctx->snapshot_every_entries = c.snapshot_every_entries;
+  ctx->submit_inflight_max = c.submit_inflight_max;
+  ctx->client_connections_max = c.client_connections_max;
+  ctx->proposal_commands_max = c.proposal_commands_max;
+  ctx->submit_timeout_ms = c.submit_timeout_ms;
+  ctx->ingest_workers = c.ingest_workers != 0 ? c.ingest_workers : std::max(1u, std::thread::hardware_concurrency());
+  ctx->clock_enabled = c.clock_enabled;
+  ctx->clock_interval_ms = c.clock_interval_ms;
+  ctx->clock_step_ms_max = c.clock_step_ms_max;
+
+  // Signals are taken by sigwait() on this thread; every thread spawned after this inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  int exit = exit_ok;
+  {
+    caf::actor_system_config cfg;
+    cfg.load<caf::io::middleman>();
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    caf::actor_system sys{cfg};
+    auto handles = actors::spawn_node(sys, ctx);
+    if (!handles) {
+      spdlog::error("{}", handles.error().message);
+      exit = handles.error().exit;
+      std::fflush(nullptr);
+      std::_Exit(exit);  // actors hold the store; nothing was served, nothing to flush
+    }
+    spdlog::info("started node {} ({}) in cluster {}: peers on {}:{}, clients on {}:{}", ctx->self, ctx->name,
+                 ctx->cluster_id, ctx->peer_listen.host, handles->peer_port, ctx->client_listen.host, handles->client_port);
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: shutting down", sig);
+    actors::stop_node(sys, *handles, shutdown_transfer_wait_ms);
+  }
+  if (auto r = store->flush(); !r) spdlog::warn("flush: {}", r.error().message);
+  if (auto r = store->close(); !r) {
+    spdlog::error("close: {}", r.error().message);
+    exit = exit_storage;
+  }
+  spdlog::info("stopped");
+  return exit;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"energo-node: one storage unit's node of an Energo community (docs/node.md)"};
+  app.set_version_flag("--version", version_text);
+  app.require_subcommand(1);
+  std::string init_dir;
+  bool init_json = false;
+  auto* init = app.add_subcommand("init", "create a data directory (key, node id); refuses if it exists");
+  init->add_option("--data", init_dir, "data directory to create")->required();
+  init->add_flag("--json", init_json, "print node id and public key as JSON");
+  flag_overrides start_flags, check_flags;
+  auto* start = app.add_subcommand("start", "run the node");
+  add_flags(start, start_flags);
+  auto* check = app.add_subcommand("check-config", "validate the configuration (and bootstrap file) and exit");
+  add_flags(check, check_flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? exit_ok : exit_usage;
+  }
+  try {
+    if (*init) return cmd_init(init_dir, init_json);
+    if (*check) return cmd_check(check_flags);
+    if (*start) return cmd_start(start_flags);
+  } catch (const std::exception& e) {
+    return fail(exit_internal, std::string("unexpected error: ") + e.what());
+  }
+  return exit_usage;
+}

@@ -1,0 +1,373 @@
+// Three real energo-node processes on 127.0.0.1 (issue 8 §7, first part): bootstrap, submit
+// through a follower, kill -9 the leader, a new leader within a bound, no acknowledged command
+// lost, the killed node restarts and catches up from a snapshot, every node reports the same
+// state root at the same applied index. Also: garbage on the client and peer ports closes only
+// that connection; a second start on a data directory fails with exit code 3.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/hash.hpp"
+#include "ledger/commands.hpp"
+#include "net/client_conn.hpp"
+#include "tools/command_json.hpp"
+#include "tools/key_file.hpp"
+
+namespace {
+
+using namespace energo;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+constexpr auto leader_bound = 10s;       // a new leader after kill -9 (election timeout is ~0.2-0.4 s)
+constexpr auto converge_bound = 30s;
+constexpr int transfers_before = 24;
+constexpr int transfers_during = 24;     // while the old leader is down: forces a snapshot on restart
+constexpr int64_t amount_units = 1000;
+
+uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+struct node_proc {
+  std::string name;
+  std::string dir;
+  uint16_t peer_port = 0;
+  uint16_t client_port = 0;
+  uint64_t id = 0;
+  pid_t pid = -1;
+  int starts = 0;
+};
+
+class cluster_fixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/energo-cluster-XXXXXX";
+    root_ = ::mkdtemp(tmpl);
+    for (int i = 0; i < 3; ++i) {
+      node_proc n;
+      n.name = "n" + std::to_string(i + 1);
+      n.dir = root_ + "/" + n.name;
+      n.peer_port = free_port();
+      n.client_port = free_port();
+      const auto out = run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir);
+      const auto j = nlohmann::json::parse(out);
+      n.id = j.at("node_id").get<uint64_t>();
+      public_keys_.push_back(j.at("public_key").get<std::string>());
+      nodes_.push_back(n);
+    }
+    std::ofstream b(root_ + "/bootstrap.toml");
+    b << "genesis = \"" << fs::absolute("examples/community/genesis.json").string() << "\"\n";
+    for (int i = 0; i < 3; ++i) {
+      b << "[[member]]\nname = \"" << nodes_[i].name << "\"\npublic_key = \"" << public_keys_[i]
+        << "\"\npeer = \"127.0.0.1:" << nodes_[i].peer_port << "\"\nclient = \"127.0.0.1:" << nodes_[i].client_port << "\"\n";
+    }
+  }
+
+  void TearDown() override {
+    for (auto& n : nodes_) stop(n, SIGKILL);
+    if (!HasFailure()) fs::remove_all(root_);
+    else std::fprintf(stderr, "cluster test: logs kept in %s\n", root_.c_str());
+  }
+
+  std::vector<std::string> start_args(const node_proc& n) {
+    return {ENERGO_NODE_BIN, "start", "--data", n.dir, "--name", n.name,
+            "--peer-listen", "127.0.0.1:" + std::to_string(n.peer_port),
+            "--client-listen", "127.0.0.1:" + std::to_string(n.client_port),
+            "--bootstrap", root_ + "/bootstrap.toml", "--tick-ms", "20", "--snapshot-every", "8", "--no-clock"};
+  }
+
+  pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  void start(node_proc& n) {
+    n.pid = spawn(start_args(n), root_ + "/" + n.name + ".log");
+    ++n.starts;
+  }
+
+  void stop(node_proc& n, int sig) {
+    if (n.pid <= 0) return;
+    ::kill(n.pid, sig);
+    int status = 0;
+    ::waitpid(n.pid, &status, 0);
+    n.pid = -1;
+  }
+
+  std::optional<net::client_response> ask(const node_proc& n, net::client_request req, std::chrono::milliseconds t = 3000ms) {
+    net::client_conn c;
+    if (!c.connect({"127.0.0.1", n.client_port}, 1000ms)) return std::nullopt;
+    auto r = c.call(std::move(req), t);
+    if (!r) return std::nullopt;
+    return std::move(*r);
+  }
+
+  std::optional<net::node_status> status(const node_proc& n) {
+    net::client_request req;
+    req.what = net::client_request::kind::status;
+    auto r = ask(n, req, 1000ms);
+    if (!r || r->what != net::client_response::kind::status) return std::nullopt;
+    return r->status;
+  }
+
+  // The leader all live nodes agree on, or nothing.
+  std::optional<uint64_t> agreed_leader(const std::vector<const node_proc*>& live, uint64_t excluded) {
+    std::optional<uint64_t> leader;
+    for (const auto* n : live) {
+      auto s = status(*n);
+      if (!s || s->leader == 0 || s->leader == excluded) return std::nullopt;
+      if (leader && *leader != s->leader) return std::nullopt;
+      leader = s->leader;
+    }
+    return leader;
+  }
+
+  // `excluded`: a killed leader the survivors may still name until they time out.
+  std::optional<uint64_t> wait_leader(const std::vector<const node_proc*>& live, std::chrono::seconds bound,
+                                      uint64_t excluded = 0) {
+    const auto deadline = clock_type::now() + bound;
+    while (clock_type::now() < deadline) {
+      if (auto l = agreed_leader(live, excluded)) return l;
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+  }
+
+  // Submits one signed command through `via` until it gets a definite outcome (retrying the same
+  // bytes on busy / no leader / timeout, which is safe: the nonce applies it at most once).
+  net::command_outcome submit(const node_proc& via, const std::string& bytes) {
+    const auto deadline = clock_type::now() + 20s;
+    while (clock_type::now() < deadline) {
+      net::client_request req;
+      req.what = net::client_request::kind::submit;
+      req.command = bytes;
+      auto r = ask(via, req, 12000ms);
+      if (r && r->what == net::client_response::kind::outcome) return r->outcome;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "no definite outcome through " << via.name;
+    return {};
+  }
+
+  std::string transfer(uint64_t nonce) {
+    ledger::transfer t;
+    t.from_key = coop_->public_key();
+    t.nonce = nonce;
+    t.to = baker_address_;
+    t.what = ledger::asset::tsl;
+    t.amount = amount_units;
+    const auto cmd = ledger::sign_secp256k1(ledger::command_body{t}, *coop_, genesis_hash_);
+    const auto bytes = ledger::encode(cmd);
+    return std::string(bytes.begin(), bytes.end());
+  }
+
+  net::account_answer account(const node_proc& n, const ledger::account_address& a, bool stale) {
+    net::client_request req;
+    req.what = net::client_request::kind::account;
+    req.account.address = a;
+    req.account.stale = stale;
+    auto r = ask(n, req);
+    EXPECT_TRUE(r && r->what == net::client_response::kind::account) << n.name;
+    return r ? r->account : net::account_answer{};
+  }
+
+  void load_keys() {
+    auto g = tools::read_genesis_file("examples/community/genesis.json");
+    ASSERT_TRUE(g);
+    genesis_hash_ = g->hash();
+    auto coop = tools::read_key_file("examples/community/keys/account-coop.json");
+    ASSERT_TRUE(coop && coop->secp256k1);
+    coop_ = *coop->secp256k1;
+    coop_address_ = crypto::hash160_of(coop_->public_key().bytes);
+    auto baker = tools::read_key_file("examples/community/keys/account-baker.json");
+    ASSERT_TRUE(baker && baker->secp256k1);
+    baker_address_ = crypto::hash160_of(baker->secp256k1->public_key().bytes);
+  }
+
+  node_proc* by_id(uint64_t id) {
+    for (auto& n : nodes_) if (n.id == id) return &n;
+    return nullptr;
+  }
+
+  std::string root_;
+  std::vector<node_proc> nodes_;
+  std::vector<std::string> public_keys_;
+  crypto::hash256 genesis_hash_{};
+  std::optional<crypto::secp256k1_secret_key> coop_;
+  ledger::account_address coop_address_{};
+  ledger::account_address baker_address_{};
+};
+
+TEST_F(cluster_fixture, KillLeaderNoAcknowledgedCommandLostRestartCatchesUpFromSnapshot) {
+  load_keys();
+  for (auto& n : nodes_) start(n);
+  const std::vector<const node_proc*> all{&nodes_[0], &nodes_[1], &nodes_[2]};
+  auto leader = wait_leader(all, 20s);
+  ASSERT_TRUE(leader) << "no leader elected";
+  node_proc* leader_proc = by_id(*leader);
+  ASSERT_NE(leader_proc, nullptr);
+  node_proc* follower = leader_proc == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+
+  // A second energo-node on a running node's data directory: LOCK held, exit 3.
+  {
+    auto args = start_args(*follower);
+    args[7] = "127.0.0.1:" + std::to_string(free_port());  // --peer-listen
+    args[9] = "127.0.0.1:" + std::to_string(free_port());  // --client-listen
+    const pid_t pid = spawn(args, root_ + "/second.log");
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    ASSERT_TRUE(WIFEXITED(st));
+    EXPECT_EQ(WEXITSTATUS(st), 3);
+  }
+
+  const int64_t baker_start = account(*follower, baker_address_, false).tsl_units;
+  uint64_t acknowledged = 0;  // transfers with an accepted outcome; nonces 1..acknowledged
+  uint64_t last_ack_index = 0;
+  for (int i = 0; i < transfers_before; ++i) {
+    const auto o = submit(*follower, transfer(acknowledged + 1));
+    ASSERT_TRUE(o.accepted) << o.code_name << ": " << o.message;
+    ++acknowledged;
+    last_ack_index = o.index;
+  }
+  // The same signed command again: never applied twice; the answer is its first outcome.
+  {
+    const auto o = submit(*follower, transfer(acknowledged));
+    EXPECT_TRUE(o.duplicate);
+    EXPECT_EQ(o.index, last_ack_index);
+  }
+
+  // kill -9 the leader: a new leader among the two others within the bound.
+  const auto killed_at = clock_type::now();
+  stop(*leader_proc, SIGKILL);
+  std::vector<const node_proc*> live;
+  for (auto& n : nodes_) if (&n != leader_proc) live.push_back(&n);
+  auto new_leader = wait_leader(live, std::chrono::duration_cast<std::chrono::seconds>(leader_bound), leader_proc->id);
+  ASSERT_TRUE(new_leader) << "no new leader within " << leader_bound.count() << " s";
+  EXPECT_NE(*new_leader, leader_proc->id);
+  std::printf("new leader after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - killed_at).count()));
+
+  const node_proc* survivor = live[0]->id == *new_leader ? live[1] : live[0];  // a follower
+  for (int i = 0; i < transfers_during; ++i) {
+    const auto o = submit(*survivor, transfer(acknowledged + 1));
+    ASSERT_TRUE(o.accepted) << o.code_name << ": " << o.message;
+    ++acknowledged;
+    last_ack_index = o.index;
+  }
+
+  // Garbage on the client port and on the peer port closes only that connection.
+  {
+    net::client_conn c;
+    ASSERT_TRUE(c.connect({"127.0.0.1", survivor->client_port}, 1000ms));
+    ASSERT_TRUE(c.send_raw(std::string("\x7f\xff\xff\xff", 4)));  // oversized frame
+    EXPECT_TRUE(c.wait_closed(3000ms));
+    net::client_conn d;
+    ASSERT_TRUE(d.connect({"127.0.0.1", survivor->client_port}, 1000ms));
+    ASSERT_TRUE(d.send_raw(net::frame_of(std::string(24, '\xee'))));  // not Cap'n Proto
+    EXPECT_TRUE(d.wait_closed(3000ms));
+    net::client_conn p;
+    ASSERT_TRUE(p.connect({"127.0.0.1", survivor->peer_port}, 1000ms));
+    ASSERT_TRUE(p.send_raw(net::frame_of(std::string(40, '\x01'))));
+    EXPECT_TRUE(p.wait_closed(3000ms));
+    net::client_conn q;  // a well-formed hello with the wrong cluster id
+    ASSERT_TRUE(q.connect({"127.0.0.1", survivor->peer_port}, 1000ms));
+    ASSERT_TRUE(q.send_raw(net::frame_of(net::encode_peer_hello({"another-cluster", nodes_[0].id, 1}))));
+    EXPECT_TRUE(q.wait_closed(3000ms));
+    const auto o = submit(*survivor, transfer(acknowledged + 1));  // the cluster serves on
+    ASSERT_TRUE(o.accepted);
+    ++acknowledged;
+    last_ack_index = o.index;
+  }
+
+  // Restart the killed node: it catches up (from a snapshot: the log was compacted meanwhile).
+  start(*leader_proc);
+  const auto deadline = clock_type::now() + converge_bound;
+  bool converged = false;
+  std::vector<net::node_status> final_status;
+  while (!converged && clock_type::now() < deadline) {
+    final_status.clear();
+    for (const auto& n : nodes_) {
+      if (auto s = status(n)) final_status.push_back(*s);
+    }
+    converged = final_status.size() == 3 && final_status[0].applied_index >= last_ack_index;
+    for (const auto& s : final_status) {
+      converged = converged && s.applied_index == final_status[0].applied_index && s.state_root == final_status[0].state_root;
+    }
+    if (!converged) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(converged) << "nodes did not converge on one applied index and state root";
+  std::printf("converged at applied index %llu, root %s\n", static_cast<unsigned long long>(final_status[0].applied_index),
+              crypto::to_hex(crypto::as_bytes(final_status[0].state_root)).c_str());
+  {
+    std::ifstream log(root_ + "/" + leader_proc->name + ".log");
+    std::stringstream ss;
+    ss << log.rdbuf();
+    EXPECT_NE(ss.str().find("installed snapshot"), std::string::npos) << "the restarted node did not catch up from a snapshot";
+  }
+
+  // No acknowledged command lost, none applied twice: on every node the coop's nonce is the
+  // number of acknowledged transfers and the baker holds exactly their sum.
+  for (const auto& n : nodes_) {
+    const auto coop = account(n, coop_address_, false);
+    EXPECT_EQ(coop.nonce, acknowledged) << n.name;
+    const auto baker = account(n, baker_address_, true);
+    EXPECT_EQ(baker.tsl_units, baker_start + static_cast<int64_t>(acknowledged) * amount_units) << n.name;
+  }
+
+  // SIGTERM: every node drains and exits 0.
+  for (auto& n : nodes_) {
+    ::kill(n.pid, SIGTERM);
+    int st = 0;
+    ::waitpid(n.pid, &st, 0);
+    n.pid = -1;
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << n.name << " status " << st;
+  }
+}
+
+}  // namespace

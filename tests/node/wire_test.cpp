@@ -1,0 +1,113 @@
+// The wire codec: frames with a hard maximum, round trips, and malformed input refused as values.
+#include <gtest/gtest.h>
+
+#include "net/wire.hpp"
+
+namespace {
+
+using namespace energo;
+
+TEST(Wire, FrameReaderSplitsAndReassemblesFrames) {
+  net::frame_reader r(1024);
+  const std::string a = net::frame_of("hello");
+  const std::string b = net::frame_of(std::string(300, 'x'));
+  const std::string both = a + b;
+  // Byte by byte: a frame comes out only when complete.
+  int frames = 0;
+  for (char c : both) {
+    r.feed(std::span<const char>(&c, 1));
+    auto f = r.next();
+    ASSERT_TRUE(f);
+    if (f->has_value()) ++frames;
+  }
+  EXPECT_EQ(frames, 2);
+  EXPECT_EQ(r.buffered_bytes(), 0u);
+}
+
+TEST(Wire, FrameAboveTheMaximumIsRefusedBeforeBuffering) {
+  net::frame_reader r(net::limits::client_frame_bytes_max);
+  const char header[4] = {'\x7f', '\xff', '\xff', '\xff'};
+  r.feed(header);
+  auto f = r.next();
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().code, net::wire_errc::frame_too_large);
+}
+
+TEST(Wire, RaftMessageRoundTrip) {
+  consensus::message m;
+  m.group = 1;
+  m.type = consensus::message_type::append;
+  m.from = 7;
+  m.to = 9;
+  m.term = 3;
+  m.log_term = 2;
+  m.index = 41;
+  m.entries = {{3, 42, consensus::entry_type::normal, "abc"}, {3, 43, consensus::entry_type::noop, ""}};
+  m.commit = 40;
+  m.context = 5;
+  m.snap.index = 10;
+  m.snap.config.voters = {7, 9};
+  m.chunk_data = std::string("\0\1\2", 3);
+  auto f = net::decode_peer_frame(net::encode_peer_raft(m));
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f->raft);
+  const auto& d = *f->raft;
+  EXPECT_EQ(d.type, m.type);
+  EXPECT_EQ(d.from, 7u);
+  EXPECT_EQ(d.to, 9u);
+  EXPECT_EQ(d.entries, m.entries);
+  EXPECT_EQ(d.commit, 40u);
+  EXPECT_EQ(d.snap.config.voters, m.snap.config.voters);
+  EXPECT_EQ(d.chunk_data, m.chunk_data);
+}
+
+TEST(Wire, HelloRoundTrip) {
+  auto f = net::decode_peer_frame(net::encode_peer_hello({"c1", 77, net::limits::wire_version}));
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f->hello);
+  EXPECT_EQ(f->hello->cluster_id, "c1");
+  EXPECT_EQ(f->hello->node, 77u);
+}
+
+TEST(Wire, GarbageIsAnErrorNotACrash) {
+  // Misaligned, empty, random words, a truncated real message, and a huge claimed segment.
+  EXPECT_EQ(net::decode_peer_frame("abc").error().code, net::wire_errc::frame_misaligned);
+  EXPECT_FALSE(net::decode_peer_frame(""));
+  EXPECT_FALSE(net::decode_client_request(std::string(64, '\xff')));
+  const std::string good = net::encode_peer_raft(consensus::message{});
+  EXPECT_FALSE(net::decode_peer_frame(good.substr(0, 16)));
+  std::string huge(16, '\0');
+  huge[4] = '\xff';
+  huge[5] = '\xff';
+  huge[6] = '\xff';
+  huge[7] = '\x0f';  // segment 0 claims ~2^28 words
+  EXPECT_FALSE(net::decode_client_request(huge));
+  // A raft message type beyond the enum is refused.
+  consensus::message m;
+  m.type = static_cast<consensus::message_type>(200);
+  EXPECT_FALSE(net::decode_peer_frame(net::encode_peer_raft(m)));
+}
+
+TEST(Wire, ClientRequestAndResponseRoundTrip) {
+  net::client_request req;
+  req.id = 12;
+  req.what = net::client_request::kind::submit;
+  req.command = "cmd-bytes";
+  auto d = net::decode_client_request(net::encode_client_request(req));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->id, 12u);
+  EXPECT_EQ(d->command, "cmd-bytes");
+  net::client_response res;
+  res.id = 12;
+  res.what = net::client_response::kind::outcome;
+  res.outcome.index = 99;
+  res.outcome.accepted = false;
+  res.outcome.code_name = "stale_nonce";
+  auto r = net::decode_client_response(net::encode_client_response(res));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->what, net::client_response::kind::outcome);
+  EXPECT_EQ(r->outcome.index, 99u);
+  EXPECT_EQ(r->outcome.code_name, "stale_nonce");
+}
+
+}  // namespace

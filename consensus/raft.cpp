@@ -956,11 +956,24 @@ raft_node raft_node::restart(config cfg, hard_state hs, std::optional<snapshot_m
   append_entries_to_log(*p, std::move(log));
   p->stable = p->last_index();
   p->commit = std::clamp(hs.commit, p->snap_meta.index, p->last_index());
-  p->applied = p->snap_meta.index;
+  // The application tells where its durable state stands (etcd's Config.Applied); without it
+  // every entry after the snapshot would be handed out again and applied twice.
+  ENERGO_ASSERT(cfg.applied <= p->commit,
+                "restart: config::applied is beyond the restored commit index (the application "
+                "applied an entry its store does not hold as committed)");
+  p->applied = std::max(p->snap_meta.index, cfg.applied);
   p->persisted_hs = hard_state{p->term, p->vote, p->commit};
   raft_node n(std::move(p));
   run_invariants(n, *n.impl_);
   return n;
+}
+
+initial_state raft_node::bootstrap_state(const consensus::membership& initial) {
+  ENERGO_ASSERT(!initial.voters.empty(), "bootstrap needs at least one voter");
+  initial_state out;
+  out.hard_state = hard_state{1, no_node, 1};  // committed by construction on every founder
+  out.entries.push_back(entry{1, 1, entry_type::config_change, encode_membership(initial)});
+  return out;
 }
 
 raft_node raft_node::bootstrap(config cfg, consensus::membership initial) {

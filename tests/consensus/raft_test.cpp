@@ -1129,5 +1129,80 @@ TEST(raft_restart, node_recovers_from_its_disk) {
   EXPECT_EQ(applied_payloads(p, 2).back(), "after-restart");
 }
 
+
+// --- durable bootstrap and restart at the application's applied index (issue 8 §6) -------------
+
+// A founder persists bootstrap_state() and starts with restart(): nothing lives only in memory,
+// so a "crash" before the first ready leaves a complete member that elects itself (one voter).
+TEST(raft_bootstrap, durable_bootstrap_state_survives_a_crash_before_the_first_ready) {
+  const initial_state boot = raft_node::bootstrap_state(voters({1}));
+  ASSERT_EQ(boot.entries.size(), 1u);
+  EXPECT_EQ(boot.hard_state, (hard_state{1, no_node, 1}));
+  EXPECT_EQ(boot.entries[0].type, entry_type::config_change);
+  raft_node first = raft_node::restart(make_config(1), boot.hard_state, std::nullopt, boot.entries);
+  ASSERT_TRUE(first.has_ready());
+  EXPECT_TRUE(first.get_ready().entries_to_persist.empty()) << "already durable: nothing to write again";
+  // Crash now (the ready is never persisted) and restart from the durable state only.
+  raft_node n = raft_node::restart(make_config(1), boot.hard_state, std::nullopt, boot.entries);
+  EXPECT_TRUE(n.membership().is_voter(1));
+  for (int i = 0; i < 40 && n.role() != role::leader; ++i) {
+    n.tick();
+    if (n.has_ready()) n.advance(n.get_ready());
+  }
+  EXPECT_EQ(n.role(), role::leader) << "a one-voter group must elect its founder after a crash";
+  EXPECT_TRUE(n.invariant_violations().empty());
+}
+
+// The in-memory shortcut hands the same state out in its first ready; losing that ready loses the
+// group (why a process must use bootstrap_state()).
+TEST(raft_bootstrap, in_memory_bootstrap_is_only_in_the_first_ready) {
+  raft_node n = raft_node::bootstrap(make_config(1), voters({1}));
+  ready r = n.get_ready();
+  ASSERT_EQ(r.entries_to_persist.size(), 1u);
+  EXPECT_EQ(r.entries_to_persist[0], raft_node::bootstrap_state(voters({1})).entries[0]);
+  ASSERT_TRUE(r.hard_state.has_value());
+  EXPECT_EQ(*r.hard_state, raft_node::bootstrap_state(voters({1})).hard_state);
+  raft_node lost = raft_node::restart(make_config(1), {}, std::nullopt, {});
+  EXPECT_TRUE(lost.membership().voters.empty()) << "restarted from an empty disk: not a member";
+}
+
+// etcd's Config.Applied: entries at or below the application's durable applied index are never
+// handed out again after a restart; entries after it are.
+TEST(raft_restart, applied_index_from_the_application_is_not_delivered_again) {
+  std::vector<entry> log;
+  log.push_back(raft_node::bootstrap_state(voters({1})).entries[0]);
+  for (index_t i = 2; i <= 6; ++i) log.push_back(entry{1, i, entry_type::normal, "e" + std::to_string(i)});
+  config c = make_config(1);
+  c.applied = 4;
+  raft_node n = raft_node::restart(c, {1, 1, 6}, std::nullopt, log);
+  EXPECT_EQ(n.applied_index(), 4u);
+  ready r = n.get_ready();
+  ASSERT_EQ(r.committed_entries.size(), 2u);
+  EXPECT_EQ(r.committed_entries.front().index, 5u);
+  EXPECT_EQ(r.committed_entries.back().index, 6u);
+  n.advance(r);
+  EXPECT_EQ(n.applied_index(), 6u);
+  // Without it (applied 0) everything after the snapshot comes again: the old behaviour.
+  raft_node again = raft_node::restart(make_config(1), {1, 1, 6}, std::nullopt, log);
+  EXPECT_EQ(again.get_ready().committed_entries.front().index, 1u);
+  // Compaction may use it at once (the application's state covers it).
+  c.applied = 5;
+  raft_node m = raft_node::restart(c, {1, 1, 6}, std::nullopt, log);
+  EXPECT_TRUE(m.compact(5, "state@5").has_value());
+  EXPECT_TRUE(n.invariant_violations().empty());
+  EXPECT_TRUE(m.invariant_violations().empty());
+}
+
+// An applied index below the snapshot means the snapshot's (the state was restored from it).
+TEST(raft_restart, applied_index_below_the_snapshot_means_the_snapshot) {
+  snapshot_meta meta{10, 2, voters({1})};
+  config c = make_config(1);
+  c.applied = 3;
+  raft_node n = raft_node::restart(c, {2, 1, 12}, meta,
+                                   {entry{2, 11, entry_type::normal, "a"}, entry{2, 12, entry_type::normal, "b"}});
+  EXPECT_EQ(n.applied_index(), 10u);
+  EXPECT_EQ(n.get_ready().committed_entries.front().index, 11u);
+}
+
 }  // namespace
 }  // namespace energo::consensus::test

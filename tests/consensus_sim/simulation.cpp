@@ -95,6 +95,7 @@ struct fault_profile {
   sim_time pause_ms_max = 0;
   sim_time tick_skew_ms = 0;  // per-process tick period in [tick_ms - skew, tick_ms + skew]
   sim_time client_think_ms_max = 0;
+  uint64_t app_persist_skip_per_million = 0;  // the application skips persisting its state
 };
 
 struct pending_read {
@@ -118,6 +119,10 @@ struct sim_node {
   std::optional<ready> io;               // written, sync not yet complete
   sim_time io_done_at = 0;
   register_state_machine sm;
+  // The application's durable state (like storage::node_store::apply_batch: the state machine
+  // and its applied index in one synced batch). Written after a ready's entries are applied,
+  // except when the seed's profile lets it lag (then a restart replays from an older state).
+  register_state_machine durable_sm;
   std::set<std::pair<uint64_t, uint64_t>> pending_writes;  // (client, sequence) to answer
   std::map<uint64_t, pending_read> reads;                  // read ctx -> client
   uint64_t next_read_ctx = 1;
@@ -243,6 +248,7 @@ struct simulation::state {
     p.pause_ms_max = rng.range(10, 600);
     p.tick_skew_ms = rng.range(0, 1);  // <= 10%: Raft assumes bounded clock drift (see README)
     p.client_think_ms_max = rng.range(0, 60);
+    p.app_persist_skip_per_million = rng.chance(500'000) ? 0 : rng.range(0, 800'000);
     auto& f = net.faults();
     f.loss_per_million = calm ? 0 : rng.range(0, 60'000);
     f.duplicate_per_million = rng.range(0, 20'000);
@@ -269,13 +275,24 @@ struct simulation::state {
     draw_profile();
     consensus::membership initial;
     for (size_t i = 0; i < opts.nodes; ++i) initial.voters.insert(next_node_id + i);
+    // Durable bootstrap (raft.hpp): the founders' initial state is synced before they start, so
+    // a crash at any time restarts them as members (raft_sim --seed 93004072 --nodes 1 was a
+    // one-voter group that lost its in-memory bootstrap and never elected a leader again).
+    const consensus::initial_state boot = raft_node::bootstrap_state(initial);
     for (size_t i = 0; i < opts.nodes; ++i) {
       const node_id id = next_node_id++;
       sim_node& n = nodes[id];
       n.id = id;
       n.created = true;
       n.up = true;
-      n.raft.emplace(raft_node::bootstrap(node_config(id, 0), initial));
+      if (opts.bootstrap_in_memory) {
+        n.raft.emplace(raft_node::bootstrap(node_config(id, 0), initial));  // the old, unsafe way
+      } else {
+        n.disk.hard = boot.hard_state;
+        n.disk.log = boot.entries;
+        rechain(n, 1);
+        n.raft.emplace(raft_node::restart(node_config(id, 0), n.disk.hard, std::nullopt, n.disk.log));
+      }
       n.tick_period_ms = rng.range(tick_ms - profile.tick_skew_ms, tick_ms + profile.tick_skew_ms);
       n.next_tick_at = rng.range(1, tick_ms);
       n.seen_term = n.raft->term();
@@ -405,6 +422,8 @@ struct simulation::state {
       // The disk acknowledged syncs it never made: everything of the last lying_window_ms is gone.
       n.disk = n.disk_past.front().second;
       n.disk_past.clear();
+      // The application's state went back with the disk (its applied entries are gone).
+      if (n.durable_sm.applied_index() > n.disk.hard.commit) n.durable_sm = register_state_machine{};
       set_chain_base_from_snapshot(n);
       rechain(n, n.disk.first_index());
     }
@@ -428,17 +447,24 @@ struct simulation::state {
     // through ready::snapshot_data_wanted when a follower needs it (complete_io answers).
     const bool with_data = opts.restart_snapshot == restart_snapshot_mode::with_data ||
                            (opts.restart_snapshot == restart_snapshot_mode::alternate && n.incarnation % 2 == 1);
+    // The application resumes from its durable state when that is at least as new as the durable
+    // snapshot (it always is, unless it skipped persisting after installing a snapshot), and
+    // tells the core where it stands (config::applied, etcd's Config.Applied).
+    n.sm = register_state_machine{};
+    if (n.durable_sm.applied_index() >= n.disk.snapshot_index()) {
+      n.sm = n.durable_sm;
+    } else if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
+      fail("node " + std::to_string(n.id) + " cannot restore its durable snapshot");
+      return;
+    }
+    consensus::config cfg = node_config(n.id, n.incarnation);
+    cfg.applied = n.sm.applied_index();
     if (n.disk.snap && with_data) {
-      n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, *n.disk.snap, n.disk.log));
+      n.raft.emplace(raft_node::restart(cfg, n.disk.hard, *n.disk.snap, n.disk.log));
     } else {
       std::optional<consensus::snapshot_meta> meta;
       if (n.disk.snap) meta = n.disk.snap->meta;
-      n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, meta, n.disk.log));
-    }
-    n.sm = register_state_machine{};
-    if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
-      fail("node " + std::to_string(n.id) + " cannot restore its durable snapshot");
-      return;
+      n.raft.emplace(raft_node::restart(cfg, n.disk.hard, meta, n.disk.log));
     }
     n.up = true;
     n.restart_at = 0;
@@ -469,6 +495,7 @@ struct simulation::state {
     n.up = false;
     n.destroyed = true;
     n.disk = durable_state{};
+    n.durable_sm = register_state_machine{};
     net.drop_endpoint(n.id);
     ++stats.nodes_removed;
     digest(3, n.id);
@@ -563,6 +590,12 @@ struct simulation::state {
   }
 
   void apply_entry(sim_node& n, const entry& e) {
+    if (e.index <= n.durable_sm.applied_index()) {
+      fail("node " + std::to_string(n.id) + " was given committed entry " + std::to_string(e.index) +
+           " again: its durable state already applied up to " + std::to_string(n.durable_sm.applied_index()) +
+           " (double application)");
+      return;
+    }
     if (e.index != n.sm.applied_index() + 1) {
       fail("node " + std::to_string(n.id) + " was given committed entry " + std::to_string(e.index) +
            " after applying " + std::to_string(n.sm.applied_index()));
@@ -680,6 +713,14 @@ struct simulation::state {
       it->second.index = rs.index;
     }
     answer_reads(n);
+    if (!r.committed_entries.empty() || r.snapshot_to_install) {
+      if (rng.chance(profile.app_persist_skip_per_million)) {
+        trace("n%llu application did not persist its state (durable applied stays %llu)",
+              static_cast<unsigned long long>(n.id), static_cast<unsigned long long>(n.durable_sm.applied_index()));
+      } else {
+        n.durable_sm = n.sm;
+      }
+    }
     n.raft->advance(r);
     if (r.snapshot_data_wanted) answer_snapshot_data_request(n);
     const index_t core_applied = n.raft->applied_index();
@@ -1290,6 +1331,7 @@ std::string replay_command(const sim_options& opts) {
                     " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
   if (opts.clients != sim_options{}.clients) cmd += " --clients " + std::to_string(opts.clients);
   if (opts.lying_fsync) cmd += " --lying-fsync";
+  if (opts.bootstrap_in_memory) cmd += " --bootstrap-in-memory";
   if (opts.restart_snapshot == restart_snapshot_mode::meta_only) cmd += " --restart-meta-only";
   if (opts.restart_snapshot == restart_snapshot_mode::with_data) cmd += " --restart-with-data";
   return cmd + " --verbose";

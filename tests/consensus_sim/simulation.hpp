@@ -41,6 +41,9 @@ struct sim_options {
   // Test-only sabotage to prove the checkers can fail: the simulated disk acknowledges syncs it
   // then loses on crash (a lying fsync). Never set outside the checker self-tests.
   bool lying_fsync = false;
+  // Test-only: founders start from raft_node::bootstrap() (state in memory until the first ready
+  // is persisted) instead of a synced bootstrap_state(); shows why the durable way is required.
+  bool bootstrap_in_memory = false;
   restart_snapshot_mode restart_snapshot = restart_snapshot_mode::alternate;
 };
 

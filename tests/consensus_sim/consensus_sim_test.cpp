@@ -295,5 +295,18 @@ TEST(raft_sim_regression, seed_1_restart_without_applied_index_applies_twice) {
   EXPECT_GT(r.stats.restarts, 0u);
 }
 
+
+// Found once the simulator drew small limits (issue 11 §2): a follower's append window full by
+// bytes (max_inflight_bytes) but not by count was never unjammed by heartbeat responses, so a
+// lost ack left the learner behind forever (liveness).
+TEST(raft_sim_regression, seed_3_byte_full_append_window_never_unjammed) {
+  sim_options o;
+  o.seed = 3;
+  o.nodes = 3;
+  o.steps = 3000;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+}
+
 }  // namespace
 }  // namespace energo::sim

@@ -96,6 +96,10 @@ struct fault_profile {
   sim_time tick_skew_ms = 0;  // per-process tick period in [tick_ms - skew, tick_ms + skew]
   sim_time client_think_ms_max = 0;
   uint64_t app_persist_skip_per_million = 0;  // the application skips persisting its state
+  // Some seeds run with tiny limits so that multi-chunk snapshots, the snapshot window, append
+  // flow control and the uncommitted-bytes bound are exercised (defaults never bind here).
+  bool small_limits = false;
+  consensus::limits lim{};
 };
 
 struct pending_read {
@@ -249,6 +253,19 @@ struct simulation::state {
     p.tick_skew_ms = rng.range(0, 1);  // <= 10%: Raft assumes bounded clock drift (see README)
     p.client_think_ms_max = rng.range(0, 60);
     p.app_persist_skip_per_million = rng.chance(500'000) ? 0 : rng.range(0, 800'000);
+    p.small_limits = rng.chance(300'000);
+    if (p.small_limits) {
+      auto& l = p.lim;
+      l.snapshot_chunk_bytes_max = rng.range(8, 256);
+      l.max_inflight_snapshot_chunks = rng.range(1, 8);
+      l.max_entries_bytes_per_append = rng.range(16, 512);
+      l.max_entries_per_append = rng.range(1, 8);
+      l.max_inflight_appends = rng.range(1, 8);
+      l.max_inflight_bytes = rng.range(64, 2048);
+      l.max_uncommitted_bytes = rng.range(64, 1024);
+      l.max_committed_bytes_per_ready = rng.range(16, 512);
+      l.max_forwarded_entries = rng.range(1, 4);
+    }
     auto& f = net.faults();
     f.loss_per_million = calm ? 0 : rng.range(0, 60'000);
     f.duplicate_per_million = rng.range(0, 20'000);
@@ -266,6 +283,7 @@ struct simulation::state {
     cfg.heartbeat_ticks = 1;
     cfg.pre_vote = profile.pre_vote;
     cfg.check_quorum = profile.check_quorum;
+    cfg.lim = profile.lim;
     uint64_t sm = opts.seed ^ (id * 0x1000193ULL) ^ (incarnation << 32);
     cfg.random_seed = splitmix64(sm);
     return cfg;
@@ -313,6 +331,17 @@ struct simulation::state {
           static_cast<unsigned long long>(profile.partition_per_million_ms),
           static_cast<unsigned long long>(profile.config_change_per_million_ms), profile.pre_vote ? 1 : 0,
           profile.check_quorum ? 1 : 0);
+    if (profile.small_limits) {
+      trace("small limits: chunk %llu B x %llu in flight, append %llu B / %llu entries, inflight %llu appends / %llu B, "
+            "uncommitted %llu B",
+            static_cast<unsigned long long>(profile.lim.snapshot_chunk_bytes_max),
+            static_cast<unsigned long long>(profile.lim.max_inflight_snapshot_chunks),
+            static_cast<unsigned long long>(profile.lim.max_entries_bytes_per_append),
+            static_cast<unsigned long long>(profile.lim.max_entries_per_append),
+            static_cast<unsigned long long>(profile.lim.max_inflight_appends),
+            static_cast<unsigned long long>(profile.lim.max_inflight_bytes),
+            static_cast<unsigned long long>(profile.lim.max_uncommitted_bytes));
+    }
   }
 
   sim_node* find(node_id id) {
@@ -693,6 +722,7 @@ struct simulation::state {
     for (const message& m : r.messages) {
       check_outgoing(n, m);
       ++stats.messages_sent;
+      if (m.type == message_type::snapshot_chunk) ++stats.snapshot_chunks_sent;
       if (opts.verbose) {
         trace("n%llu -> n%llu %s term %llu idx %llu logterm %llu commit %llu n=%zu%s",
               static_cast<unsigned long long>(m.from), static_cast<unsigned long long>(m.to),

@@ -54,7 +54,7 @@ struct sim_stats {
   uint64_t transfers = 0, compactions = 0, snapshots_installed = 0, snapshot_data_requests = 0;
   uint64_t leaders_elected = 0, max_term = 0, max_commit = 0;
   uint64_t client_ops = 0, client_ops_acked = 0, client_retries = 0, reads_acked = 0;
-  uint64_t messages_sent = 0, messages_lost = 0, messages_duplicated = 0;
+  uint64_t messages_sent = 0, messages_lost = 0, messages_duplicated = 0, snapshot_chunks_sent = 0;
   uint64_t linearizability_steps = 0;
   bool linearizability_budget_exceeded = false;
   uint64_t digest = 0;  // hash over the run's events: the same seed must give the same digest

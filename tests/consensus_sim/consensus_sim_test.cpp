@@ -315,5 +315,19 @@ TEST(raft_sim_regression, seed_3_byte_full_append_window_never_unjammed) {
   EXPECT_TRUE(r.ok) << r.failure;
 }
 
+
+// Issue 8 §6 (fixed): a request whose client session was unknown (evicted, expired, never
+// opened) was applied, so a late duplicate after eviction was applied twice. This seed evicts
+// sessions (small session limits) and, with unknown sessions applied, its history is not
+// linearizable (an add counted twice); consensus/session.cpp now rejects such requests.
+TEST(raft_sim_regression, seed_1363_late_duplicate_of_evicted_session_applied_twice) {
+  sim_options o;
+  o.seed = 1363;
+  o.nodes = 3;
+  o.steps = 3000;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+}
+
 }  // namespace
 }  // namespace energo::sim

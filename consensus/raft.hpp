@@ -5,6 +5,9 @@
 // time; it does no I/O, reads no clock, spawns no thread. Time enters through tick(), the network
 // through step(), the disk through get_ready()/advance().
 //
+// Starting (the contract): a founder of a new group first persists bootstrap_state() (synced);
+// every start, the first one included, is restart() from durable state with config::applied =
+// the application's durable applied index. Nothing the node needs exists only in memory.
 // Driving loop (the contract):
 //   1. feed inputs: tick(), step(msg), propose(...), read_index(...), ...
 //   2. if has_ready(): r = get_ready(), then in this order:
@@ -23,6 +26,9 @@
 //   carries no snapshot and no change of term or vote, its messages (appends, heartbeats) may be
 //   sent before or while b–c are written, because a leader's own entries count towards commit only
 //   after advance(). bench/consensus_bench.cpp drives the core this way by default.
+//
+// Snapshot chunks are idempotent and windowed (limits::max_inflight_snapshot_chunks): a
+// duplicate, reordered or stale chunk never resets a newer transfer (consensus/README.md).
 //
 // Monotonic: term(), commit_index(), applied_index(), snapshot index. A leader counts its own
 // log towards commit only after advance() reports its entries persisted.

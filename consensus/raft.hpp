@@ -5,6 +5,9 @@
 // time; it does no I/O, reads no clock, spawns no thread. Time enters through tick(), the network
 // through step(), the disk through get_ready()/advance().
 //
+// Starting (the contract): a founder of a new group first persists bootstrap_state() (synced);
+// every start, the first one included, is restart() from durable state with config::applied =
+// the application's durable applied index. Nothing the node needs exists only in memory.
 // Driving loop (the contract):
 //   1. feed inputs: tick(), step(msg), propose(...), read_index(...), ...
 //   2. if has_ready(): r = get_ready(), then in this order:
@@ -23,6 +26,9 @@
 //   carries no snapshot and no change of term or vote, its messages (appends, heartbeats) may be
 //   sent before or while b–c are written, because a leader's own entries count towards commit only
 //   after advance(). bench/consensus_bench.cpp drives the core this way by default.
+//
+// Snapshot chunks are idempotent and windowed (limits::max_inflight_snapshot_chunks): a
+// duplicate, reordered or stale chunk never resets a newer transfer (consensus/README.md).
 //
 // Monotonic: term(), commit_index(), applied_index(), snapshot index. A leader counts its own
 // log towards commit only after advance() reports its entries persisted.
@@ -49,7 +55,20 @@ struct config {
   bool check_quorum = true;  // leader steps down without a quorum of recent contact; also enables
                              // the follower-side leader lease for (pre)votes
   uint64_t random_seed = 1;  // seeds the election-timeout PRNG (splitmix64); nothing else is random
+  // restart() only (etcd's Config.Applied): the last index the application durably applied
+  // (its state machine and this index are stored atomically). Entries up to it are not handed
+  // out again. 0: the snapshot's index (an application whose state is only its snapshots).
+  // Must be <= the restored commit index and >= 0; below the snapshot index it means the
+  // snapshot's index.
+  index_t applied = 0;
   limits lim{};
+};
+
+// What a brand-new member of a new group must make durable before it starts (etcd's
+// Bootstrap): see raft_node::bootstrap_state().
+struct initial_state {
+  consensus::hard_state hard_state;
+  std::vector<entry> entries;
 };
 
 enum class role : uint8_t { follower, pre_candidate, candidate, leader };
@@ -110,6 +129,8 @@ using raft_status = result<void, raft_error>;
 class raft_node {
  public:
   // Restart from persisted state. `snap` is the last installed/compacted snapshot (if any);
+  // `cfg.applied` the application's durable applied index (entries after it are handed out
+  // again in committed_entries, entries at or before it never are);
   // `log` the persisted entries after it, contiguous and in order. The membership is the one of
   // the last config_change entry in `log`, else the snapshot's config, else empty (a node that
   // waits to be added: it never campaigns and learns everything from the leader). A fresh node
@@ -125,7 +146,17 @@ class raft_node {
   static raft_node restart(config cfg, hard_state hs, std::optional<snapshot_meta> snap,
                            std::vector<entry> log);
   // First node(s) of a new group: every bootstrapped node is given the same `initial` membership.
-  // Appends {term 1, index 1, config_change(initial)} as committed; the first ready persists it.
+  // Durable bootstrap (what a node process must do): write bootstrap_state(initial) — hard state
+  // {term 1, commit 1} and the entry {term 1, index 1, config_change(initial)} — in one synced
+  // batch, and only then start the node with restart(cfg, hs, std::nullopt, entries), exactly as
+  // after any later crash. Nothing exists only in memory, so a crash at any point leaves either
+  // no group member (nothing was written: bootstrap again) or a complete one. (A one-voter group
+  // whose bootstrap lived only in memory and was lost in a crash restarted as an empty node that
+  // never campaigns: raft_sim seed 93004072 --nodes 1.)
+  static initial_state bootstrap_state(const consensus::membership& initial);
+  // In-memory shortcut for tests and benchmarks: the same state, handed out by the first ready
+  // (entries_to_persist + hard_state). NOT durable until that ready is persisted; a process that
+  // can crash must use bootstrap_state() + restart().
   static raft_node bootstrap(config cfg, consensus::membership initial);
 
   raft_node(raft_node&&) noexcept;

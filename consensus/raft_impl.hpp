@@ -26,8 +26,11 @@ struct peer_progress {
   uint64_t inflight_bytes = 0;
   // snapshot state
   std::shared_ptr<const snapshot> snap_sending;
-  uint64_t snap_acked_bytes = 0;  // follower confirmed having this prefix
-  bool snap_chunk_outstanding = false;
+  uint64_t snap_acked_bytes = 0;   // follower confirmed having this contiguous prefix
+  uint64_t snap_next_offset = 0;   // next byte to send; window: next - acked bytes in flight
+  bool snap_last_sent = false;     // the chunk that ends the data went out (since the last restart)
+  bool snap_restarted = false;     // restarted at the follower's request, no progress since: later
+                                   // requests are echoes of chunks sent before the restart
   bool snap_progress_since_heartbeat = false;
   // read index: highest read round this peer acknowledged in the current term
   uint64_t read_ack = 0;
@@ -81,7 +84,11 @@ struct raft_node::impl {
   term_t incoming_term = 0;
   snapshot_meta incoming_meta;
   uint64_t incoming_total = 0;
-  std::string incoming_data;
+  std::string incoming_data;  // contiguous prefix received
+  // Chunks that arrived ahead of a gap (reordered), by offset; bounded by
+  // limits::max_inflight_snapshot_chunks chunks and as many x snapshot_chunk_bytes_max bytes.
+  std::map<uint64_t, std::string> incoming_ahead;
+  uint64_t incoming_ahead_bytes = 0;
 
   // ready bookkeeping
   hard_state persisted_hs;  // last hard state handed out

@@ -34,6 +34,8 @@ std::string encode_session_payload(uint64_t client_id, uint64_t sequence, std::s
   return out;
 }
 
+std::string encode_session_open(std::string_view payload) { return encode_session_payload(0, 0, payload); }
+
 std::optional<session_payload> decode_session_payload(std::string_view bytes) {
   if (bytes.size() < session_header_bytes) return std::nullopt;
   if (static_cast<uint8_t>(bytes[0]) != session_encoding_version) return std::nullopt;
@@ -65,11 +67,21 @@ void session_table::evict_if_full() {
   }
 }
 
+uint64_t session_table::open(index_t index) {
+  ENERGO_ASSERT(index > 0, "a session id is the log index of its open entry");
+  expire(index);
+  session& s = sessions_[index];
+  ENERGO_ASSERT(s.last_index == 0, "a log index opens one session");
+  s.last_index = index;
+  evict_if_full();
+  return index;
+}
+
 session_check session_table::check(uint64_t client_id, uint64_t sequence, index_t index) {
   expire(index);
-  if (client_id == 0) return {session_verdict::apply, {}};
   auto it = sessions_.find(client_id);
-  if (it == sessions_.end()) return {session_verdict::apply, {}};
+  // Unknown (never opened, evicted, expired): applying it could apply it a second time.
+  if (client_id == 0 || sequence == 0 || it == sessions_.end()) return {session_verdict::unknown_session, {}};
   if (sequence == it->second.last_sequence) {
     it->second.last_index = index;
     return {session_verdict::duplicate, it->second.response};
@@ -80,11 +92,11 @@ session_check session_table::check(uint64_t client_id, uint64_t sequence, index_
 
 void session_table::record_response(uint64_t client_id, uint64_t sequence, index_t index,
                                     std::string response) {
-  if (client_id == 0) return;
   if (response.size() > lim_.response_bytes_max) response.resize(lim_.response_bytes_max);
-  session& s = sessions_[client_id];
-  ENERGO_ASSERT(sequence > s.last_sequence || s.last_index == 0,
-                "record_response for a sequence check() did not allow");
+  auto it = sessions_.find(client_id);
+  ENERGO_ASSERT(it != sessions_.end() && sequence > it->second.last_sequence,
+                "record_response for a request check() did not allow");
+  session& s = it->second;
   s.last_sequence = sequence;
   s.response = std::move(response);
   s.last_index = index;

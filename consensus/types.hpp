@@ -90,8 +90,9 @@ enum class message_type : uint8_t {
   heartbeat,            // commit = min(follower match, leader commit); context = read round
   heartbeat_response,   // context echoes the heartbeat's context
   snapshot_chunk,       // snapshot meta + chunk_offset/chunk_data/chunk_done
-  snapshot_response,    // reject=false: chunk_offset = bytes received so far (or installed
-                        // when done); reject=true: chunk_offset = offset the follower expects
+  snapshot_response,    // reject=false: chunk_offset = contiguous bytes received so far (or
+                        // installed when done); reject=true: the follower holds no stream of
+                        // this snapshot, chunk_offset = where to start (0), or snapshot_abort
   timeout_now,          // leadership transfer: the recipient campaigns at once (force)
   read_index,           // follower -> leader; context = the follower's request_ctx
   read_index_response,  // leader -> follower; context = request_ctx, index = read index;
@@ -133,6 +134,9 @@ struct limits {
   uint64_t max_inflight_bytes = 4u << 20;            // unacknowledged payload bytes per follower
   uint64_t max_uncommitted_bytes = 8u << 20;         // leader: appended but uncommitted payload
   uint64_t snapshot_chunk_bytes_max = 64u << 10;
+  // Snapshot chunks a leader keeps unacknowledged per follower (its send window), and chunks a
+  // follower holds ahead of a gap (reordered arrivals); window bytes = this x chunk bytes.
+  uint64_t max_inflight_snapshot_chunks = 16;
   uint64_t snapshot_bytes_max = uint64_t{1} << 32;   // follower refuses larger snapshots
   uint64_t max_pending_reads = 1024;                 // read_index requests waiting at a leader
   uint64_t max_committed_bytes_per_ready = 8u << 20; // committed_entries per ready (>= 1 entry)

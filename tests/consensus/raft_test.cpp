@@ -1129,5 +1129,173 @@ TEST(raft_restart, node_recovers_from_its_disk) {
   EXPECT_EQ(applied_payloads(p, 2).back(), "after-restart");
 }
 
+
+// --- durable bootstrap and restart at the application's applied index (issue 8 §6) -------------
+
+// A founder persists bootstrap_state() and starts with restart(): nothing lives only in memory,
+// so a "crash" before the first ready leaves a complete member that elects itself (one voter).
+TEST(raft_bootstrap, durable_bootstrap_state_survives_a_crash_before_the_first_ready) {
+  const initial_state boot = raft_node::bootstrap_state(voters({1}));
+  ASSERT_EQ(boot.entries.size(), 1u);
+  EXPECT_EQ(boot.hard_state, (hard_state{1, no_node, 1}));
+  EXPECT_EQ(boot.entries[0].type, entry_type::config_change);
+  raft_node first = raft_node::restart(make_config(1), boot.hard_state, std::nullopt, boot.entries);
+  ASSERT_TRUE(first.has_ready());
+  EXPECT_TRUE(first.get_ready().entries_to_persist.empty()) << "already durable: nothing to write again";
+  // Crash now (the ready is never persisted) and restart from the durable state only.
+  raft_node n = raft_node::restart(make_config(1), boot.hard_state, std::nullopt, boot.entries);
+  EXPECT_TRUE(n.membership().is_voter(1));
+  for (int i = 0; i < 40 && n.role() != role::leader; ++i) {
+    n.tick();
+    if (n.has_ready()) n.advance(n.get_ready());
+  }
+  EXPECT_EQ(n.role(), role::leader) << "a one-voter group must elect its founder after a crash";
+  EXPECT_TRUE(n.invariant_violations().empty());
+}
+
+// The in-memory shortcut hands the same state out in its first ready; losing that ready loses the
+// group (why a process must use bootstrap_state()).
+TEST(raft_bootstrap, in_memory_bootstrap_is_only_in_the_first_ready) {
+  raft_node n = raft_node::bootstrap(make_config(1), voters({1}));
+  ready r = n.get_ready();
+  ASSERT_EQ(r.entries_to_persist.size(), 1u);
+  EXPECT_EQ(r.entries_to_persist[0], raft_node::bootstrap_state(voters({1})).entries[0]);
+  ASSERT_TRUE(r.hard_state.has_value());
+  EXPECT_EQ(*r.hard_state, raft_node::bootstrap_state(voters({1})).hard_state);
+  raft_node lost = raft_node::restart(make_config(1), {}, std::nullopt, {});
+  EXPECT_TRUE(lost.membership().voters.empty()) << "restarted from an empty disk: not a member";
+}
+
+// etcd's Config.Applied: entries at or below the application's durable applied index are never
+// handed out again after a restart; entries after it are.
+TEST(raft_restart, applied_index_from_the_application_is_not_delivered_again) {
+  std::vector<entry> log;
+  log.push_back(raft_node::bootstrap_state(voters({1})).entries[0]);
+  for (index_t i = 2; i <= 6; ++i) log.push_back(entry{1, i, entry_type::normal, "e" + std::to_string(i)});
+  config c = make_config(1);
+  c.applied = 4;
+  raft_node n = raft_node::restart(c, {1, 1, 6}, std::nullopt, log);
+  EXPECT_EQ(n.applied_index(), 4u);
+  ready r = n.get_ready();
+  ASSERT_EQ(r.committed_entries.size(), 2u);
+  EXPECT_EQ(r.committed_entries.front().index, 5u);
+  EXPECT_EQ(r.committed_entries.back().index, 6u);
+  n.advance(r);
+  EXPECT_EQ(n.applied_index(), 6u);
+  // Without it (applied 0) everything after the snapshot comes again: the old behaviour.
+  raft_node again = raft_node::restart(make_config(1), {1, 1, 6}, std::nullopt, log);
+  EXPECT_EQ(again.get_ready().committed_entries.front().index, 1u);
+  // Compaction may use it at once (the application's state covers it).
+  c.applied = 5;
+  raft_node m = raft_node::restart(c, {1, 1, 6}, std::nullopt, log);
+  EXPECT_TRUE(m.compact(5, "state@5").has_value());
+  EXPECT_TRUE(n.invariant_violations().empty());
+  EXPECT_TRUE(m.invariant_violations().empty());
+}
+
+// An applied index below the snapshot means the snapshot's (the state was restored from it).
+TEST(raft_restart, applied_index_below_the_snapshot_means_the_snapshot) {
+  snapshot_meta meta{10, 2, voters({1})};
+  config c = make_config(1);
+  c.applied = 3;
+  raft_node n = raft_node::restart(c, {2, 1, 12}, meta,
+                                   {entry{2, 11, entry_type::normal, "a"}, entry{2, 12, entry_type::normal, "b"}});
+  EXPECT_EQ(n.applied_index(), 10u);
+  EXPECT_EQ(n.get_ready().committed_entries.front().index, 11u);
+}
+
+
+// --- snapshot transfer: idempotent chunks and a window in flight (issue 8 §6) -------------------
+
+enum class chunk_fault { none, stale_duplicate_of_first, reorder_pairs, lose_one, duplicate_all };
+
+struct transfer_outcome {
+  uint64_t chunk_messages = 0;  // snapshot_chunk messages the leader sent to the follower
+  uint64_t max_chunks_in_one_round = 0;
+  bool installed = false;
+};
+
+// Leader 1 compacts to a `chunks`-chunk image while follower 3 is cut off, then brings it back
+// with `fault` applied to the chunks on the wire. The oracle is the image itself: the follower
+// must install exactly those bytes.
+transfer_outcome run_snapshot_transfer(chunk_fault fault, uint64_t chunks = 50, uint64_t chunk_bytes = 64) {
+  pump p;
+  membership m = voters({1, 2, 3});
+  for (node_id id = 1; id <= 3; ++id) {
+    config c = make_config(id);
+    c.lim.snapshot_chunk_bytes_max = chunk_bytes;
+    p.add(raft_node::bootstrap(c, m));
+  }
+  p.elect(1);
+  p.isolate(3);
+  for (int i = 0; i < 5; ++i) must_propose(p, 1, "e" + std::to_string(i));
+  p.stabilize();
+  std::string image;
+  for (uint64_t i = 0; i < chunks * chunk_bytes; ++i) image.push_back(static_cast<char>('a' + (i * 7 + i / 13) % 26));
+  EXPECT_TRUE(p[1].compact(p[1].applied_index(), image).has_value());
+  transfer_outcome out;
+  std::optional<message> first_chunk;
+  uint64_t seen = 0, lost = 0;
+  // Copies the filter puts back on the wire carry this mark (snapshot chunks do not use
+  // `context`) so that they are delivered but neither counted nor faulted again.
+  constexpr uint64_t injected = 0xC0FFEE;
+  auto inject = [&](message copy) {
+    copy.context = injected;
+    p.in_flight.push_back(std::move(copy));
+  };
+  p.filter = [&](message& msg) {
+    if (msg.type != message_type::snapshot_chunk || msg.to != 3 || msg.context == injected) return true;
+    ++out.chunk_messages;
+    ++seen;
+    if (out.chunk_messages > 20 * chunks) return false;  // a resend storm: stop it, the count tells
+    switch (fault) {
+      case chunk_fault::none: break;
+      case chunk_fault::stale_duplicate_of_first:
+        if (msg.chunk_offset == 0 && !first_chunk) first_chunk = msg;
+        if (seen == chunks / 2 && first_chunk) inject(*first_chunk);  // arrives late
+        break;
+      case chunk_fault::reorder_pairs:
+        if (seen % 2 == 1) {
+          inject(msg);  // one delivery round late: the chunks behind it in this round overtake it
+          return false;
+        }
+        break;
+      case chunk_fault::lose_one:
+        if (msg.chunk_offset == 10 * chunk_bytes && lost++ == 0) return false;
+        break;
+      case chunk_fault::duplicate_all: inject(msg); break;
+    }
+    return true;
+  };
+  p.heal();
+  for (int t = 0; t < 60 && p.installed[3].empty(); ++t) {
+    p.tick_all(1);
+  }
+  out.installed = p.installed[3] == image;
+  p.filter = nullptr;
+  return out;
+}
+
+TEST(raft_snapshot_transfer, chunk_messages_with_and_without_faults) {
+  const auto clean = run_snapshot_transfer(chunk_fault::none);
+  const auto dup = run_snapshot_transfer(chunk_fault::stale_duplicate_of_first);
+  const auto reorder = run_snapshot_transfer(chunk_fault::reorder_pairs);
+  const auto lose = run_snapshot_transfer(chunk_fault::lose_one);
+  const auto dup_all = run_snapshot_transfer(chunk_fault::duplicate_all);
+  std::printf("snapshot of 50 chunks: chunk messages clean %llu, one stale duplicate of chunk 0 %llu, "
+              "reordered pairs %llu, one lost %llu, every chunk duplicated %llu\n",
+              static_cast<unsigned long long>(clean.chunk_messages), static_cast<unsigned long long>(dup.chunk_messages),
+              static_cast<unsigned long long>(reorder.chunk_messages), static_cast<unsigned long long>(lose.chunk_messages),
+              static_cast<unsigned long long>(dup_all.chunk_messages));
+  for (const auto* o : {&clean, &dup, &reorder, &lose, &dup_all}) EXPECT_TRUE(o->installed);
+  EXPECT_EQ(clean.chunk_messages, 50u);
+  // Each count is what the leader sent (injected copies are not counted): a duplicate or a
+  // reordering costs nothing, a loss one resend.
+  EXPECT_LE(dup.chunk_messages, 51u);
+  EXPECT_LE(reorder.chunk_messages, 52u);
+  EXPECT_LE(lose.chunk_messages, 50u + 1u);
+  EXPECT_LE(dup_all.chunk_messages, 51u);
+}
+
 }  // namespace
 }  // namespace energo::consensus::test

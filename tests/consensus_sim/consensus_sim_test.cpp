@@ -262,5 +262,72 @@ TEST(raft_sim_regression, promoted_learner_cut_off_then_old_voter_removed) {
   EXPECT_EQ(stuck, 0u) << stuck << " of 20 seeds never elected a leader again; first: " << first_failure;
 }
 
+
+// Issue 8 §6 (fixed): a founder's bootstrap lived in memory until its first ready was persisted;
+// a crash before that restarted it as an empty node, and a one-voter group never had a leader
+// again (`raft_sim --seed 93004072 --nodes 1 --steps 3000` before the simulator persisted
+// bootstrap_state(); random crashes that early are rare, so the crash is scripted here).
+// --bootstrap-in-memory keeps the old way: it must fail (the hazard is real and the checkers see
+// it) and the durable bootstrap must pass.
+TEST(raft_sim_regression, seed_93004072_bootstrap_lost_in_crash_before_first_ready) {
+  for (const bool in_memory : {false, true}) {
+    sim_options o = scenario_options(93004072, 1);
+    o.bootstrap_in_memory = in_memory;
+    o.liveness_bound_ms = 3000;
+    simulation sim(o);
+    sim.crash(1);  // before the first ready was written
+    sim.restart(1);
+    sim.run_for(1000);
+    const sim_result r = sim.finish();
+    if (in_memory) {
+      EXPECT_FALSE(r.ok) << "the in-memory bootstrap survived a crash before its first ready?";
+      EXPECT_NE(r.failure.find("no leader"), std::string::npos) << r.failure;
+    } else {
+      EXPECT_TRUE(r.ok) << r.failure;
+    }
+  }
+}
+
+// Issue 8 §6 (fixed): restart() set applied to the snapshot index, so entries between the
+// snapshot and the application's durable applied index were handed out again (applied twice).
+// The simulated application now persists its state + applied index and restarts the core with
+// config::applied; it fails a run on any entry at or below its durable applied index.
+TEST(raft_sim_regression, seed_4_restart_without_applied_index_applies_twice) {
+  sim_options o;
+  o.seed = 4;
+  o.nodes = 3;
+  o.steps = 4000;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_GT(r.stats.restarts, 0u);
+}
+
+
+// Found once the simulator drew small limits (issue 11 §2): a follower's append window full by
+// bytes (max_inflight_bytes) but not by count was never unjammed by heartbeat responses, so a
+// lost ack left the learner behind forever (liveness).
+TEST(raft_sim_regression, seed_3_byte_full_append_window_never_unjammed) {
+  sim_options o;
+  o.seed = 3;
+  o.nodes = 3;
+  o.steps = 3000;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+}
+
+
+// Issue 8 §6 (fixed): a request whose client session was unknown (evicted, expired, never
+// opened) was applied, so a late duplicate after eviction was applied twice. This seed evicts
+// sessions (small session limits) and, with unknown sessions applied, its history is not
+// linearizable (an add counted twice); consensus/session.cpp now rejects such requests.
+TEST(raft_sim_regression, seed_1363_late_duplicate_of_evicted_session_applied_twice) {
+  sim_options o;
+  o.seed = 1363;
+  o.nodes = 3;
+  o.steps = 3000;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+}
+
 }  // namespace
 }  // namespace energo::sim

@@ -20,6 +20,7 @@ void usage() {
                "  --steps MS    simulated milliseconds with faults (default 4000)\n"
                "  --verbose     trace every event of the run to stdout\n"
                "  --lying-fsync checker self-test: the simulated disk loses synced writes on crash\n"
+               "  --bootstrap-in-memory  founders keep their bootstrap in memory until the first ready (unsafe)\n"
                "  --restart-meta-only | --restart-with-data   how restarts hand the snapshot to the core\n"
                "                (default: alternate per incarnation)\n");
 }
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
     else if (a == "--verbose") { base.verbose = true; }
     else if (a == "--keep-going") { keep_going = true; }
     else if (a == "--lying-fsync") { base.lying_fsync = true; }
+    else if (a == "--bootstrap-in-memory") { base.bootstrap_in_memory = true; }
     else if (a == "--restart-meta-only" || a == "--no-snapshot-resupply") { base.restart_snapshot = restart_snapshot_mode::meta_only; }
     else if (a == "--restart-with-data") { base.restart_snapshot = restart_snapshot_mode::with_data; }
     else if (a == "--strict-applied-index") { /* always on since raft_bugs.md #1 was fixed */ }

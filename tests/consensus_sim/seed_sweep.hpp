@@ -34,7 +34,7 @@ inline bool known_core_bug_seed(size_t nodes, uint64_t seed, sim_time steps) {
 inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, sim_time steps) {
   uint64_t skipped = 0;
   uint64_t ok = 0, budget = 0, commits = 0, leaders = 0, crashes = 0, snapshots = 0, config = 0, ops = 0;
-  uint64_t data_requests = 0;
+  uint64_t data_requests = 0, chunks = 0;
   for (uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
     if (known_core_bug_seed(nodes, seed, steps)) {
       ++skipped;
@@ -54,11 +54,12 @@ inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, si
     crashes += r.stats.crashes;
     snapshots += r.stats.snapshots_installed;
     data_requests += r.stats.snapshot_data_requests;
+    chunks += r.stats.snapshot_chunks_sent;
     config += r.stats.config_changes_applied;
     ops += r.stats.client_ops_acked;
   }
   std::printf("raft_sim: %zu nodes, seeds %llu..%llu (%llu seeds%s), %llu ms each: ok; totals: commits %llu, "
-              "leaders %llu, crashes %llu, snapshots installed %llu, snapshot data requests %llu, config changes %llu, "
+              "leaders %llu, crashes %llu, snapshots installed %llu, snapshot data requests %llu, snapshot chunks sent %llu, config changes %llu, "
               "acked ops %llu, "
               "linearizability budget overruns %llu, known-bug seeds skipped %llu\n",
               nodes, static_cast<unsigned long long>(first_seed),
@@ -66,7 +67,7 @@ inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, si
               sanitized_build ? ", sanitizer build" : "", static_cast<unsigned long long>(steps),
               static_cast<unsigned long long>(commits), static_cast<unsigned long long>(leaders),
               static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(snapshots),
-              static_cast<unsigned long long>(data_requests),
+              static_cast<unsigned long long>(data_requests), static_cast<unsigned long long>(chunks),
               static_cast<unsigned long long>(config), static_cast<unsigned long long>(ops),
               static_cast<unsigned long long>(budget), static_cast<unsigned long long>(skipped));
   // A suite where the checker gave up everywhere proves nothing.

@@ -43,8 +43,10 @@ void on_abort(int) {
 
 // --- packets --------------------------------------------------------------------------------------
 struct client_request {
-  uint64_t client_id = 0;
+  uint64_t client_id = 0;  // the client's endpoint
   uint64_t sequence = 0;
+  uint64_t session = 0;    // session id (0 with open_session)
+  bool open_session = false;
   op_kind kind = op_kind::write;
   uint64_t key = 0;
   int64_t value = 0;
@@ -56,6 +58,9 @@ struct client_reply {
   int64_t value = 0;
   index_t index = 0;  // log index that answered a write (0 for reads and errors)
   node_id leader_hint = consensus::no_node;
+  uint64_t session = 0;          // write: the session it was applied under
+  bool opened = false;           // answer to open_session: value = the new session id
+  bool session_unknown = false;  // the write's session was evicted/expired: outcome unknown
 };
 using packet = std::variant<message, client_request, client_reply>;
 
@@ -95,6 +100,14 @@ struct fault_profile {
   sim_time pause_ms_max = 0;
   sim_time tick_skew_ms = 0;  // per-process tick period in [tick_ms - skew, tick_ms + skew]
   sim_time client_think_ms_max = 0;
+  uint64_t app_persist_skip_per_million = 0;  // the application skips persisting its state
+  // Some seeds run with tiny limits so that multi-chunk snapshots, the snapshot window, append
+  // flow control and the uncommitted-bytes bound are exercised (defaults never bind here).
+  bool small_limits = false;
+  consensus::limits lim{};
+  // Some seeds evict and expire client sessions quickly (few sessions, short expiry), so late
+  // duplicates of requests of dropped sessions happen and must be rejected (session.hpp).
+  consensus::session_limits session_lim{};
 };
 
 struct pending_read {
@@ -118,7 +131,12 @@ struct sim_node {
   std::optional<ready> io;               // written, sync not yet complete
   sim_time io_done_at = 0;
   register_state_machine sm;
-  std::set<std::pair<uint64_t, uint64_t>> pending_writes;  // (client, sequence) to answer
+  // The application's durable state (like storage::node_store::apply_batch: the state machine
+  // and its applied index in one synced batch). Written after a ready's entries are applied,
+  // except when the seed's profile lets it lag (then a restart replays from an older state).
+  register_state_machine durable_sm;
+  std::map<std::pair<uint64_t, uint64_t>, endpoint_id> pending_writes;  // (session, sequence) -> client
+  std::set<std::pair<uint64_t, uint64_t>> pending_opens;                // (client, sequence)
   std::map<uint64_t, pending_read> reads;                  // read ctx -> client
   uint64_t next_read_ctx = 1;
   sim_time next_tick_at = 0;
@@ -142,6 +160,7 @@ struct sim_client {
   bool busy = false;
   size_t op = 0;  // index into history
   uint64_t sequence = 0;
+  uint64_t session = 0;  // 0: none yet (or lost): a write first opens one
   op_kind kind = op_kind::write;
   uint64_t key = 0;
   int64_t value = 0;
@@ -243,6 +262,24 @@ struct simulation::state {
     p.pause_ms_max = rng.range(10, 600);
     p.tick_skew_ms = rng.range(0, 1);  // <= 10%: Raft assumes bounded clock drift (see README)
     p.client_think_ms_max = rng.range(0, 60);
+    p.app_persist_skip_per_million = rng.chance(500'000) ? 0 : rng.range(0, 800'000);
+    if (rng.chance(300'000)) {
+      p.session_lim.sessions_max = rng.range(2, 6);
+      p.session_lim.expiry_entries = rng.range(40, 400);
+    }
+    p.small_limits = rng.chance(300'000);
+    if (p.small_limits) {
+      auto& l = p.lim;
+      l.snapshot_chunk_bytes_max = rng.range(8, 256);
+      l.max_inflight_snapshot_chunks = rng.range(1, 8);
+      l.max_entries_bytes_per_append = rng.range(16, 512);
+      l.max_entries_per_append = rng.range(1, 8);
+      l.max_inflight_appends = rng.range(1, 8);
+      l.max_inflight_bytes = rng.range(64, 2048);
+      l.max_uncommitted_bytes = rng.range(64, 1024);
+      l.max_committed_bytes_per_ready = rng.range(16, 512);
+      l.max_forwarded_entries = rng.range(1, 4);
+    }
     auto& f = net.faults();
     f.loss_per_million = calm ? 0 : rng.range(0, 60'000);
     f.duplicate_per_million = rng.range(0, 20'000);
@@ -260,6 +297,7 @@ struct simulation::state {
     cfg.heartbeat_ticks = 1;
     cfg.pre_vote = profile.pre_vote;
     cfg.check_quorum = profile.check_quorum;
+    cfg.lim = profile.lim;
     uint64_t sm = opts.seed ^ (id * 0x1000193ULL) ^ (incarnation << 32);
     cfg.random_seed = splitmix64(sm);
     return cfg;
@@ -269,13 +307,25 @@ struct simulation::state {
     draw_profile();
     consensus::membership initial;
     for (size_t i = 0; i < opts.nodes; ++i) initial.voters.insert(next_node_id + i);
+    // Durable bootstrap (raft.hpp): the founders' initial state is synced before they start, so
+    // a crash at any time restarts them as members (raft_sim --seed 93004072 --nodes 1 was a
+    // one-voter group that lost its in-memory bootstrap and never elected a leader again).
+    const consensus::initial_state boot = raft_node::bootstrap_state(initial);
     for (size_t i = 0; i < opts.nodes; ++i) {
       const node_id id = next_node_id++;
       sim_node& n = nodes[id];
       n.id = id;
       n.created = true;
       n.up = true;
-      n.raft.emplace(raft_node::bootstrap(node_config(id, 0), initial));
+      n.sm = n.durable_sm = register_state_machine{profile.session_lim};
+      if (opts.bootstrap_in_memory) {
+        n.raft.emplace(raft_node::bootstrap(node_config(id, 0), initial));  // the old, unsafe way
+      } else {
+        n.disk.hard = boot.hard_state;
+        n.disk.log = boot.entries;
+        rechain(n, 1);
+        n.raft.emplace(raft_node::restart(node_config(id, 0), n.disk.hard, std::nullopt, n.disk.log));
+      }
       n.tick_period_ms = rng.range(tick_ms - profile.tick_skew_ms, tick_ms + profile.tick_skew_ms);
       n.next_tick_at = rng.range(1, tick_ms);
       n.seen_term = n.raft->term();
@@ -296,6 +346,17 @@ struct simulation::state {
           static_cast<unsigned long long>(profile.partition_per_million_ms),
           static_cast<unsigned long long>(profile.config_change_per_million_ms), profile.pre_vote ? 1 : 0,
           profile.check_quorum ? 1 : 0);
+    if (profile.small_limits) {
+      trace("small limits: chunk %llu B x %llu in flight, append %llu B / %llu entries, inflight %llu appends / %llu B, "
+            "uncommitted %llu B",
+            static_cast<unsigned long long>(profile.lim.snapshot_chunk_bytes_max),
+            static_cast<unsigned long long>(profile.lim.max_inflight_snapshot_chunks),
+            static_cast<unsigned long long>(profile.lim.max_entries_bytes_per_append),
+            static_cast<unsigned long long>(profile.lim.max_entries_per_append),
+            static_cast<unsigned long long>(profile.lim.max_inflight_appends),
+            static_cast<unsigned long long>(profile.lim.max_inflight_bytes),
+            static_cast<unsigned long long>(profile.lim.max_uncommitted_bytes));
+    }
   }
 
   sim_node* find(node_id id) {
@@ -386,8 +447,9 @@ struct simulation::state {
   void reset_volatile(sim_node& n) {
     n.raft.reset();
     n.io.reset();
-    n.sm = register_state_machine{};
+    n.sm = register_state_machine{profile.session_lim};
     n.pending_writes.clear();
+    n.pending_opens.clear();
     n.reads.clear();
     n.inbox.clear();
     n.paused_until = 0;
@@ -405,6 +467,8 @@ struct simulation::state {
       // The disk acknowledged syncs it never made: everything of the last lying_window_ms is gone.
       n.disk = n.disk_past.front().second;
       n.disk_past.clear();
+      // The application's state went back with the disk (its applied entries are gone).
+      if (n.durable_sm.applied_index() > n.disk.hard.commit) n.durable_sm = register_state_machine{profile.session_lim};
       set_chain_base_from_snapshot(n);
       rechain(n, n.disk.first_index());
     }
@@ -428,17 +492,24 @@ struct simulation::state {
     // through ready::snapshot_data_wanted when a follower needs it (complete_io answers).
     const bool with_data = opts.restart_snapshot == restart_snapshot_mode::with_data ||
                            (opts.restart_snapshot == restart_snapshot_mode::alternate && n.incarnation % 2 == 1);
+    // The application resumes from its durable state when that is at least as new as the durable
+    // snapshot (it always is, unless it skipped persisting after installing a snapshot), and
+    // tells the core where it stands (config::applied, etcd's Config.Applied).
+    n.sm = register_state_machine{profile.session_lim};
+    if (n.durable_sm.applied_index() >= n.disk.snapshot_index()) {
+      n.sm = n.durable_sm;
+    } else if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
+      fail("node " + std::to_string(n.id) + " cannot restore its durable snapshot");
+      return;
+    }
+    consensus::config cfg = node_config(n.id, n.incarnation);
+    cfg.applied = n.sm.applied_index();
     if (n.disk.snap && with_data) {
-      n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, *n.disk.snap, n.disk.log));
+      n.raft.emplace(raft_node::restart(cfg, n.disk.hard, *n.disk.snap, n.disk.log));
     } else {
       std::optional<consensus::snapshot_meta> meta;
       if (n.disk.snap) meta = n.disk.snap->meta;
-      n.raft.emplace(raft_node::restart(node_config(n.id, n.incarnation), n.disk.hard, meta, n.disk.log));
-    }
-    n.sm = register_state_machine{};
-    if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
-      fail("node " + std::to_string(n.id) + " cannot restore its durable snapshot");
-      return;
+      n.raft.emplace(raft_node::restart(cfg, n.disk.hard, meta, n.disk.log));
     }
     n.up = true;
     n.restart_at = 0;
@@ -469,6 +540,7 @@ struct simulation::state {
     n.up = false;
     n.destroyed = true;
     n.disk = durable_state{};
+    n.durable_sm = register_state_machine{profile.session_lim};
     net.drop_endpoint(n.id);
     ++stats.nodes_removed;
     digest(3, n.id);
@@ -480,6 +552,7 @@ struct simulation::state {
     sim_node& n = nodes[id];
     n.id = id;
     n.created = true;
+    n.sm = n.durable_sm = register_state_machine{profile.session_lim};
     n.raft.emplace(raft_node::restart(node_config(id, 0), {}, std::nullopt, {}));
     n.up = true;
     n.tick_period_ms = rng.range(tick_ms - profile.tick_skew_ms, tick_ms + profile.tick_skew_ms);
@@ -563,6 +636,12 @@ struct simulation::state {
   }
 
   void apply_entry(sim_node& n, const entry& e) {
+    if (e.index <= n.durable_sm.applied_index()) {
+      fail("node " + std::to_string(n.id) + " was given committed entry " + std::to_string(e.index) +
+           " again: its durable state already applied up to " + std::to_string(n.durable_sm.applied_index()) +
+           " (double application)");
+      return;
+    }
     if (e.index != n.sm.applied_index() + 1) {
       fail("node " + std::to_string(n.id) + " was given committed entry " + std::to_string(e.index) +
            " after applying " + std::to_string(n.sm.applied_index()));
@@ -583,17 +662,36 @@ struct simulation::state {
     }
     digest(4, n.id, e.index);
     if (e.type == consensus::entry_type::config_change) on_config_applied(n, e);
-    if (out && !out->stale) {
+    if (out && out->opened) {
+      std::string_view who = out->open_payload;
+      uint64_t client = 0, sequence = 0;
+      for (int i = 0; i < 8 && who.size() == 16; ++i) {
+        client |= static_cast<uint64_t>(static_cast<uint8_t>(who[i])) << (8 * i);
+        sequence |= static_cast<uint64_t>(static_cast<uint8_t>(who[8 + i])) << (8 * i);
+      }
+      if (n.pending_opens.erase({client, sequence}) != 0) {
+        client_reply rep;
+        rep.client_id = client;
+        rep.sequence = sequence;
+        rep.ok = true;
+        rep.opened = true;
+        rep.value = static_cast<int64_t>(out->client_id);
+        reply(n, client, rep);
+      }
+    } else if (out && !out->stale) {
       auto it = n.pending_writes.find({out->client_id, out->sequence});
       if (it != n.pending_writes.end()) {
+        const endpoint_id client = it->second;
         n.pending_writes.erase(it);
         client_reply rep;
-        rep.client_id = out->client_id;
+        rep.client_id = client;
         rep.sequence = out->sequence;
-        rep.ok = true;
+        rep.session = out->client_id;
+        rep.ok = !out->unknown_session;
+        rep.session_unknown = out->unknown_session;
         rep.value = out->response;
-        rep.index = e.index;
-        reply(n, out->client_id, rep);
+        rep.index = out->unknown_session ? 0 : e.index;
+        reply(n, client, rep);
       }
     }
   }
@@ -660,6 +758,7 @@ struct simulation::state {
     for (const message& m : r.messages) {
       check_outgoing(n, m);
       ++stats.messages_sent;
+      if (m.type == message_type::snapshot_chunk) ++stats.snapshot_chunks_sent;
       if (opts.verbose) {
         trace("n%llu -> n%llu %s term %llu idx %llu logterm %llu commit %llu n=%zu%s",
               static_cast<unsigned long long>(m.from), static_cast<unsigned long long>(m.to),
@@ -680,6 +779,14 @@ struct simulation::state {
       it->second.index = rs.index;
     }
     answer_reads(n);
+    if (!r.committed_entries.empty() || r.snapshot_to_install) {
+      if (rng.chance(profile.app_persist_skip_per_million)) {
+        trace("n%llu application did not persist its state (durable applied stays %llu)",
+              static_cast<unsigned long long>(n.id), static_cast<unsigned long long>(n.durable_sm.applied_index()));
+      } else {
+        n.durable_sm = n.sm;
+      }
+    }
     n.raft->advance(r);
     if (r.snapshot_data_wanted) answer_snapshot_data_request(n);
     const index_t core_applied = n.raft->applied_index();
@@ -762,14 +869,27 @@ struct simulation::state {
       n.reads[ctx] = pending_read{from, req.sequence, req.key, false, 0};
       return;
     }
+    if (req.open_session) {
+      std::string who;
+      for (int i = 0; i < 8; ++i) who.push_back(static_cast<char>((req.client_id >> (8 * i)) & 0xff));
+      for (int i = 0; i < 8; ++i) who.push_back(static_cast<char>((req.sequence >> (8 * i)) & 0xff));
+      auto res = n.raft->propose(consensus::encode_session_open(who));
+      if (!res) {
+        err.leader_hint = res.error().leader_hint;
+        reply(n, from, err);
+        return;
+      }
+      n.pending_opens.insert({req.client_id, req.sequence});
+      return;
+    }
     command c{req.kind, req.key, req.value};
-    auto res = n.raft->propose(consensus::encode_session_payload(req.client_id, req.sequence, encode_command(c)));
+    auto res = n.raft->propose(consensus::encode_session_payload(req.session, req.sequence, encode_command(c)));
     if (!res) {
       err.leader_hint = res.error().leader_hint;
       reply(n, from, err);
       return;
     }
-    n.pending_writes.insert({req.client_id, req.sequence});
+    n.pending_writes[{req.session, req.sequence}] = from;
   }
 
   // --- clients ------------------------------------------------------------------------------------
@@ -794,7 +914,14 @@ struct simulation::state {
     }
     c.target = target;
     c.deadline = now + rng.range(150, 450);
-    client_request req{c.id, c.sequence, c.kind, c.key, c.value};
+    client_request req;
+    req.client_id = c.id;
+    req.sequence = c.sequence;
+    req.session = c.session;
+    req.open_session = c.kind != op_kind::read && c.session == 0;
+    req.kind = c.kind;
+    req.key = c.key;
+    req.value = c.value;
     net.send(c.id, target, packet{req}, now);
   }
 
@@ -833,6 +960,23 @@ struct simulation::state {
     for (auto& x : clients)
       if (x.id == rep.client_id) c = &x;
     if (!c || !c->busy || rep.sequence != c->sequence) return;  // late or duplicate answer
+    if (rep.opened) {
+      if (c->session == 0) {
+        c->session = static_cast<uint64_t>(rep.value);
+        send_request(*c);  // now the write itself, under the new session
+      }
+      return;
+    }
+    if (rep.session_unknown) {
+      if (rep.session != c->session) return;  // about an older session: already handled
+      // Its session was evicted or expired: whether the write took effect is unknown (it stays
+      // indeterminate in the history) and the client opens a new session for its next write.
+      c->session = 0;
+      c->busy = false;
+      c->next_op_at = now + rng.range(0, profile.client_think_ms_max);
+      digest(13, c->id, c->sequence);
+      return;
+    }
     if (!rep.ok) {
       c->hint = rep.leader_hint;
       c->deadline = std::min(c->deadline, now + rng.range(5, 30));  // retry soon, elsewhere
@@ -842,7 +986,7 @@ struct simulation::state {
     if (c->kind != op_kind::read) {
       // No acknowledged write lost: the acknowledging entry must be the committed one.
       const committed_info* ci = rep.index > 0 && rep.index <= committed.size() ? &committed[rep.index - 1] : nullptr;
-      if (!ci || !ci->known || ci->client_id != rep.client_id || ci->sequence != rep.sequence) {
+      if (!ci || !ci->known || ci->client_id != rep.session || ci->sequence != rep.sequence) {
         fail("client " + std::to_string(rep.client_id) + " got an ack for sequence " + std::to_string(rep.sequence) +
              " at index " + std::to_string(rep.index) + " which is not the committed entry there");
       }
@@ -1266,8 +1410,9 @@ struct simulation::state {
       if (lr.verdict == linearizability_verdict::not_linearizable) {
         fail("client history is not linearizable: " + lr.explanation);
       } else if (lr.verdict == linearizability_verdict::budget_exceeded) {
+        // An unfinished search proves nothing: a failure, not a pass (issue 11 §2).
         stats.linearizability_budget_exceeded = true;
-        trace("linearizability: search budget exceeded (%s)", lr.explanation.c_str());
+        fail("linearizability search ran out of budget (" + lr.explanation + "); the history is unchecked");
       }
     }
     const auto& ns = net;
@@ -1290,6 +1435,7 @@ std::string replay_command(const sim_options& opts) {
                     " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
   if (opts.clients != sim_options{}.clients) cmd += " --clients " + std::to_string(opts.clients);
   if (opts.lying_fsync) cmd += " --lying-fsync";
+  if (opts.bootstrap_in_memory) cmd += " --bootstrap-in-memory";
   if (opts.restart_snapshot == restart_snapshot_mode::meta_only) cmd += " --restart-meta-only";
   if (opts.restart_snapshot == restart_snapshot_mode::with_data) cmd += " --restart-with-data";
   return cmd + " --verbose";

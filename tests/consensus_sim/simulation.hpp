@@ -41,6 +41,9 @@ struct sim_options {
   // Test-only sabotage to prove the checkers can fail: the simulated disk acknowledges syncs it
   // then loses on crash (a lying fsync). Never set outside the checker self-tests.
   bool lying_fsync = false;
+  // Test-only: founders start from raft_node::bootstrap() (state in memory until the first ready
+  // is persisted) instead of a synced bootstrap_state(); shows why the durable way is required.
+  bool bootstrap_in_memory = false;
   restart_snapshot_mode restart_snapshot = restart_snapshot_mode::alternate;
 };
 
@@ -51,7 +54,7 @@ struct sim_stats {
   uint64_t transfers = 0, compactions = 0, snapshots_installed = 0, snapshot_data_requests = 0;
   uint64_t leaders_elected = 0, max_term = 0, max_commit = 0;
   uint64_t client_ops = 0, client_ops_acked = 0, client_retries = 0, reads_acked = 0;
-  uint64_t messages_sent = 0, messages_lost = 0, messages_duplicated = 0;
+  uint64_t messages_sent = 0, messages_lost = 0, messages_duplicated = 0, snapshot_chunks_sent = 0;
   uint64_t linearizability_steps = 0;
   bool linearizability_budget_exceeded = false;
   uint64_t digest = 0;  // hash over the run's events: the same seed must give the same digest

@@ -58,6 +58,13 @@ std::optional<apply_outcome> register_state_machine::apply(const consensus::entr
   if (e.type != consensus::entry_type::normal) return std::nullopt;
   const auto framed = consensus::decode_session_payload(e.data);
   ENERGO_ASSERT(framed.has_value(), "simulator only proposes session-framed payloads");
+  if (framed->is_open_request()) {
+    apply_outcome out;
+    out.client_id = sessions_.open(e.index);
+    out.opened = true;
+    out.open_payload = framed->payload;
+    return out;
+  }
   const auto cmd = decode_command(framed->payload);
   ENERGO_ASSERT(cmd.has_value(), "simulator only proposes well-formed commands");
   apply_outcome out;
@@ -66,6 +73,10 @@ std::optional<apply_outcome> register_state_machine::apply(const consensus::entr
   const auto verdict = sessions_.check(framed->client_id, framed->sequence, e.index);
   if (verdict.verdict == consensus::session_verdict::stale) {
     out.stale = true;
+    return out;
+  }
+  if (verdict.verdict == consensus::session_verdict::unknown_session) {
+    out.unknown_session = true;
     return out;
   }
   if (verdict.verdict == consensus::session_verdict::duplicate) {
@@ -122,7 +133,7 @@ bool register_state_machine::restore(std::string_view bytes, consensus::index_t 
     values[k] = static_cast<int64_t>(v);
   }
   if (!get_u64(bytes, n) || n != bytes.size()) return false;
-  auto sessions = consensus::session_table::decode(bytes);
+  auto sessions = consensus::session_table::decode(bytes, lim_);
   if (!sessions) return false;
   values_ = std::move(values);
   sessions_ = std::move(*sessions);

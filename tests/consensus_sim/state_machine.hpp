@@ -28,15 +28,19 @@ std::string encode_command(const command& c);
 std::optional<command> decode_command(std::string_view bytes);
 
 struct apply_outcome {
-  uint64_t client_id = 0;
+  uint64_t client_id = 0;  // the session id (the log index of its open entry)
   uint64_t sequence = 0;
   int64_t response = 0;  // the register's value after the command
   bool fresh = false;    // applied now (false: duplicate answered from the session table)
   bool stale = false;    // older than the client's last sequence: ignored, no response
+  bool opened = false;   // an open-session entry: client_id is the new session
+  std::string open_payload;  // opened: what the requester put in its open request
+  bool unknown_session = false;  // session never opened, evicted or expired: rejected, not applied
 };
 
 class register_state_machine {
  public:
+  explicit register_state_machine(consensus::session_limits lim = {}) : lim_(lim), sessions_(lim) {}
   // Applies one committed entry at `e.index` == applied_index() + 1. Returns the outcome for a
   // framed client command, nullopt for noop/config entries.
   std::optional<apply_outcome> apply(const consensus::entry& e);
@@ -54,6 +58,7 @@ class register_state_machine {
 
  private:
   std::map<uint64_t, int64_t> values_;
+  consensus::session_limits lim_;
   consensus::session_table sessions_;
   consensus::index_t applied_ = 0;
 };

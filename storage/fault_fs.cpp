@@ -73,7 +73,7 @@ class tracked_file final : public rocksdb::FSWritableFileOwnerWrapper {
     // sync_file_range starts writeback of data only: no metadata, no disk cache flush. It is
     // forwarded (RocksDB's pacing still works) but never makes anything durable here.
     if (auto e = fs_->admit(fault_fs::op_kind::range_sync, "range sync " + path_)) return *e;
-    return FSWritableFileOwnerWrapper::RangeSync(offset, bytes, options, dbg);
+    return fs_->forward_syncs() ? FSWritableFileOwnerWrapper::RangeSync(offset, bytes, options, dbg) : IOStatus::OK();
   }
 
  private:
@@ -85,7 +85,7 @@ class tracked_file final : public rocksdb::FSWritableFileOwnerWrapper {
     }
     // Only what was appended before the sync started is covered by it.
     const uint64_t size_before = fs_->size_of(state_);
-    IOStatus s = real_sync();
+    IOStatus s = fs_->forward_syncs() ? real_sync() : IOStatus::OK();
     if (s.ok()) {
       fs_->note_synced(state_, size_before);
     } else {
@@ -120,7 +120,7 @@ class tracked_dir final : public rocksdb::FSDirectoryWrapper {
   IOStatus sync(F&& real_sync) {
     if (auto e = fs_->admit(fault_fs::op_kind::dir_sync, "fsync directory " + path_)) return *e;
     const std::size_t covered = fs_->pending_count(path_);  // changes recorded before the fsync began
-    IOStatus s = real_sync();
+    IOStatus s = fs_->forward_syncs() ? real_sync() : IOStatus::OK();
     if (s.ok()) fs_->note_dir_synced(path_, covered);
     return s;
   }
@@ -131,7 +131,8 @@ class tracked_dir final : public rocksdb::FSDirectoryWrapper {
 
 }  // namespace
 
-fault_fs::fault_fs(const std::shared_ptr<rocksdb::FileSystem>& base) : FileSystemWrapper(base) {}
+fault_fs::fault_fs(const std::shared_ptr<rocksdb::FileSystem>& base, bool forward_syncs)
+    : FileSystemWrapper(base), forward_syncs_(forward_syncs) {}
 fault_fs::~fault_fs() = default;
 
 // ---- Controls -----------------------------------------------------------------------------------
@@ -151,6 +152,10 @@ void fault_fs::fail_dir_sync(uint64_t nth) {
 void fault_fs::power_off_after(uint64_t mutating_calls) {
   std::lock_guard lock(mutex_);
   power_off_at_ = counters_.mutating + mutating_calls;
+}
+void fault_fs::set_errors_retryable(bool retryable) {
+  std::lock_guard lock(mutex_);
+  retryable_ = retryable;
 }
 void fault_fs::power_off() {
   std::lock_guard lock(mutex_);
@@ -213,7 +218,9 @@ std::optional<IOStatus> fault_fs::admit(op_kind kind, const std::string& what) {
   }
   if (why == nullptr) return std::nullopt;
   ++counters_.injected_errors;
-  return IOStatus::IOError("fault_fs: " + std::string(why), what);
+  IOStatus error = IOStatus::IOError("fault_fs: " + std::string(why), what);
+  error.SetRetryable(retryable_);
+  return error;
 }
 
 void fault_fs::note_appended(const std::shared_ptr<file_state>& f, uint64_t bytes) {
@@ -462,7 +469,11 @@ crash_report fault_fs::simulate_crash() {
     if (!exists(path) || !target()->GetFileSize(path, io, &size, nullptr).ok()) continue;
     const uint64_t keep = f->durable_bytes();
     if (size > keep) {
-      (void)target()->Truncate(path, keep, io, nullptr);
+      // The POSIX FileSystem does not implement Truncate-by-name; the files are local paths.
+      if (!target()->Truncate(path, keep, io, nullptr).ok()) {
+        std::error_code ec;
+        std::filesystem::resize_file(path, keep, ec);
+      }
       ++report.files_truncated;
       report.bytes_dropped += size - keep;
     }

@@ -75,7 +75,10 @@ struct crash_report {
 
 class fault_fs final : public rocksdb::FileSystemWrapper {
  public:
-  explicit fault_fs(const std::shared_ptr<rocksdb::FileSystem>& base = rocksdb::FileSystem::Default());
+  // forward_syncs = false skips the real fsync/fdatasync calls (the model alone decides what
+  // survives simulate_crash()); tests use it for speed on a shared disk.
+  explicit fault_fs(const std::shared_ptr<rocksdb::FileSystem>& base = rocksdb::FileSystem::Default(),
+                    bool forward_syncs = true);
   ~fault_fs() override;
 
   static const char* kClassName() { return "energo_fault_fs"; }
@@ -85,6 +88,9 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
   void fail_write(uint64_t nth);     // the nth write from now fails once (0 cancels)
   void fail_sync(uint64_t nth);      // the nth file sync from now fails once and poisons the file
   void fail_dir_sync(uint64_t nth);  // the nth directory fsync from now fails once
+  // Injected errors carry IOStatus::SetRetryable(true): RocksDB's error handler then tries to
+  // resume writes on its own (remote/transient-looking failures), which the store must not trust.
+  void set_errors_retryable(bool retryable);
   void power_off_after(uint64_t mutating_calls);
   void power_off();
   void power_on();  // also cancels pending cues
@@ -138,6 +144,7 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
   void note_synced(const std::shared_ptr<file_state>& f, uint64_t size_before_sync);
   void note_sync_failed(const std::shared_ptr<file_state>& f);
   [[nodiscard]] uint64_t size_of(const std::shared_ptr<file_state>& f) const;
+  [[nodiscard]] bool forward_syncs() const noexcept { return forward_syncs_; }
   std::size_t pending_count(const std::string& dir) const;
   void note_dir_synced(const std::string& dir, std::size_t ops_covered);
 
@@ -157,8 +164,10 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
   std::optional<std::string> durable_content(const std::string& path, bool& too_big);
   void record(const std::string& dir, dir_op op);
 
+  const bool forward_syncs_;
   mutable std::mutex mutex_;
   bool powered_{true};
+  bool retryable_{false};
   std::optional<uint64_t> power_off_at_;  // mutating-call ordinal after which power goes
   std::optional<uint64_t> fail_write_at_;
   std::optional<uint64_t> fail_sync_at_;

@@ -1,5 +1,7 @@
 #include "storage/fault_fs.hpp"
 
+#include <rocksdb/system_clock.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <utility>
@@ -129,7 +131,37 @@ class tracked_dir final : public rocksdb::FSDirectoryWrapper {
   std::string path_;
 };
 
+class capped_sleep_clock final : public rocksdb::SystemClockWrapper {
+ public:
+  static constexpr int sleep_us_max = 1000;
+  explicit capped_sleep_clock(const std::shared_ptr<rocksdb::SystemClock>& target) : SystemClockWrapper(target) {}
+  const char* Name() const override { return "energo_capped_sleep_clock"; }
+  void SleepForMicroseconds(int micros) override {
+    SystemClockWrapper::SleepForMicroseconds(std::min(micros, sleep_us_max));
+  }
+};
+
+// Env::GetSystemClock() is not virtual: the wrapper replaces the protected clock member instead.
+class fault_env final : public rocksdb::EnvWrapper {
+ public:
+  fault_env(std::unique_ptr<rocksdb::Env> composite, bool capped_sleeps)
+      : EnvWrapper(std::move(composite)), capped_sleeps_(capped_sleeps) {
+    if (capped_sleeps) system_clock_ = std::make_shared<capped_sleep_clock>(system_clock_);
+  }
+  const char* Name() const override { return "energo_fault_env"; }
+  void SleepForMicroseconds(int micros) override {
+    EnvWrapper::SleepForMicroseconds(capped_sleeps_ ? std::min(micros, capped_sleep_clock::sleep_us_max) : micros);
+  }
+
+ private:
+  const bool capped_sleeps_;
+};
+
 }  // namespace
+
+std::shared_ptr<rocksdb::Env> make_fault_env(const std::shared_ptr<fault_fs>& fs, bool capped_sleeps) {
+  return std::make_shared<fault_env>(rocksdb::NewCompositeEnv(fs), capped_sleeps);
+}
 
 fault_fs::fault_fs(const std::shared_ptr<rocksdb::FileSystem>& base, bool forward_syncs)
     : FileSystemWrapper(base), forward_syncs_(forward_syncs) {}

@@ -28,6 +28,7 @@
 // overwrite is bounded by fault_fs_limits::restore_bytes_max per file (a larger one is counted
 // in crash_report::unrestorable and stays deleted). Thread-safe: one mutex guards the model,
 // never held across I/O of the wrapped file system except inside simulate_crash().
+#include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 
 #include <cstddef>
@@ -176,5 +177,12 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
   std::map<std::string, std::shared_ptr<file_state>> files_;  // by normalised path, since the last crash
   std::map<std::string, std::vector<dir_op>> pending_;        // by directory: entry changes since its fsync
 };
+
+// An Env whose file system is `fs` (threads and clock from rocksdb::Env::Default()), for
+// store_options::env. capped_sleeps limits every clock sleep to 1 ms: after a failed background
+// flush or compaction RocksDB sleeps 1 s before retrying, and a DB closed right after a power cut
+// waits for that sleep; tests would spend most of their time there.
+[[nodiscard]] std::shared_ptr<rocksdb::Env> make_fault_env(const std::shared_ptr<fault_fs>& fs,
+                                                           bool capped_sleeps = true);
 
 }  // namespace energo::storage

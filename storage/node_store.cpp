@@ -3,7 +3,6 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
-#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -106,13 +105,7 @@ storage_result<std::unique_ptr<node_store>> node_store::open(const std::string& 
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 8u << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  // A caller-supplied file system (tests: storage/fault_fs) gets its own Env; the store owns it
-  // so it outlives the DB.
-  std::unique_ptr<rocksdb::Env> env;
-  if (options.file_system) {
-    env = rocksdb::NewCompositeEnv(options.file_system);
-    db_options.env = env.get();
-  }
+  if (options.env) db_options.env = options.env.get();  // tests: storage/fault_fs
 
   const auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto family_options = [&](bool bloom, rocksdb::CompressionType compression) {
@@ -160,7 +153,7 @@ storage_result<std::unique_ptr<node_store>> node_store::open(const std::string& 
   }
 
   std::unique_ptr<node_store> store(new node_store());
-  store->env_ = std::move(env);
+  store->env_ = options.env;
   store->sync_writes_ = options.sync_writes;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

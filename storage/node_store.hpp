@@ -38,7 +38,6 @@
 namespace rocksdb {
 class DB;
 class Env;
-class FileSystem;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
@@ -66,8 +65,9 @@ struct store_options {
   // persisted commit and applied index, delete it from the first bad entry on instead of
   // refusing to start. Only safe if those entries were never acknowledged (README §Recovery).
   bool truncate_corrupt_tail = false;
-  // The file system RocksDB uses; null = the default (POSIX) one. Tests pass storage/fault_fs.
-  std::shared_ptr<rocksdb::FileSystem> file_system;
+  // The Env (file system, clock, threads) RocksDB uses; null = rocksdb::Env::Default(). The store
+  // keeps a reference until it is destroyed. Tests pass storage/fault_fs through make_fault_env().
+  std::shared_ptr<rocksdb::Env> env;
   // Test-only mutant switch: false writes batches with WriteOptions::sync = false, which breaks
   // the durability promise below; tests/storage/fault_fs_test.cpp proves it then detects losses.
   bool sync_writes = true;
@@ -189,7 +189,7 @@ class node_store {
   storage_result<void> write_synced(rocksdb::WriteBatch& batch, std::string_view what);
   storage_result<void> check_not_failed() const;
 
-  std::unique_ptr<rocksdb::Env> env_;  // only with store_options::file_system; outlives db_
+  std::shared_ptr<rocksdb::Env> env_;  // store_options::env, kept alive for db_ (declared first, destroyed last)
   std::unique_ptr<rocksdb::DB> db_;
   bool sync_writes_{true};
   std::unique_ptr<families> families_;

@@ -442,7 +442,9 @@ storage_result<void> node_store::write_synced(rocksdb::WriteBatch& batch, std::s
     if (!failed_) failed_ = e;
     return unexpected{std::move(e)};
   }
-  return ok;
+  // A concurrent writer's batch may have failed while ours was in flight (the raft and apply
+  // actors write concurrently); after that nothing is acknowledged, even a write that returned ok.
+  return check_not_failed();
 }
 
 node_store::group_state node_store::state_of(group_id group) const {

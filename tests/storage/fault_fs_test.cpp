@@ -7,7 +7,7 @@
 //  (c) the same harness with the store's sync turned off must report losses (it can fail);
 //  (d) sync/write failures on cue: the store reports them, refuses every later write, and a
 //      reopen recovers exactly the last acknowledged state.
-// Replay one seed: ENERGO_FAULT_SEED=<seed> ./storage_tests --gtest_filter='*fault*'
+// Replay: ENERGO_FAULT_SEED=<base seed> [ENERGO_FAULT_COUNT=<seeds>] storage_tests --gtest_filter='storage_fault.*'
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -574,18 +574,25 @@ seed_result run_seed(uint64_t seed, const harness_config& config) {
   return result;
 }
 
+// ENERGO_FAULT_SEED=<base> replays a run; ENERGO_FAULT_COUNT=<n> overrides the number of seeds.
 uint64_t base_seed() {
   if (const char* fixed = std::getenv("ENERGO_FAULT_SEED")) return std::strtoull(fixed, nullptr, 10);
   return std::random_device{}();
 }
+int seed_count(int default_count) {
+  if (const char* count = std::getenv("ENERGO_FAULT_COUNT")) return std::atoi(count);
+  return default_count;
+}
 
 TEST(ENERGO_FAULT_SUITE, store_keeps_every_acknowledged_write_across_power_cuts) {
   const uint64_t base = base_seed();
-  const int seeds = std::getenv("ENERGO_FAULT_SEED") != nullptr ? 1 : ENERGO_FAULT_SEEDS;
+  const int seeds = seed_count(ENERGO_FAULT_SEEDS);
   std::printf("storage_fault base seed=%llu seeds=%d (seed i = base + i)\n", static_cast<unsigned long long>(base),
               seeds);
+  std::fflush(stdout);  // an abort inside RocksDB must not swallow the seed
   uint64_t acked = 0, kept = 0, lost = 0, cuts = 0, dropped_bytes = 0, removed = 0;
   for (int i = 0; i < seeds; ++i) {
+    SCOPED_TRACE("seed " + std::to_string(base + static_cast<uint64_t>(i)));
     const seed_result r = run_seed(base + static_cast<uint64_t>(i), harness_config{});
     ASSERT_FALSE(r.failure) << *r.failure;
     acked += r.acked;
@@ -611,6 +618,7 @@ TEST(ENERGO_FAULT_SUITE, harness_detects_losses_when_the_store_does_not_sync) {
   const int seeds = 4;
   std::printf("storage_fault mutant (sync_writes=false) base seed=%llu seeds=%d\n",
               static_cast<unsigned long long>(base), seeds);
+  std::fflush(stdout);
   harness_config config;
   config.sync_writes = false;
   int failing = 0;

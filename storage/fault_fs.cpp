@@ -33,28 +33,36 @@ class tracked_file final : public rocksdb::FSWritableFileOwnerWrapper {
       : FSWritableFileOwnerWrapper(std::move(target)), fs_(fs), state_(std::move(state)), path_(std::move(path)) {}
 
   IOStatus Append(const Slice& data, const IOOptions& options, IODebugContext* dbg) override {
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_)) return *e;
+    bool dropped = false;
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_, &dropped)) return *e;
+    if (dropped) return IOStatus::OK();
     IOStatus s = FSWritableFileOwnerWrapper::Append(data, options, dbg);
     if (s.ok()) fs_->note_appended(state_, data.size());
     return s;
   }
   IOStatus Append(const Slice& data, const IOOptions& options, const rocksdb::DataVerificationInfo& info,
                   IODebugContext* dbg) override {
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_)) return *e;
+    bool dropped = false;
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_, &dropped)) return *e;
+    if (dropped) return IOStatus::OK();
     IOStatus s = FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
     if (s.ok()) fs_->note_appended(state_, data.size());
     return s;
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& options,
                             IODebugContext* dbg) override {
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_)) return *e;
+    bool dropped = false;
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_, &dropped)) return *e;
+    if (dropped) return IOStatus::OK();
     IOStatus s = FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, dbg);
     if (s.ok()) fs_->note_written_at(state_, offset + data.size());
     return s;
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& options,
                             const rocksdb::DataVerificationInfo& info, IODebugContext* dbg) override {
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_)) return *e;
+    bool dropped = false;
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_, &dropped)) return *e;
+    if (dropped) return IOStatus::OK();
     IOStatus s = FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, info, dbg);
     if (s.ok()) fs_->note_written_at(state_, offset + data.size());
     return s;
@@ -224,7 +232,7 @@ std::size_t fault_fs::unsynced_entries() const {
 
 // ---- Model updates (called by the wrappers) -------------------------------------------------
 
-std::optional<IOStatus> fault_fs::admit(op_kind kind, const std::string& what) {
+std::optional<IOStatus> fault_fs::admit(op_kind kind, const std::string& what, bool* dropped) {
   std::lock_guard lock(mutex_);
   std::optional<uint64_t>* cue = nullptr;
   uint64_t ordinal = 0;
@@ -242,6 +250,14 @@ std::optional<IOStatus> fault_fs::admit(op_kind kind, const std::string& what) {
   ++counters_.mutating;
   if (powered_ && power_off_at_ && counters_.mutating > *power_off_at_) powered_ = false;
   const char* why = nullptr;
+  if (!powered_ && dropped != nullptr) {
+    // Failing writes too would be simpler, but RocksDB 7.8's compaction error path can then hit
+    // an internal assert (CompactionJob::Install -> SmallestUserKey on an output whose first
+    // write failed) and abort the process; a dropped write is also what a real power cut does.
+    *dropped = true;
+    ++counters_.writes_dropped;
+    return std::nullopt;
+  }
   if (!powered_) {
     why = "power is off";
   } else if (cue != nullptr && *cue && ordinal == **cue) {

@@ -10,8 +10,9 @@
 // never made durable removed, deleted or overwritten files put back, renames undone.
 //
 // Crash protocol (the DB cannot be "abandoned" in-process: its threads would keep writing):
-//   fs->power_off();            // or power_off_after(n) / an injected fault: from now on every
-//                               // mutating call fails with IOError and touches nothing
+//   fs->power_off();            // or power_off_after(n): from now on writes are silently
+//                               // dropped and every other mutating call (sync, create, rename,
+//                               // delete, ...) fails with IOError, so nothing new becomes durable
 //   store.close() / destroy it; // whatever RocksDB does while closing cannot reach the disk
 //   fs->simulate_crash();       // requires every file written through this fs to be closed
 //   fs->power_on(); reopen.
@@ -61,6 +62,7 @@ struct fault_fs_counters {
   uint64_t truncates{0};
   uint64_t mutating{0};         // all of the above: the clock of power_off_after()
   uint64_t injected_errors{0};  // calls failed on cue or while powered off
+  uint64_t writes_dropped{0};   // writes accepted and discarded while powered off
   uint64_t crashes{0};
 };
 
@@ -138,7 +140,9 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
   };
   enum class op_kind { write, sync, range_sync, dir_sync, create, rename, remove, link, truncate };
   // Counts the call and decides whether it fails (cue or power off). nullopt = go ahead.
-  std::optional<rocksdb::IOStatus> admit(op_kind kind, const std::string& what);
+  // While the power is off a write is *dropped* (it returns ok, nothing reaches the file): the
+  // process cannot know yet, as with a real power cut. Every other mutating call fails.
+  std::optional<rocksdb::IOStatus> admit(op_kind kind, const std::string& what, bool* dropped = nullptr);
   void note_appended(const std::shared_ptr<file_state>& f, uint64_t bytes);
   void note_written_at(const std::shared_ptr<file_state>& f, uint64_t end_offset);
   void note_truncated(const std::shared_ptr<file_state>& f, uint64_t size);

@@ -208,14 +208,16 @@ TEST(ENERGO_FAULT_SUITE, fs_faults_on_cue_and_power_off) {
 
   t.fs->power_off_after(1);
   EXPECT_TRUE(f->Append("5", IOOptions(), nullptr).ok());
-  EXPECT_TRUE(f->Append("6", IOOptions(), nullptr).IsIOError());
+  EXPECT_TRUE(f->Sync(IOOptions(), nullptr).IsIOError());  // the cut
   EXPECT_FALSE(t.fs->powered());
-  EXPECT_TRUE(f->Sync(IOOptions(), nullptr).IsIOError());
+  EXPECT_TRUE(f->Append("6", IOOptions(), nullptr).ok());  // dropped: the process cannot tell yet
+  EXPECT_EQ(t.fs->counters().writes_dropped, 1u);
   std::unique_ptr<rocksdb::FSWritableFile> g;
   EXPECT_TRUE(t.fs->NewWritableFile(t.dir.sub("b"), rocksdb::FileOptions(), &g, nullptr).IsIOError());
   EXPECT_EQ(t.content("b"), std::nullopt);
   EXPECT_TRUE(f->Close(IOOptions(), nullptr).ok());  // closing still releases the descriptor
-  EXPECT_EQ(t.fs->counters().injected_errors, 5u);
+  EXPECT_EQ(t.fs->counters().injected_errors, 4u);
+  EXPECT_EQ(t.content("a"), "1345");  // the dropped "6" never reached the file
 
   t.fs->simulate_crash();
   t.fs->power_on();

@@ -33,36 +33,28 @@ class tracked_file final : public rocksdb::FSWritableFileOwnerWrapper {
       : FSWritableFileOwnerWrapper(std::move(target)), fs_(fs), state_(std::move(state)), path_(std::move(path)) {}
 
   IOStatus Append(const Slice& data, const IOOptions& options, IODebugContext* dbg) override {
-    bool dropped = false;
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_, &dropped)) return *e;
-    if (dropped) return IOStatus::OK();
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_)) return *e;
     IOStatus s = FSWritableFileOwnerWrapper::Append(data, options, dbg);
     if (s.ok()) fs_->note_appended(state_, data.size());
     return s;
   }
   IOStatus Append(const Slice& data, const IOOptions& options, const rocksdb::DataVerificationInfo& info,
                   IODebugContext* dbg) override {
-    bool dropped = false;
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_, &dropped)) return *e;
-    if (dropped) return IOStatus::OK();
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "append " + path_)) return *e;
     IOStatus s = FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
     if (s.ok()) fs_->note_appended(state_, data.size());
     return s;
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& options,
                             IODebugContext* dbg) override {
-    bool dropped = false;
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_, &dropped)) return *e;
-    if (dropped) return IOStatus::OK();
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_)) return *e;
     IOStatus s = FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, dbg);
     if (s.ok()) fs_->note_written_at(state_, offset + data.size());
     return s;
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& options,
                             const rocksdb::DataVerificationInfo& info, IODebugContext* dbg) override {
-    bool dropped = false;
-    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_, &dropped)) return *e;
-    if (dropped) return IOStatus::OK();
+    if (auto e = fs_->admit(fault_fs::op_kind::write, "positioned append " + path_)) return *e;
     IOStatus s = FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, info, dbg);
     if (s.ok()) fs_->note_written_at(state_, offset + data.size());
     return s;
@@ -89,10 +81,12 @@ class tracked_file final : public rocksdb::FSWritableFileOwnerWrapper {
  private:
   template <class F>
   IOStatus sync(F&& real_sync) {
-    if (auto e = fs_->admit(fault_fs::op_kind::sync, "sync " + path_)) {
+    bool ignored = false;  // power is off: pretend, make nothing durable
+    if (auto e = fs_->admit(fault_fs::op_kind::sync, "sync " + path_, &ignored)) {
       fs_->note_sync_failed(state_);
       return *e;
     }
+    if (ignored) return IOStatus::OK();
     // Only what was appended before the sync started is covered by it.
     const uint64_t size_before = fs_->size_of(state_);
     IOStatus s = fs_->forward_syncs() ? real_sync() : IOStatus::OK();
@@ -128,7 +122,9 @@ class tracked_dir final : public rocksdb::FSDirectoryWrapper {
  private:
   template <class F>
   IOStatus sync(F&& real_sync) {
-    if (auto e = fs_->admit(fault_fs::op_kind::dir_sync, "fsync directory " + path_)) return *e;
+    bool ignored = false;  // power is off: pretend, make nothing durable
+    if (auto e = fs_->admit(fault_fs::op_kind::dir_sync, "fsync directory " + path_, &ignored)) return *e;
+    if (ignored) return IOStatus::OK();
     const std::size_t covered = fs_->pending_count(path_);  // changes recorded before the fsync began
     IOStatus s = fs_->forward_syncs() ? real_sync() : IOStatus::OK();
     if (s.ok()) fs_->note_dir_synced(path_, covered);
@@ -249,18 +245,19 @@ std::optional<IOStatus> fault_fs::admit(op_kind kind, const std::string& what, b
   }
   ++counters_.mutating;
   if (powered_ && power_off_at_ && counters_.mutating > *power_off_at_) powered_ = false;
-  const char* why = nullptr;
-  if (!powered_ && dropped != nullptr) {
-    // Failing writes too would be simpler, but RocksDB 7.8's compaction error path can then hit
-    // an internal assert (CompactionJob::Install -> SmallestUserKey on an output whose first
-    // write failed) and abort the process; a dropped write is also what a real power cut does.
-    *dropped = true;
-    ++counters_.writes_dropped;
+  if (!powered_) {
+    // After the cut the process runs on, unaware: calls succeed, but a sync (file or directory)
+    // makes nothing durable. (Failing calls instead would drive RocksDB 7.8 into a compaction
+    // error path whose internal assert, CompactionJob::Install -> SmallestUserKey, aborts the
+    // process in Debian's build.)
+    if (kind == op_kind::sync || kind == op_kind::dir_sync) {
+      if (dropped != nullptr) *dropped = true;
+      ++counters_.syncs_ignored;
+    }
     return std::nullopt;
   }
-  if (!powered_) {
-    why = "power is off";
-  } else if (cue != nullptr && *cue && ordinal == **cue) {
+  const char* why = nullptr;
+  if (cue != nullptr && *cue && ordinal == **cue) {
     cue->reset();
     why = "fault on cue";
   }

@@ -10,16 +10,16 @@
 // never made durable removed, deleted or overwritten files put back, renames undone.
 //
 // Crash protocol (the DB cannot be "abandoned" in-process: its threads would keep writing):
-//   fs->power_off();            // or power_off_after(n): from now on writes are silently
-//                               // dropped and every other mutating call (sync, create, rename,
-//                               // delete, ...) fails with IOError, so nothing new becomes durable
+//   fs->power_off();            // or power_off_after(n): from now on every call still
+//                               // succeeds, but no sync makes anything durable (the process
+//                               // cannot tell; any ack it gives after the cut never left it)
 //   store.close() / destroy it; // whatever RocksDB does while closing cannot reach the disk
 //   fs->simulate_crash();       // requires every file written through this fs to be closed
 //   fs->power_on(); reopen.
 //
 // Faults on cue: fail_write(n) / fail_sync(n) / fail_dir_sync(n) make the n-th such call from
 // now (1 = the next) fail once with IOError; power_off_after(n) lets n more mutating calls
-// through, then fails every later one. A failed data sync poisons the file (Linux "fsyncgate"):
+// through, then cuts the power. A failed data sync poisons the file (Linux "fsyncgate"):
 // nothing written after the last successful sync becomes durable, even if a later sync succeeds.
 //
 // Limits (documented, checked by tests where it matters): renames and links are undone within
@@ -61,8 +61,8 @@ struct fault_fs_counters {
   uint64_t links{0};
   uint64_t truncates{0};
   uint64_t mutating{0};         // all of the above: the clock of power_off_after()
-  uint64_t injected_errors{0};  // calls failed on cue or while powered off
-  uint64_t writes_dropped{0};   // writes accepted and discarded while powered off
+  uint64_t injected_errors{0};  // calls failed on cue
+  uint64_t syncs_ignored{0};    // file/directory syncs that returned ok while powered off
   uint64_t crashes{0};
 };
 
@@ -95,7 +95,7 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
   // resume writes on its own (remote/transient-looking failures), which the store must not trust.
   void set_errors_retryable(bool retryable);
   void power_off_after(uint64_t mutating_calls);
-  void power_off();
+  void power_off();  // nothing becomes durable any more; calls keep succeeding
   void power_on();  // also cancels pending cues
   [[nodiscard]] bool powered() const;
   [[nodiscard]] fault_fs_counters counters() const;
@@ -140,9 +140,9 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
   };
   enum class op_kind { write, sync, range_sync, dir_sync, create, rename, remove, link, truncate };
   // Counts the call and decides whether it fails (cue or power off). nullopt = go ahead.
-  // While the power is off a write is *dropped* (it returns ok, nothing reaches the file): the
-  // process cannot know yet, as with a real power cut. Every other mutating call fails.
-  std::optional<rocksdb::IOStatus> admit(op_kind kind, const std::string& what, bool* dropped = nullptr);
+  // While the power is off every call succeeds but a sync is ignored (*ignored = true): the
+  // process cannot know yet, as with a real power cut.
+  std::optional<rocksdb::IOStatus> admit(op_kind kind, const std::string& what, bool* ignored = nullptr);
   void note_appended(const std::shared_ptr<file_state>& f, uint64_t bytes);
   void note_written_at(const std::shared_ptr<file_state>& f, uint64_t end_offset);
   void note_truncated(const std::shared_ptr<file_state>& f, uint64_t size);

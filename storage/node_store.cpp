@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -104,6 +105,7 @@ storage_result<std::unique_ptr<node_store>> node_store::open(const std::string& 
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 8u << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (options.env) db_options.env = options.env.get();  // tests: storage/fault_fs
 
   const auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto family_options = [&](bool bloom, rocksdb::CompressionType compression) {
@@ -151,6 +153,8 @@ storage_result<std::unique_ptr<node_store>> node_store::open(const std::string& 
   }
 
   std::unique_ptr<node_store> store(new node_store());
+  store->env_ = options.env;
+  store->sync_writes_ = options.sync_writes;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   ENERGO_STORAGE_TRY(rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw), "open " + dir);
@@ -408,16 +412,39 @@ storage_result<void> node_store::recover_group(group_id g, const store_options& 
 
 // ---- Helpers ------------------------------------------------------------------------------------
 
+storage_result<void> node_store::check_not_failed() const {
+  std::lock_guard lock(groups_mutex_);
+  if (!failed_) return ok;
+  return make_error(failed_->code, "store stopped by an earlier failed write; reopen to recover (" +
+                                       failed_->message + ")");
+}
+
+std::optional<storage_error> node_store::failed() const {
+  std::lock_guard lock(groups_mutex_);
+  return failed_;
+}
+
 storage_result<void> node_store::write_synced(rocksdb::WriteBatch& batch, std::string_view what) {
+  if (auto r = check_not_failed(); !r) return r;
   if (batch.GetDataSize() > limits::write_bytes_max) {
     return make_error(storage_errc::limit_exceeded, std::string(what) + ": write of " +
                                                         std::to_string(batch.GetDataSize()) +
                                                         " bytes exceeds write_bytes_max");
   }
   rocksdb::WriteOptions wo;
-  wo.sync = true;  // durability is promised to the caller when this returns (Raft persists before replying)
-  ENERGO_STORAGE_TRY(db_->Write(wo, &batch), what);
-  return ok;
+  wo.sync = sync_writes_;  // durability is promised to the caller when this returns (Raft persists before replying)
+  const rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    // Sticky (node_store.hpp): after a failed write, e.g. an fsync error, nothing written since
+    // the last good sync is known to be durable, so acknowledging anything later would lie.
+    storage_error e = to_error(s, what);
+    std::lock_guard lock(groups_mutex_);
+    if (!failed_) failed_ = e;
+    return unexpected{std::move(e)};
+  }
+  // A concurrent writer's batch may have failed while ours was in flight (the raft and apply
+  // actors write concurrently); after that nothing is acknowledged, even a write that returned ok.
+  return check_not_failed();
 }
 
 node_store::group_state node_store::state_of(group_id group) const {
@@ -469,6 +496,7 @@ storage_result<log_term> node_store::term(group_id group, log_index i) const {
 // ---- Log writes ------------------------------------------------------------------------------
 
 storage_result<void> node_store::persist(std::span<const group_write> writes) {
+  if (auto r = check_not_failed(); !r) return r;
   std::lock_guard write_lock(log_write_mutex_);
   rocksdb::WriteBatch batch;
   std::vector<std::pair<group_id, group_state>> updated;
@@ -642,6 +670,7 @@ storage_result<std::vector<log_record>> node_store::entries(group_id group, log_
 
 storage_result<void> node_store::compact(group_id group, log_index upto) {
   if (auto r = check_group(group); !r) return r;
+  if (auto r = check_not_failed(); !r) return r;
   std::lock_guard write_lock(log_write_mutex_);
   group_state gs = state_of(group);
   const std::string where = group_text(group);
@@ -699,6 +728,7 @@ storage_result<void> add_state_writes(rocksdb::WriteBatch& batch, rocksdb::Colum
 
 storage_result<void> node_store::apply_batch(group_id group, std::span<const state_write> writes, log_index applied) {
   if (auto r = check_group(group); !r) return r;
+  if (auto r = check_not_failed(); !r) return r;
   std::lock_guard apply_lock(apply_write_mutex_);
   const log_index current = state_of(group).applied_index;
   if (applied <= current) {
@@ -776,6 +806,7 @@ storage_result<void> add_snapshot(rocksdb::WriteBatch& batch, rocksdb::ColumnFam
 
 storage_result<void> node_store::save_snapshot(group_id group, const snapshot_meta_record& meta, std::string_view data) {
   if (auto r = check_group(group); !r) return r;
+  if (auto r = check_not_failed(); !r) return r;
   std::lock_guard write_lock(log_write_mutex_);
   const group_state gs = state_of(group);
   if (meta.index > gs.applied_index) {
@@ -792,6 +823,7 @@ storage_result<void> node_store::install_snapshot(group_id group, const snapshot
                                                   std::string_view data, std::span<const state_write> state,
                                                   std::optional<hard_state_record> hs) {
   if (auto r = check_group(group); !r) return r;
+  if (auto r = check_not_failed(); !r) return r;
   std::lock_guard write_lock(log_write_mutex_);  // lock order: log writes, then applies
   std::lock_guard apply_lock(apply_write_mutex_);
   group_state gs = state_of(group);

@@ -12,6 +12,12 @@
 // the change survives a process crash or power loss, and after any crash either all of a
 // call's changes are visible or none (RocksDB WAL recovery replays whole batches only).
 //
+// Failed writes are sticky: once a write batch fails (e.g. an fsync error), the outcome of that
+// write and of everything not yet synced is unknown (a failed fsync may have dropped dirty pages),
+// so every later mutating call returns io_error without touching the disk, until the store is
+// closed and reopened (recovery then shows exactly what is durable). Never "ack and hope".
+// Reads keep working and answer from the last acknowledged state.
+//
 // Monotonic: per group, hard_state.term, applied_index and the compacted index never decrease;
 // a vote never changes within a term; committed log entries are never rewritten.
 #include <cstddef>
@@ -31,6 +37,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
@@ -58,6 +65,12 @@ struct store_options {
   // persisted commit and applied index, delete it from the first bad entry on instead of
   // refusing to start. Only safe if those entries were never acknowledged (README §Recovery).
   bool truncate_corrupt_tail = false;
+  // The Env (file system, clock, threads) RocksDB uses; null = rocksdb::Env::Default(). The store
+  // keeps a reference until it is destroyed. Tests pass storage/fault_fs through make_fault_env().
+  std::shared_ptr<rocksdb::Env> env;
+  // Test-only mutant switch: false writes batches with WriteOptions::sync = false, which breaks
+  // the durability promise below; tests/storage/fault_fs_test.cpp proves it then detects losses.
+  bool sync_writes = true;
 };
 
 struct group_recovery {
@@ -104,6 +117,8 @@ class node_store {
   [[nodiscard]] const recovery_report& recovery() const noexcept { return recovery_; }
   [[nodiscard]] const std::string& cluster_id() const noexcept { return cluster_id_; }
   [[nodiscard]] std::vector<group_id> groups() const;
+  // The write error that stopped the store (see "Failed writes are sticky"), if any.
+  [[nodiscard]] std::optional<storage_error> failed() const;
 
   // ---- Raft log and hard state -------------------------------------------------------------
   // Entries and hard states of one or more groups in ONE synced WriteBatch.
@@ -172,14 +187,18 @@ class node_store {
   storage_result<std::optional<std::string>> get_raw(rocksdb::ColumnFamilyHandle* family, const std::string& key) const;
   group_state state_of(group_id group) const;
   storage_result<void> write_synced(rocksdb::WriteBatch& batch, std::string_view what);
+  storage_result<void> check_not_failed() const;
 
+  std::shared_ptr<rocksdb::Env> env_;  // store_options::env, kept alive for db_ (declared first, destroyed last)
   std::unique_ptr<rocksdb::DB> db_;
+  bool sync_writes_{true};
   std::unique_ptr<families> families_;
   std::string cluster_id_;
   recovery_report recovery_;
 
-  mutable std::mutex groups_mutex_;  // guards groups_ only; held briefly, never across I/O
+  mutable std::mutex groups_mutex_;  // guards groups_ and failed_; held briefly, never across I/O
   std::map<group_id, group_state> groups_;
+  std::optional<storage_error> failed_;  // sticky: set by the first failed write
   std::mutex log_write_mutex_;    // serialises log/hard-state/snapshot mutations
   std::mutex apply_write_mutex_;  // serialises apply_batch
 };

@@ -510,7 +510,8 @@ std::string ledger::read_market_state(byte_reader& r) {
       return "station record is truncated";
     if (!is_member(st.account)) return "charging station refers to a missing or non-member account";
     if (st.service_fee_units_per_kwh < 0 || st.service_fee_units_per_kwh > limits::station_fee_units_per_kwh_max ||
-        st.delivered_wh < 0 || st.fees_earned_units < 0 || st.fees_earned_units > tsl_supply_units)
+        st.delivered_wh < 0 || st.delivered_wh > limits::lifetime_total_max || st.fees_earned_units < 0 ||
+        st.fees_earned_units > limits::lifetime_total_max)
       return "charging station has a fee or total out of range";
   }
 

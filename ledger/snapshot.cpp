@@ -98,6 +98,9 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
   if (l.epoch_start_ms_ < 0 || l.time_ms_ < l.epoch_start_ms_ ||
       l.epoch_ != static_cast<uint64_t>((l.time_ms_ - l.epoch_start_ms_) / epoch_ms))
     return fail(errc::malformed, "snapshot time, epoch start and epoch do not agree");
+  // Lifetime totals only grow, by unchecked `+=` in places (fees, trades): bounded here, with headroom.
+  for (const int64_t* v : totals_fields(l.totals_))
+    if (*v < 0 || *v > limits::lifetime_total_max) return fail(errc::malformed, "snapshot totals are out of range");
   for (uint32_t k = 0; k < admin_count; ++k) {
     crypto::ed25519_public_key key;
     uint64_t nonce = 0;
@@ -138,6 +141,7 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
     if (!(r.get_array(u.key.bytes) && r.get_u32(u.owner) && r.get_i64(u.capacity_wh) && r.get_u64(u.nonce) &&
           r.get_u64(u.report_epoch) && r.get_i64(u.stored_wh) && r.get_i64(u.fees_earned_units)))
       return fail(errc::malformed, "snapshot storage unit record is truncated");
+    if (u.fees_earned_units > limits::lifetime_total_max) return fail(errc::malformed, "snapshot storage unit fees are out of range");
   }
   // Meters and units reference accounts: check_invariants() checks them (and everything else) below,
   // before any index or tree is built from them; nothing between here and there indexes by them.

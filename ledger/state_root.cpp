@@ -51,17 +51,6 @@ std::vector<uint8_t> account_leaf_bytes(const account& a) {
 
 namespace detail {
 
-// The one list of totals fields, in wire order: the globals hash and the snapshot both use it, so
-// a new total cannot reach one and miss the other.
-template <class totals_type>
-auto totals_fields(totals_type& t) {
-  return std::array{&t.watt_minted_wh,        &t.watt_burned_wh,          &t.grid_export_wh,
-                    &t.grid_import_wh,        &t.fees_collected_units,    &t.fees_to_owners_units,
-                    &t.fees_to_education_units, &t.fees_to_network_units, &t.grants_paid_units,
-                    &t.readings_accepted,     &t.readings_refused_backwards, &t.market_trades,
-                    &t.market_volume_wh,      &t.agent_orders};
-}
-
 void write_totals(byte_writer& w, const totals& t) {
   for (const int64_t* v : totals_fields(t)) w.put_i64(*v);
 }
@@ -249,12 +238,15 @@ std::vector<std::string> ledger::check_cheap_invariants() const {
 std::vector<std::string> ledger::check_invariants() const {
   std::vector<std::string> problems = check_cheap_invariants();
   const auto is_member = [&](account_index i) { return i < accounts_.size() && accounts_[i].kind == account_kind::member; };
-  int128 tsl = 0, watt = 0, minted = 0, burned = 0;
+  int128 tsl = 0, watt = 0, minted = 0, burned = 0, grid_export = 0, grid_import = 0, fees_paid = 0;
   for (const auto& a : accounts_) {
     tsl += a.tsl_units;
     watt += a.watt_wh;
     minted += a.minted_wh;
     burned += a.burned_wh;
+    grid_export += a.grid_export_wh;
+    grid_import += a.grid_import_wh;
+    fees_paid += a.fees_paid_units;
     if (a.tsl_units < 0 || a.watt_wh < 0 || a.fee_debt_units < 0)
       problems.push_back("negative balance or debt in account " + crypto::to_hex(a.address));
     if (a.minted_wh < 0 || a.burned_wh < 0 || a.grid_export_wh < 0 || a.grid_import_wh < 0 || a.fees_paid_units < 0)
@@ -272,6 +264,10 @@ std::vector<std::string> ledger::check_invariants() const {
     problems.push_back("WATT total differs from minted − burned");
   if (minted != totals_.watt_minted_wh || burned != totals_.watt_burned_wh)
     problems.push_back("per-account minted/burned do not add up to the totals");
+  // Every lifetime counter of an account is booked together with its community total, so no
+  // account's counter can be near overflow while the total is not.
+  if (grid_export != totals_.grid_export_wh || grid_import != totals_.grid_import_wh || fees_paid != totals_.fees_collected_units)
+    problems.push_back("per-account grid export/import or fees paid do not add up to the totals");
   for (const auto& m : meters_) {
     if (!is_member(m.account)) problems.push_back("meter refers to a missing or non-member account");
     if (m.export_wh_total < 0 || m.export_wh_total > limits::register_wh_max || m.import_wh_total < 0 ||

@@ -147,6 +147,9 @@ history_entry get_history(reader& r) {
 }
 
 constexpr std::size_t order_record_bytes = 8 + 4 + 1 + 1 + 1 + 8 + 8 + 8;
+// Counters that calls only add to (filled quantity, epoch volume and trade count): refused above
+// this, which leaves 2^62 of headroom for the additions, so they cannot overflow after a restore.
+constexpr int64_t counter_max = int64_t{1} << 62;
 
 }  // namespace
 
@@ -292,7 +295,7 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
     s.filled_wh = r.i64();
     if (r.failed() || s.id <= last_id || s.id >= b.next_order_id_ || s.owner >= accounts_count || sd > 1 ||
         kind != static_cast<uint8_t>(order_kind::limit) || parked > 1 || !price_in_range(p, s.price) ||
-        s.remaining_wh < 1 || s.remaining_wh > p.quantity_wh_max || s.filled_wh < 0 ||
+        s.remaining_wh < 1 || s.remaining_wh > p.quantity_wh_max || s.filled_wh < 0 || s.filled_wh > counter_max ||
         static_cast<int128>(s.price) * s.remaining_wh > INT64_MAX)
       return bad;
     last_id = s.id;
@@ -350,7 +353,8 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
   for (uint32_t i = 0; i < epoch_count; ++i) {
     const epoch_stats e = get_epoch(r);
     if (r.failed() || (!b.epoch_stats_.empty() && e.epoch <= b.epoch_stats_.newest().epoch) || e.epoch > b.epoch_ ||
-        e.volume_wh < 0 || e.notional_units < 0)
+        e.volume_wh < 0 || e.volume_wh > counter_max || e.trade_count > static_cast<uint64_t>(counter_max) ||
+        e.notional_units < 0)
       return bad;
     b.epoch_stats_.push(e);
   }

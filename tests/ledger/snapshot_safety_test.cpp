@@ -83,8 +83,16 @@ TEST_F(snapshot_safety_test, book_naming_accounts_the_ledger_lacks_is_refused) {
   market::testing::balance_table balances(ghost + 1, bmax_wh);
   order_book book(l().book().params());
   ASSERT_TRUE(book.place({ghost, side::sell, market::order_kind::limit, 10, 50}, balances, l().epoch()).has_value());
-  book.on_balance_changed(ghost);  // queued: the next command makes the ledger read its balances
   expect_refused(with_book(snap_, book_, book.serialize()), "market");
+  book.on_balance_changed(ghost);  // also queued: the next command makes the ledger read its balances
+  expect_refused(with_book(snap_, book_, book.serialize()), "market");
+  // Only the owner field of a resting order edited (the ghost has no market history then).
+  auto edited = book_;
+  const uint32_t dirty = get_u32_at(edited, 92);
+  const std::size_t first_order = 92 + 4 + 4 * dirty + 4;
+  ASSERT_GT(get_u32_at(edited, first_order - 4), 0u) << "the book has resting orders";
+  put_u32_at(edited, first_order + 8, ghost);
+  expect_refused(with_book(snap_, book_, edited), "market");
 }
 
 // Reported bug 2: a 116-byte book (an empty book plus one queued account 19,999,999, below the

@@ -222,6 +222,9 @@ class ledger {
 
   // Deep invariant check (SPEC §3.9); empty when all hold. O(state): tests and debug builds.
   [[nodiscard]] std::vector<std::string> check_invariants() const;
+  // The O(1) subset (totals, table and tree sizes, pools): runs after every apply in
+  // ENERGO_INVARIANTS builds when the ledger is above limits::invariant_deep_check_accounts_max.
+  [[nodiscard]] std::vector<std::string> check_cheap_invariants() const;
 
  private:
   friend class ledger_balance_view;
@@ -256,7 +259,8 @@ class ledger {
   void close_session(std::map<uint64_t, ev_session>::iterator it, session_state why);
   [[nodiscard]] crypto::hash256 market_hash();
   void write_market_state(byte_writer& w) const;
-  [[nodiscard]] bool read_market_state(byte_reader& r);
+  // Empty when the market part of a snapshot decoded and every reference checked; else why not.
+  [[nodiscard]] std::string read_market_state(byte_reader& r);
 
   result<void> check_admin(const admin_auth& auth) const;
   void commit_admin_nonce(const admin_auth& auth);
@@ -269,6 +273,7 @@ class ledger {
   void mark_unit(uint32_t i);
   [[nodiscard]] crypto::hash256 globals_hash() const;
   void rebuild_indexes_and_trees();
+  [[nodiscard]] std::string check_account_records() const;  // restore only (snapshot.cpp)
 
   // Identity and parameters.
   crypto::hash256 genesis_hash_{};

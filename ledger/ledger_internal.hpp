@@ -1,6 +1,7 @@
 #pragma once
 // Encoders shared by the ledger's translation units (state root, snapshot, genesis). Not public API.
 
+#include <array>
 #include <cstddef>
 #include <vector>
 
@@ -14,6 +15,17 @@ constexpr std::size_t account_leaf_bytes_size = 20 + 2 + 33 + 8 * 9;
 void write_params(byte_writer& w, const community_params& p);
 bool read_params(byte_reader& r, community_params& p);
 crypto::hash256 account_leaf_hash(const account& a);
+// The one list of totals fields, in wire order: the globals hash, the snapshot and restore's range
+// check all use it, so a new total cannot reach one and miss another.
+template <class totals_type>
+auto totals_fields(totals_type& t) {
+  return std::array{&t.watt_minted_wh,        &t.watt_burned_wh,          &t.grid_export_wh,
+                    &t.grid_import_wh,        &t.fees_collected_units,    &t.fees_to_owners_units,
+                    &t.fees_to_education_units, &t.fees_to_network_units, &t.grants_paid_units,
+                    &t.readings_accepted,     &t.readings_refused_backwards, &t.market_trades,
+                    &t.market_volume_wh,      &t.agent_orders};
+}
+
 void write_totals(byte_writer& w, const totals& t);
 bool read_totals(byte_reader& r, totals& t);
 std::vector<uint8_t> meter_leaf_bytes(const meter& m);

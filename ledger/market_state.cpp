@@ -422,7 +422,9 @@ bool read_session(byte_reader& r, ev_session& s) {
   return okay;
 }
 
-constexpr std::size_t book_bytes_max = std::size_t{1} << 31;
+constexpr std::size_t agent_record_bytes = 4 + 1 + 4 * 8;
+constexpr std::size_t station_record_bytes = 32 + 4 + 5 * 8;
+constexpr std::size_t session_record_bytes = 8 + 4 + 4 + 8 * 8 + 8 + 1;
 
 }  // namespace
 
@@ -456,47 +458,111 @@ void ledger::write_market_state(byte_writer& w) const {
   for (const auto& s : closed_sessions_) write_session(w, s);
 }
 
-bool ledger::read_market_state(byte_reader& r) {
+// Decodes the market part of a snapshot into a ledger whose accounts are already decoded (restore).
+// Every reference is checked against the ledger's own tables and every value against the rule
+// that produced it (apply_set_agent, apply_register_station, apply_ev_*), before anything uses it.
+std::string ledger::read_market_state(byte_reader& r) {
   std::string book_bytes;
-  if (!r.get_string(book_bytes, book_bytes_max)) return false;
+  if (!r.get_string(book_bytes, limits::snapshot_book_bytes_max)) return "order book bytes are missing";
   auto book = market::order_book::deserialize(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(book_bytes.data()), book_bytes.size()));
-  if (!book) return false;
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(book_bytes.data()), book_bytes.size()),
+      default_market_params(), static_cast<market::account_ref>(accounts_.size()));
+  if (!book) return "order book is invalid (" + std::string(market::errc_message(book.error())) + ")";
   book_ = std::move(*book);
+  if (book_.current_epoch() > epoch_) return "order book epoch is ahead of the ledger";
+  for (account_index i = 0; i < accounts_.size(); ++i)
+    if (accounts_[i].kind != account_kind::member && book_.order_count(i) != 0) return "a system pool has orders";
+  const auto& mp = book_.params();
+  const auto is_member = [&](account_index i) { return i < accounts_.size() && accounts_[i].kind == account_kind::member; };
+
   uint32_t count = 0;
-  if (!r.get_u32(count) || count > limits::agents_max) return false;
+  if (!r.get_u32(count) || count > limits::agents_max || count > r.remaining() / agent_record_bytes)
+    return "agent table is invalid";
+  int64_t last_agent = -1;
   for (uint32_t k = 0; k < count; ++k) {
     uint32_t i = 0;
     uint8_t enabled = 0;
     agent_config a;
     if (!(r.get_u32(i) && r.get_u8(enabled) && r.get_i64(a.buy_price_units_per_wh) && r.get_i64(a.buy_below_wh) &&
-          r.get_i64(a.sell_price_units_per_wh) && r.get_i64(a.sell_above_wh)) ||
-        i >= accounts_.size() || enabled > 1 || !agents_.emplace(i, a).second)
-      return false;
-    agents_[i].enabled = enabled == 1;
+          r.get_i64(a.sell_price_units_per_wh) && r.get_i64(a.sell_above_wh)))
+      return "agent record is truncated";
+    // Disabled agents are erased (apply_set_agent), and the table is written in account order.
+    if (!is_member(i) || enabled != 1 || static_cast<int64_t>(i) <= last_agent)
+      return "agent " + std::to_string(k) + " refers to a missing or non-member account, or is out of order";
+    // The rules of apply_set_agent; thresholds against the code's Bmax ceiling, since a later,
+    // lower Bmax does not rewrite existing agents.
+    if (a.buy_price_units_per_wh < mp.price_min || a.buy_price_units_per_wh > mp.price_max ||
+        a.sell_price_units_per_wh < mp.price_min || a.sell_price_units_per_wh > mp.price_max ||
+        a.buy_price_units_per_wh >= a.sell_price_units_per_wh || a.buy_below_wh < 0 ||
+        a.buy_below_wh > a.sell_above_wh || a.sell_above_wh > limits::bmax_wh_max)
+      return "agent of account " + std::to_string(i) + " has prices or thresholds out of range";
+    last_agent = i;
+    a.enabled = true;
+    agents_.emplace(i, a);
   }
-  if (!r.get_u32(count) || count > limits::stations_max) return false;
+
+  if (!r.get_u32(count) || count > limits::stations_max || count > r.remaining() / station_record_bytes)
+    return "station table is invalid";
   stations_.resize(count);
   for (auto& st : stations_) {
     if (!(r.get_array(st.key.bytes) && r.get_u32(st.account) && r.get_i64(st.service_fee_units_per_kwh) &&
-          r.get_u64(st.sequence) && r.get_i64(st.delivered_wh) && r.get_i64(st.fees_earned_units)) ||
-        st.account >= accounts_.size())
-      return false;
+          r.get_u64(st.sequence) && r.get_i64(st.delivered_wh) && r.get_i64(st.fees_earned_units)))
+      return "station record is truncated";
+    if (!is_member(st.account)) return "charging station refers to a missing or non-member account";
+    if (st.service_fee_units_per_kwh < 0 || st.service_fee_units_per_kwh > limits::station_fee_units_per_kwh_max ||
+        st.delivered_wh < 0 || st.delivered_wh > limits::lifetime_total_max || st.fees_earned_units < 0 ||
+        st.fees_earned_units > limits::lifetime_total_max)
+      return "charging station has a fee or total out of range";
   }
-  if (!r.get_u64(next_session_id_) || !r.get_u32(count) || count > limits::ev_sessions_open_max) return false;
+
+  if (!r.get_u64(next_session_id_) || next_session_id_ < 1 || next_session_id_ > limits::ev_session_id_max)
+    return "next session id is out of range";
+  // The checks every session satisfies, open or closed (apply_ev_open_session, apply_ev_delivery).
+  const auto session_problem = [&](const ev_session& s) -> std::string {
+    const std::string which = "session " + std::to_string(s.id);
+    if (s.id < 1 || s.id >= next_session_id_) return which + " has an id not below the next session id";
+    if (!is_member(s.vehicle) || s.station >= stations_.size() || stations_[s.station].account == s.vehicle)
+      return which + " refers to a missing vehicle or station";
+    if (s.cap_units <= 0 || s.cap_units > tsl_supply_units || s.price_cap_units_per_wh < mp.price_min ||
+        s.price_cap_units_per_wh > mp.price_max || s.settled_wh < 0 || s.unsettled_wh < 0 ||
+        s.settled_wh > limits::register_wh_max || s.unsettled_wh > limits::register_wh_max ||
+        s.delivered_wh != s.settled_wh + s.unsettled_wh || s.energy_cost_units < 0 || s.fees_units < 0 ||
+        s.energy_cost_units > s.cap_units || s.fees_units > s.cap_units ||
+        s.spent_units != s.energy_cost_units + s.fees_units || s.spent_units > s.cap_units || s.opened_epoch > epoch_)
+      return which + " has amounts out of range or inconsistent";
+    return {};
+  };
+  if (!r.get_u32(count) || count > limits::ev_sessions_open_max || count > r.remaining() / session_record_bytes)
+    return "open session table is invalid";
+  std::vector<account_index> vehicles;
+  uint64_t last_session = 0;
   for (uint32_t k = 0; k < count; ++k) {
     ev_session s;
-    if (!read_session(r, s) || s.id >= next_session_id_ || s.vehicle >= accounts_.size() || s.station >= stations_.size() ||
-        !sessions_.emplace(s.id, s).second)
-      return false;
+    if (!read_session(r, s)) return "open session record is truncated";
+    if (auto problem = session_problem(s); !problem.empty()) return problem;
+    if (s.state != session_state::open || s.id <= last_session) return "open session " + std::to_string(s.id) + " is closed or out of order";
+    last_session = s.id;
+    vehicles.push_back(s.vehicle);
+    sessions_.emplace(s.id, s);
   }
-  if (!r.get_u32(count) || count > limits::ev_closed_sessions_kept) return false;
+  std::sort(vehicles.begin(), vehicles.end());
+  if (std::adjacent_find(vehicles.begin(), vehicles.end()) != vehicles.end())
+    return "a vehicle has two open sessions";
+  if (!r.get_u32(count) || count > limits::ev_closed_sessions_kept || count > r.remaining() / session_record_bytes)
+    return "closed session table is invalid";
+  std::vector<uint64_t> ids;
+  for (const auto& [id, s] : sessions_) ids.push_back(id);
   for (uint32_t k = 0; k < count; ++k) {
     ev_session s;
-    if (!read_session(r, s)) return false;
+    if (!read_session(r, s)) return "closed session record is truncated";
+    if (auto problem = session_problem(s); !problem.empty()) return "closed " + problem;
+    if (s.state == session_state::open) return "closed session " + std::to_string(s.id) + " is open";
+    ids.push_back(s.id);
     closed_sessions_.push_back(s);
   }
-  return true;
+  std::sort(ids.begin(), ids.end());
+  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return "a session id appears twice";
+  return {};
 }
 
 crypto::hash256 ledger::market_hash() {

@@ -56,6 +56,11 @@ std::vector<uint8_t> ledger::snapshot() const {
   return w.take();
 }
 
+// Snapshots are untrusted input (a follower installs them from the network, operators restore
+// files): every count is checked against limits fixed in code and against the bytes actually
+// present before anything is allocated for it, every reference and value before it is used, and the
+// decoded state must pass check_invariants(). A refusal is a `malformed` error naming the part;
+// restore builds a new ledger, so a refused snapshot leaves any running ledger untouched.
 result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
   if (bytes.size() < snapshot_magic.size() + 32) return fail(errc::malformed, "snapshot too short");
   const auto body = bytes.first(bytes.size() - 32);
@@ -81,9 +86,21 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
   if (!okay || net > static_cast<uint8_t>(crypto::network::regtest) || admin_count == 0 || admin_count > limits::admins_max)
     return fail(errc::malformed, "snapshot header is invalid");
   l.network_ = static_cast<crypto::network>(net);
+  // The rules of ledger::create for what genesis fixed.
+  if (l.community_id_.empty() ||
+      std::any_of(l.community_id_.begin(), l.community_id_.end(), [](char ch) { return ch < 0x21 || ch > 0x7e; }))
+    return fail(errc::malformed, "snapshot community id is invalid");
   auto bmax = bmax_wh_from(l.params_.storage_cost_per_user_cents, l.params_.battery_price_cents_per_kwh);
   if (!bmax || !validate_params(l.params_)) return fail(errc::malformed, "snapshot parameters are invalid");
   l.bmax_wh_ = *bmax;
+  // Ledger time starts at genesis (>= 0) and only moves forward; the epoch is derived from it
+  // (apply_tick), so a snapshot cannot make the next tick close an unbounded number of epochs.
+  if (l.epoch_start_ms_ < 0 || l.time_ms_ < l.epoch_start_ms_ ||
+      l.epoch_ != static_cast<uint64_t>((l.time_ms_ - l.epoch_start_ms_) / epoch_ms))
+    return fail(errc::malformed, "snapshot time, epoch start and epoch do not agree");
+  // Lifetime totals only grow, by unchecked `+=` in places (fees, trades): bounded here, with headroom.
+  for (const int64_t* v : totals_fields(l.totals_))
+    if (*v < 0 || *v > limits::lifetime_total_max) return fail(errc::malformed, "snapshot totals are out of range");
   for (uint32_t k = 0; k < admin_count; ++k) {
     crypto::ed25519_public_key key;
     uint64_t nonce = 0;
@@ -95,49 +112,68 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
   if (!r.get_u32(count) || count > limits::accounts_max || count < 2 || r.remaining() / account_record_bytes_min < count)
     return fail(errc::malformed, "snapshot account table is invalid");
   l.accounts_.resize(count);
-  for (auto& a : l.accounts_) {
+  for (account_index i = 0; i < count; ++i) {
+    account& a = l.accounts_[i];
     uint8_t kind = 0, flags = 0;
     if (!(r.get_array(a.address) && r.get_u8(kind) && r.get_u8(flags) && r.get_array(a.key.bytes) && r.get_i64(a.tsl_units) &&
           r.get_i64(a.watt_wh) && r.get_i64(a.fee_debt_units) && r.get_u64(a.nonce) && r.get_i64(a.minted_wh) &&
           r.get_i64(a.burned_wh) && r.get_i64(a.grid_export_wh) && r.get_i64(a.grid_import_wh) && r.get_i64(a.fees_paid_units)) ||
         kind > 2 || flags > 3)
-      return fail(errc::malformed, "snapshot account record is invalid");
+      return fail(errc::malformed, "snapshot account record " + std::to_string(i) + " is invalid");
     a.kind = static_cast<account_kind>(kind);
     a.key_known = flags & 1;
     a.granted = flags & 2;
   }
+  if (auto problem = l.check_account_records(); !problem.empty()) return fail(errc::malformed, "snapshot " + problem);
+
   if (!r.get_u32(count) || count > limits::meters_max || r.remaining() / meter_record_bytes_min < count)
     return fail(errc::malformed, "snapshot meter table is invalid");
   l.meters_.resize(count);
   for (auto& m : l.meters_) {
     if (!(r.get_array(m.key.bytes) && r.get_u32(m.account) && r.get_u64(m.sequence) && r.get_i64(m.export_wh_total) &&
-          r.get_i64(m.import_wh_total) && r.get_i64(m.last_timestamp_ms) && r.get_u32(m.backwards_flags)) ||
-        m.account >= l.accounts_.size())
-      return fail(errc::malformed, "snapshot meter record is invalid");
+          r.get_i64(m.import_wh_total) && r.get_i64(m.last_timestamp_ms) && r.get_u32(m.backwards_flags)))
+      return fail(errc::malformed, "snapshot meter record is truncated");
   }
   if (!r.get_u32(count) || count > limits::storage_units_max || r.remaining() / unit_record_bytes_min < count)
     return fail(errc::malformed, "snapshot storage unit table is invalid");
   l.units_.resize(count);
   for (auto& u : l.units_) {
     if (!(r.get_array(u.key.bytes) && r.get_u32(u.owner) && r.get_i64(u.capacity_wh) && r.get_u64(u.nonce) &&
-          r.get_u64(u.report_epoch) && r.get_i64(u.stored_wh) && r.get_i64(u.fees_earned_units)) ||
-        u.owner >= l.accounts_.size())
-      return fail(errc::malformed, "snapshot storage unit record is invalid");
+          r.get_u64(u.report_epoch) && r.get_i64(u.stored_wh) && r.get_i64(u.fees_earned_units)))
+      return fail(errc::malformed, "snapshot storage unit record is truncated");
+    if (u.fees_earned_units > limits::lifetime_total_max) return fail(errc::malformed, "snapshot storage unit fees are out of range");
   }
-  if (!l.read_market_state(r)) return fail(errc::malformed, "snapshot market state is invalid");
+  // Meters and units reference accounts: check_invariants() checks them (and everything else) below,
+  // before any index or tree is built from them; nothing between here and there indexes by them.
+  if (auto problem = l.read_market_state(r); !problem.empty())
+    return fail(errc::malformed, "snapshot market state: " + problem);
   if (!r.at_end()) return fail(errc::malformed, "trailing bytes in snapshot");
-  if (l.education_pool_ >= l.accounts_.size() || l.network_pool_ >= l.accounts_.size() ||
-      l.accounts_[l.education_pool_].kind != account_kind::education_pool ||
-      l.accounts_[l.network_pool_].kind != account_kind::network_pool)
-    return fail(errc::malformed, "snapshot system pools are invalid");
 
   l.rebuild_indexes_and_trees();
   if (l.account_by_address_.size() != l.accounts_.size() || l.meter_by_key_.size() != l.meters_.size() ||
       l.unit_by_key_.size() != l.units_.size() || l.station_by_key_.size() != l.stations_.size())
-    return fail(errc::malformed, "snapshot has duplicate accounts, meters or storage units");
+    return fail(errc::malformed, "snapshot has duplicate accounts, meters, storage units or stations");
   if (auto problems = l.check_invariants(); !problems.empty())
     return fail(errc::malformed, "snapshot violates an invariant: " + problems.front());
   return l;
+}
+
+// What only a snapshot can get wrong about accounts (commands keep these by construction): the
+// two system pools are where the header says, with their fixed addresses, and only there; a
+// recorded key hashes to its account's address (signer_account finds accounts by that hash).
+std::string ledger::check_account_records() const {
+  if (education_pool_ >= accounts_.size() || network_pool_ >= accounts_.size() ||
+      accounts_[education_pool_].kind != account_kind::education_pool || accounts_[education_pool_].address != education_pool_address() ||
+      accounts_[network_pool_].kind != account_kind::network_pool || accounts_[network_pool_].address != network_pool_address())
+    return "system pools are invalid";
+  for (account_index i = 0; i < accounts_.size(); ++i) {
+    const account& a = accounts_[i];
+    if (a.kind != account_kind::member && i != education_pool_ && i != network_pool_)
+      return "has a second system pool at account " + std::to_string(i);
+    if (a.key_known ? crypto::hash160_of(a.key.bytes) != a.address : a.key != crypto::secp256k1_public_key{})
+      return "account " + std::to_string(i) + " has a key that does not belong to its address";
+  }
+  return {};
 }
 
 void ledger::rebuild_indexes_and_trees() {

@@ -51,17 +51,6 @@ std::vector<uint8_t> account_leaf_bytes(const account& a) {
 
 namespace detail {
 
-// The one list of totals fields, in wire order: the globals hash and the snapshot both use it, so
-// a new total cannot reach one and miss the other.
-template <class totals_type>
-auto totals_fields(totals_type& t) {
-  return std::array{&t.watt_minted_wh,        &t.watt_burned_wh,          &t.grid_export_wh,
-                    &t.grid_import_wh,        &t.fees_collected_units,    &t.fees_to_owners_units,
-                    &t.fees_to_education_units, &t.fees_to_network_units, &t.grants_paid_units,
-                    &t.readings_accepted,     &t.readings_refused_backwards, &t.market_trades,
-                    &t.market_volume_wh,      &t.agent_orders};
-}
-
 void write_totals(byte_writer& w, const totals& t) {
   for (const int64_t* v : totals_fields(t)) w.put_i64(*v);
 }
@@ -211,18 +200,62 @@ std::optional<account_proof> ledger::prove(const account_address& address) {
   return p;
 }
 
-std::vector<std::string> ledger::check_invariants() const {
+// O(1): what a command can break without touching O(state) data. Also the first part of the deep check.
+std::vector<std::string> ledger::check_cheap_invariants() const {
   std::vector<std::string> problems;
-  int128 tsl = 0, watt = 0, minted = 0, burned = 0;
+  const totals& t = totals_;
+  for (const int64_t* v : totals_fields(t))
+    if (*v < 0) problems.push_back("a lifetime total is negative");
+  if (t.watt_burned_wh > t.watt_minted_wh) problems.push_back("more WATT burned than minted");
+  if (static_cast<int128>(t.fees_collected_units) !=
+      static_cast<int128>(t.fees_to_owners_units) + t.fees_to_education_units + t.fees_to_network_units)
+    problems.push_back("fee split does not add up to the proceeds");
+  if (education_pool_ >= accounts_.size() || network_pool_ >= accounts_.size() ||
+      accounts_[education_pool_].kind != account_kind::education_pool ||
+      accounts_[network_pool_].kind != account_kind::network_pool)
+    problems.push_back("system pools are not where the ledger says");
+  if (accounts_.size() > limits::accounts_max || meters_.size() > limits::meters_max ||
+      units_.size() > limits::storage_units_max || stations_.size() > limits::stations_max ||
+      agents_.size() > limits::agents_max || sessions_.size() > limits::ev_sessions_open_max ||
+      closed_sessions_.size() > limits::ev_closed_sessions_kept)
+    problems.push_back("a table is above its limit");
+  if (accounts_tree_.size() != accounts_.size() || meters_tree_.size() != meters_.size() || units_tree_.size() != units_.size())
+    problems.push_back("Merkle trees out of step with the state");
+  if (account_by_address_.size() != accounts_.size() || meter_by_key_.size() != meters_.size() ||
+      unit_by_key_.size() != units_.size() || station_by_key_.size() != stations_.size())
+    problems.push_back("an index is out of step with its table");
+  if (pending_flag_.size() != accounts_.size() || account_dirty_flag_.size() != accounts_.size())
+    problems.push_back("per-account flags out of step with the account table");
+  if (time_ms_ < epoch_start_ms_ || epoch_ != static_cast<uint64_t>((time_ms_ - epoch_start_ms_) / epoch_ms))
+    problems.push_back("ledger time and epoch do not agree");
+  if (book_.current_epoch() > epoch_) problems.push_back("order book epoch is ahead of the ledger");
+  if (next_session_id_ < 1 || next_session_id_ > limits::ev_session_id_max) problems.push_back("next session id out of range");
+  return problems;
+}
+
+// Everything (SPEC §3.9): O(state). Written to be safe on any state, including one just decoded
+// from a snapshot: every index is range-checked before it is used.
+std::vector<std::string> ledger::check_invariants() const {
+  std::vector<std::string> problems = check_cheap_invariants();
+  const auto is_member = [&](account_index i) { return i < accounts_.size() && accounts_[i].kind == account_kind::member; };
+  int128 tsl = 0, watt = 0, minted = 0, burned = 0, grid_export = 0, grid_import = 0, fees_paid = 0;
   for (const auto& a : accounts_) {
     tsl += a.tsl_units;
     watt += a.watt_wh;
     minted += a.minted_wh;
     burned += a.burned_wh;
+    grid_export += a.grid_export_wh;
+    grid_import += a.grid_import_wh;
+    fees_paid += a.fees_paid_units;
     if (a.tsl_units < 0 || a.watt_wh < 0 || a.fee_debt_units < 0)
-      problems.push_back("negative balance or debt in " + crypto::to_hex(a.address));
-    if (a.watt_wh > bmax_wh_) problems.push_back("WATT above Bmax in " + crypto::to_hex(a.address));
-    if (a.kind != account_kind::member && a.watt_wh != 0) problems.push_back("a system pool holds WATT");
+      problems.push_back("negative balance or debt in account " + crypto::to_hex(a.address));
+    if (a.minted_wh < 0 || a.burned_wh < 0 || a.grid_export_wh < 0 || a.grid_import_wh < 0 || a.fees_paid_units < 0)
+      problems.push_back("negative lifetime counter in account " + crypto::to_hex(a.address));
+    // close_epoch caps the debt at the supply, which keeps fee + debt within int64.
+    if (a.fee_debt_units > tsl_supply_units) problems.push_back("fee debt above the supply in account " + crypto::to_hex(a.address));
+    if (a.watt_wh > bmax_wh_) problems.push_back("WATT above Bmax in account " + crypto::to_hex(a.address));
+    if (a.kind != account_kind::member && (a.watt_wh != 0 || a.granted))
+      problems.push_back("a system pool holds WATT or a grant");
   }
   if (tsl != tsl_supply_units) problems.push_back("TSL total differs from the fixed supply");
   // Transfers move WATT between accounts, so per-account minted − burned need not match the balance;
@@ -231,21 +264,36 @@ std::vector<std::string> ledger::check_invariants() const {
     problems.push_back("WATT total differs from minted − burned");
   if (minted != totals_.watt_minted_wh || burned != totals_.watt_burned_wh)
     problems.push_back("per-account minted/burned do not add up to the totals");
-  if (totals_.fees_collected_units != totals_.fees_to_owners_units + totals_.fees_to_education_units + totals_.fees_to_network_units)
-    problems.push_back("fee split does not add up to the proceeds");
-  for (const auto& m : meters_)
-    if (m.account >= accounts_.size()) problems.push_back("meter refers to a missing account");
-  for (const auto& u : units_)
-    if (u.owner >= accounts_.size()) problems.push_back("storage unit refers to a missing account");
-  if (accounts_tree_.size() != accounts_.size() || meters_tree_.size() != meters_.size() || units_tree_.size() != units_.size())
-    problems.push_back("Merkle trees out of step with the state");
-  if (account_by_address_.size() != accounts_.size()) problems.push_back("address index out of step");
+  // Every lifetime counter of an account is booked together with its community total, so no
+  // account's counter can be near overflow while the total is not.
+  if (grid_export != totals_.grid_export_wh || grid_import != totals_.grid_import_wh || fees_paid != totals_.fees_collected_units)
+    problems.push_back("per-account grid export/import or fees paid do not add up to the totals");
+  for (const auto& m : meters_) {
+    if (!is_member(m.account)) problems.push_back("meter refers to a missing or non-member account");
+    if (m.export_wh_total < 0 || m.export_wh_total > limits::register_wh_max || m.import_wh_total < 0 ||
+        m.import_wh_total > limits::register_wh_max)
+      problems.push_back("meter register out of range");
+    // Registered at ledger time (>= genesis), readings at most the clock skew ahead of ledger time.
+    if (m.last_timestamp_ms < epoch_start_ms_ || m.last_timestamp_ms - time_ms_ > limits::meter_clock_skew_ms_max)
+      problems.push_back("meter reading time out of range");
+  }
+  for (const auto& u : units_) {
+    if (!is_member(u.owner)) problems.push_back("storage unit refers to a missing or non-member account");
+    if (u.capacity_wh <= 0 || u.capacity_wh > limits::storage_capacity_wh_max || u.stored_wh < 0 ||
+        u.stored_wh > u.capacity_wh || u.fees_earned_units < 0 || (u.report_epoch != UINT64_MAX && u.report_epoch > epoch_))
+      problems.push_back("storage unit values out of range");
+  }
   if (auto book_problem = book_.check_invariants(); !book_problem.empty()) problems.push_back("order book: " + book_problem);
+  for (const account_index i : {education_pool_, network_pool_})
+    if (book_.order_count(i) != 0) problems.push_back("a system pool has orders");
+  for (const auto& [i, a] : agents_)
+    if (!is_member(i) || !a.enabled) problems.push_back("agent of a missing or non-member account, or disabled");
   for (const auto& [id, s] : sessions_)
-    if (s.spent_units > s.cap_units || s.vehicle >= accounts_.size() || s.station >= stations_.size())
+    if (id != s.id || s.state != session_state::open || s.spent_units > s.cap_units || s.spent_units < 0 ||
+        !is_member(s.vehicle) || s.station >= stations_.size() || s.id >= next_session_id_)
       problems.push_back("EV session " + std::to_string(id) + " is inconsistent");
   for (const auto& st : stations_)
-    if (st.account >= accounts_.size()) problems.push_back("charging station refers to a missing account");
+    if (!is_member(st.account)) problems.push_back("charging station refers to a missing or non-member account");
   return problems;
 }
 

@@ -48,6 +48,19 @@ struct limits {
   static constexpr int64_t station_fee_units_per_kwh_max = 1000 * tsl_units_per_tsl;
   static constexpr uint32_t ev_sessions_open_max = 100'000;
   static constexpr std::size_t ev_closed_sessions_kept = 1024;  // recent closed sessions, for dashboards
+  // Session ids count from 1; far beyond any real use, and the next id can never wrap.
+  static constexpr uint64_t ev_session_id_max = uint64_t{1} << 62;
+  // Lifetime totals and counters (totals, stations, units) are refused above this in a snapshot:
+  // 2^62 is beyond any real history and leaves 2^62 of headroom, more than any command adds, so
+  // the unchecked `+=` of fees, trades and deliveries cannot overflow after a restore.
+  static constexpr int64_t lifetime_total_max = int64_t{1} << 62;
+  // Snapshots (issue 7 §3): the order book's encoding inside a ledger snapshot. A book at
+  // book_orders_max (10^6 × 39 bytes) plus its market data stays far below this.
+  static constexpr uint32_t snapshot_book_bytes_max = 1u << 30;
+  // check_invariants() is O(state). After every apply (ENERGO_INVARIANTS builds) the full check runs
+  // up to this many accounts; above it the O(1) check_cheap_invariants() runs instead, so large
+  // ledgers (benches, soak runs) stay usable and the switch is explicit, not silent.
+  static constexpr std::size_t invariant_deep_check_accounts_max = 4096;
 };
 
 enum class errc : uint16_t {

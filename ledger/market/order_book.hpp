@@ -81,6 +81,14 @@ class order_book {
   // Canonical encoding of the whole logical state (params, orders by id, queues, market data);
   // independent of pool layout. deserialize(serialize()) behaves identically in the future.
   [[nodiscard]] std::vector<uint8_t> serialize() const;
+  // Untrusted bytes (a snapshot from the network or a file). The encoded params must equal
+  // `params` (the owner's, fixed in code), every account reference must be below `accounts_count`
+  // (the owner's live accounts, <= params.accounts_max), and everything is checked before use;
+  // allocation is bounded by the input size and accounts_count, never by a number read from it.
+  static result<order_book> deserialize(std::span<const uint8_t> bytes, const market_params& params,
+                                        account_ref accounts_count);
+  // Tests and tools: params taken from the bytes, accepted only when valid and no larger than the
+  // defaults in any memory bound; account references below standalone_snapshot_accounts_max.
   static result<order_book> deserialize(std::span<const uint8_t> bytes);
   // 64-bit FNV-1a fingerprint of serialize(): for tests and quick comparisons. The ledger's state
   // root should hash serialize() with SHA-256 (crypto/), not use this value.

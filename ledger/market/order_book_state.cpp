@@ -147,6 +147,9 @@ history_entry get_history(reader& r) {
 }
 
 constexpr std::size_t order_record_bytes = 8 + 4 + 1 + 1 + 1 + 8 + 8 + 8;
+// Counters that calls only add to (filled quantity, epoch volume and trade count): refused above
+// this, which leaves 2^62 of headroom for the additions, so they cannot overflow after a restore.
+constexpr int64_t counter_max = int64_t{1} << 62;
 
 }  // namespace
 
@@ -212,10 +215,9 @@ std::vector<uint8_t> order_book::serialize() const {
   return w.take();
 }
 
-result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
-  const auto bad = unexpected{errc::malformed_snapshot};
-  reader r(bytes);
-  if (r.u32() != snapshot_magic || r.u32() != snapshot_version) return bad;
+namespace {
+
+market_params read_params(reader& r) {
   market_params p;
   p.orders_per_account_max = r.u32();
   p.book_orders_max = r.u32();
@@ -229,20 +231,52 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
   p.epoch_stats_max = r.u32();
   p.account_history_max = r.u32();
   p.depth_levels_max = r.u32();
-  if (r.failed() || !validate(p).has_value()) return bad;
+  return p;
+}
+
+bool price_in_range(const market_params& p, int64_t price) { return price >= p.price_min && price <= p.price_max; }
+
+}  // namespace
+
+result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
+  reader r(bytes);
+  if (r.u32() != snapshot_magic || r.u32() != snapshot_version) return unexpected{errc::malformed_snapshot};
+  const market_params p = read_params(r);
+  // The defaults are the ceiling of every bound that sizes memory, so bytes cannot ask for more.
+  const market_params ceiling;
+  if (r.failed() || !validate(p).has_value() || p.book_orders_max > ceiling.book_orders_max ||
+      p.trade_ring_max > ceiling.trade_ring_max || p.epoch_stats_max > ceiling.epoch_stats_max ||
+      p.account_history_max > ceiling.account_history_max || p.accounts_max > ceiling.accounts_max)
+    return unexpected{errc::malformed_snapshot};
+  return deserialize(bytes, p, std::min(p.accounts_max, standalone_snapshot_accounts_max));
+}
+
+// Every field is checked against `params` and `accounts_count` (the caller's, fixed in code)
+// before it is used; no count read here sizes an allocation before the bytes it claims are known
+// to be present. The structural invariants are re-checked on the finished book.
+result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const market_params& params,
+                                           account_ref accounts_count) {
+  const auto bad = unexpected{errc::malformed_snapshot};
+  if (!validate(params).has_value() || accounts_count > params.accounts_max) return unexpected{errc::invalid_params};
+  reader r(bytes);
+  if (r.u32() != snapshot_magic || r.u32() != snapshot_version) return bad;
+  const market_params p = read_params(r);
+  if (r.failed() || p != params) return bad;
 
   order_book b(p);
   b.next_order_id_ = r.u64();
   b.next_trade_id_ = r.u64();
   b.epoch_ = r.u64();
-  if (r.failed() || b.next_order_id_ < 1 || b.next_trade_id_ < 1) return bad;
+  if (r.failed() || b.next_order_id_ < 1 || b.next_order_id_ > order_id_max || b.next_trade_id_ < 1 ||
+      b.next_trade_id_ > trade_id_max)
+    return bad;
 
   const uint32_t dirty_count = r.u32();
-  if (r.failed() || dirty_count > p.accounts_max || dirty_count > r.remaining() / 4) return bad;
+  if (r.failed() || dirty_count > accounts_count || dirty_count > r.remaining() / 4) return bad;
   std::vector<account_ref> dirty(dirty_count);
   for (auto& a : dirty) {
     a = r.u32();
-    if (a >= p.accounts_max) return bad;
+    if (a >= accounts_count) return bad;
   }
 
   const uint32_t order_count = r.u32();
@@ -259,9 +293,9 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
     s.price = r.i64();
     s.remaining_wh = r.i64();
     s.filled_wh = r.i64();
-    if (r.failed() || s.id <= last_id || s.id >= b.next_order_id_ || s.owner >= p.accounts_max || sd > 1 ||
-        kind != static_cast<uint8_t>(order_kind::limit) || parked > 1 || s.price < p.price_min ||
-        s.price > p.price_max || s.remaining_wh < 1 || s.remaining_wh > p.quantity_wh_max || s.filled_wh < 0 ||
+    if (r.failed() || s.id <= last_id || s.id >= b.next_order_id_ || s.owner >= accounts_count || sd > 1 ||
+        kind != static_cast<uint8_t>(order_kind::limit) || parked > 1 || !price_in_range(p, s.price) ||
+        s.remaining_wh < 1 || s.remaining_wh > p.quantity_wh_max || s.filled_wh < 0 || s.filled_wh > counter_max ||
         static_cast<int128>(s.price) * s.remaining_wh > INT64_MAX)
       return bad;
     last_id = s.id;
@@ -300,33 +334,47 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes) {
 
   const uint32_t trade_count = r.u32();
   if (r.failed() || trade_count > p.trade_ring_max || trade_count > r.remaining() / 64) return bad;
+  trade_id last_trade = 0;
   for (uint32_t i = 0; i < trade_count; ++i) {
     const trade t = get_trade(r);
-    if (r.failed() || t.id == 0 || t.id >= b.next_trade_id_) return bad;
+    // A trade is between two accounts (self-trade prevention), priced within the book's range, and
+    // its notional is price × quantity exactly (the ledger moved exactly that much TSL).
+    if (r.failed() || t.id <= last_trade || t.id >= b.next_trade_id_ || t.epoch > b.epoch_ || t.buyer >= accounts_count ||
+        t.seller >= accounts_count || t.buyer == t.seller || t.buy_order == 0 || t.buy_order >= b.next_order_id_ ||
+        t.sell_order == 0 || t.sell_order >= b.next_order_id_ || !price_in_range(p, t.price_units_per_wh) ||
+        t.quantity_wh < 1 || t.quantity_wh > p.quantity_wh_max ||
+        static_cast<int128>(t.price_units_per_wh) * t.quantity_wh != t.notional_units)
+      return bad;
+    last_trade = t.id;
     b.trades_.push(t);
   }
   const uint32_t epoch_count = r.u32();
   if (r.failed() || epoch_count > p.epoch_stats_max || epoch_count > r.remaining() / 88) return bad;
   for (uint32_t i = 0; i < epoch_count; ++i) {
     const epoch_stats e = get_epoch(r);
-    if (r.failed() || (!b.epoch_stats_.empty() && e.epoch <= b.epoch_stats_.newest().epoch) || e.epoch > b.epoch_)
+    if (r.failed() || (!b.epoch_stats_.empty() && e.epoch <= b.epoch_stats_.newest().epoch) || e.epoch > b.epoch_ ||
+        e.volume_wh < 0 || e.volume_wh > counter_max || e.trade_count > static_cast<uint64_t>(counter_max) ||
+        e.notional_units < 0)
       return bad;
     b.epoch_stats_.push(e);
   }
   const uint32_t history_accounts = r.u32();
-  if (r.failed() || history_accounts > p.accounts_max || history_accounts > r.remaining() / 8) return bad;
+  if (r.failed() || history_accounts > accounts_count || history_accounts > r.remaining() / 8) return bad;
   int64_t last_account = -1;
   for (uint32_t i = 0; i < history_accounts; ++i) {
     const uint32_t a = r.u32();
     const uint32_t n = r.u32();
-    if (r.failed() || a >= p.accounts_max || static_cast<int64_t>(a) <= last_account || n == 0 ||
+    if (r.failed() || a >= accounts_count || static_cast<int64_t>(a) <= last_account || n == 0 ||
         n > p.account_history_max || n > r.remaining() / 50)
       return bad;
     last_account = a;
     for (uint32_t j = 0; j < n; ++j) {
       const history_entry h = get_history(r);
       const auto kind = static_cast<uint8_t>(h.kind);
-      if (r.failed() || kind < 1 || kind > 6 || static_cast<uint8_t>(h.order_side) > 1) return bad;
+      if (r.failed() || kind < 1 || kind > 6 || static_cast<uint8_t>(h.order_side) > 1 || h.epoch > b.epoch_ ||
+          h.order == 0 || h.order >= b.next_order_id_ || h.trade >= b.next_trade_id_ ||
+          h.previous_order >= b.next_order_id_ || h.quantity_wh < 0)
+        return bad;
       b.record(a, h);
     }
   }

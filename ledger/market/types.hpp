@@ -68,6 +68,15 @@ struct market_params {
 
 [[nodiscard]] energo::result<void, errc> validate(const market_params& params);
 
+// Bounds fixed in code that a snapshot cannot move (deserialize). Ids far beyond any real use
+// (2^62 orders at a million a second last 146,000 years) leave room so the next id never wraps
+// to the reserved 0.
+inline constexpr order_id order_id_max = order_id{1} << 62;
+inline constexpr trade_id trade_id_max = trade_id{1} << 62;
+// deserialize(bytes) without an account count (tests, tools on their own files): account
+// references must stay below this, so the per-account table it allocates stays small.
+inline constexpr account_ref standalone_snapshot_accounts_max = 1u << 16;
+
 struct order_request {
   account_ref account = 0;
   side order_side = side::buy;

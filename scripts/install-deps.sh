@@ -6,6 +6,7 @@ packages=(
   libcaf-dev librocksdb-dev libsodium-dev libsecp256k1-dev libcapnp-dev capnproto libssl-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

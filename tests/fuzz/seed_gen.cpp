@@ -132,6 +132,9 @@ void net_seeds() {
       return proof;
     });
     ENERGO_ASSERT(m.has_value(), "harness proof message");
+    // The seed must take the fuzzer past the proof check: the local side gets established.
+    ENERGO_ASSERT(local->on_bytes(net::encode_frame(*m), msgs).has_value() && local->established(),
+                  "the honest proof must establish the channel");
     std::vector<uint8_t> in{static_cast<uint8_t>(remote_initiates ? 2 : 3), 0, static_cast<uint8_t>(proof.size())};
     in.insert(in.end(), proof.begin(), proof.end());
     net::append_frame(in, std::vector<uint8_t>(40, 0x5a));

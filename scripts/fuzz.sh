@@ -6,7 +6,8 @@
 #   2. fuzzes from the seed corpus (tests/fuzz/corpus/<target>/, read only) plus a working corpus
 #      under build/fuzz/corpus/<target>/ that grows between local runs.
 # ENERGO_FUZZ_SECONDS per target (default 15; e.g. 600 for a long run), ENERGO_FUZZ_TARGETS
-# ("a b") to run some targets only, ENERGO_FUZZ_RSS_MB (default 2048), ENERGO_FUZZ_FORK=1 to keep
+# ("a b") to run some targets only, ENERGO_FUZZ_RSS_MB (default 2048), ENERGO_FUZZ_MALLOC_MB (largest single allocation,
+# default 512), ENERGO_FUZZ_FORK=1 to keep
 # fuzzing after a crash (libFuzzer fork mode, for long runs that should collect every finding). Crash inputs land in
 # build/fuzz/artifacts/<target>/ and are listed; the script then exits non-zero, except for a
 # target that still has open crashes (it would re-find them within seconds) unless
@@ -15,6 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${ENERGO_FUZZ_SECONDS:-15}"
 rss_mb="${ENERGO_FUZZ_RSS_MB:-2048}"
+# No input of a few KiB has any business allocating this much at once: a larger malloc is a
+# finding (allocation sized by an unchecked number), reported as an out-of-memory crash.
+malloc_mb="${ENERGO_FUZZ_MALLOC_MB:-512}"
 build=build/fuzz
 
 echo "== fuzz: build (preset fuzz) =="
@@ -41,7 +45,7 @@ for entry in "${manifest[@]}"; do
   [ -d "$seeds" ] || { echo "fuzz: $name has no seed corpus ($seeds)"; failed+=("$name(no corpus)"); continue; }
 
   if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
-    if ! "$bin" -rss_limit_mb="$rss_mb" "$regressions"/* >"$build/logs/$name.regressions.log" 2>&1; then
+    if ! "$bin" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" "$regressions"/* >"$build/logs/$name.regressions.log" 2>&1; then
       echo "fuzz: $name: a regression input crashes again (see $build/logs/$name.regressions.log)"
       tail -n 30 "$build/logs/$name.regressions.log"
       failed+=("$name(regression)")
@@ -54,7 +58,7 @@ for entry in "${manifest[@]}"; do
     for f in "tests/fuzz/open/$name"/*; do
       [ -f "$f" ] || continue
       open_count=$((open_count + 1))
-      if "$bin" -rss_limit_mb="$rss_mb" "$f" >"$build/logs/$name.open.log" 2>&1; then
+      if "$bin" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" "$f" >"$build/logs/$name.open.log" 2>&1; then
         echo "fuzz: $name: open crash $f now passes: move it to tests/fuzz/regressions/$name/"
       else
         echo "fuzz: $name: open crash still reproduces: $f"
@@ -68,7 +72,7 @@ for entry in "${manifest[@]}"; do
   marker="$build/logs/$name.start"
   touch "$marker"
   rc=0
-  "$bin" "${fork[@]}" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb="$rss_mb" -timeout=10 \
+  "$bin" "${fork[@]}" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" -timeout=10 \
        -artifact_prefix="$artifacts" -print_final_stats=1 "$work" "$seeds" >"$log" 2>&1 || rc=$?
   new_artifacts=$(find "$artifacts" -type f -newer "$marker" | sort)
   if [ "$rc" -ne 0 ] || [ -n "$new_artifacts" ]; then

@@ -163,13 +163,23 @@ void raft_seeds() {
   m.learners = {9};
   put("raft_payloads", "membership", with_prefix(0, consensus::encode_membership(m)));
   put("raft_payloads", "session-payload", with_prefix(1, consensus::encode_session_payload(5, 3, "cmd")));
-  consensus::session_table t;
+  // The session table's layout written out (session.hpp), so that the seeds do not depend on
+  // how sessions are opened: version 1, count, then per session id, last sequence, last index,
+  // response length and bytes; decode() must accept it.
+  std::string table(1, '\x01');
+  auto le64 = [&](uint64_t v) { storage::codec::put_le64(table, v); };
+  le64(3);
   for (uint64_t c = 1; c <= 3; ++c) {
-    (void)t.check(c, 1, c * 10);
-    t.record_response(c, 1, c * 10, "ok" + std::to_string(c));
+    const std::string response = "ok" + std::to_string(c);
+    le64(c * 10);
+    le64(1);
+    le64(c * 10);
+    le64(response.size());
+    table += response;
   }
-  put("raft_payloads", "session-table", with_prefix(2, t.encode()));
-  put("raft_payloads", "session-table-small", with_prefix(3, t.encode()));
+  ENERGO_ASSERT(consensus::session_table::decode(table).has_value(), "session table seed must decode");
+  put("raft_payloads", "session-table", with_prefix(2, table));
+  put("raft_payloads", "session-table-small", with_prefix(3, table));
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages Energo builds against. Idempotent: does nothing when all are present.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
   libcaf-dev librocksdb-dev libsodium-dev libsecp256k1-dev libcapnp-dev capnproto libssl-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev

@@ -41,7 +41,7 @@ constexpr std::size_t pending_writes_max = 65536;
 // The image is O(state) (accounts + the whole book: `order_book::serialize` was the apply thread's
 // top cost under load), so it is written at most once per this interval; a crash replays at most
 // this much of the committed log. Answers never wait for it.
-constexpr auto persist_interval = std::chrono::milliseconds(50);
+constexpr auto persist_interval = std::chrono::milliseconds(250);
 
 using persist_atom = caf::atom_constant<caf::atom("persist")>;  // private to this actor
 

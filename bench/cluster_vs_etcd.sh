@@ -10,7 +10,7 @@
 # only to install etcd-server/jq when missing.
 #
 # Environment: C (concurrency, 256), DURATION_S (closed-loop phases, 15), RATE (open loop, 2000),
-# OPEN_S (open-loop duration, 10), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
+# OPEN_S (open-loop duration, 10), OPEN_C (open loop: max in flight, 512), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
 # KEEP=1 keeps the temp dir (logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ C="${C:-256}"
 DURATION_S="${DURATION_S:-15}"
 RATE="${RATE:-2000}"
 OPEN_S="${OPEN_S:-10}"
+OPEN_C="${OPEN_C:-512}"
 ACCOUNTS="${ACCOUNTS:-4096}"
 COMMANDS="${COMMANDS:-60000}"
 
@@ -66,12 +67,12 @@ for _ in $(seq 1 100); do
   curl -s -m 1 -X POST "http://127.0.0.1:${ecl[1]}/v3/kv/put" -d '{"key":"d2FybQ==","value":"MQ=="}' | grep -q revision && break
   sleep 0.1
 done
-etcd_version=$(etcd --version | head -1)
+etcd_version=$(etcd --version | sed -n 1p)
 echo "== $etcd_version: closed loop, C=$C, ${DURATION_S} s (value ≈ a signed order: 120 bytes)"
 $LOAD run --target etcd --endpoints "$etcd_eps" --concurrency "$C" --duration-s "$DURATION_S" --value-bytes 120 --json > "$work/etcd_closed.json"
 jq -c '.run | {committed_per_s, latency_ms, errors}' "$work/etcd_closed.json"
 echo "== etcd: open loop, ${RATE}/s, ${OPEN_S} s"
-$LOAD run --target etcd --endpoints "$etcd_eps" --mode open --rate "$RATE" --concurrency 4096 --duration-s "$OPEN_S" --value-bytes 120 --json > "$work/etcd_open.json"
+$LOAD run --target etcd --endpoints "$etcd_eps" --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --value-bytes 120 --json > "$work/etcd_open.json"
 jq -c '.run | {committed_per_s, latency_ms, errors, not_sent}' "$work/etcd_open.json"
 etcd_rss=0; for p in "${pids[@]}"; do etcd_rss=$((etcd_rss + $(rss_kb "$p"))); done
 stop_all
@@ -104,7 +105,7 @@ $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench 
 jq -c '{warmup: .warmup | {committed_per_s, latency_ms}, run: .run | {committed_per_s, latency_ms, refused, errors}}' "$work/energo_closed.json"
 echo "== energo: open loop, ${RATE}/s, ${OPEN_S} s"
 $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \
-  --mode open --rate "$RATE" --concurrency 4096 --duration-s "$OPEN_S" --verify --json > "$work/energo_open.json"
+  --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --verify --json > "$work/energo_open.json"
 jq -c '.run | {committed_per_s, latency_ms, refused, errors, not_sent}' "$work/energo_open.json"
 jq -c '.verify' "$work/energo_open.json"
 energo_rss=""; energo_hwm=""

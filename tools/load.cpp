@@ -58,22 +58,30 @@ energo::result<ledger::genesis, std::string> make_genesis(uint32_t accounts, con
 
 energo::result<std::vector<uint8_t>, std::string> account_sequence(uint32_t length, const mix& m) {
   if (m.cancel_percent + m.transfer_percent > 100) return energo::unexpected<std::string>("cancel + transfer percent above 100");
+  // Exact totals (floor of the shares), interleaved smoothly: at each position the kind furthest
+  // behind its proportional share goes next (ties: place, cancel, transfer).
+  const uint64_t n = length;
+  const uint64_t total[3] = {n - n * m.cancel_percent / 100 - n * m.transfer_percent / 100, n * m.cancel_percent / 100,
+                             n * m.transfer_percent / 100};
+  uint64_t emitted[3] = {0, 0, 0};
   std::vector<uint8_t> seq;
   seq.reserve(length);
-  uint64_t cancels = 0, transfers = 0, places = 0;
-  for (uint32_t j = 0; j < length; ++j) {
-    // Bresenham-style: the running counts track the percentages exactly, deterministically.
-    if ((transfers + 1) * 100 <= uint64_t{j + 1} * m.transfer_percent) {
-      seq.push_back(2);
-      ++transfers;
-    } else if ((cancels + 1) * 100 <= uint64_t{j + 1} * m.cancel_percent) {
-      seq.push_back(1);
-      ++cancels;
-    } else {
-      seq.push_back(0);
-      ++places;
+  for (uint64_t j = 0; j < n; ++j) {
+    int best = -1;
+    int64_t best_deficit = 0;
+    for (int k = 0; k < 3; ++k) {
+      if (emitted[k] >= total[k]) continue;
+      const int64_t deficit = static_cast<int64_t>(total[k] * (j + 1)) - static_cast<int64_t>(emitted[k] * n);
+      if (best < 0 || deficit > best_deficit) {
+        best = k;
+        best_deficit = deficit;
+      }
     }
+    ENERGO_ASSERT(best >= 0, "account_sequence: totals add up to the length");
+    seq.push_back(static_cast<uint8_t>(best));
+    ++emitted[best];
   }
+  const uint64_t cancels = emitted[1], places = emitted[0];
   // Resting orders of the account: its warm-up orders (one per cancel) plus places so far minus
   // cancels so far; the maximum is reached at the end.
   if (cancels + places > limits::resting_orders_per_account_max) {

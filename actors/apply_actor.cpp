@@ -44,6 +44,9 @@ constexpr std::size_t pending_writes_max = 65536;
 constexpr auto persist_interval = std::chrono::milliseconds(250);
 
 using persist_atom = caf::atom_constant<caf::atom("persist")>;  // private to this actor
+using flush_atom = caf::atom_constant<caf::atom("flush")>;      // private: send buffered proposals
+// Submissions buffered before one proposal message to raft (raft packs entries itself).
+constexpr std::size_t proposal_batch_commands_max = 1024;
 
 std::string outcome_key(const std::string& hash) { return std::string(outcome_prefix) + hash; }
 
@@ -72,6 +75,11 @@ struct apply_state {
   std::string root;  // state root at `durable_applied`
   std::vector<st::state_write> pending_writes;  // outcome puts/deletes not yet persisted, in order
   bool persist_scheduled = false;
+  // New submissions not yet sent to raft: one propose message per group of them (the flush
+  // message queues behind the submissions already waiting), not one per command.
+  std::vector<std::string> outgoing_hashes;
+  std::vector<std::string> outgoing_commands;
+  bool flush_scheduled = false;
   std::deque<std::pair<uint64_t, std::string>> roots;
   // outcome cache, in log order (eviction order is the same on every replica)
   std::map<std::string, stored_outcome> outcomes;
@@ -190,6 +198,33 @@ void persist(self_ptr self) {
     s.last_snapshot_index = s.durable_applied;
     self->send(s.raft, snapshot_taken_atom::value, s.durable_applied, encode_image(make_image(s)));
   }
+}
+
+// Sends the buffered submissions to raft in one message; a refusal fails their waiters (the
+// client retries the same bytes: a command applies at most once).
+void flush_proposals(self_ptr self) {
+  auto& s = self->state;
+  s.flush_scheduled = false;
+  if (s.outgoing_commands.empty()) return;
+  auto hashes = std::move(s.outgoing_hashes);
+  auto commands = std::move(s.outgoing_commands);
+  s.outgoing_hashes.clear();
+  s.outgoing_commands.clear();
+  self->request(s.raft, caf::infinite, propose_atom::value, std::move(commands))
+      .then([self, hashes = std::move(hashes)](uint16_t code, uint64_t leader) {
+        if (code == 0) return;
+        const auto r = failure(static_cast<net::client_errc>(code),
+                               code == static_cast<uint16_t>(net::client_errc::no_leader)
+                                   ? "no leader known (election in progress); retry"
+                                   : "proposal refused; retry",
+                               leader);
+        for (const auto& hash : hashes) {
+          auto w = self->state.waiters.find(hash);
+          if (w == self->state.waiters.end()) continue;
+          for (auto& x : w->second) x.promise.deliver(r);
+          self->state.waiters.erase(w);
+        }
+      });
 }
 
 void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
@@ -332,6 +367,7 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
       },
       [self](committed_atom, const std::vector<cs::entry>& entries) { apply_entries(self, entries); },
       [self](persist_atom) { persist(self); },
+      [self](flush_atom) { flush_proposals(self); },
       [self](install_atom, const cs::snapshot& snap) { return install(self, snap); },
       [self](submit_atom, std::string& hash, std::string& command) -> caf::result<net::client_response> {
         auto& s = self->state;
@@ -347,19 +383,14 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
           if (s.waiters.size() >= waiting_hashes_max) return failure(net::client_errc::busy, "too many commands in flight; retry");
           it = s.waiters.emplace(hash, std::vector<apply_state::waiter>{}).first;
           // Registered before the proposal leaves: the outcome cannot arrive before its waiter.
-          self->request(s.raft, caf::infinite, propose_atom::value, std::move(command))
-              .then([self, hash](uint16_t code, uint64_t leader) {
-                if (code == 0) return;
-                auto w = self->state.waiters.find(hash);
-                if (w == self->state.waiters.end()) return;
-                const auto r = failure(static_cast<net::client_errc>(code),
-                                       code == static_cast<uint16_t>(net::client_errc::no_leader)
-                                           ? "no leader known (election in progress); retry"
-                                           : "proposal refused; retry",
-                                       leader);
-                for (auto& x : w->second) x.promise.deliver(r);
-                self->state.waiters.erase(w);
-              });
+          s.outgoing_hashes.push_back(hash);
+          s.outgoing_commands.push_back(std::move(command));
+          if (s.outgoing_commands.size() >= proposal_batch_commands_max) {
+            flush_proposals(self);
+          } else if (!s.flush_scheduled) {
+            s.flush_scheduled = true;
+            self->send(self, flush_atom::value);
+          }
         }
         auto rp = self->make_response_promise();
         it->second.push_back({rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});

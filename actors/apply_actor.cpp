@@ -270,7 +270,10 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   if (last == s.applied) return;
   s.applied = last;
   serve_reads(s);
-  if (writes.size() >= pending_writes_max) return persist(self);
+  // A snapshot is due (every snapshot_every_entries): persist now, so raft can compact on time.
+  if (writes.size() >= pending_writes_max || s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
+    return persist(self);
+  }
   // Group commit: every delivery within the interval shares one image write and one fsync.
   if (!s.persist_scheduled) {
     s.persist_scheduled = true;

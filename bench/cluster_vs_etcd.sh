@@ -46,6 +46,10 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# CPU ticks (user + system, all threads) of the given processes: the servers' CPU per committed
+# operation is the figure that survives a busy machine best.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+hz=$(getconf CLK_TCK)
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -69,7 +73,9 @@ for _ in $(seq 1 100); do
 done
 etcd_version=$(etcd --version | sed -n 1p)
 echo "== $etcd_version: closed loop, C=$C, ${DURATION_S} s (value ≈ a signed order: 120 bytes)"
+t0=$(cpu_ticks "${pids[@]}")
 $LOAD run --target etcd --endpoints "$etcd_eps" --concurrency "$C" --duration-s "$DURATION_S" --value-bytes 120 --json > "$work/etcd_closed.json"
+etcd_cpu_ms=$(jq -n "($(cpu_ticks "${pids[@]}") - $t0) * 1000 / $hz / $(jq '.run.committed' "$work/etcd_closed.json")")
 jq -c '.run | {committed_per_s, latency_ms, errors}' "$work/etcd_closed.json"
 echo "== etcd: open loop, ${RATE}/s, ${OPEN_S} s"
 $LOAD run --target etcd --endpoints "$etcd_eps" --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --value-bytes 120 --json > "$work/etcd_open.json"
@@ -100,8 +106,11 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 echo "== energo: closed loop, C=$C, ${ACCOUNTS} accounts, 50% place / 50% cancel (after a place-only warm-up), ≤ ${DURATION_S} s"
+t0=$(cpu_ticks "${pids[@]}")
 $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \
   --concurrency "$C" --commands "$COMMANDS" --duration-s "$DURATION_S" --json > "$work/energo_closed.json"
+# warm-up and measured phase both count (the nodes work through both; signing is the client's)
+energo_cpu_ms=$(jq -n "($(cpu_ticks "${pids[@]}") - $t0) * 1000 / $hz / ($(jq '.run.committed + .warmup.committed' "$work/energo_closed.json"))")
 jq -c '{warmup: .warmup | {committed_per_s, latency_ms}, run: .run | {committed_per_s, latency_ms, refused, errors}}' "$work/energo_closed.json"
 echo "== energo: open loop, ${RATE}/s, ${OPEN_S} s"
 $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \
@@ -123,6 +132,7 @@ printf '%-34s %14.2f %14.2f\n' "closed loop p50 ms" "$(jq '.run.latency_ms.p50' 
 printf '%-34s %14.2f %14.2f\n' "closed loop p99 ms" "$(jq '.run.latency_ms.p99' "$work/energo_closed.json")" "$(jq '.run.latency_ms.p99' "$work/etcd_closed.json")"
 printf '%-34s %14.2f %14.2f\n' "open loop ${RATE}/s: p99 ms" "$(jq '.run.latency_ms.p99' "$work/energo_open.json")" "$(jq '.run.latency_ms.p99' "$work/etcd_open.json")"
 printf '%-34s %14.0f %14.0f\n' "open loop ${RATE}/s: committed/s" "$(jq '.run.committed_per_s' "$work/energo_open.json")" "$(jq '.run.committed_per_s' "$work/etcd_open.json")"
+printf '%-34s %14.3f %14.3f\n' "server CPU ms per committed op" "$energo_cpu_ms" "$etcd_cpu_ms"
 printf '%-34s %14s %14s\n' "RSS MiB (per node / all members)" "${energo_rss% }" "$((etcd_rss / 1024))"
 printf '%-34s %14s\n' "energo peak RSS MiB per node" "${energo_hwm% }"
 printf '%-34s %14.2f\n' "ratio energo/etcd (closed loop)" "$(jq -n "$n_tp / $e_tp")"

@@ -10,7 +10,7 @@
 # only to install etcd-server/jq when missing.
 #
 # Environment: C (concurrency, 256), DURATION_S (closed-loop phases, 15), RATE (open loop, 2000),
-# OPEN_S (open-loop duration, 10), OPEN_C (open loop: max in flight, 512), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
+# OPEN_S (open-loop duration, 10), OPEN_C (open loop: max in flight, 1000), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
 # KEEP=1 keeps the temp dir (logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ C="${C:-256}"
 DURATION_S="${DURATION_S:-15}"
 RATE="${RATE:-2000}"
 OPEN_S="${OPEN_S:-10}"
-OPEN_C="${OPEN_C:-512}"
+OPEN_C="${OPEN_C:-1000}"
 ACCOUNTS="${ACCOUNTS:-4096}"
 COMMANDS="${COMMANDS:-60000}"
 

@@ -1,7 +1,15 @@
-// The apply actor: owns the ledger. Applies committed entries in order; writes the ledger image,
-// the new outcomes and the applied index in ONE synced RocksDB batch per delivery; answers the
-// clients waiting for a command; takes a snapshot every N entries for the raft actor. Runs
-// detached: its batch is synced (fsync) and must not block a scheduler thread.
+// The apply actor: owns the ledger. Applies committed entries in order and answers the clients
+// waiting for a command; writes the ledger image, the new outcomes and the applied index in ONE
+// synced RocksDB batch per *group* of deliveries (group commit: at most one persist per
+// persist_interval, so a busy node writes its O(state) image once per group instead of once per
+// Raft ready); takes a snapshot every N entries for the raft actor. Runs detached: its
+// batch is synced (fsync) and must not block a scheduler thread.
+//
+// Why answering before the persist is safe: an entry is delivered only once committed, i.e.
+// durable in the Raft log of a majority; after a crash the log re-delivers every entry above the
+// durable applied index (raft restarts at its snapshot index, which is never above it: the
+// snapshot is taken only from a persisted state), and applying is deterministic, so the same
+// outcomes come back.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -28,6 +36,17 @@ constexpr std::string_view outcome_prefix = "o/";
 constexpr std::size_t waiting_hashes_max = 65536;  // distinct commands waiting for their outcome
 constexpr std::size_t pending_reads_max = 4096;
 constexpr std::size_t roots_kept = 1024;           // (index, state root) published, most recent
+// A persist is forced once this many state writes (outcomes) wait, even if deliveries keep coming.
+constexpr std::size_t pending_writes_max = 65536;
+// The image is O(state) (accounts + the whole book: `order_book::serialize` was the apply thread's
+// top cost under load), so it is written at most once per this interval; a crash replays at most
+// this much of the committed log. Answers never wait for it.
+constexpr auto persist_interval = std::chrono::milliseconds(250);
+
+using persist_atom = caf::atom_constant<caf::atom("persist")>;  // private to this actor
+using flush_atom = caf::atom_constant<caf::atom("flush")>;      // private: send buffered proposals
+// Submissions buffered before one proposal message to raft (raft packs entries itself).
+constexpr std::size_t proposal_batch_commands_max = 1024;
 
 std::string outcome_key(const std::string& hash) { return std::string(outcome_prefix) + hash; }
 
@@ -50,9 +69,17 @@ struct apply_state {
   ctx_ptr ctx;
   caf::actor raft;
   std::optional<ledger::ledger> led;
-  uint64_t applied = 0;
+  uint64_t applied = 0;          // in memory: reads and answers see this
+  uint64_t durable_applied = 0;  // in RocksDB with the ledger image (status reports this one)
   uint64_t last_snapshot_index = 0;
-  std::string root;  // state root at `applied`
+  std::string root;  // state root at `durable_applied`
+  std::vector<st::state_write> pending_writes;  // outcome puts/deletes not yet persisted, in order
+  bool persist_scheduled = false;
+  // New submissions not yet sent to raft: one propose message per group of them (the flush
+  // message queues behind the submissions already waiting), not one per command.
+  std::vector<std::string> outgoing_hashes;
+  std::vector<std::string> outgoing_commands;
+  bool flush_scheduled = false;
   std::deque<std::pair<uint64_t, std::string>> roots;
   // outcome cache, in log order (eviction order is the same on every replica)
   std::map<std::string, stored_outcome> outcomes;
@@ -79,7 +106,7 @@ using self_ptr = caf::stateful_actor<apply_state>*;
 void refresh_root(apply_state& s) {
   const auto r = s.led->state_root();
   s.root.assign(reinterpret_cast<const char*>(r.data()), r.size());
-  s.roots.emplace_back(s.applied, s.root);
+  s.roots.emplace_back(s.durable_applied, s.root);
   while (s.roots.size() > roots_kept) s.roots.pop_front();
 }
 
@@ -151,10 +178,58 @@ void serve_reads(apply_state& s) {
   }
 }
 
+// Writes the ledger image, the pending outcome writes and the applied index in one synced batch.
+void persist(self_ptr self) {
+  auto& s = self->state;
+  s.persist_scheduled = false;
+  if (s.applied == s.durable_applied) return;
+  auto& writes = s.pending_writes;
+  const auto image = s.led->snapshot();
+  writes.push_back({std::string(ledger_key), std::string(image.begin(), image.end())});
+  if (auto res = s.ctx->store->apply_batch(community_group, writes, s.applied); !res) {
+    fatal("apply_batch failed: " + res.error().message);
+  }
+  writes.clear();
+  s.durable_applied = s.applied;
+  refresh_root(s);
+  spdlog::debug("apply: persisted {} root {}", s.durable_applied, crypto::to_hex(crypto::as_bytes(s.root)));
+  // Only a persisted state may become a snapshot: raft compacts its log up to it.
+  if (s.durable_applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
+    s.last_snapshot_index = s.durable_applied;
+    self->send(s.raft, snapshot_taken_atom::value, s.durable_applied, encode_image(make_image(s)));
+  }
+}
+
+// Sends the buffered submissions to raft in one message; a refusal fails their waiters (the
+// client retries the same bytes: a command applies at most once).
+void flush_proposals(self_ptr self) {
+  auto& s = self->state;
+  s.flush_scheduled = false;
+  if (s.outgoing_commands.empty()) return;
+  auto hashes = std::move(s.outgoing_hashes);
+  auto commands = std::move(s.outgoing_commands);
+  s.outgoing_hashes.clear();
+  s.outgoing_commands.clear();
+  self->request(s.raft, caf::infinite, propose_atom::value, std::move(commands))
+      .then([self, hashes = std::move(hashes)](uint16_t code, uint64_t leader) {
+        if (code == 0) return;
+        const auto r = failure(static_cast<net::client_errc>(code),
+                               code == static_cast<uint16_t>(net::client_errc::no_leader)
+                                   ? "no leader known (election in progress); retry"
+                                   : "proposal refused; retry",
+                               leader);
+        for (const auto& hash : hashes) {
+          auto w = self->state.waiters.find(hash);
+          if (w == self->state.waiters.end()) continue;
+          for (auto& x : w->second) x.promise.deliver(r);
+          self->state.waiters.erase(w);
+        }
+      });
+}
+
 void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   auto& s = self->state;
-  std::vector<st::state_write> writes;
-  std::vector<std::pair<std::string, stored_outcome>> fresh;
+  auto& writes = s.pending_writes;
   uint64_t last = s.applied;
   for (const auto& e : entries) {
     if (e.index <= s.applied) continue;  // already in the durable state (restart re-delivers)
@@ -193,23 +268,22 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
     }
   }
   if (last == s.applied) return;
-  const auto image = s.led->snapshot();
-  writes.push_back({std::string(ledger_key), std::string(image.begin(), image.end())});
-  if (auto res = s.ctx->store->apply_batch(community_group, writes, last); !res) {
-    fatal("apply_batch failed: " + res.error().message);
-  }
   s.applied = last;
-  refresh_root(s);
-  spdlog::debug("apply: applied {} root {}", s.applied, crypto::to_hex(crypto::as_bytes(s.root)));
   serve_reads(s);
-  if (s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
-    s.last_snapshot_index = s.applied;
-    self->send(s.raft, snapshot_taken_atom::value, s.applied, encode_image(make_image(s)));
+  // A snapshot is due (every snapshot_every_entries): persist now, so raft can compact on time.
+  if (writes.size() >= pending_writes_max || s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
+    return persist(self);
+  }
+  // Group commit: every delivery within the interval shares one image write and one fsync.
+  if (!s.persist_scheduled) {
+    s.persist_scheduled = true;
+    self->delayed_send(self, persist_interval, persist_atom::value);
   }
 }
 
 bool install(self_ptr self, const cs::snapshot& snap) {
   auto& s = self->state;
+  persist(self);  // earlier deliveries first (raft awaits them before installing)
   auto img = decode_image(snap.data);
   if (!img || img->applied_index != snap.meta.index) {
     spdlog::error("apply: snapshot at {} does not decode as a node image", snap.meta.index);
@@ -231,6 +305,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   }
   s.led.emplace(std::move(*led));
   s.applied = snap.meta.index;
+  s.durable_applied = snap.meta.index;
   s.last_snapshot_index = snap.meta.index;
   s.outcomes.clear();
   s.outcome_order.clear();
@@ -248,6 +323,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
 void load(apply_state& s) {
   auto& store = *s.ctx->store;
   s.applied = store.applied_index(community_group);
+  s.durable_applied = s.applied;
   auto bytes = store.get_state(community_group, ledger_key);
   if (!bytes) fatal("read state: " + bytes.error().message);
   if (bytes->has_value()) {
@@ -293,6 +369,8 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
         self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
       },
       [self](committed_atom, const std::vector<cs::entry>& entries) { apply_entries(self, entries); },
+      [self](persist_atom) { persist(self); },
+      [self](flush_atom) { flush_proposals(self); },
       [self](install_atom, const cs::snapshot& snap) { return install(self, snap); },
       [self](submit_atom, std::string& hash, std::string& command) -> caf::result<net::client_response> {
         auto& s = self->state;
@@ -308,19 +386,14 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
           if (s.waiters.size() >= waiting_hashes_max) return failure(net::client_errc::busy, "too many commands in flight; retry");
           it = s.waiters.emplace(hash, std::vector<apply_state::waiter>{}).first;
           // Registered before the proposal leaves: the outcome cannot arrive before its waiter.
-          self->request(s.raft, caf::infinite, propose_atom::value, std::move(command))
-              .then([self, hash](uint16_t code, uint64_t leader) {
-                if (code == 0) return;
-                auto w = self->state.waiters.find(hash);
-                if (w == self->state.waiters.end()) return;
-                const auto r = failure(static_cast<net::client_errc>(code),
-                                       code == static_cast<uint16_t>(net::client_errc::no_leader)
-                                           ? "no leader known (election in progress); retry"
-                                           : "proposal refused; retry",
-                                       leader);
-                for (auto& x : w->second) x.promise.deliver(r);
-                self->state.waiters.erase(w);
-              });
+          s.outgoing_hashes.push_back(hash);
+          s.outgoing_commands.push_back(std::move(command));
+          if (s.outgoing_commands.size() >= proposal_batch_commands_max) {
+            flush_proposals(self);
+          } else if (!s.flush_scheduled) {
+            s.flush_scheduled = true;
+            self->send(self, flush_atom::value);
+          }
         }
         auto rp = self->make_response_promise();
         it->second.push_back({rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});
@@ -336,7 +409,7 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
       },
       [self](status_atom) {
         const auto& s = self->state;
-        return apply_view{s.applied, s.root, s.led->time_ms(), s.led->epoch()};
+        return apply_view{s.durable_applied, s.root, s.led->time_ms(), s.led->epoch()};
       },
       [self](image_atom) {
         const auto& s = self->state;
@@ -369,7 +442,10 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
         }
         self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
       },
-      [self](stop_atom) { self->quit(); },
+      [self](stop_atom) {
+        persist(self);
+        self->quit();
+      },
   };
 }
 

@@ -65,9 +65,17 @@ struct raft_state {
   bool ready_scheduled = false;
   bool in_install = false;  // waiting for the apply actor to install a snapshot
   uint64_t ticks = 0;
+  // A batch of commands proposed by one message (the apply actor batches its submissions): one
+  // answer for the batch, the first failure if any part failed.
+  struct pending_batch {
+    caf::response_promise promise;
+    std::size_t remaining = 0;
+    uint16_t code = 0;
+    uint64_t leader = 0;
+  };
   struct proposal {
     std::string command;
-    caf::response_promise promise;
+    std::shared_ptr<pending_batch> batch;
   };
   std::vector<proposal> proposals;
   struct pending_read {
@@ -121,8 +129,12 @@ void flush_proposals(self_ptr self) {
     }
     auto res = s.core->propose(encode_command_batch(batch));
     for (std::size_t k = i; k < j; ++k) {
-      if (res) s.proposals[k].promise.deliver(uint16_t{0}, s.core->leader());
-      else s.proposals[k].promise.deliver(code_of(res.error()), res.error().leader_hint);
+      auto& b = *s.proposals[k].batch;
+      if (!res && b.code == 0) {
+        b.code = code_of(res.error());
+        b.leader = res.error().leader_hint;
+      }
+      if (--b.remaining == 0) b.promise.deliver(b.code, b.code == 0 ? s.core->leader() : b.leader);
     }
     i = j;
   }
@@ -270,15 +282,18 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
         self->state.core->step(m);
         schedule_ready(self);
       },
-      [self](propose_atom, std::string command) -> caf::result<uint16_t, uint64_t> {
+      [self](propose_atom, std::vector<std::string>& commands) -> caf::result<uint16_t, uint64_t> {
         auto& st2 = self->state;
-        if (st2.proposals.size() >= proposals_pending_max) {
+        if (commands.empty()) return {uint16_t{0}, st2.core->leader()};
+        if (st2.proposals.size() + commands.size() > proposals_pending_max) {
           return {static_cast<uint16_t>(net::client_errc::busy), st2.core->leader()};
         }
-        auto rp = self->make_response_promise();
-        st2.proposals.push_back({std::move(command), rp});
+        auto b = std::make_shared<raft_state::pending_batch>();
+        b->promise = self->make_response_promise();
+        b->remaining = commands.size();
+        for (auto& c : commands) st2.proposals.push_back({std::move(c), b});
         schedule_ready(self);
-        return rp;
+        return b->promise;
       },
       [self](propose_tick_atom, int64_t time_ms) {
         auto& st2 = self->state;

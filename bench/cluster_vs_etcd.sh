@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Energo vs etcd on this machine (issue 8 §7 "Load and comparison"). In one run:
+#   1. a 3-member etcd cluster (Debian's etcd-server, fsync on: its default) on 127.0.0.1, loaded
+#      with `energo-load run --target etcd` (v3 JSON gateway, POST /v3/kv/put, keep-alive
+#      connections spread over the three members) in closed loop at concurrency C;
+#   2. a 3-node Energo cluster (energo-node, every write synced), loaded with `energo-load run` in
+#      closed loop at the same C (signed place/cancel order mix), then open loop at RATE/s;
+# and prints both throughputs, p50/p99, the ratio, the nodes' RSS, the machine and its load.
+# Not part of CI. Bounded: about 3 minutes (each phase has a duration bound). Needs root or sudo
+# only to install etcd-server/jq when missing.
+#
+# Environment: C (concurrency, 256), DURATION_S (closed-loop phases, 15), RATE (open loop, 2000),
+# OPEN_S (open-loop duration, 10), OPEN_C (open loop: max in flight, 1000), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
+# KEEP=1 keeps the temp dir (logs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+C="${C:-256}"
+DURATION_S="${DURATION_S:-15}"
+RATE="${RATE:-2000}"
+OPEN_S="${OPEN_S:-10}"
+OPEN_C="${OPEN_C:-1000}"
+ACCOUNTS="${ACCOUNTS:-4096}"
+COMMANDS="${COMMANDS:-60000}"
+
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v jq >/dev/null || need+=(jq)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+bash scripts/build.sh release energo-node energoctl energo-load >/dev/null
+B=build/release
+LOAD=$B/tools/energo-load
+
+work="$(mktemp -d -t energo-vs-etcd.XXXXXX)"
+pids=()
+stop_all() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() { stop_all; if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# CPU ticks (user + system, all threads) of the given processes: the servers' CPU per committed
+# operation is the figure that survives a busy machine best.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+hz=$(getconf CLK_TCK)
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- etcd ---------------------------------------------------------------------------------------
+declare -a ecl epe
+cluster=""
+for i in 1 2 3; do ecl[$i]=$(free_port); epe[$i]=$(free_port); cluster+="${cluster:+,}e$i=http://127.0.0.1:${epe[$i]}"; done
+for i in 1 2 3; do
+  etcd --name "e$i" --data-dir "$work/etcd$i" \
+    --listen-client-urls "http://127.0.0.1:${ecl[$i]}" --advertise-client-urls "http://127.0.0.1:${ecl[$i]}" \
+    --listen-peer-urls "http://127.0.0.1:${epe[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${epe[$i]}" \
+    --initial-cluster "$cluster" --initial-cluster-token energo-bench --initial-cluster-state new \
+    --log-level error > "$work/etcd$i.log" 2>&1 &
+  pids+=($!)
+done
+etcd_eps="127.0.0.1:${ecl[1]},127.0.0.1:${ecl[2]},127.0.0.1:${ecl[3]}"
+for _ in $(seq 1 100); do
+  curl -s -m 1 -X POST "http://127.0.0.1:${ecl[1]}/v3/kv/put" -d '{"key":"d2FybQ==","value":"MQ=="}' | grep -q revision && break
+  sleep 0.1
+done
+etcd_version=$(etcd --version | sed -n 1p)
+echo "== $etcd_version: closed loop, C=$C, ${DURATION_S} s (value ≈ a signed order: 120 bytes)"
+t0=$(cpu_ticks "${pids[@]}")
+$LOAD run --target etcd --endpoints "$etcd_eps" --concurrency "$C" --duration-s "$DURATION_S" --value-bytes 120 --json > "$work/etcd_closed.json"
+etcd_cpu_ms=$(jq -n "($(cpu_ticks "${pids[@]}") - $t0) * 1000 / $hz / $(jq '.run.committed' "$work/etcd_closed.json")")
+jq -c '.run | {committed_per_s, latency_ms, errors}' "$work/etcd_closed.json"
+echo "== etcd: open loop, ${RATE}/s, ${OPEN_S} s"
+$LOAD run --target etcd --endpoints "$etcd_eps" --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --value-bytes 120 --json > "$work/etcd_open.json"
+jq -c '.run | {committed_per_s, latency_ms, errors, not_sent}' "$work/etcd_open.json"
+etcd_rss=0; for p in "${pids[@]}"; do etcd_rss=$((etcd_rss + $(rss_kb "$p"))); done
+stop_all
+
+# ---- Energo -------------------------------------------------------------------------------------
+$LOAD genesis --accounts "$ACCOUNTS" --seed bench --out "$work/genesis.json" >/dev/null
+declare -a npe ncl
+{
+  echo "genesis = \"$work/genesis.json\""
+  for i in 1 2 3; do
+    npe[$i]=$(free_port); ncl[$i]=$(free_port)
+    key=$($B/node/energo-node init --data "$work/n$i" --json | sed -E 's/.*"public_key":"([0-9a-f]+)".*/\1/')
+    printf '[[member]]\nname = "n%d"\npublic_key = "%s"\npeer = "127.0.0.1:%d"\nclient = "127.0.0.1:%d"\n' \
+      "$i" "$key" "${npe[$i]}" "${ncl[$i]}"
+  done
+} > "$work/bootstrap.toml"
+for i in 1 2 3; do
+  $B/node/energo-node start --data "$work/n$i" --name "n$i" --bootstrap "$work/bootstrap.toml" \
+    --peer-listen "127.0.0.1:${npe[$i]}" --client-listen "127.0.0.1:${ncl[$i]}" 2> "$work/n$i.log" &
+  pids+=($!)
+done
+energo_eps="127.0.0.1:${ncl[1]},127.0.0.1:${ncl[2]},127.0.0.1:${ncl[3]}"
+for _ in $(seq 1 100); do
+  $B/node/energoctl --endpoints "$energo_eps" --timeout-ms 500 --json status 2>/dev/null | grep -q '"leader":[1-9]' && break
+  sleep 0.1
+done
+echo "== energo: closed loop, C=$C, ${ACCOUNTS} accounts, 50% place / 50% cancel (after a place-only warm-up), ≤ ${DURATION_S} s"
+t0=$(cpu_ticks "${pids[@]}")
+$LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \
+  --concurrency "$C" --commands "$COMMANDS" --duration-s "$DURATION_S" --json > "$work/energo_closed.json"
+# warm-up and measured phase both count (the nodes work through both; signing is the client's)
+energo_cpu_ms=$(jq -n "($(cpu_ticks "${pids[@]}") - $t0) * 1000 / $hz / ($(jq '.run.committed + .warmup.committed' "$work/energo_closed.json"))")
+jq -c '{warmup: .warmup | {committed_per_s, latency_ms}, run: .run | {committed_per_s, latency_ms, refused, errors}}' "$work/energo_closed.json"
+echo "== energo: open loop, ${RATE}/s, ${OPEN_S} s"
+$LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \
+  --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --verify --json > "$work/energo_open.json"
+jq -c '.run | {committed_per_s, latency_ms, refused, errors, not_sent}' "$work/energo_open.json"
+jq -c '.verify' "$work/energo_open.json"
+energo_rss=""; energo_hwm=""
+for p in "${pids[@]}"; do energo_rss+="$(( $(rss_kb "$p") / 1024 )) "; energo_hwm+="$(( $(hwm_kb "$p") / 1024 )) "; done
+stop_all
+
+# ---- Table --------------------------------------------------------------------------------------
+e_tp=$(jq '.run.committed_per_s' "$work/etcd_closed.json")
+n_tp=$(jq '.run.committed_per_s' "$work/energo_closed.json")
+echo
+echo "== Energo vs etcd, same machine, same client concurrency (C=$C), every write synced"
+printf '%-34s %14s %14s\n' "" "energo" "etcd"
+printf '%-34s %14.0f %14.0f\n' "closed loop committed/s" "$n_tp" "$e_tp"
+printf '%-34s %14.2f %14.2f\n' "closed loop p50 ms" "$(jq '.run.latency_ms.p50' "$work/energo_closed.json")" "$(jq '.run.latency_ms.p50' "$work/etcd_closed.json")"
+printf '%-34s %14.2f %14.2f\n' "closed loop p99 ms" "$(jq '.run.latency_ms.p99' "$work/energo_closed.json")" "$(jq '.run.latency_ms.p99' "$work/etcd_closed.json")"
+printf '%-34s %14.2f %14.2f\n' "open loop ${RATE}/s: p99 ms" "$(jq '.run.latency_ms.p99' "$work/energo_open.json")" "$(jq '.run.latency_ms.p99' "$work/etcd_open.json")"
+printf '%-34s %14.0f %14.0f\n' "open loop ${RATE}/s: committed/s" "$(jq '.run.committed_per_s' "$work/energo_open.json")" "$(jq '.run.committed_per_s' "$work/etcd_open.json")"
+printf '%-34s %14.3f %14.3f\n' "server CPU ms per committed op" "$energo_cpu_ms" "$etcd_cpu_ms"
+printf '%-34s %14s %14s\n' "RSS MiB (per node / all members)" "${energo_rss% }" "$((etcd_rss / 1024))"
+printf '%-34s %14s\n' "energo peak RSS MiB per node" "${energo_hwm% }"
+printf '%-34s %14.2f\n' "ratio energo/etcd (closed loop)" "$(jq -n "$n_tp / $e_tp")"
+echo "what: energo = signed place/cancel orders (secp256k1 verified at ingest, applied to the book);"
+echo "      etcd = $etcd_version puts of 120-byte values; both via all three members"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,9 +9,11 @@ constexpr uint32_t alice = 0, bob = 1, carol = 2, dave = 3, eve = 4;  // eve hol
 
 class rules_test : public ledger_test {
  protected:
-  // Meter n books to account n (alice, bob, carol, dave, eve).
+  // Meter n books to account n (alice, bob, carol, dave, eve), and storage unit 9 (dave's) declares
+  // enough capacity that it never binds unless a test says so (SPEC §2: WATT needs storage).
   void register_meters() {
     for (uint32_t n = 0; n <= eve; ++n) must(register_meter_cmd(n, account_address_of(n)));
+    must(register_unit_cmd(9, account_address_of(dave), 1'000'000));
   }
   // Gives an account `wh` of WATT through its meter's export register.
   void mint_to(uint32_t n, int64_t wh) {
@@ -70,11 +72,17 @@ TEST_F(rules_test, stale_admin_nonce_is_refused_and_admins_have_separate_nonces)
   EXPECT_EQ(l().admin_nonces().at(admin_key(1).public_key()), 1u);
 }
 
-TEST_F(rules_test, a_refused_admin_command_does_not_consume_its_nonce) {
+// SPEC §8: a refusal by a rule after authentication consumes the nonce (and changes nothing else).
+TEST_F(rules_test, a_refused_admin_command_consumes_its_nonce_and_cannot_be_replayed) {
   must(register_meter_cmd(0, account_address_of(alice)));
-  refused(register_meter_cmd(0, account_address_of(bob)), errc::already_exists);  // nonce 2, refused
-  EXPECT_EQ(next_admin_nonce(), 2u);
-  must(register_meter_cmd(1, account_address_of(bob)));  // nonce 2 again: accepted
+  const auto duplicate = register_meter_cmd(0, account_address_of(bob));  // nonce 2
+  refused(duplicate, errc::already_exists);
+  EXPECT_EQ(next_admin_nonce(), 3u);
+  refused(duplicate, errc::stale_nonce);  // the same signed command never executes later
+  const auto reuse = sign_admin(register_meter{{admin_key(0).public_key(), 2}, meter_key(1).public_key(),
+                                               account_address_of(bob), 0, 0});
+  refused(reuse, errc::stale_nonce);
+  must(register_meter_cmd(1, account_address_of(bob)));  // nonce 3
 }
 
 TEST_F(rules_test, duplicate_meter_or_unit_key_is_refused) {
@@ -194,11 +202,11 @@ TEST_F(rules_test, backwards_register_is_refused_and_flagged) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, errc::register_backwards) << r.error().message;
   }
-  // The only trace is the flag (the audit record SPEC §3.1 asks for): balances, registers and the
-  // sequence are untouched.
+  // The flag (the audit record SPEC §3.1 asks for) and the consumed sequence (SPEC §8: refused after
+  // authentication) are the only traces: balances and registers are untouched.
   const meter& after = meter_of(alice);
   EXPECT_EQ(after.backwards_flags, before.backwards_flags + 3);
-  EXPECT_EQ(after.sequence, before.sequence);
+  EXPECT_EQ(after.sequence, 2u);
   EXPECT_EQ(after.export_wh_total, before.export_wh_total);
   EXPECT_EQ(after.import_wh_total, before.import_wh_total);
   EXPECT_EQ(after.last_timestamp_ms, before.last_timestamp_ms);
@@ -207,8 +215,9 @@ TEST_F(rules_test, backwards_register_is_refused_and_flagged) {
   for (std::size_t i = 0; i < accounts_before.size(); ++i)
     EXPECT_EQ(account_leaf_bytes(l().accounts()[i]), account_leaf_bytes(accounts_before[i]));
   EXPECT_NE(l().state_root(), root_before) << "the flag is part of the replicated state";
-  // The corrected reading with the same sequence is still accepted.
-  auto out = must(reading(alice, 2, t0_ms, 1200, 300));
+  // The same sequence is spent; the corrected reading comes with the next one.
+  refused(reading(alice, 2, t0_ms, 1200, 300), errc::stale_nonce);
+  auto out = must(reading(alice, 3, t0_ms, 1200, 300));
   EXPECT_EQ(out.minted_wh, 200);
 }
 
@@ -374,10 +383,17 @@ TEST_F(rules_test, transfer_replay_and_stale_nonce_are_refused) {
   EXPECT_EQ(acct(alice).tsl_units, alice_units - 10);
 }
 
-TEST_F(rules_test, a_refused_transfer_does_not_consume_its_nonce) {
-  refused(xfer(alice, 1, account_address_of(bob), asset::tsl, alice_units + 1), errc::insufficient_funds);
-  EXPECT_EQ(acct(alice).nonce, 0u);
-  must(xfer(alice, 1, account_address_of(bob), asset::tsl, 1));
+// The attack SPEC §8 closes: a transfer refused for lack of funds, resubmitted by anyone once the
+// funds have arrived, must not execute — its signer was told it failed.
+TEST_F(rules_test, a_refused_transfer_consumes_its_nonce_and_is_not_replayed_when_funds_arrive) {
+  const auto too_much = xfer(carol, 1, account_address_of(bob), asset::tsl, carol_units + 50);
+  refused(too_much, errc::insufficient_funds);
+  EXPECT_EQ(acct(carol).nonce, 1u);
+  EXPECT_EQ(acct(carol).tsl_units, carol_units);
+  must(xfer(alice, 1, account_address_of(carol), asset::tsl, 50));  // the funds arrive
+  refused(too_much, errc::stale_nonce);
+  EXPECT_EQ(acct(carol).tsl_units, carol_units + 50);
+  must(xfer(carol, 2, account_address_of(bob), asset::tsl, 1));
 }
 
 TEST_F(rules_test, transfer_from_an_account_the_ledger_has_never_seen_is_refused) {

@@ -38,6 +38,7 @@ std::string_view errc_name(errc code) {
     case errc::self_transfer: return "self_transfer";
     case errc::system_command: return "system_command";
     case errc::market_rejected: return "market_rejected";
+    case errc::no_storage_access: return "no_storage_access";
   }
   return "unknown";
 }

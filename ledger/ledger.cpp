@@ -118,6 +118,7 @@ result<apply_outcome> ledger::verify_and_apply(const command& cmd) {
 }
 
 result<apply_outcome> ledger::apply(const command& cmd) {
+  claim_ = nonce_claim{};
   auto out = std::visit(
       [this](const auto& c) -> result<apply_outcome> {
         using T = std::decay_t<decltype(c)>;
@@ -143,7 +144,15 @@ result<apply_outcome> ledger::apply(const command& cmd) {
       },
       cmd.body);
   // Balance changes of this command reach the book and the agents.
-  if (out.has_value()) settle_market(false);
+  if (out.has_value()) {
+    settle_market(false);
+  } else if (claim_.kind != claim_kind::none && out.error().code != errc::unauthorized) {
+    // Refused by a rule after authentication: the nonce is consumed so the signed command can never
+    // be replayed and executed later (SPEC §8). An entitlement refusal (`unauthorized`: a pool
+    // trading, another station's or vehicle's session) is an authentication failure: nothing changes.
+    consume_claimed_nonce();
+  }
+  claim_ = nonce_claim{};
   if constexpr (ENERGO_INVARIANTS_ENABLED) {
     // The deep check is O(state); above the named limit the O(1) checks still run.
     const auto problems = accounts_.size() <= limits::invariant_deep_check_accounts_max ? check_invariants()
@@ -153,12 +162,40 @@ result<apply_outcome> ledger::apply(const command& cmd) {
   return out;
 }
 
-result<void> ledger::check_admin(const admin_auth& auth) const {
+result<void> ledger::check_admin(const admin_auth& auth) {
   auto it = admin_nonces_.find(auth.admin_key);
   if (it == admin_nonces_.end()) return fail(errc::unauthorized, "key " + crypto::to_hex(auth.admin_key.bytes) + " is not an admin");
   if (auth.nonce <= it->second)
     return fail(errc::stale_nonce, "admin nonce " + std::to_string(auth.nonce) + " is not above " + std::to_string(it->second));
+  claim_ = nonce_claim{claim_kind::admin, 0, auth.admin_key, auth.nonce};
   return ok;
+}
+
+void ledger::consume_claimed_nonce() {
+  const nonce_claim& c = claim_;
+  switch (c.kind) {
+    case claim_kind::none:
+      return;
+    case claim_kind::admin:
+      admin_nonces_[c.admin_key] = c.nonce;
+      return;
+    case claim_kind::account:
+      accounts_[c.index].nonce = c.nonce;
+      mark_account(c.index);
+      return;
+    case claim_kind::meter:
+      meters_[c.index].sequence = c.nonce;
+      mark_meter(c.index);
+      return;
+    case claim_kind::unit:
+      units_[c.index].nonce = c.nonce;
+      mark_unit(c.index);
+      return;
+    case claim_kind::station:
+      stations_[c.index].sequence = c.nonce;
+      market_dirty_ = true;
+      return;
+  }
 }
 
 void ledger::commit_admin_nonce(const admin_auth& auth) { admin_nonces_[auth.admin_key] = auth.nonce; }

@@ -3,9 +3,12 @@
 // issuance and burn, 15-minute fee epochs, education grants, and a Merkle state root.
 //
 // Pure and deterministic: no clocks, threads, I/O or floats; ledger time comes from `tick`
-// commands in the log. apply() either applies a command completely or returns an error and
-// changes nothing. Signatures are NOT checked here (see commands.hpp: verify()); apply() checks
-// nonces and that the key is entitled to act.
+// commands in the log. apply() either applies a command completely or returns an error having
+// changed nothing — with one deliberate exception (SPEC §8, docs/commands.md "Nonces and
+// refusals"): a command whose signer is authenticated (fresh nonce, entitled key) and that a ledger
+// rule then refuses consumes its nonce, so it can never be resubmitted and executed later. The
+// refusal changes that nonce and nothing else. Signatures are NOT checked here (see commands.hpp:
+// verify()); apply() checks nonces and that the key is entitled to act.
 //
 // Monotonic: ledger time, every nonce and meter sequence, the epoch number, lifetime minted and
 // burned totals. Conserved: TSL total = tsl_supply_units at every step; WATT total = minted − burned.
@@ -217,6 +220,13 @@ class ledger {
   }
   // Market depth with "funded" as of the current balances.
   [[nodiscard]] std::vector<market::depth_level> depth(market::side s, uint32_t levels) const;
+  // Sum of the capacities the registered storage units declare: total WATT never exceeds it (SPEC §2).
+  [[nodiscard]] int64_t storage_capacity_wh() const;
+  // SPEC §3.4: a member may receive new WATT (minted, transferred, bought to keep) only while it
+  // holds TSL and owes no fees.
+  [[nodiscard]] static bool has_storage_access(const account& a) {
+    return a.kind == account_kind::member && a.tsl_units > 0 && a.fee_debt_units == 0;
+  }
   [[nodiscard]] int64_t tsl_total_units() const;   // sums every account: O(accounts)
   [[nodiscard]] int64_t watt_total_wh() const;
 
@@ -228,6 +238,7 @@ class ledger {
 
  private:
   friend class ledger_balance_view;
+  friend struct ledger_test_access;  // tests only: drives lifetime counters to their bounds
   ledger() = default;
   static market::market_params default_market_params();
 
@@ -249,7 +260,8 @@ class ledger {
   result<apply_outcome> apply_ev_close_session(const ev_close_session& c);
 
   // Market plumbing (market_state.cpp).
-  result<account_index> signer_account(const crypto::secp256k1_public_key& key, uint64_t nonce) const;
+  // The signing account, when it exists and the nonce is fresh; claims the nonce (see claim_).
+  result<account_index> signer_account(const crypto::secp256k1_public_key& key, uint64_t nonce);
   void commit_signer(account_index i, const crypto::secp256k1_public_key& key, uint64_t nonce);
   // A balance changed outside a trade: the book must re-examine the account's orders.
   void note_balance_change(account_index i);
@@ -262,8 +274,20 @@ class ledger {
   // Empty when the market part of a snapshot decoded and every reference checked; else why not.
   [[nodiscard]] std::string read_market_state(byte_reader& r);
 
-  result<void> check_admin(const admin_auth& auth) const;
+  // Checks the admin key and nonce; on success records the nonce as claimed (see claim_).
+  result<void> check_admin(const admin_auth& auth);
   void commit_admin_nonce(const admin_auth& auth);
+  // The signer of the command being applied passed its nonce and entitlement checks: if a later
+  // rule refuses the command, apply() still consumes this nonce (SPEC §8).
+  enum class claim_kind : uint8_t { none, admin, account, meter, unit, station };
+  struct nonce_claim {
+    claim_kind kind = claim_kind::none;
+    uint32_t index = 0;                    // account, meter, unit or station index
+    crypto::ed25519_public_key admin_key;  // kind == admin
+    uint64_t nonce = 0;
+  };
+  void claim_nonce(claim_kind kind, uint32_t index, uint64_t nonce) { claim_ = nonce_claim{kind, index, {}, nonce}; }
+  void consume_claimed_nonce();
   // Index of the account, creating it when absent (bounded by limits::accounts_max).
   result<account_index> account_for(const account_address& address, bool& created);
   account_index create_account(const account_address& address, account_kind kind);
@@ -327,6 +351,10 @@ class ledger {
   std::vector<account_index> pending_agents_;     // agents to re-examine
   bool market_dirty_ = true;
   crypto::hash256 market_hash_{};
+  nonce_claim claim_;  // of the command being applied; reset by apply()
+  // Derived: capacity of units_[0, capacity_units_counted_) (units are never removed or resized).
+  mutable int64_t capacity_total_wh_ = 0;
+  mutable std::size_t capacity_units_counted_ = 0;
 };
 
 }  // namespace energo::ledger

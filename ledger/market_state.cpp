@@ -19,7 +19,9 @@ class ledger_balance_view final : public market::balance_view {
   int64_t tsl_units(market::account_ref a) const override { return l_.accounts_[a].tsl_units; }
   int64_t watt_room_wh(market::account_ref a) const override {
     const account& acct = l_.accounts_[a];
-    if (acct.kind != account_kind::member) return 0;
+    // SPEC §3.4: no new WATT for an account without TSL or with unpaid fees — its bids are skipped
+    // (parked) until the debt is paid (the fee epoch reports the balance change).
+    if (!ledger::has_storage_access(acct)) return 0;
     return std::max<int64_t>(0, l_.bmax_wh_ - acct.watt_wh);
   }
   void settle(const market::trade& t) override {
@@ -39,28 +41,56 @@ class ledger_balance_view final : public market::balance_view {
     l_.totals_.market_trades += 1;
     l_.totals_.market_volume_wh += t.quantity_wh;
   }
+  // A trade of an EV purchase: the energy goes into the car, so it is burned on arrival and never
+  // sits in the vehicle's stored balance (Bmax does not bind it). The caller checked that the burn
+  // counters cannot overflow (apply_ev_delivery).
+  void settle_into_car(const market::trade& t) {
+    account& vehicle = l_.accounts_[t.buyer];
+    account& seller = l_.accounts_[t.seller];
+    ENERGO_ASSERT(seller.watt_wh >= t.quantity_wh && vehicle.tsl_units >= t.notional_units,
+                  "order book settled an EV purchase that is not executable");
+    seller.watt_wh -= t.quantity_wh;
+    vehicle.burned_wh += t.quantity_wh;
+    l_.totals_.watt_burned_wh += t.quantity_wh;
+    vehicle.tsl_units -= t.notional_units;
+    seller.tsl_units += t.notional_units;
+    l_.mark_account(t.buyer);
+    l_.mark_account(t.seller);
+    l_.note_agent_candidate(t.buyer);
+    l_.note_agent_candidate(t.seller);
+    l_.totals_.market_trades += 1;
+    l_.totals_.market_volume_wh += t.quantity_wh;
+  }
 
  private:
   ledger& l_;
 };
 
-// The view of one EV purchase: the energy the vehicle buys goes into the car and is burned right
-// after the call, so none of it may be sold on in the same call. A trade would otherwise unpark the
-// vehicle's own asks (it "gained WATT") and let them sell the bought energy before the burn, driving
-// its balance negative. Its WATT therefore reads as 0 for selling during the purchase: its asks are
-// parked (keeping their priority, never cancelled) and the ledger's note_balance_change after the
-// burn brings back those its remaining, stored WATT still funds.
+// The view of one EV purchase (SPEC §5). The energy the vehicle buys goes into the car and is burned
+// on arrival (settle_into_car), so the purchase order is not bound by the vehicle's room below Bmax
+// (nor by fee debt: nothing is stored). The vehicle's WATT reads as 0 for selling during the call,
+// so its own asks never trade against (or are cancelled by self-trade prevention because of) the
+// purchase: they are parked, keeping their priority, and the ledger's note_balance_change after the
+// delivery brings back those its stored WATT funds. Its other bids keep their ordinary room.
 class ev_purchase_view final : public market::balance_view {
  public:
-  ev_purchase_view(market::balance_view& base, market::account_ref vehicle) : base_(base), vehicle_(vehicle) {}
+  ev_purchase_view(ledger_balance_view& base, market::account_ref vehicle, market::order_id purchase)
+      : base_(base), vehicle_(vehicle), purchase_(purchase) {}
   int64_t watt_wh(market::account_ref a) const override { return a == vehicle_ ? 0 : base_.watt_wh(a); }
   int64_t tsl_units(market::account_ref a) const override { return base_.tsl_units(a); }
   int64_t watt_room_wh(market::account_ref a) const override { return base_.watt_room_wh(a); }
-  void settle(const market::trade& t) override { base_.settle(t); }
+  int64_t bid_room_wh(market::account_ref a, market::order_id order) const override {
+    return order == purchase_ ? INT64_MAX : base_.watt_room_wh(a);
+  }
+  void settle(const market::trade& t) override {
+    if (t.buy_order == purchase_) base_.settle_into_car(t);
+    else base_.settle(t);
+  }
 
  private:
-  market::balance_view& base_;
+  ledger_balance_view& base_;
   market::account_ref vehicle_;
+  market::order_id purchase_;
 };
 
 market::market_params ledger::default_market_params() {
@@ -69,13 +99,14 @@ market::market_params ledger::default_market_params() {
   return p;
 }
 
-result<account_index> ledger::signer_account(const crypto::secp256k1_public_key& key, uint64_t nonce) const {
+result<account_index> ledger::signer_account(const crypto::secp256k1_public_key& key, uint64_t nonce) {
   const account_address address = crypto::hash160_of(key.bytes);
   auto i = account_by_address_.find(address);
   if (!i) return fail(errc::unknown_account, "signing account " + crypto::to_hex(address) + " does not exist");
   const account& a = accounts_[*i];
   if (nonce <= a.nonce)
     return fail(errc::stale_nonce, "nonce " + std::to_string(nonce) + " is not above " + std::to_string(a.nonce));
+  claim_nonce(claim_kind::account, *i, nonce);
   return *i;
 }
 
@@ -294,6 +325,7 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
   charging_station& station = stations_[*st];
   if (c.sequence <= station.sequence)
     return fail(errc::stale_nonce, "delivery sequence " + std::to_string(c.sequence) + " is not above " + std::to_string(station.sequence));
+  claim_nonce(claim_kind::station, *st, c.sequence);
   auto it = sessions_.find(c.session_id);
   if (it == sessions_.end()) return fail(errc::out_of_range, "no open charging session " + std::to_string(c.session_id));
   ev_session& s = it->second;
@@ -301,6 +333,19 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
   if (c.delivered_wh_total < s.delivered_wh) return fail(errc::register_backwards, "delivered energy went backwards");
   const int64_t delta = c.delivered_wh_total - s.delivered_wh;
   if (delta > limits::reading_delta_wh_max) return fail(errc::out_of_range, "delivery step too large");
+  {
+    // Every counter this delivery can raise, checked at its worst case before anything changes (the
+    // meter path's discipline): bought + unsettled = delta; the fee is at most the vehicle's TSL.
+    // Session costs stay below the session cap and the station's TSL below the supply.
+    const account& vehicle = accounts_[s.vehicle];
+    const bool fits = checked_add(vehicle.burned_wh, delta) && checked_add(totals_.watt_burned_wh, delta) &&
+                      checked_add(vehicle.grid_import_wh, delta) && checked_add(totals_.grid_import_wh, delta) &&
+                      checked_add(s.settled_wh, delta) && checked_add(s.unsettled_wh, delta) &&
+                      checked_add(station.delivered_wh, delta) &&
+                      checked_add(station.fees_earned_units, vehicle.tsl_units) &&
+                      checked_add(totals_.market_volume_wh, delta);
+    if (!fits) return fail(errc::overflow, "energy or fee counters would overflow");
+  }
 
   station.sequence = c.sequence;
   s.delivered_wh = c.delivered_wh_total;
@@ -318,7 +363,7 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
     int64_t bought = 0, cost = 0;
     if (q > 0) {
       ledger_balance_view ledger_view(*this);
-      ev_purchase_view view(ledger_view, s.vehicle);
+      ev_purchase_view view(ledger_view, s.vehicle, book_.next_order_id());
       auto placed = book_.place(market::order_request{s.vehicle, market::side::buy, market::order_kind::market,
                                                       s.price_cap_units_per_wh, q},
                                 view, epoch_);
@@ -329,11 +374,7 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
       }
     }
     account& v = accounts_[s.vehicle];
-    // The bought energy went into the car: burn it from the vehicle's account.
-    ENERGO_ASSERT(v.watt_wh >= bought, "the vehicle sold energy bought for the car before it was burned");
-    v.watt_wh -= bought;
-    v.burned_wh += bought;
-    totals_.watt_burned_wh += bought;
+    // The bought energy went into the car and was burned on arrival (settle_into_car).
     // Sized above so the fee is always affordable; min() guards the case where the same call also
     // executed another resting bid of the vehicle.
     const int64_t fee = std::min(*mul_div_floor(bought, station.service_fee_units_per_kwh, wh_per_watt), v.tsl_units);

@@ -17,6 +17,7 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
   if (c.sequence <= m.sequence)
     return fail(errc::stale_nonce, "reading sequence " + std::to_string(c.sequence) + " is not above " + std::to_string(m.sequence) +
                                        " (duplicate or older)");
+  claim_nonce(claim_kind::meter, *mi, c.sequence);
   if (c.export_wh_total < 0 || c.export_wh_total > limits::register_wh_max || c.import_wh_total < 0 ||
       c.import_wh_total > limits::register_wh_max)
     return fail(errc::out_of_range, "registers must be within [0, " + std::to_string(limits::register_wh_max) + "] Wh");
@@ -29,8 +30,9 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
     return fail(errc::out_of_range, "reading time is more than " + std::to_string(limits::meter_clock_skew_ms_max) +
                                         " ms ahead of ledger time");
   if (c.export_wh_total < m.export_wh_total || c.import_wh_total < m.import_wh_total) {
-    // SPEC §3.1: refused and flagged. The flag is the audit record; no energy is booked and the
-    // sequence does not advance, so a corrected reading with the same sequence is still accepted.
+    // SPEC §3.1: refused and flagged. The flag is the audit record; no energy is booked. Like every
+    // refusal after authentication it consumes the sequence (SPEC §8): the corrected reading comes
+    // with the next sequence number.
     ++m.backwards_flags;
     ++totals_.readings_refused_backwards;
     mark_meter(*mi);
@@ -49,9 +51,13 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
   const int64_t burn = std::min(import_wh, a.watt_wh);
   const int64_t from_grid = import_wh - burn;
   const int64_t watt_after_burn = a.watt_wh - burn;
-  const bool may_store = a.tsl_units > 0 && a.fee_debt_units == 0;
+  const bool may_store = has_storage_access(a);
   const int64_t room = std::max<int64_t>(0, bmax_wh_ - watt_after_burn);
-  const int64_t mint = may_store ? std::min(export_wh, room) : 0;
+  // SPEC §2: 1 WATT = 1 kWh actually stored. The community's WATT (minted − burned, this reading's
+  // burn included) never exceeds the capacity its storage units declare; the rest goes to the grid.
+  const int64_t watt_total_after_burn = totals_.watt_minted_wh - totals_.watt_burned_wh - burn;
+  const int64_t free_capacity = std::max<int64_t>(0, storage_capacity_wh() - watt_total_after_burn);
+  const int64_t mint = may_store ? std::min({export_wh, room, free_capacity}) : 0;
   const int64_t to_grid = export_wh - mint;
 
   // Lifetime counters are the only values that could overflow; check them all before changing anything.
@@ -91,12 +97,21 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
   return out;
 }
 
+int64_t ledger::storage_capacity_wh() const {
+  // Units only append and their capacity never changes, so the sum extends incrementally (also
+  // after restore, which starts from zero). ≤ storage_units_max × storage_capacity_wh_max = 10^17.
+  for (; capacity_units_counted_ < units_.size(); ++capacity_units_counted_)
+    capacity_total_wh_ += units_[capacity_units_counted_].capacity_wh;
+  return capacity_total_wh_;
+}
+
 result<apply_outcome> ledger::apply_storage_report(const storage_report& c) {
   auto ui = unit_by_key_.find(c.unit_key.bytes);
   if (!ui) return fail(errc::unknown_storage_unit, "storage unit " + crypto::to_hex(c.unit_key.bytes) + " is not registered");
   storage_unit& u = units_[*ui];
   if (c.nonce <= u.nonce)
     return fail(errc::stale_nonce, "storage report nonce " + std::to_string(c.nonce) + " is not above " + std::to_string(u.nonce));
+  claim_nonce(claim_kind::unit, *ui, c.nonce);
   if (c.epoch != epoch_)
     return fail(errc::epoch_mismatch, "report for epoch " + std::to_string(c.epoch) + " but the current epoch is " + std::to_string(epoch_));
   if (c.stored_wh < 0 || c.stored_wh > u.capacity_wh)

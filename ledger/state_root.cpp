@@ -262,6 +262,7 @@ std::vector<std::string> ledger::check_invariants() const {
   // the community total must.
   if (watt != static_cast<int128>(totals_.watt_minted_wh) - totals_.watt_burned_wh)
     problems.push_back("WATT total differs from minted − burned");
+  if (watt > storage_capacity_wh()) problems.push_back("WATT total exceeds the declared storage capacity");
   if (minted != totals_.watt_minted_wh || burned != totals_.watt_burned_wh)
     problems.push_back("per-account minted/burned do not add up to the totals");
   // Every lifetime counter of an account is booked together with its community total, so no

@@ -44,6 +44,7 @@ result<apply_outcome> ledger::apply_transfer(const transfer& c) {
   account& sender = accounts_[*fi];
   if (c.nonce <= sender.nonce)
     return fail(errc::stale_nonce, "nonce " + std::to_string(c.nonce) + " is not above " + std::to_string(sender.nonce));
+  claim_nonce(claim_kind::account, *fi, c.nonce);
   if (c.to == from) return fail(errc::self_transfer, "transfer to the sending account");
   if (c.amount <= 0) return fail(errc::out_of_range, "amount must be positive");
   auto ti = account_by_address_.find(c.to);
@@ -54,6 +55,12 @@ result<apply_outcome> ledger::apply_transfer(const transfer& c) {
     if (c.amount > sender.watt_wh)
       return fail(errc::insufficient_funds, "balance " + std::to_string(sender.watt_wh) + " Wh < " + std::to_string(c.amount));
     if (ti && accounts_[*ti].kind != account_kind::member) return fail(errc::out_of_range, "system pools hold no WATT");
+    // SPEC §3.4 applies to every way WATT arrives: a recipient without TSL (a new address holds
+    // none) or with unpaid fees may not receive it.
+    if (!ti || !has_storage_access(accounts_[*ti]))
+      return fail(errc::no_storage_access, "recipient " + crypto::to_hex(c.to) +
+                                               (ti && accounts_[*ti].fee_debt_units > 0 ? " owes fees" : " holds no TSL") +
+                                               " and may not receive WATT (SPEC §3.4)");
     const int64_t to_balance = ti ? accounts_[*ti].watt_wh : 0;
     if (c.amount > bmax_wh_ - to_balance)
       return fail(errc::exceeds_bmax, "recipient would hold " + std::to_string(to_balance + c.amount) + " Wh, above Bmax " +

@@ -88,6 +88,7 @@ enum class errc : uint16_t {
   system_command,         // a command only the cluster itself may issue (tick) arrived from a client
   // Market (ledger/market) and EV errors are mapped into these codes by the commands that use them.
   market_rejected,
+  no_storage_access,      // WATT for an account without TSL or with unpaid fees (SPEC §3.4)
 };
 
 [[nodiscard]] std::string_view errc_name(errc code);

@@ -5,7 +5,8 @@
 // Contract (SPEC §4 "funded at match time", no escrow):
 // - The book reads balances only at match time; it keeps no copy of them.
 // - settle() is called once per trade, only for trades the book has checked to be executable:
-//     seller.watt >= quantity, buyer.tsl >= buy-limit × quantity >= notional, buyer room >= quantity.
+//     seller.watt >= quantity, buyer.tsl >= notional (at the trade price), buyer room >= quantity
+//     (room as bid_room_wh() reports it for the buy order).
 //   It must move quantity_wh WATT seller → buyer and notional_units TSL buyer → seller, must not
 //   fail, and must not call back into the book. The book itself re-examines both parties' orders
 //   after a trade.
@@ -24,6 +25,9 @@ class balance_view {
   [[nodiscard]] virtual int64_t watt_wh(account_ref account) const = 0;       // >= 0
   [[nodiscard]] virtual int64_t tsl_units(account_ref account) const = 0;     // >= 0
   [[nodiscard]] virtual int64_t watt_room_wh(account_ref account) const = 0;  // Bmax − WATT balance, >= 0
+  // Room for one buy order: the account's room unless the buyer does not keep what this order buys
+  // (an EV purchase is consumed at once, so Bmax does not bind it: ledger/market_state.cpp).
+  [[nodiscard]] virtual int64_t bid_room_wh(account_ref account, order_id /*order*/) const { return watt_room_wh(account); }
   virtual void settle(const trade& t) = 0;
 
  protected:

@@ -153,6 +153,7 @@ result<order_book::placement> order_book::replace(const replace_request& request
     s.remaining_wh = request.quantity_wh;
   } else {
     if (s.parked) {
+      if (sd == side::buy) wake_index_erase(s);
       parked_sub(sd, s.price, s.remaining_wh, 1);
       s.parked = false;
       accounts_[s.owner].parked[side_index(sd)] -= 1;
@@ -247,14 +248,27 @@ order_book::placement order_book::fate_of(order_id id, int64_t open_wh, int64_t 
 // ---------------------------------------------------------------------------------------------
 // Matching
 
-int64_t order_book::bid_capacity_wh(const order_slot& o, const balance_view& view) {
-  // A bid is funded at its own limit price (not the possibly lower trade price), so "funded" is a
-  // property of the order and its owner's balances alone (README: funding rule).
+int64_t order_book::bid_capacity_wh(const order_slot& o, int64_t price, const balance_view& view) {
+  // SPEC §4: executable for as much as the owner can pay at the price it would trade at and hold
+  // below Bmax. `price` is that trade price (the older order's), never above the bid's limit.
   const int64_t tsl = view.tsl_units(o.owner);
-  if (tsl < o.price) return 0;
-  const int64_t room = view.watt_room_wh(o.owner);
+  if (tsl < price) return 0;
+  const int64_t room = view.bid_room_wh(o.owner, o.id);
   if (room <= 0) return 0;
-  return std::min(tsl / o.price, room);
+  return std::min(tsl / price, room);
+}
+
+uint32_t order_book::older_affordable_ask(uint32_t b, int64_t tsl_units) const {
+  const order_slot& bid = orders_[b];
+  const std::vector<level_ref>& asks = active_[side_index(side::sell)];
+  // Best (cheapest) level first; a level's FIFO is in id order, so its head is its oldest order.
+  for (std::size_t i = asks.size(); i-- > 0;) {
+    const int64_t price = -asks[i].key;
+    if (price > tsl_units || price > bid.price) break;
+    const uint32_t head = levels_[asks[i].level].head;
+    if (orders_[head].id < bid.id) return head;
+  }
+  return npos;
 }
 
 void order_book::run_matching(balance_view& view) {
@@ -274,7 +288,7 @@ void order_book::run_matching(balance_view& view) {
   dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(done));
   if (!dirty_.empty()) return;
 
-  // 2. Resolve crossings of the active book in price-time order. Each step parks an unfunded head,
+  // 2. Resolve crossings of the active book in price-time order. Each step parks an unfunded order,
   // cancels a self-trade, or trades; trades re-examine both parties' parked orders (fixpoint).
   std::vector<level_ref>& bids = active_[side_index(side::buy)];
   std::vector<level_ref>& asks = active_[side_index(side::sell)];
@@ -285,13 +299,29 @@ void order_book::run_matching(balance_view& view) {
     if (best_bid.key < -best_ask.key) return;  // bid price < ask price: not crossed
     ++steps;
     const uint32_t b = levels_[best_bid.level].head;
-    const uint32_t a = levels_[best_ask.level].head;
-    const int64_t ask_cap = view.watt_wh(orders_[a].owner);
-    const int64_t bid_cap = bid_capacity_wh(orders_[b], view);
-    if (ask_cap <= 0 || bid_cap <= 0) {
-      if (ask_cap <= 0) park(a);
-      if (bid_cap <= 0) park(b);
+    uint32_t a = levels_[best_ask.level].head;
+    const bool ask_unfunded = view.watt_wh(orders_[a].owner) <= 0;
+    const int64_t tsl = view.tsl_units(orders_[b].owner);
+    // The best ask is the cheapest active one, and a pair never trades below the ask's price: a
+    // buyer who cannot pay that (or has no room) cannot buy from any active ask.
+    const bool bid_unfunded = tsl < orders_[a].price || view.bid_room_wh(orders_[b].owner, orders_[b].id) <= 0;
+    if (ask_unfunded || bid_unfunded) {
+      if (ask_unfunded) park(a);
+      if (bid_unfunded) park_bid(b);
       continue;
+    }
+    if (tsl < trade_price(orders_[b], orders_[a])) {
+      // The best ask is younger, so this pair trades at the bid's own limit, which the buyer cannot
+      // pay; an older ask priced within the buyer's TSL may still be executable (SPEC §4).
+      a = older_affordable_ask(b, tsl);
+      if (a == npos) {
+        park_bid(b);
+        continue;
+      }
+      if (view.watt_wh(orders_[a].owner) <= 0) {
+        park(a);
+        continue;
+      }
     }
     if (orders_[a].owner == orders_[b].owner) {
       // Self-trade prevention: cancel the older order; the newer one expresses current intent.
@@ -302,6 +332,9 @@ void order_book::run_matching(balance_view& view) {
       remove_order(older);
       continue;
     }
+    const int64_t bid_cap = bid_capacity_wh(orders_[b], trade_price(orders_[b], orders_[a]), view);
+    const int64_t ask_cap = view.watt_wh(orders_[a].owner);
+    ENERGO_ASSERT(bid_cap > 0 && ask_cap > 0, "pair checked executable");
     const int64_t q = std::min(std::min(orders_[a].remaining_wh, orders_[b].remaining_wh), std::min(ask_cap, bid_cap));
     execute(b, a, q, view);
     ++trades;
@@ -352,13 +385,17 @@ void order_book::unpark_side(account_ref account, side s, const balance_view& vi
   if (account >= accounts_.size()) return;
   const uint32_t parked_here = accounts_[account].parked[side_index(s)];
   if (parked_here == 0) return;
-  int64_t watt = 0, tsl = 0;
+  int64_t tsl = 0;
+  // A bid trades at its own limit or at an older ask's price, never below the lowest ask in the
+  // book (active or parked; new asks are younger and trade at the bid's limit): a parked bid whose
+  // owner cannot pay that much stays parked, the others return and matching re-examines them.
+  int64_t lowest_ask = 0;
   if (s == side::sell) {
-    watt = view.watt_wh(account);
-    if (watt <= 0) return;
+    if (view.watt_wh(account) <= 0) return;
   } else {
     tsl = view.tsl_units(account);
     if (tsl <= 0 || view.watt_room_wh(account) <= 0) return;
+    lowest_ask = buy_price();
   }
   uint32_t seen = 0;
   for (uint32_t o = accounts_[account].head; o != npos && seen < parked_here;) {
@@ -366,10 +403,62 @@ void order_book::unpark_side(account_ref account, side s, const balance_view& vi
     const order_slot& os = orders_[o];
     if (os.parked && os.order_side == s) {
       ++seen;
-      if (s == side::sell || tsl >= os.price) unpark(o);
+      if (s == side::sell) {
+        unpark(o);
+        wake_bids_for(o, view);
+      } else if (tsl >= os.price || (lowest_ask != 0 && tsl >= lowest_ask)) {
+        unpark(o);
+      } else {
+        wake_index_insert(os);  // the owner has TSL and room again: an older ask may wake it
+      }
     }
     o = next;
   }
+}
+
+void order_book::park_bid(uint32_t b) {
+  park(b);
+  wake_index_insert(orders_[b]);
+}
+
+void order_book::wake_bids_for(uint32_t x, const balance_view& view) {
+  ensure_wake_index();
+  const order_slot& ask = orders_[x];
+  const int64_t price = ask.price;
+  const order_id ask_id = ask.id;
+  std::vector<uint32_t> woken;
+  for (auto it = wake_index_.lower_bound({price, 0}); it != wake_index_.end();) {
+    const uint32_t o = ids_.find(it->second);
+    ENERGO_ASSERT(o != npos && orders_[o].parked && orders_[o].order_side == side::buy, "wake index holds parked bids");
+    const order_slot& bid = orders_[o];
+    const int64_t tsl = view.tsl_units(bid.owner);
+    if (tsl <= 0 || view.watt_room_wh(bid.owner) <= 0) {
+      // Only a rise of the owner's balance can fund it; that re-examines it (unpark_side).
+      it = wake_index_.erase(it);
+      continue;
+    }
+    if (bid.id > ask_id && tsl >= price) woken.push_back(o);
+    ++it;
+  }
+  for (uint32_t o : woken) unpark(o);
+}
+
+void order_book::ensure_wake_index() {
+  if (wake_index_built_) return;
+  wake_index_built_ = true;
+  wake_index_.clear();
+  for (const order_slot& s : orders_)
+    if (s.id != 0 && s.parked && s.order_side == side::buy) wake_index_.emplace(s.price, s.id);
+}
+
+void order_book::wake_index_insert(const order_slot& s) {
+  ensure_wake_index();
+  wake_index_.emplace(s.price, s.id);
+}
+
+void order_book::wake_index_erase(const order_slot& s) {
+  if (!wake_index_built_) return;  // rebuilt from the orders when first needed
+  wake_index_.erase({s.price, s.id});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,6 +535,7 @@ void order_book::renumber(uint32_t o) {
 void order_book::remove_order(uint32_t o) {
   order_slot& s = orders_[o];
   if (s.parked) {
+    if (s.order_side == side::buy) wake_index_erase(s);
     parked_sub(s.order_side, s.price, s.remaining_wh, 1);
     accounts_[s.owner].parked[side_index(s.order_side)] -= 1;
     parked_count_ -= 1;
@@ -555,6 +645,7 @@ void order_book::park(uint32_t o) {
 void order_book::unpark(uint32_t o) {
   order_slot& s = orders_[o];
   ENERGO_ASSERT(s.parked, "only parked orders return");
+  if (s.order_side == side::buy) wake_index_erase(s);
   parked_sub(s.order_side, s.price, s.remaining_wh, 1);
   s.parked = false;
   accounts_[s.owner].parked[side_index(s.order_side)] -= 1;

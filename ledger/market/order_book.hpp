@@ -10,6 +10,7 @@
 //   no pair of orders of different accounts crosses (bid price >= ask price) while both are
 //   executable under the current balances. See README.md for the funding/parking design.
 #include <cstdint>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,6 +74,8 @@ class order_book {
   [[nodiscard]] uint32_t parked_orders() const noexcept { return parked_count_; }
   [[nodiscard]] const market_params& params() const noexcept { return params_; }
   [[nodiscard]] uint64_t current_epoch() const noexcept { return epoch_; }
+  // The id the next new (or renumbered) order will get.
+  [[nodiscard]] order_id next_order_id() const noexcept { return next_order_id_; }
   // Bytes held by the book structures (pool, levels, indexes), excluding market-data rings.
   [[nodiscard]] std::size_t book_memory_bytes() const noexcept;
   [[nodiscard]] std::size_t market_data_memory_bytes() const noexcept;
@@ -164,7 +167,23 @@ class order_book {
   void prefetch_neighbours(uint32_t o) const noexcept;
   void prefetch_account(account_ref a) const noexcept;
   void execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
-  [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, const balance_view& view);
+  // Wh the bid's owner can buy at `price` (its TSL / price, its room below Bmax): SPEC §4 funds a
+  // bid at the price it would actually trade at, the older order's price (trade_price).
+  [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, int64_t price, const balance_view& view);
+  [[nodiscard]] static int64_t trade_price(const order_slot& bid, const order_slot& ask) noexcept {
+    return bid.id < ask.id ? bid.price : ask.price;
+  }
+  // The cheapest active ask older than bid `b` priced at most `tsl_units` (so that b's owner can pay
+  // 1 Wh at its price), or npos. Used when b cannot pay its own price against a younger best ask.
+  [[nodiscard]] uint32_t older_affordable_ask(uint32_t b, int64_t tsl_units) const;
+  // Parks bid b and indexes it for wake_bids_for (its owner may afford an older ask funded later).
+  void park_bid(uint32_t b);
+  // Ask x became funded again: parked bids younger than x, priced at or above it, whose owners can
+  // pay x's price (the trade price, x being older) return to the active book.
+  void wake_bids_for(uint32_t x, const balance_view& view);
+  void wake_index_insert(const order_slot& s);
+  void wake_index_erase(const order_slot& s);
+  void ensure_wake_index();
   account_state& account(account_ref a);
   void record(account_ref a, const history_entry& e);
   [[nodiscard]] const history_entry& history_at(const account_state& a, uint32_t i) const;  // i = 0 oldest
@@ -187,6 +206,12 @@ class order_book {
   detail::id_index ids_;
   std::vector<account_state> accounts_;
   std::vector<account_ref> dirty_;       // FIFO of accounts whose parked orders must be re-examined
+  // Parked bids by (price, id), derived from the orders (never serialized): the bids an ask that
+  // becomes funded again may wake (wake_bids_for). Built lazily after construction/deserialize;
+  // entries whose owner had no TSL or no room when walked are dropped until the owner's balance
+  // rises (which re-examines them through unpark_side), so the walk skips them.
+  std::set<std::pair<int64_t, order_id>> wake_index_;
+  bool wake_index_built_ = false;
   uint32_t resting_count_ = 0;           // GTC orders in the book (IOC/market excluded)
   uint32_t parked_count_ = 0;
 

@@ -491,15 +491,17 @@ std::string order_book::check_invariants(const balance_view* view) const {
 
   // SPEC §4: after matching, no executable crossing pair of different accounts.
   if (view != nullptr && !matching_pending()) {
+    // A bid is executable against an ask when its owner can pay 1 Wh at the pair's trade price.
     std::vector<const order_slot*> bids, asks;
     for (const order_slot& s : orders_) {
       if (s.id == 0) continue;
-      if (s.order_side == side::buy && bid_capacity_wh(s, *view) > 0) bids.push_back(&s);
+      if (s.order_side == side::buy && view->bid_room_wh(s.owner, s.id) > 0) bids.push_back(&s);
       if (s.order_side == side::sell && view->watt_wh(s.owner) > 0) asks.push_back(&s);
     }
     for (const order_slot* b : bids)
       for (const order_slot* a : asks)
-        if (b->price >= a->price && b->owner != a->owner) return "executable crossing pair left after matching";
+        if (b->price >= a->price && b->owner != a->owner && bid_capacity_wh(*b, trade_price(*b, *a), *view) > 0)
+          return "executable crossing pair left after matching";
   }
   return {};
 }

@@ -10,6 +10,7 @@
 
 #include "crypto/hash.hpp"
 #include "ledger/ledger.hpp"
+#include "tests/ledger/refusal_check.hpp"
 
 namespace energo::ledger::test {
 
@@ -131,7 +132,11 @@ class ledger_test : public ::testing::Test {
   }
 
   // The command must be refused with `code`, and nothing may change: same root, same snapshot bytes.
+  // The command must be refused with `code`. A refusal at or before authentication changes nothing
+  // (same root, same snapshot bytes); a refusal by a rule after authentication consumes the signer's
+  // nonce and changes nothing else (SPEC §8), compared field by field (tests/ledger/refusal_check.hpp).
   error refused(const command& cmd, errc code) {
+    const ledger before = l();
     const auto root_before = l().state_root();
     const auto snapshot_before = l().snapshot();
     auto r = l().verify_and_apply(cmd);
@@ -141,8 +146,16 @@ class ledger_test : public ::testing::Test {
     }
     EXPECT_EQ(errc_name(r.error().code), errc_name(code)) << r.error().message;
     EXPECT_FALSE(r.error().message.empty());
-    EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(root_before)) << "refused command changed the state";
-    EXPECT_TRUE(l().snapshot() == snapshot_before) << "refused command changed the snapshot";
+    const bool consumed = test_support::consumes_nonce(cmd, r.error().code);
+    EXPECT_EQ(test_support::refusal_diff(before, l(), cmd, consumed), "")
+        << command_name(cmd.body) << " refused with " << errc_name(r.error().code)
+        << (consumed ? ": only the signer's nonce may change" : ": nothing may change");
+    if (!consumed) {
+      EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(root_before)) << "refused command changed the state";
+      EXPECT_TRUE(l().snapshot() == snapshot_before) << "refused command changed the snapshot";
+    } else {
+      EXPECT_NE(crypto::to_hex(l().state_root()), crypto::to_hex(root_before)) << "the consumed nonce is replicated state";
+    }
     return r.error();
   }
 

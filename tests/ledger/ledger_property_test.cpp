@@ -20,6 +20,7 @@
 
 #include "common/checked.hpp"
 #include "tests/ledger/ledger_fixture.hpp"
+#include "tests/ledger/refusal_check.hpp"
 
 #ifndef ENERGO_LEDGER_PROPERTY_SCALE
 #define ENERGO_LEDGER_PROPERTY_SCALE 1
@@ -337,6 +338,7 @@ void run_sequence(const std::vector<action>& actions) {
     RC_ASSERT(encode(*decoded) == encode(cmd));
 
     const auto root_before = a.state_root();
+    const ledger ledger_before = a;
     const std::vector<account> accounts_before = a.accounts();
     const totals totals_before = a.sums();
     std::optional<fee_model> predicted;
@@ -352,12 +354,17 @@ void run_sequence(const std::vector<action>& actions) {
       RC_ASSERT(ra.error().code == rb.error().code);
       RC_ASSERT(!ra.error().message.empty());
       if (ra.error().code == errc::register_backwards) {
-        // The flag is the only trace: every account is untouched, one refusal is counted.
+        // The flag and the consumed sequence are the only traces: every account is untouched, one
+        // refusal is counted.
         RC_ASSERT(a.accounts().size() == accounts_before.size());
         for (std::size_t i = 0; i < accounts_before.size(); ++i)
           RC_ASSERT(account_leaf_bytes(a.accounts()[i]) == account_leaf_bytes(accounts_before[i]));
         RC_ASSERT(a.sums().readings_refused_backwards == totals_before.readings_refused_backwards + 1);
         RC_ASSERT(a.sums().watt_minted_wh == totals_before.watt_minted_wh);
+      } else if (test_support::consumes_nonce(cmd, ra.error().code)) {
+        // Refused by a rule after authentication: exactly the signer's nonce is consumed (SPEC §8).
+        const std::string diff = test_support::refusal_diff(ledger_before, a, cmd, true);
+        if (!diff.empty()) RC_FAIL("refusal " + std::string(errc_name(ra.error().code)) + " changed more than the nonce: " + diff);
       } else {
         RC_ASSERT(a.state_root() == root_before);
       }

@@ -9,9 +9,11 @@ constexpr uint32_t alice = 0, bob = 1, carol = 2, dave = 3, eve = 4;  // eve hol
 
 class rules_test : public ledger_test {
  protected:
-  // Meter n books to account n (alice, bob, carol, dave, eve).
+  // Meter n books to account n (alice, bob, carol, dave, eve), and storage unit 9 (dave's) declares
+  // enough capacity that it never binds unless a test says so (SPEC §2: WATT needs storage).
   void register_meters() {
     for (uint32_t n = 0; n <= eve; ++n) must(register_meter_cmd(n, account_address_of(n)));
+    must(register_unit_cmd(9, account_address_of(dave), 1'000'000));
   }
   // Gives an account `wh` of WATT through its meter's export register.
   void mint_to(uint32_t n, int64_t wh) {
@@ -70,11 +72,17 @@ TEST_F(rules_test, stale_admin_nonce_is_refused_and_admins_have_separate_nonces)
   EXPECT_EQ(l().admin_nonces().at(admin_key(1).public_key()), 1u);
 }
 
-TEST_F(rules_test, a_refused_admin_command_does_not_consume_its_nonce) {
+// SPEC §8: a refusal by a rule after authentication consumes the nonce (and changes nothing else).
+TEST_F(rules_test, a_refused_admin_command_consumes_its_nonce_and_cannot_be_replayed) {
   must(register_meter_cmd(0, account_address_of(alice)));
-  refused(register_meter_cmd(0, account_address_of(bob)), errc::already_exists);  // nonce 2, refused
-  EXPECT_EQ(next_admin_nonce(), 2u);
-  must(register_meter_cmd(1, account_address_of(bob)));  // nonce 2 again: accepted
+  const auto duplicate = register_meter_cmd(0, account_address_of(bob));  // nonce 2
+  refused(duplicate, errc::already_exists);
+  EXPECT_EQ(next_admin_nonce(), 3u);
+  refused(duplicate, errc::stale_nonce);  // the same signed command never executes later
+  const auto reuse = sign_admin(register_meter{{admin_key(0).public_key(), 2}, meter_key(1).public_key(),
+                                               account_address_of(bob), 0, 0});
+  refused(reuse, errc::stale_nonce);
+  must(register_meter_cmd(1, account_address_of(bob)));  // nonce 3
 }
 
 TEST_F(rules_test, duplicate_meter_or_unit_key_is_refused) {
@@ -153,6 +161,7 @@ TEST_F(rules_test, set_params_refuses_invalid_parameters) {
 
 TEST_F(rules_test, reading_books_the_delta_of_the_cumulative_registers) {
   must(register_meter_cmd(0, account_address_of(alice), 10'000, 5'000));
+  must(register_unit_cmd(9, account_address_of(dave), 1'000'000));
   auto out = must(reading(0, 1, t0_ms, 10'300, 5'000));
   EXPECT_EQ(out.minted_wh, 300);
   EXPECT_EQ(out.burned_wh, 0);
@@ -189,16 +198,17 @@ TEST_F(rules_test, backwards_register_is_refused_and_flagged) {
   const meter before = meter_of(alice);
   const auto root_before = l().state_root();
 
+  uint64_t sequence = 2;  // each refusal consumes its sequence (SPEC §8)
   for (auto [exp, imp] : {std::pair<int64_t, int64_t>{999, 300}, {1000, 299}, {0, 0}}) {
-    auto r = l().verify_and_apply(reading(alice, 2, t0_ms, exp, imp));
+    auto r = l().verify_and_apply(reading(alice, sequence++, t0_ms, exp, imp));
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, errc::register_backwards) << r.error().message;
   }
-  // The only trace is the flag (the audit record SPEC §3.1 asks for): balances, registers and the
-  // sequence are untouched.
+  // The flag (the audit record SPEC §3.1 asks for) and the consumed sequence (SPEC §8: refused after
+  // authentication) are the only traces: balances and registers are untouched.
   const meter& after = meter_of(alice);
   EXPECT_EQ(after.backwards_flags, before.backwards_flags + 3);
-  EXPECT_EQ(after.sequence, before.sequence);
+  EXPECT_EQ(after.sequence, 4u);
   EXPECT_EQ(after.export_wh_total, before.export_wh_total);
   EXPECT_EQ(after.import_wh_total, before.import_wh_total);
   EXPECT_EQ(after.last_timestamp_ms, before.last_timestamp_ms);
@@ -207,8 +217,9 @@ TEST_F(rules_test, backwards_register_is_refused_and_flagged) {
   for (std::size_t i = 0; i < accounts_before.size(); ++i)
     EXPECT_EQ(account_leaf_bytes(l().accounts()[i]), account_leaf_bytes(accounts_before[i]));
   EXPECT_NE(l().state_root(), root_before) << "the flag is part of the replicated state";
-  // The corrected reading with the same sequence is still accepted.
-  auto out = must(reading(alice, 2, t0_ms, 1200, 300));
+  // The same sequence is spent; the corrected reading comes with the next one.
+  refused(reading(alice, 4, t0_ms, 1200, 300), errc::stale_nonce);
+  auto out = must(reading(alice, 5, t0_ms, 1200, 300));
   EXPECT_EQ(out.minted_wh, 200);
 }
 
@@ -219,14 +230,15 @@ TEST_F(rules_test, reading_from_an_unknown_meter_is_refused) {
 
 TEST_F(rules_test, out_of_range_registers_are_refused) {
   register_meters();
-  refused(reading(alice, 1, t0_ms, -1, 0), errc::out_of_range);
-  refused(reading(alice, 1, t0_ms, 0, -1), errc::out_of_range);
-  refused(reading(alice, 1, t0_ms, limits::register_wh_max + 1, 0), errc::out_of_range);
-  refused(reading(alice, 1, t0_ms, 0, INT64_MAX), errc::out_of_range);
+  uint64_t seq = 1;  // each refusal consumes its sequence (SPEC §8)
+  refused(reading(alice, seq++, t0_ms, -1, 0), errc::out_of_range);
+  refused(reading(alice, seq++, t0_ms, 0, -1), errc::out_of_range);
+  refused(reading(alice, seq++, t0_ms, limits::register_wh_max + 1, 0), errc::out_of_range);
+  refused(reading(alice, seq++, t0_ms, 0, INT64_MAX), errc::out_of_range);
   // A jump above reading_delta_wh_max between two readings is refused, not booked.
-  refused(reading(alice, 1, t0_ms, limits::reading_delta_wh_max + 1, 0), errc::out_of_range);
-  refused(reading(alice, 1, t0_ms, 0, limits::reading_delta_wh_max + 1), errc::out_of_range);
-  auto out = must(reading(alice, 1, t0_ms, limits::reading_delta_wh_max, 0));
+  refused(reading(alice, seq++, t0_ms, limits::reading_delta_wh_max + 1, 0), errc::out_of_range);
+  refused(reading(alice, seq++, t0_ms, 0, limits::reading_delta_wh_max + 1), errc::out_of_range);
+  auto out = must(reading(alice, seq++, t0_ms, limits::reading_delta_wh_max, 0));
   EXPECT_EQ(out.minted_wh + out.grid_export_wh, limits::reading_delta_wh_max);
 }
 
@@ -235,8 +247,8 @@ TEST_F(rules_test, reading_time_may_not_go_backwards_or_run_far_ahead) {
   must(tick_at(t0_ms + 10'000));
   must(reading(alice, 1, t0_ms + 5'000, 10, 0));
   refused(reading(alice, 2, t0_ms + 4'999, 20, 0), errc::time_backwards);
-  refused(reading(alice, 2, l().time_ms() + limits::meter_clock_skew_ms_max + 1, 20, 0), errc::out_of_range);
-  must(reading(alice, 2, l().time_ms() + limits::meter_clock_skew_ms_max, 20, 0));
+  refused(reading(alice, 3, l().time_ms() + limits::meter_clock_skew_ms_max + 1, 20, 0), errc::out_of_range);
+  must(reading(alice, 4, l().time_ms() + limits::meter_clock_skew_ms_max, 20, 0));
   // A meter registered later starts at the ledger time of its registration.
   must(register_meter_cmd(7, account_address_of(alice)));
   refused(reading(7, 1, l().time_ms() - 1, 10, 0), errc::time_backwards);
@@ -247,6 +259,7 @@ TEST_F(rules_test, reading_time_check_does_not_overflow_near_the_end_of_time) {
   g.genesis_time_ms = INT64_MAX - 1000;
   start(g);
   must(register_meter_cmd(0, account_address_of(alice)));
+  must(register_unit_cmd(9, account_address_of(dave), 1'000'000));
   auto out = must(reading(0, 1, INT64_MAX, 100, 0));
   EXPECT_EQ(out.minted_wh, 100);
 }
@@ -374,10 +387,17 @@ TEST_F(rules_test, transfer_replay_and_stale_nonce_are_refused) {
   EXPECT_EQ(acct(alice).tsl_units, alice_units - 10);
 }
 
-TEST_F(rules_test, a_refused_transfer_does_not_consume_its_nonce) {
-  refused(xfer(alice, 1, account_address_of(bob), asset::tsl, alice_units + 1), errc::insufficient_funds);
-  EXPECT_EQ(acct(alice).nonce, 0u);
-  must(xfer(alice, 1, account_address_of(bob), asset::tsl, 1));
+// The attack SPEC §8 closes: a transfer refused for lack of funds, resubmitted by anyone once the
+// funds have arrived, must not execute — its signer was told it failed.
+TEST_F(rules_test, a_refused_transfer_consumes_its_nonce_and_is_not_replayed_when_funds_arrive) {
+  const auto too_much = xfer(carol, 1, account_address_of(bob), asset::tsl, carol_units + 50);
+  refused(too_much, errc::insufficient_funds);
+  EXPECT_EQ(acct(carol).nonce, 1u);
+  EXPECT_EQ(acct(carol).tsl_units, carol_units);
+  must(xfer(alice, 1, account_address_of(carol), asset::tsl, 50));  // the funds arrive
+  refused(too_much, errc::stale_nonce);
+  EXPECT_EQ(acct(carol).tsl_units, carol_units + 50);
+  must(xfer(carol, 2, account_address_of(bob), asset::tsl, 1));
 }
 
 TEST_F(rules_test, transfer_from_an_account_the_ledger_has_never_seen_is_refused) {
@@ -386,7 +406,7 @@ TEST_F(rules_test, transfer_from_an_account_the_ledger_has_never_seen_is_refused
 
 TEST_F(rules_test, transfer_beyond_the_balance_is_refused) {
   refused(xfer(carol, 1, account_address_of(bob), asset::tsl, carol_units + 1), errc::insufficient_funds);
-  must(xfer(carol, 1, account_address_of(bob), asset::tsl, carol_units));
+  must(xfer(carol, 2, account_address_of(bob), asset::tsl, carol_units));
   EXPECT_EQ(acct(carol).tsl_units, 0);
   register_meters();
   mint_to(alice, 100);
@@ -399,10 +419,10 @@ TEST_F(rules_test, watt_transfer_respects_the_recipients_bmax) {
   mint_to(alice, 500);
   mint_to(bob, 1800);
   refused(xfer(alice, 1, account_address_of(bob), asset::watt, 201), errc::exceeds_bmax);
-  must(xfer(alice, 1, account_address_of(bob), asset::watt, 200));
+  must(xfer(alice, 2, account_address_of(bob), asset::watt, 200));
   EXPECT_EQ(acct(bob).watt_wh, default_bmax_wh);
   // TSL is not bounded by Bmax.
-  must(xfer(alice, 2, account_address_of(bob), asset::tsl, alice_units / 2));
+  must(xfer(alice, 3, account_address_of(bob), asset::tsl, alice_units / 2));
 }
 
 TEST_F(rules_test, self_transfer_is_refused) {
@@ -412,9 +432,10 @@ TEST_F(rules_test, self_transfer_is_refused) {
 TEST_F(rules_test, zero_or_negative_amount_is_refused) {
   register_meters();
   mint_to(alice, 100);
+  uint64_t nonce = 1;  // each refusal consumes its nonce (SPEC §8)
   for (int64_t amount : {int64_t{0}, int64_t{-1}, INT64_MIN}) {
-    refused(xfer(alice, 1, account_address_of(bob), asset::tsl, amount), errc::out_of_range);
-    refused(xfer(alice, 1, account_address_of(bob), asset::watt, amount), errc::out_of_range);
+    refused(xfer(alice, nonce++, account_address_of(bob), asset::tsl, amount), errc::out_of_range);
+    refused(xfer(alice, nonce++, account_address_of(bob), asset::watt, amount), errc::out_of_range);
   }
 }
 
@@ -429,20 +450,26 @@ TEST_F(rules_test, transfer_to_a_new_address_creates_the_account) {
   EXPECT_EQ(l().find_account(fresh)->tsl_units, 77);
   EXPECT_EQ(l().find_account(fresh)->kind, account_kind::member);
   EXPECT_FALSE(l().find_account(fresh)->key_known);
-  out = must(xfer(alice, 2, account_address_of(21), asset::watt, 300));
-  EXPECT_TRUE(out.created_account);
+  // WATT cannot go to a new address: it holds no TSL (SPEC §3.4), so the account is not created.
+  refused(xfer(alice, 2, account_address_of(21), asset::watt, 300), errc::no_storage_access);
+  EXPECT_EQ(l().find_account(account_address_of(21)), nullptr);
+  // Once it holds TSL it may receive WATT; a sender never holds more than Bmax, so the recipient
+  // cannot end above it either.
+  must(xfer(alice, 3, account_address_of(21), asset::tsl, 1));
+  out = must(xfer(alice, 4, account_address_of(21), asset::watt, 300));
+  EXPECT_FALSE(out.created_account);
   EXPECT_EQ(l().find_account(account_address_of(21))->watt_wh, 300);
-  // A sender never holds more than Bmax, so a new account cannot end above it either.
   mint_to(alice, 2000);
-  refused(xfer(alice, 3, account_address_of(22), asset::watt, default_bmax_wh + 1), errc::insufficient_funds);
-  must(xfer(alice, 3, account_address_of(22), asset::watt, default_bmax_wh));
+  must(xfer(alice, 5, account_address_of(22), asset::tsl, 1));
+  refused(xfer(alice, 6, account_address_of(22), asset::watt, default_bmax_wh + 1), errc::insufficient_funds);
+  must(xfer(alice, 7, account_address_of(22), asset::watt, default_bmax_wh));
 }
 
 TEST_F(rules_test, system_pools_cannot_receive_watt) {
   register_meters();
   mint_to(alice, 300);
   refused(xfer(alice, 1, education_pool_address(), asset::watt, 10), errc::out_of_range);
-  refused(xfer(alice, 1, network_pool_address(), asset::watt, 10), errc::out_of_range);
+  refused(xfer(alice, 2, network_pool_address(), asset::watt, 10), errc::out_of_range);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,15 +522,15 @@ TEST_F(rules_test, storage_report_for_another_epoch_is_refused) {
   must(register_unit_cmd(0, account_address_of(dave), 10'000));
   refused(report(0, 1, 1, 100), errc::epoch_mismatch);
   must(tick_at(t0_ms + epoch_ms));
-  refused(report(0, 1, 0, 100), errc::epoch_mismatch);
-  must(report(0, 1, 1, 100));
+  refused(report(0, 2, 0, 100), errc::epoch_mismatch);
+  must(report(0, 3, 1, 100));
 }
 
 TEST_F(rules_test, storage_report_above_capacity_is_refused) {
   must(register_unit_cmd(0, account_address_of(dave), 10'000));
   refused(report(0, 1, 0, 10'001), errc::out_of_range);
-  refused(report(0, 1, 0, -1), errc::out_of_range);
-  must(report(0, 1, 0, 10'000));
+  refused(report(0, 2, 0, -1), errc::out_of_range);
+  must(report(0, 3, 0, 10'000));
 }
 
 TEST_F(rules_test, storage_report_nonce_must_increase) {

@@ -148,6 +148,7 @@ agent_run two_agents(ledger& l) {
     run.roots.push_back(l.state_root());
   };
   for (uint32_t n = 0; n < stranger; ++n) apply(make.register_meter_for(n));
+  apply(make.storage_unit(0, whale, community_capacity_wh));
   apply(make.reading(alice, 1500, 0));
   apply(make.agent(alice, 5, 200, 10, 1000));   // sells 500 @ 10 at once
   apply(make.agent(walt, 12, 500, 30, 1800));   // buys 500 @ 12 at once: trades with alice @ 10

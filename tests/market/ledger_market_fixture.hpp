@@ -16,6 +16,7 @@
 
 #include "crypto/hash.hpp"
 #include "ledger/ledger.hpp"
+#include "tests/ledger/refusal_check.hpp"
 
 namespace energo::ledger::market_test {
 
@@ -36,7 +37,7 @@ struct key_cache {
   std::vector<crypto::secp256k1_secret_key> secrets;
   std::vector<crypto::secp256k1_public_key> publics;
   std::vector<account_address> addresses;
-  std::vector<crypto::ed25519_keypair> admins, meters, stations;
+  std::vector<crypto::ed25519_keypair> admins, meters, stations, units;
   key_cache() {
     for (uint32_t n = 0; n < account_count; ++n) {
       auto key = crypto::secp256k1_secret_key::from_bytes(seed_for(0x5e, n));
@@ -48,6 +49,7 @@ struct key_cache {
     for (uint32_t n = 0; n < 2; ++n) admins.push_back(crypto::ed25519_keypair::from_seed(seed_for(0xad, n)));
     for (uint32_t n = 0; n < account_count; ++n) meters.push_back(crypto::ed25519_keypair::from_seed(seed_for(0x3e, n)));
     for (uint32_t n = 0; n < 4; ++n) stations.push_back(crypto::ed25519_keypair::from_seed(seed_for(0x57, n)));
+    for (uint32_t n = 0; n < 2; ++n) units.push_back(crypto::ed25519_keypair::from_seed(seed_for(0x50, n)));
   }
 };
 inline const key_cache& keys() {
@@ -67,6 +69,7 @@ inline constexpr int64_t frank_units = 1'000;
 inline constexpr int64_t sam_units = 1'000;        // charging-station owner
 inline constexpr int64_t vera_units = 1'000'000;   // the vehicle
 inline constexpr int64_t walt_units = 10'000'000;
+inline constexpr int64_t community_capacity_wh = 1'000'000;  // storage unit 0, registered by the fixture
 inline constexpr int64_t education_units = 1'000'000'000;
 inline constexpr int64_t whale_units =
     tsl_supply_units - 4 * rich_units - dave_units - frank_units - sam_units - vera_units - walt_units - education_units;
@@ -98,7 +101,8 @@ class read_only_view final : public market::balance_view {
   int64_t tsl_units(market::account_ref a) const override { return l_.accounts().at(a).tsl_units; }
   int64_t watt_room_wh(market::account_ref a) const override {
     const account& acct = l_.accounts().at(a);
-    if (acct.kind != account_kind::member) return 0;
+    // SPEC §3.4: no new WATT without TSL or with unpaid fees.
+    if (acct.kind != account_kind::member || acct.tsl_units == 0 || acct.fee_debt_units > 0) return 0;
     return std::max<int64_t>(0, l_.bmax_wh() - acct.watt_wh);
   }
   void settle(const market::trade&) override { ENERGO_ASSERT(false, "read_only_view never settles"); }
@@ -108,7 +112,10 @@ class read_only_view final : public market::balance_view {
 };
 
 // SPEC §4 after matching: no bid and ask of different accounts cross while both can execute.
-// Written from orders_of() and the balances, independently of the book's own checker. Empty = ok.
+// Written from SPEC §4's words over orders_of() and the public account records, independently of the
+// book's code: an ask is executable when its seller holds WATT; a bid is executable against an ask
+// when its owner may receive WATT (SPEC §3.4: holds TSL, owes no fees), has room below Bmax, and can
+// pay 1 Wh at the price the pair would trade at — the older order's price. Empty = ok.
 inline std::string executable_crossing(const ledger& l) {
   if (l.book().matching_pending()) return {};
   std::vector<market::order_info> bids, asks;
@@ -116,19 +123,24 @@ inline std::string executable_crossing(const ledger& l) {
     const account& a = l.accounts()[i];
     for (const auto& o : l.book().orders_of(i)) {
       if (o.order_side == market::side::buy) {
-        const bool funded = a.kind == account_kind::member && a.tsl_units >= o.price_units_per_wh && a.watt_wh < l.bmax_wh();
-        if (funded) bids.push_back(o);
+        const bool may_buy = a.kind == account_kind::member && a.fee_debt_units == 0 && a.tsl_units > 0 &&
+                             a.watt_wh < l.bmax_wh();
+        if (may_buy) bids.push_back(o);
       } else if (a.watt_wh > 0) {
         asks.push_back(o);
       }
     }
   }
   for (const auto& b : bids)
-    for (const auto& a : asks)
-      if (b.account != a.account && b.price_units_per_wh >= a.price_units_per_wh)
-        return "bid " + std::to_string(b.id) + " @" + std::to_string(b.price_units_per_wh) + " of account " +
-               std::to_string(b.account) + " crosses executable ask " + std::to_string(a.id) + " @" +
-               std::to_string(a.price_units_per_wh) + " of account " + std::to_string(a.account);
+    for (const auto& a : asks) {
+      if (b.account == a.account || b.price_units_per_wh < a.price_units_per_wh) continue;
+      const int64_t price = b.id < a.id ? b.price_units_per_wh : a.price_units_per_wh;  // the older order's
+      if (l.accounts()[b.account].tsl_units < price) continue;
+      return "bid " + std::to_string(b.id) + " @" + std::to_string(b.price_units_per_wh) + " of account " +
+             std::to_string(b.account) + " crosses executable ask " + std::to_string(a.id) + " @" +
+             std::to_string(a.price_units_per_wh) + " of account " + std::to_string(a.account) + " at price " +
+             std::to_string(price);
+    }
   return {};
 }
 
@@ -196,6 +208,11 @@ class command_maker {
     return admin_signed(register_meter{{keys().admins[0].public_key(), next_admin_nonce()}, keys().meters[n].public_key(),
                                        addr(n), 0, 0});
   }
+  // Storage unit u (owned by account `owner`) declaring `capacity_wh` (SPEC §2: WATT needs storage).
+  command storage_unit(uint32_t u, uint32_t owner, int64_t capacity_wh) const {
+    return admin_signed(register_storage_unit{{keys().admins[0].public_key(), next_admin_nonce()},
+                                              keys().units[u].public_key(), addr(owner), capacity_wh});
+  }
   command station(uint32_t st, uint32_t owner, int64_t fee_units_per_kwh) const {
     return admin_signed(register_station{{keys().admins[0].public_key(), next_admin_nonce()},
                                          keys().stations[st].public_key(), addr(owner), fee_units_per_kwh});
@@ -242,8 +259,10 @@ class market_ledger_test : public ::testing::Test {
     ASSERT_TRUE(created.has_value()) << describe(created.error());
     ledger_.emplace(std::move(*created));
     make_.rebind(*ledger_);
-    // Meter n books to account n for every account in the genesis.
+    // Meter n books to account n for every account in the genesis; one storage unit large enough
+    // that its capacity never binds unless a test says so (SPEC §2).
     for (uint32_t n = 0; n < stranger; ++n) must(make_.register_meter_for(n));
+    must(make_.storage_unit(0, whale, community_capacity_wh));
   }
 
   ledger& l() { return *ledger_; }
@@ -262,7 +281,11 @@ class market_ledger_test : public ::testing::Test {
     return *r;
   }
 
+  // The command must be refused with `code`. A refusal at or before authentication changes nothing
+  // (same root, same snapshot bytes); a refusal by a rule after authentication consumes the signer's
+  // nonce and changes nothing else (SPEC §8), compared field by field (tests/ledger/refusal_check.hpp).
   error refused(const command& cmd, errc code) {
+    const ledger before = l();
     const auto root_before = l().state_root();
     const auto snapshot_before = l().snapshot();
     auto r = l().verify_and_apply(cmd);
@@ -272,8 +295,16 @@ class market_ledger_test : public ::testing::Test {
     }
     EXPECT_EQ(errc_name(r.error().code), errc_name(code)) << r.error().message;
     EXPECT_FALSE(r.error().message.empty());
-    EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(root_before)) << "refused command changed the state";
-    EXPECT_TRUE(l().snapshot() == snapshot_before) << "refused command changed the snapshot";
+    const bool consumed = test_support::consumes_nonce(cmd, r.error().code);
+    EXPECT_EQ(test_support::refusal_diff(before, l(), cmd, consumed), "")
+        << command_name(cmd.body) << " refused with " << errc_name(r.error().code)
+        << (consumed ? ": only the signer's nonce may change" : ": nothing may change");
+    if (!consumed) {
+      EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(root_before)) << "refused command changed the state";
+      EXPECT_TRUE(l().snapshot() == snapshot_before) << "refused command changed the snapshot";
+    } else {
+      EXPECT_NE(crypto::to_hex(l().state_root()), crypto::to_hex(root_before)) << "the consumed nonce is replicated state";
+    }
     return r.error();
   }
 

@@ -46,7 +46,7 @@ TEST_F(market_ledger_test, order_from_an_unknown_account_is_refused) {
   refused(make().agent(stranger, 1, 0, 2, 0), errc::unknown_account);
 }
 
-TEST_F(market_ledger_test, replayed_and_stale_nonces_are_refused_and_a_refusal_consumes_no_nonce) {
+TEST_F(market_ledger_test, replayed_and_stale_nonces_are_refused_and_a_rule_refusal_consumes_the_nonce) {
   const auto first = make().bid(alice, 10, 100);
   must(first);
   refused(first, errc::stale_nonce);  // the identical command again
@@ -56,13 +56,15 @@ TEST_F(market_ledger_test, replayed_and_stale_nonces_are_refused_and_a_refusal_c
   refused(make().account_signed(alice, place_order{keys().publics[alice], 4, side::buy, order_kind::limit, 8, 100}),
           errc::stale_nonce);
   refused(make().account_signed(alice, cancel_order{keys().publics[alice], 5, 1}), errc::stale_nonce);
-  // A book refusal does not consume the nonce: the same nonce is accepted with a valid order.
+  // A book refusal consumes the nonce (SPEC §8): the nonce cannot carry another order afterwards.
   refused(make().account_signed(alice, place_order{keys().publics[alice], 6, side::buy, order_kind::limit, 0, 100}),
           errc::market_rejected);
-  EXPECT_EQ(acct(alice).nonce, 5u);
-  const auto out = must(make().account_signed(alice, place_order{keys().publics[alice], 6, side::buy, order_kind::limit, 7, 100}));
-  EXPECT_EQ(out.order_id, 3u);
   EXPECT_EQ(acct(alice).nonce, 6u);
+  refused(make().account_signed(alice, place_order{keys().publics[alice], 6, side::buy, order_kind::limit, 7, 100}),
+          errc::stale_nonce);
+  const auto out = must(make().account_signed(alice, place_order{keys().publics[alice], 7, side::buy, order_kind::limit, 7, 100}));
+  EXPECT_EQ(out.order_id, 3u);
+  EXPECT_EQ(acct(alice).nonce, 7u);
   EXPECT_EQ(orders(alice).size(), 3u);
 }
 
@@ -110,8 +112,8 @@ TEST_F(market_ledger_test, orders_per_account_bound_refuses_the_65th_resting_ord
 TEST_F(market_ledger_test, only_the_owner_cancels_or_replaces_an_order) {
   mint(alice, 100);
   const uint64_t id = must(make().ask(alice, 10, 100)).order_id;
-  for (const auto& cmd : {make().cancel(bob, id), make().replace(bob, id, 11, 50)}) {
-    const error e = refused(cmd, errc::market_rejected);
+  for (int k = 0; k < 2; ++k) {  // built after each refusal: each one consumes bob's nonce
+    const error e = refused(k == 0 ? make().cancel(bob, id) : make().replace(bob, id, 11, 50), errc::market_rejected);
     EXPECT_NE(e.message.find("not_owner"), std::string::npos) << e.message;
   }
   EXPECT_EQ(orders(alice).size(), 1u);

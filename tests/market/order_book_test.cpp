@@ -555,3 +555,69 @@ TEST(order_book_snapshot, truncated_or_corrupted_bytes_are_rejected_without_cras
 
 }  // namespace
 }  // namespace energo::market
+
+// SPEC §4: a bid is executable for as much as its owner can pay at the price it would actually
+// trade at (the older order's price), not at its own limit.
+namespace energo::market {
+namespace {
+
+TEST_F(order_book_test, a_bid_is_funded_at_the_trade_price_and_fills_in_one_trade) {
+  bal_.set_watt(alice, 100);
+  bal_.set_tsl(bob, 100);  // exactly 100 Wh at the older ask's price 1
+  const auto ask = place(alice, side::sell, 1, 100);
+  const auto bid = place(bob, side::buy, 10, 100);
+  ASSERT_EQ(bid.trades.size(), 1u);
+  EXPECT_EQ(bid.trades[0].sell_order, ask.id);
+  EXPECT_EQ(bid.trades[0].price_units_per_wh, 1);
+  EXPECT_EQ(bid.trades[0].quantity_wh, 100);
+  EXPECT_EQ(bid.status, order_status::filled);
+  EXPECT_EQ(bal_.tsl_units(bob), 0);
+  EXPECT_EQ(bal_.watt_wh(bob), 100);
+}
+
+TEST_F(order_book_test, a_huge_ask_against_a_high_limit_bid_fills_in_one_trade_not_a_chain) {
+  bal_ = balance_table(8, 2'000'000);
+  bal_.set_watt(alice, 1'000'000);
+  bal_.set_tsl(bob, 1'000'000);
+  place(alice, side::sell, 1, 1'000'000);
+  const auto bid = place(bob, side::buy, 1'000'000, 1'000'000);
+  ASSERT_EQ(bid.trades.size(), 1u);
+  EXPECT_EQ(bid.trades[0].quantity_wh, 1'000'000);
+  EXPECT_EQ(bid.status, order_status::filled);
+}
+
+TEST_F(order_book_test, a_bid_that_cannot_pay_its_limit_trades_with_an_older_cheaper_ask_behind_a_younger_best_ask) {
+  bal_.set_watt(carol, 10);
+  const auto older = place(carol, side::sell, 5, 10);   // the older ask, price 5
+  const auto bid = place(alice, side::buy, 8, 10);       // alice holds nothing: parked
+  EXPECT_TRUE(info(bid.id).parked);
+  bal_.set_watt(dave, 10);
+  const auto younger = place(dave, side::sell, 1, 10);  // best ask, but younger than the bid: trades at 8
+  EXPECT_TRUE(younger.trades.empty());
+  // 7 units: not enough for 1 Wh at the bid's own price 8 (against dave), enough at carol's 5.
+  const auto t = balance_changed(alice, 0, 7);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].sell_order, older.id);
+  EXPECT_EQ(t[0].price_units_per_wh, 5);
+  EXPECT_EQ(t[0].quantity_wh, 1);
+  EXPECT_EQ(bal_.tsl_units(alice), 2);
+}
+
+TEST_F(order_book_test, a_parked_bid_wakes_when_an_older_ask_it_can_afford_becomes_funded) {
+  const auto older = place(carol, side::sell, 5, 10);  // carol has no energy yet
+  bal_.set_tsl(alice, 7);
+  const auto bid = place(alice, side::buy, 8, 10);  // parks carol's ask; rests
+  bal_.set_watt(dave, 10);
+  place(dave, side::sell, 1, 10);  // younger: the price would be 8, alice cannot pay it
+  EXPECT_TRUE(info(bid.id).parked);
+  // Carol's energy arrives: alice's balance did not change, yet she can now buy 1 Wh at 5.
+  const auto t = balance_changed(carol, 10, 0);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].sell_order, older.id);
+  EXPECT_EQ(t[0].buy_order, bid.id);
+  EXPECT_EQ(t[0].price_units_per_wh, 5);
+  EXPECT_EQ(t[0].quantity_wh, 1);
+}
+
+}  // namespace
+}  // namespace energo::market

@@ -2,6 +2,7 @@
 // Private to tools/*.cpp: the strict field readers behind the JSON codecs (command_json.cpp,
 // key_file.cpp). Inside a codec a failure is thrown as codec_failure and turned into a json_error
 // value by guarded() at the public entry point; no exception leaves a public function.
+#include <cmath>
 #include <limits>
 #include <set>
 #include <string>
@@ -35,6 +36,7 @@ inline std::string describe(const json& v) {
     case json::value_t::boolean: return "the boolean " + dump_compact(v);
     case json::value_t::string: return "the string " + clip(dump_compact(v));
     case json::value_t::number_float:
+      if (!std::isfinite(v.get<double>())) return "a number too large even for a float";
       return "the number " + dump_compact(v) + " (a float, or an integer beyond 64 bits)";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned: return "the integer " + dump_compact(v);
@@ -42,6 +44,13 @@ inline std::string describe(const json& v) {
     case json::value_t::array: return "an array";
     default: return "an unsupported JSON value";
   }
+}
+
+inline std::string hex4(unsigned value) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out(4, '0');
+  for (int i = 3; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xF];
+  return out;
 }
 
 inline std::string member_path(const std::string& parent, std::string_view key) {
@@ -77,6 +86,11 @@ inline const std::string& read_string(const json& v, const std::string& path, st
   const auto& s = v.get_ref<const std::string&>();
   if (s.size() > chars_max)
     fail(json_errc::too_large, path, "must have at most " + std::to_string(chars_max) + " characters, got " + std::to_string(s.size()));
+  // No field of ours holds control characters; "\u0000" would also cut the text short for C readers.
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) < 0x20 || s[i] == 0x7f)
+      fail(json_errc::bad_value, path, "contains the control character U+" + hex4(static_cast<unsigned char>(s[i])) +
+                                           " at character " + std::to_string(i + 1));
   return s;
 }
 

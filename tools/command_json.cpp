@@ -264,8 +264,9 @@ json_result<json> parse_json(std::string_view text, std::size_t bytes_max) {
     };
     try {
       return json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       // e.what() reads "[json.exception.parse_error.101] parse error at line 1, column 7: ..."; keep the human part.
+      // A number beyond even a double's range ("1e999") is out_of_range.406 rather than a parse_error.
       std::string what = e.what();
       if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
       fail(json_errc::syntax, "", "not valid JSON: " + clip(what));

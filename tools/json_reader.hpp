@@ -2,7 +2,6 @@
 // Private to tools/*.cpp: the strict field readers behind the JSON codecs (command_json.cpp,
 // key_file.cpp). Inside a codec a failure is thrown as codec_failure and turned into a json_error
 // value by guarded() at the public entry point; no exception leaves a public function.
-#include <cmath>
 #include <limits>
 #include <set>
 #include <string>
@@ -36,7 +35,6 @@ inline std::string describe(const json& v) {
     case json::value_t::boolean: return "the boolean " + dump_compact(v);
     case json::value_t::string: return "the string " + clip(dump_compact(v));
     case json::value_t::number_float:
-      if (!std::isfinite(v.get<double>())) return "a number too large even for a float";
       return "the number " + dump_compact(v) + " (a float, or an integer beyond 64 bits)";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned: return "the integer " + dump_compact(v);

@@ -209,7 +209,7 @@ std::vector<bad_case> bad_cases() {
       {"fraction of zero", with_field("tick", "time_ms", "0.0"), json_errc::wrong_type, "time_ms"},
       {"exponent zero", with_field("tick", "time_ms", "5E0"), json_errc::wrong_type, "time_ms"},
       {"negative exponent", with_field("transfer", "amount", "10e-1"), json_errc::wrong_type, "amount"},
-      {"huge exponent", with_field("tick", "time_ms", "1e999"), json_errc::wrong_type, "time_ms"},
+      {"huge exponent", with_field("tick", "time_ms", "1e999"), json_errc::syntax, ""},
       {"below int64", with_field("transfer", "amount", "-9223372036854775809"), json_errc::wrong_type, "amount"},
       {"uint64 max in an int64 field", with_field("transfer", "amount", "18446744073709551615"), json_errc::out_of_range, "amount"},
       {"NaN", with_field("tick", "time_ms", "NaN"), json_errc::syntax, ""},

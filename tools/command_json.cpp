@@ -1,6 +1,7 @@
 #include "tools/command_json.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -20,20 +21,14 @@ namespace {
 ledger::community_params read_params(const json& v, const std::string& path) {
   object_reader r(v, path, "params");
   ledger::community_params p;
-  p.fee_units_per_kwh_epoch = r.i64("fee_units_per_kwh_epoch");
-  p.storage_cost_per_user_cents = r.i64("storage_cost_per_user_cents");
-  p.battery_price_cents_per_kwh = r.i64("battery_price_cents_per_kwh");
-  p.grant_units = r.i64("grant_units");
+  ledger::community_params_fields(p, [&](std::string_view name, int64_t& field) { field = r.i64(name); });
   r.finish();
   return p;
 }
 
 json params_to_json(const ledger::community_params& p) {
   json j = json::object();
-  j["fee_units_per_kwh_epoch"] = p.fee_units_per_kwh_epoch;
-  j["storage_cost_per_user_cents"] = p.storage_cost_per_user_cents;
-  j["battery_price_cents_per_kwh"] = p.battery_price_cents_per_kwh;
-  j["grant_units"] = p.grant_units;
+  ledger::community_params_fields(p, [&](std::string_view name, const int64_t& field) { j[std::string(name)] = field; });
   return j;
 }
 
@@ -75,31 +70,6 @@ ledger::genesis read_genesis(const json& doc) {
 
 // --- commands --------------------------------------------------------------------------------
 
-struct type_entry {
-  std::string_view name;
-  signer_info signer;
-};
-// Indexed by command_body's variant index (the wire type byte − 1).
-constexpr type_entry type_table[] = {
-    {"tick", {signer_kind::none, ""}},
-    {"register_meter", {signer_kind::ed25519, "admin_key"}},
-    {"register_storage_unit", {signer_kind::ed25519, "admin_key"}},
-    {"set_params", {signer_kind::ed25519, "admin_key"}},
-    {"education_grant", {signer_kind::ed25519, "admin_key"}},
-    {"meter_reading", {signer_kind::ed25519, "meter_key"}},
-    {"storage_report", {signer_kind::ed25519, "unit_key"}},
-    {"transfer", {signer_kind::secp256k1, "from_key"}},
-    {"place_order", {signer_kind::secp256k1, "from_key"}},
-    {"cancel_order", {signer_kind::secp256k1, "from_key"}},
-    {"replace_order", {signer_kind::secp256k1, "from_key"}},
-    {"set_agent", {signer_kind::secp256k1, "from_key"}},
-    {"register_station", {signer_kind::ed25519, "admin_key"}},
-    {"ev_open_session", {signer_kind::secp256k1, "from_key"}},
-    {"ev_delivery", {signer_kind::ed25519, "station_key"}},
-    {"ev_close_session", {signer_kind::secp256k1, "from_key"}},
-};
-static_assert(std::size(type_table) == std::variant_size_v<ledger::command_body>);
-
 ledger::admin_auth read_auth(object_reader& r) {
   ledger::admin_auth a;
   a.admin_key = r.ed_key("admin_key");
@@ -107,19 +77,19 @@ ledger::admin_auth read_auth(object_reader& r) {
   return a;
 }
 
-market::side read_side(object_reader& r) {
-  const auto& text = read_string(r.need("side"), r.path("side"), address_chars_max);
+market::side read_side(object_reader& r, std::string_view name) {
+  const auto& text = read_string(r.need(name), r.path(name), address_chars_max);
   if (text == "buy") return market::side::buy;
   if (text == "sell") return market::side::sell;
-  fail(json_errc::bad_value, r.path("side"), "must be \"buy\" or \"sell\", got \"" + clip(text) + "\"");
+  fail(json_errc::bad_value, r.path(name), "must be \"buy\" or \"sell\", got \"" + clip(text) + "\"");
 }
 
-market::order_kind read_order_kind(object_reader& r) {
-  const auto& text = read_string(r.need("kind"), r.path("kind"), address_chars_max);
+market::order_kind read_order_kind(object_reader& r, std::string_view name) {
+  const auto& text = read_string(r.need(name), r.path(name), address_chars_max);
   if (text == "limit") return market::order_kind::limit;
   if (text == "immediate_or_cancel") return market::order_kind::immediate_or_cancel;
   if (text == "market") return market::order_kind::market;
-  fail(json_errc::bad_value, r.path("kind"), "must be \"limit\", \"immediate_or_cancel\" or \"market\", got \"" + clip(text) + "\"");
+  fail(json_errc::bad_value, r.path(name), "must be \"limit\", \"immediate_or_cancel\" or \"market\", got \"" + clip(text) + "\"");
 }
 
 std::string_view side_name(market::side s) { return s == market::side::buy ? "buy" : "sell"; }
@@ -133,163 +103,72 @@ std::string_view order_kind_name(market::order_kind k) {
   return "limit";
 }
 
-ledger::command_body read_body(object_reader& r, std::size_t index, crypto::network net) {
-  using namespace ledger;
-  switch (index) {
-    case 0: {
-      tick c;
-      c.time_ms = r.i64("time_ms");
-      return c;
-    }
-    case 1: {
-      register_meter c;
-      c.auth = read_auth(r);
-      c.meter_key = r.ed_key("meter_key");
-      c.account = r.address("account", net);
-      c.export_wh_start = r.i64("export_wh_start");
-      c.import_wh_start = r.i64("import_wh_start");
-      return c;
-    }
-    case 2: {
-      register_storage_unit c;
-      c.auth = read_auth(r);
-      c.unit_key = r.ed_key("unit_key");
-      c.owner = r.address("owner", net);
-      c.capacity_wh = r.i64("capacity_wh");
-      return c;
-    }
-    case 3: {
-      set_params c;
-      c.auth = read_auth(r);
-      c.params = read_params(r.need("params"), r.path("params"));
-      return c;
-    }
-    case 4: {
-      education_grant c;
-      c.auth = read_auth(r);
-      c.account = r.address("account", net);
-      return c;
-    }
-    case 5: {
-      meter_reading c;
-      c.meter_key = r.ed_key("meter_key");
-      c.sequence = r.u64("sequence");
-      c.timestamp_ms = r.i64("timestamp_ms");
-      c.export_wh_total = r.i64("export_wh_total");
-      c.import_wh_total = r.i64("import_wh_total");
-      return c;
-    }
-    case 6: {
-      storage_report c;
-      c.unit_key = r.ed_key("unit_key");
-      c.nonce = r.u64("nonce");
-      c.epoch = r.u64("epoch");
-      c.stored_wh = r.i64("stored_wh");
-      return c;
-    }
-    case 7: {
-      transfer c;
-      c.from_key = r.secp_key("from_key");
-      c.nonce = r.u64("nonce");
-      c.to = r.address("to", net);
-      const auto& what = read_string(r.need("asset"), r.path("asset"), address_chars_max);
-      if (what == "TSL") c.what = asset::tsl;
-      else if (what == "WATT") c.what = asset::watt;
-      else fail(json_errc::bad_value, r.path("asset"), "must be \"TSL\" or \"WATT\", got \"" + clip(what) + "\"");
-      c.amount = r.i64("amount");
-      return c;
-    }
-    case 8: {
-      place_order c;
-      c.from_key = r.secp_key("from_key");
-      c.nonce = r.u64("nonce");
-      c.order_side = read_side(r);
-      c.kind = read_order_kind(r);
-      c.price_units_per_wh = r.i64("price_units_per_wh");
-      c.quantity_wh = r.i64("quantity_wh");
-      return c;
-    }
-    case 9: {
-      cancel_order c;
-      c.from_key = r.secp_key("from_key");
-      c.nonce = r.u64("nonce");
-      c.order_id = r.u64("order_id");
-      return c;
-    }
-    case 10: {
-      replace_order c;
-      c.from_key = r.secp_key("from_key");
-      c.nonce = r.u64("nonce");
-      c.order_id = r.u64("order_id");
-      c.price_units_per_wh = r.i64("price_units_per_wh");
-      c.quantity_wh = r.i64("quantity_wh");
-      return c;
-    }
-    case 11: {
-      set_agent c;
-      c.from_key = r.secp_key("from_key");
-      c.nonce = r.u64("nonce");
-      c.enabled = r.boolean("enabled");
-      c.buy_price_units_per_wh = r.i64("buy_price_units_per_wh");
-      c.buy_below_wh = r.i64("buy_below_wh");
-      c.sell_price_units_per_wh = r.i64("sell_price_units_per_wh");
-      c.sell_above_wh = r.i64("sell_above_wh");
-      return c;
-    }
-    case 12: {
-      register_station c;
-      c.auth = read_auth(r);
-      c.station_key = r.ed_key("station_key");
-      c.account = r.address("account", net);
-      c.service_fee_units_per_kwh = r.i64("service_fee_units_per_kwh");
-      return c;
-    }
-    case 13: {
-      ev_open_session c;
-      c.from_key = r.secp_key("from_key");
-      c.nonce = r.u64("nonce");
-      c.station_key = r.ed_key("station_key");
-      c.cap_units = r.i64("cap_units");
-      c.price_cap_units_per_wh = r.i64("price_cap_units_per_wh");
-      return c;
-    }
-    case 14: {
-      ev_delivery c;
-      c.station_key = r.ed_key("station_key");
-      c.sequence = r.u64("sequence");
-      c.session_id = r.u64("session_id");
-      c.delivered_wh_total = r.i64("delivered_wh_total");
-      c.finished = r.boolean("finished");
-      return c;
-    }
-    case 15: {
-      ev_close_session c;
-      c.from_key = r.secp_key("from_key");
-      c.nonce = r.u64("nonce");
-      c.session_id = r.u64("session_id");
-      return c;
-    }
-    default:
-      static_assert(std::variant_size_v<command_body> == 16, "a new command type needs its JSON form here");
-      ENERGO_ASSERT(false, "command type index out of range");
-      return tick{};
-  }
+void write_auth(json& j, const ledger::admin_auth& a) {
+  j["admin_key"] = crypto::to_hex(a.admin_key.bytes);
+  j["nonce"] = a.nonce;
 }
+
+// The JSON form of each field type the command-kind table uses (ledger/commands.hpp): integers as
+// JSON integers, keys as hex, addresses as Qtum text or pool names, enums by name, admin_auth as
+// the two fields admin_key and nonce, community_params as the nested object "params".
+struct field_reader {
+  object_reader& r;
+  crypto::network net;
+  template <class T>
+  void operator()(std::string_view, T&) = delete;
+  void operator()(std::string_view name, int64_t& v) { v = r.i64(name); }
+  void operator()(std::string_view name, uint64_t& v) { v = r.u64(name); }
+  void operator()(std::string_view name, bool& v) { v = r.boolean(name); }
+  void operator()(std::string_view name, crypto::ed25519_public_key& k) { k = r.ed_key(name); }
+  void operator()(std::string_view name, crypto::secp256k1_public_key& k) { k = r.secp_key(name); }
+  void operator()(std::string_view name, ledger::account_address& a) { a = r.address(name, net); }
+  void operator()(std::string_view name, ledger::asset& a) {
+    const auto& what = read_string(r.need(name), r.path(name), address_chars_max);
+    if (what == asset_name(ledger::asset::tsl)) a = ledger::asset::tsl;
+    else if (what == asset_name(ledger::asset::watt)) a = ledger::asset::watt;
+    else fail(json_errc::bad_value, r.path(name), "must be \"TSL\" or \"WATT\", got \"" + clip(what) + "\"");
+  }
+  void operator()(std::string_view name, market::side& s) { s = read_side(r, name); }
+  void operator()(std::string_view name, market::order_kind& k) { k = read_order_kind(r, name); }
+  void operator()(std::string_view, ledger::admin_auth& a) { a = read_auth(r); }
+  void operator()(std::string_view name, ledger::community_params& p) { p = read_params(r.need(name), r.path(name)); }
+};
+
+struct field_writer {
+  json& j;
+  crypto::network net;
+  template <class T>
+  void operator()(std::string_view, const T&) = delete;
+  void operator()(std::string_view name, const int64_t& v) { j[std::string(name)] = v; }
+  void operator()(std::string_view name, const uint64_t& v) { j[std::string(name)] = v; }
+  void operator()(std::string_view name, const bool& v) { j[std::string(name)] = v; }
+  void operator()(std::string_view name, const crypto::ed25519_public_key& k) { j[std::string(name)] = crypto::to_hex(k.bytes); }
+  void operator()(std::string_view name, const crypto::secp256k1_public_key& k) { j[std::string(name)] = crypto::to_hex(k.bytes); }
+  void operator()(std::string_view name, const ledger::account_address& a) { j[std::string(name)] = address_to_text(a, net); }
+  void operator()(std::string_view name, const ledger::asset& a) { j[std::string(name)] = std::string(asset_name(a)); }
+  void operator()(std::string_view name, const market::side& s) { j[std::string(name)] = std::string(side_name(s)); }
+  void operator()(std::string_view name, const market::order_kind& k) { j[std::string(name)] = std::string(order_kind_name(k)); }
+  void operator()(std::string_view, const ledger::admin_auth& a) { write_auth(j, a); }
+  void operator()(std::string_view name, const ledger::community_params& p) { j[std::string(name)] = params_to_json(p); }
+};
 
 ledger::command read_command(const json& doc, crypto::network net, signature_form form) {
   object_reader r(doc, "", "a command");
   const auto& type_name = read_string(r.need("type"), "type", address_chars_max);
-  std::size_t index = std::size(type_table);
-  for (std::size_t i = 0; i < std::size(type_table); ++i)
-    if (type_table[i].name == type_name) index = i;
-  if (index == std::size(type_table)) {
+  const auto index = ledger::command_index_from_name(type_name);
+  if (!index) {
     std::string known;
-    for (const auto& t : type_table) known += (known.empty() ? "" : ", ") + std::string(t.name);
+    for (const auto& k : ledger::command_kinds) known += (known.empty() ? "" : ", ") + std::string(k.name);
     fail(json_errc::bad_value, "type", "unknown command type \"" + clip(type_name) + "\" (known: " + known + ")");
   }
   ledger::command cmd;
-  cmd.body = read_body(r, index, net);
-  const bool signed_type = type_table[index].signer.kind != signer_kind::none;
+  ledger::visit_command_kind(*index, [&]<class T>(std::type_identity<T>) {
+    T c{};
+    field_reader fields{r, net};
+    ledger::command_kind<T>::fields(c, fields);
+    cmd.body = std::move(c);
+  });
+  const bool signed_type = ledger::command_kinds[*index].signer != signer_kind::none;
   if (r.has("signature")) {
     if (!signed_type) fail(json_errc::unknown_field, "signature", "a tick is never signed");
     if (form == signature_form::unsigned_form)
@@ -300,11 +179,6 @@ ledger::command read_command(const json& doc, crypto::network net, signature_for
   }
   r.finish();
   return cmd;
-}
-
-void write_auth(json& j, const ledger::admin_auth& a) {
-  j["admin_key"] = crypto::to_hex(a.admin_key.bytes);
-  j["nonce"] = a.nonce;
 }
 
 }  // namespace
@@ -347,6 +221,15 @@ json_result<json> parse_json(std::string_view text, std::size_t bytes_max) {
     return unexpected<json_error>{json_error{json_errc::too_large, 0, "",
                                              "document is " + std::to_string(text.size()) + " bytes, above the limit of " +
                                                  std::to_string(bytes_max)}};
+  // What nlohmann::json would accept without a word, refused clearly: a NUL byte ends its input
+  // (the rest of the line would be ignored), and it skips a UTF-8 byte order mark.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return unexpected<json_error>{json_error{json_errc::syntax, 0, "",
+                                             "contains a NUL byte at byte " + std::to_string(nul + 1) +
+                                                 " (JSON text never does; is this a binary or UTF-16 file?)"}};
+  if (text.starts_with(utf8_bom))
+    return unexpected<json_error>{json_error{json_errc::syntax, 0, "",
+                                             "starts with a UTF-8 byte order mark (BOM); save the file as UTF-8 without one"}};
   return guarded<json>([&]() -> json {
     // The callback sees every object as it is built: it refuses a key seen twice in the same object,
     // objects with too many keys, and nesting beyond json_depth_max, before the parser goes further.
@@ -381,8 +264,9 @@ json_result<json> parse_json(std::string_view text, std::size_t bytes_max) {
     };
     try {
       return json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       // e.what() reads "[json.exception.parse_error.101] parse error at line 1, column 7: ..."; keep the human part.
+      // A number beyond even a double's range ("1e999") is out_of_range.406 rather than a parse_error.
       std::string what = e.what();
       if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
       fail(json_errc::syntax, "", "not valid JSON: " + clip(what));
@@ -401,6 +285,7 @@ json_result<ledger::genesis> genesis_from_text(std::string_view text) {
 }
 
 json_result<ledger::genesis> read_genesis_file(const std::string& path) {
+  if (auto checked = check_input_file(path); !checked) return unexpected<json_error>{checked.error()};
   std::ifstream in(path, std::ios::binary);
   if (!in) return unexpected<json_error>{json_error{json_errc::io, 0, "", "cannot open " + path}};
   std::string text;
@@ -486,9 +371,9 @@ json_result<ledger::account_address> address_from_text(std::string_view text, cr
 std::string_view asset_name(ledger::asset what) { return what == ledger::asset::tsl ? "TSL" : "WATT"; }
 
 std::optional<signer_info> signer_for_type(std::string_view type_name) {
-  for (const auto& t : type_table)
-    if (t.name == type_name) return t.signer;
-  return std::nullopt;
+  const auto index = ledger::command_index_from_name(type_name);
+  if (!index) return std::nullopt;
+  return signer_info{ledger::command_kinds[*index].signer, ledger::command_kinds[*index].signer_field};
 }
 
 json_result<ledger::command> command_from_json(const json& doc, crypto::network net, signature_form form) {
@@ -512,94 +397,11 @@ json command_to_json(const ledger::command& cmd, crypto::network net, signature_
   j["type"] = std::string(ledger::command_name(cmd.body));
   std::visit(
       [&](const auto& c) {
-        using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, ledger::tick>) {
-          j["time_ms"] = c.time_ms;
-        } else if constexpr (std::is_same_v<T, ledger::register_meter>) {
-          write_auth(j, c.auth);
-          j["meter_key"] = crypto::to_hex(c.meter_key.bytes);
-          j["account"] = address_to_text(c.account, net);
-          j["export_wh_start"] = c.export_wh_start;
-          j["import_wh_start"] = c.import_wh_start;
-        } else if constexpr (std::is_same_v<T, ledger::register_storage_unit>) {
-          write_auth(j, c.auth);
-          j["unit_key"] = crypto::to_hex(c.unit_key.bytes);
-          j["owner"] = address_to_text(c.owner, net);
-          j["capacity_wh"] = c.capacity_wh;
-        } else if constexpr (std::is_same_v<T, ledger::set_params>) {
-          write_auth(j, c.auth);
-          j["params"] = params_to_json(c.params);
-        } else if constexpr (std::is_same_v<T, ledger::education_grant>) {
-          write_auth(j, c.auth);
-          j["account"] = address_to_text(c.account, net);
-        } else if constexpr (std::is_same_v<T, ledger::meter_reading>) {
-          j["meter_key"] = crypto::to_hex(c.meter_key.bytes);
-          j["sequence"] = c.sequence;
-          j["timestamp_ms"] = c.timestamp_ms;
-          j["export_wh_total"] = c.export_wh_total;
-          j["import_wh_total"] = c.import_wh_total;
-        } else if constexpr (std::is_same_v<T, ledger::storage_report>) {
-          j["unit_key"] = crypto::to_hex(c.unit_key.bytes);
-          j["nonce"] = c.nonce;
-          j["epoch"] = c.epoch;
-          j["stored_wh"] = c.stored_wh;
-        } else if constexpr (std::is_same_v<T, ledger::transfer>) {
-          j["from_key"] = crypto::to_hex(c.from_key.bytes);
-          j["nonce"] = c.nonce;
-          j["to"] = address_to_text(c.to, net);
-          j["asset"] = std::string(asset_name(c.what));
-          j["amount"] = c.amount;
-        } else if constexpr (std::is_same_v<T, ledger::place_order>) {
-          j["from_key"] = crypto::to_hex(c.from_key.bytes);
-          j["nonce"] = c.nonce;
-          j["side"] = std::string(side_name(c.order_side));
-          j["kind"] = std::string(order_kind_name(c.kind));
-          j["price_units_per_wh"] = c.price_units_per_wh;
-          j["quantity_wh"] = c.quantity_wh;
-        } else if constexpr (std::is_same_v<T, ledger::cancel_order>) {
-          j["from_key"] = crypto::to_hex(c.from_key.bytes);
-          j["nonce"] = c.nonce;
-          j["order_id"] = c.order_id;
-        } else if constexpr (std::is_same_v<T, ledger::replace_order>) {
-          j["from_key"] = crypto::to_hex(c.from_key.bytes);
-          j["nonce"] = c.nonce;
-          j["order_id"] = c.order_id;
-          j["price_units_per_wh"] = c.price_units_per_wh;
-          j["quantity_wh"] = c.quantity_wh;
-        } else if constexpr (std::is_same_v<T, ledger::set_agent>) {
-          j["from_key"] = crypto::to_hex(c.from_key.bytes);
-          j["nonce"] = c.nonce;
-          j["enabled"] = c.enabled;
-          j["buy_price_units_per_wh"] = c.buy_price_units_per_wh;
-          j["buy_below_wh"] = c.buy_below_wh;
-          j["sell_price_units_per_wh"] = c.sell_price_units_per_wh;
-          j["sell_above_wh"] = c.sell_above_wh;
-        } else if constexpr (std::is_same_v<T, ledger::register_station>) {
-          write_auth(j, c.auth);
-          j["station_key"] = crypto::to_hex(c.station_key.bytes);
-          j["account"] = address_to_text(c.account, net);
-          j["service_fee_units_per_kwh"] = c.service_fee_units_per_kwh;
-        } else if constexpr (std::is_same_v<T, ledger::ev_open_session>) {
-          j["from_key"] = crypto::to_hex(c.from_key.bytes);
-          j["nonce"] = c.nonce;
-          j["station_key"] = crypto::to_hex(c.station_key.bytes);
-          j["cap_units"] = c.cap_units;
-          j["price_cap_units_per_wh"] = c.price_cap_units_per_wh;
-        } else if constexpr (std::is_same_v<T, ledger::ev_delivery>) {
-          j["station_key"] = crypto::to_hex(c.station_key.bytes);
-          j["sequence"] = c.sequence;
-          j["session_id"] = c.session_id;
-          j["delivered_wh_total"] = c.delivered_wh_total;
-          j["finished"] = c.finished;
-        } else {
-          static_assert(std::is_same_v<T, ledger::ev_close_session>, "a new command type needs its JSON form here");
-          j["from_key"] = crypto::to_hex(c.from_key.bytes);
-          j["nonce"] = c.nonce;
-          j["session_id"] = c.session_id;
-        }
+        field_writer fields{j, net};
+        ledger::command_kind<std::decay_t<decltype(c)>>::fields(c, fields);
       },
       cmd.body);
-  if (form == signature_form::signed_form && !std::holds_alternative<ledger::tick>(cmd.body))
+  if (form == signature_form::signed_form && ledger::command_kinds[cmd.body.index()].signer != signer_kind::none)
     j["signature"] = crypto::to_hex(cmd.signature);
   return j;
 }
@@ -613,27 +415,50 @@ json_result<std::optional<std::string>> json_lines_reader::next() {
   while (!done_) {
     std::string line;
     bool any = false;
-    for (;;) {
-      const int c = buffer ? buffer->sbumpc() : std::char_traits<char>::eof();
-      if (c == std::char_traits<char>::eof()) {
-        done_ = true;
-        break;
+    try {
+      for (;;) {
+        // A stream buffer may throw (libstdc++'s filebuf does when read() fails, e.g. on a
+        // directory); nothing may leave this function but a value.
+        const int c = buffer ? buffer->sbumpc() : std::char_traits<char>::eof();
+        if (c == std::char_traits<char>::eof()) {
+          done_ = true;
+          break;
+        }
+        any = true;
+        if (c == '\n') break;
+        if (line.size() >= json_line_bytes_max) {
+          done_ = true;
+          return unexpected<json_error>{json_error{json_errc::too_large, line_number_ + 1, "",
+                                                   "line is longer than " + std::to_string(json_line_bytes_max) + " bytes"}};
+        }
+        line.push_back(static_cast<char>(c));
       }
-      any = true;
-      if (c == '\n') break;
-      if (line.size() >= json_line_bytes_max) {
-        done_ = true;
-        return unexpected<json_error>{json_error{json_errc::too_large, line_number_ + 1, "",
-                                                 "line is longer than " + std::to_string(json_line_bytes_max) + " bytes"}};
-      }
-      line.push_back(static_cast<char>(c));
+    } catch (const std::exception& e) {
+      done_ = true;
+      return unexpected<json_error>{json_error{json_errc::io, line_number_ + 1, "", std::string("read error: ") + clip(e.what())}};
     }
     if (!any) break;
     ++line_number_;
+    // Lines end with LF or CRLF. A CR anywhere else means old Mac line endings (or a pasted
+    // control character): several commands would run together on one "line".
+    if (const auto cr = line.find('\r'); cr != std::string::npos && cr + 1 != line.size()) {
+      return unexpected<json_error>{json_error{json_errc::syntax, line_number_, "",
+                                               "carriage return inside the line at byte " + std::to_string(cr + 1) +
+                                                   "; lines must end with LF or CRLF"}};
+    }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank
     return std::optional<std::string>(std::move(line));
   }
   return std::optional<std::string>();
+}
+
+json_result<void> check_input_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec) return unexpected<json_error>{json_error{json_errc::io, 0, "", "cannot open " + path + ": " + ec.message()}};
+  if (std::filesystem::is_directory(status))
+    return unexpected<json_error>{json_error{json_errc::io, 0, "", path + " is a directory, not a file"}};
+  return ok;
 }
 
 }  // namespace energo::tools

@@ -66,8 +66,10 @@ struct json_error {
 template <class T>
 using json_result = energo::result<T, json_error>;
 
-// Parses one JSON document of at most `bytes_max` bytes, refusing duplicate keys and nesting
-// deeper than json_depth_max.
+inline constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+
+// Parses one JSON document of at most `bytes_max` bytes, refusing duplicate keys, nesting deeper
+// than json_depth_max, NUL bytes and a byte order mark (docs/commands.md, "Input errors").
 [[nodiscard]] json_result<json> parse_json(std::string_view text, std::size_t bytes_max);
 
 // --- Genesis ---------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ enum class signature_form : uint8_t {
 };
 
 // Which key signs a command type, and the JSON field that holds it.
-enum class signer_kind : uint8_t { none, ed25519, secp256k1 };
+using signer_kind = ledger::signer_kind;  // the command-kind table's (ledger/commands.hpp)
 struct signer_info {
   signer_kind kind = signer_kind::none;
   std::string_view field;  // "admin_key", "meter_key", "unit_key", "from_key"; empty for tick
@@ -115,8 +117,12 @@ struct signer_info {
 [[nodiscard]] std::string dump_compact(const json& j);
 [[nodiscard]] std::string dump_pretty(const json& j);
 
+// An io error naming the path when it cannot be read as a file (missing, a directory).
+[[nodiscard]] json_result<void> check_input_file(const std::string& path);
+
 // Reads a JSON-lines stream one line at a time, never holding more than json_line_bytes_max.
-// Blank lines (only spaces, tabs, CR) are skipped but counted.
+// Blank lines (only spaces, tabs, CR) are skipped but counted. Lines end with LF or CRLF; a CR
+// elsewhere in a line is an error, and so is a read failure of the stream (never an exception).
 class json_lines_reader {
  public:
   explicit json_lines_reader(std::istream& in) : in_(in) {}

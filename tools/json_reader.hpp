@@ -44,6 +44,13 @@ inline std::string describe(const json& v) {
   }
 }
 
+inline std::string hex4(unsigned value) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out(4, '0');
+  for (int i = 3; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xF];
+  return out;
+}
+
 inline std::string member_path(const std::string& parent, std::string_view key) {
   std::string k(key);
   return parent.empty() ? k : parent + "." + k;
@@ -77,6 +84,11 @@ inline const std::string& read_string(const json& v, const std::string& path, st
   const auto& s = v.get_ref<const std::string&>();
   if (s.size() > chars_max)
     fail(json_errc::too_large, path, "must have at most " + std::to_string(chars_max) + " characters, got " + std::to_string(s.size()));
+  // No field of ours holds control characters; "\u0000" would also cut the text short for C readers.
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) < 0x20 || s[i] == 0x7f)
+      fail(json_errc::bad_value, path, "contains the control character U+" + hex4(static_cast<unsigned char>(s[i])) +
+                                           " at character " + std::to_string(i + 1));
   return s;
 }
 

@@ -100,11 +100,13 @@ json_result<key_file> key_file_from_json(const json& doc) {
 }
 
 json_result<key_file> read_key_file(const std::string& path) {
+  if (auto checked = check_input_file(path); !checked) return unexpected<json_error>{checked.error()};
   std::ifstream in(path, std::ios::binary);
   if (!in) return unexpected<json_error>{json_error{json_errc::io, 0, "", "cannot open key file " + path}};
   std::string text(key_file_bytes_max + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) return unexpected<json_error>{json_error{json_errc::io, 0, "", "read error on key file " + path}};
   if (text.size() > key_file_bytes_max)
     return unexpected<json_error>{json_error{json_errc::too_large, 0, "", path + " is larger than " + std::to_string(key_file_bytes_max) + " bytes"}};
   auto doc = parse_json(text, key_file_bytes_max);

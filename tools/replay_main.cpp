@@ -74,6 +74,10 @@ int run(int argc, char** argv) {
   std::ifstream commands_file;
   std::istream* commands = &std::cin;
   if (commands_path != "-") {
+    if (auto checked = energo::tools::check_input_file(commands_path); !checked) {
+      std::cerr << "energo-replay: " << checked.error().to_string() << "\n";
+      return exit_bad_input;
+    }
     commands_file.open(commands_path, std::ios::binary);
     if (!commands_file) {
       std::cerr << "energo-replay: cannot open " << commands_path << "\n";

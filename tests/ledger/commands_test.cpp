@@ -47,6 +47,100 @@ TEST_F(commands_test, every_command_round_trips_through_its_encoding) {
   }
 }
 
+// The wire format, written out by hand from SPEC §3 and the field lists (an oracle independent of
+// the command-kind table): one row per kind, in tag order, with its encoded size.
+TEST(command_kinds, table_matches_the_hand_written_wire_format) {
+  struct expected_kind {
+    std::string_view name;
+    std::size_t encoded_bytes;  // type byte + fields + 64-byte signature
+  };
+  constexpr std::size_t sig = 64, ed = 32, secp = 33, addr = 20, auth = ed + 8;
+  const expected_kind expected[] = {
+      {"tick", 1 + 8 + sig},
+      {"register_meter", 1 + auth + ed + addr + 8 + 8 + sig},
+      {"register_storage_unit", 1 + auth + ed + addr + 8 + sig},
+      {"set_params", 1 + auth + 4 * 8 + sig},
+      {"education_grant", 1 + auth + addr + sig},
+      {"meter_reading", 1 + ed + 8 + 8 + 8 + 8 + sig},
+      {"storage_report", 1 + ed + 8 + 8 + 8 + sig},
+      {"transfer", 1 + secp + 8 + addr + 1 + 8 + sig},
+      {"place_order", 1 + secp + 8 + 1 + 1 + 8 + 8 + sig},
+      {"cancel_order", 1 + secp + 8 + 8 + sig},
+      {"replace_order", 1 + secp + 8 + 8 + 8 + 8 + sig},
+      {"set_agent", 1 + secp + 8 + 1 + 4 * 8 + sig},
+      {"register_station", 1 + auth + ed + addr + 8 + sig},
+      {"ev_open_session", 1 + secp + 8 + ed + 8 + 8 + sig},
+      {"ev_delivery", 1 + ed + 8 + 8 + 8 + 1 + sig},
+      {"ev_close_session", 1 + secp + 8 + 8 + sig},
+  };
+  ASSERT_EQ(std::size(expected), command_kind_count) << "a kind was added: add its row here too";
+  for (std::size_t i = 0; i < command_kind_count; ++i) {
+    SCOPED_TRACE(std::string(expected[i].name));
+    EXPECT_EQ(command_kinds[i].name, expected[i].name);
+    EXPECT_EQ(static_cast<std::size_t>(command_kinds[i].tag), i + 1);
+    EXPECT_EQ(command_index_from_name(expected[i].name), i);
+    ASSERT_TRUE(visit_command_kind(i, [&]<class T>(std::type_identity<T>) {
+      command cmd{T{}, {}};
+      const auto bytes = encode(cmd);
+      EXPECT_EQ(bytes.size(), expected[i].encoded_bytes);
+      EXPECT_LE(bytes.size(), limits::command_bytes_max);
+      EXPECT_EQ(bytes[0], i + 1);
+      EXPECT_EQ(command_name(cmd.body), expected[i].name);
+      auto back = decode(bytes);
+      ASSERT_TRUE(back.has_value()) << back.error().message;
+      EXPECT_EQ(encode(*back), bytes);
+      const bool signed_kind = command_kinds[i].signer != signer_kind::none;
+      EXPECT_EQ(signed_kind, !command_kinds[i].signer_field.empty());
+    }));
+  }
+  EXPECT_FALSE(visit_command_kind(command_kind_count, [](auto) {}));
+  EXPECT_FALSE(command_index_from_name("mint").has_value());
+}
+
+// Two kinds byte by byte: a composite field (set_params: admin auth, then the four parameters)
+// and enums (place_order: side and kind bytes). Big-endian integers.
+TEST(command_kinds, encodings_byte_by_byte) {
+  auto be64 = [](std::vector<uint8_t>& out, uint64_t v) {
+    for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(v >> s));
+  };
+  set_params sp;
+  sp.auth.admin_key.bytes.fill(0xA1);
+  sp.auth.nonce = 0x0102030405060708;
+  sp.params = {11, 22, 33, 44};
+  command cmd{sp, {}};
+  cmd.signature.fill(0x5A);
+  std::vector<uint8_t> want{4};
+  want.insert(want.end(), 32, 0xA1);
+  be64(want, 0x0102030405060708);
+  for (uint64_t v : {11, 22, 33, 44}) be64(want, v);
+  want.insert(want.end(), 64, 0x5A);
+  EXPECT_EQ(encode(cmd), want);
+
+  place_order po;
+  po.from_key.bytes.fill(0x02);
+  po.nonce = 9;
+  po.order_side = market::side::sell;
+  po.kind = market::order_kind::market;
+  po.price_units_per_wh = -2;  // the binary codec carries any int64; the ledger checks bounds
+  po.quantity_wh = 300;
+  want = {9};
+  want.insert(want.end(), 33, 0x02);
+  be64(want, 9);
+  want.push_back(1);
+  want.push_back(2);
+  be64(want, static_cast<uint64_t>(int64_t{-2}));
+  be64(want, 300);
+  want.insert(want.end(), 64, 0);
+  EXPECT_EQ(encode(command{po, {}}), want);
+  // Out-of-range enum and bool bytes are refused.
+  auto bad = want;
+  bad[1 + 33 + 8] = 2;  // side
+  expect_malformed(bad, "side byte 2");
+  bad = want;
+  bad[1 + 33 + 8 + 1] = 3;  // kind
+  expect_malformed(bad, "kind byte 3");
+}
+
 TEST_F(commands_test, decode_refuses_every_truncation) {
   for (const auto& cmd : one_of_each()) {
     const auto bytes = encode(cmd);

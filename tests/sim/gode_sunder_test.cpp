@@ -1,12 +1,88 @@
 // Gode & Sunder (1993) against the real order book: ZI-C reaches near-full allocative efficiency
 // under the paper's rules, ZI-U does not; runs are reproducible from the seed; under Energo's
 // rules (funding at match time, Bmax) tokens are conserved and no balance ever exceeds Bmax.
+// Efficiency alone cannot see the trade price or the matching order (a book that trades at the
+// newer order's price, or takes the newest or the worst order first, reaches the same
+// efficiency), so every trade of these runs also goes through the independent trade checker
+// (tests/market/trade_checker.hpp).
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "../market/trade_checker.hpp"
 #include "tools/sim/gode_sunder.hpp"
 
 namespace energo::sim {
 namespace {
+
+// Records every call the simulator makes on the book, market by market, for the trade checker.
+class recording_observer final : public book_observer {
+ public:
+  struct market_history {
+    uint64_t seed = 0;
+    std::size_t accounts = 0;
+    std::vector<market::test::recorded_call> calls;
+  };
+  // Records the first `markets_max` markets only: checking costs more than the run itself.
+  explicit recording_observer(std::size_t markets_max = SIZE_MAX) : markets_max_(markets_max) {}
+  void market_started(uint64_t seed, std::size_t accounts) override {
+    recording_ = markets.size() < markets_max_;
+    if (recording_) markets.push_back({seed, accounts, {}});
+  }
+  void before_call(const market::balance_view& balances) override {
+    if (!recording_) return;
+    current_ = {};
+    current_.funded = true;
+    current_.balances = market::test::trade_checker::snapshot(balances, markets.back().accounts);
+  }
+  void placed(const market::order_request& request, const market::order_book::placement& result) override {
+    current_.what = market::test::recorded_call::kind::place;
+    current_.request = request;
+    take(result.id, result.trades, result.matching_incomplete);
+  }
+  void replaced(const market::replace_request& request, const market::order_book::placement& result) override {
+    current_.what = market::test::recorded_call::kind::replace;
+    current_.replace = request;
+    take(result.id, result.trades, result.matching_incomplete);
+  }
+  void cancelled(market::order_id id) override {
+    current_.what = market::test::recorded_call::kind::cancel;
+    current_.id = id;
+  }
+  void matched(const market::order_book::match_report& report) override {
+    current_.what = market::test::recorded_call::kind::match;
+    take(0, report.trades, report.matching_incomplete);
+  }
+  void after_call(const market::order_book& book) override {
+    if (!recording_) return;
+    for (std::size_t a = 0; a < markets.back().accounts; ++a)
+      for (const auto& o : book.orders_of(static_cast<market::account_ref>(a))) current_.resting_after.insert(o.id);
+    markets.back().calls.push_back(std::move(current_));
+  }
+
+  std::vector<market_history> markets;
+
+ private:
+  void take(market::order_id id, std::span<const market::trade> trades, bool incomplete) {
+    current_.id = id;
+    current_.trades.assign(trades.begin(), trades.end());
+    current_.matching_incomplete = incomplete;
+  }
+  market::test::recorded_call current_;
+  std::size_t markets_max_;
+  bool recording_ = false;
+};
+
+// Every trade of every market recorded passes the checker; returns the number of trades checked.
+std::size_t expect_trades_follow_spec(const recording_observer& recorded) {
+  std::size_t trades = 0;
+  for (const auto& m : recorded.markets) {
+    const auto checker = market::test::check_history(m.calls, m.accounts);
+    EXPECT_TRUE(checker.ok()) << "seed " << m.seed << ":\n" << checker.report();
+    trades += checker.trades_checked();
+  }
+  return trades;
+}
 
 schedule shipped() {
   auto s = load_schedule("examples/sim/gs_symmetric.txt");
@@ -14,8 +90,10 @@ schedule shipped() {
   return s ? *s : schedule{};
 }
 
-gs_report run(const schedule& s, trader_kind kind, rule_set rules, uint64_t seed, int64_t seeds, int64_t periods = 6) {
+gs_report run(const schedule& s, trader_kind kind, rule_set rules, uint64_t seed, int64_t seeds, int64_t periods = 6,
+             book_observer* observer = nullptr) {
   gs_config c;
+  c.observer = observer;
   c.kind = kind;
   c.rules = rules;
   c.seed = seed;
@@ -42,7 +120,9 @@ void expect_checks_hold(const gs_report& r) {
 // with the paper's rules extract at least 95% of the available surplus (G&S report ~97-99%).
 TEST(gode_sunder, zi_c_paper_rules_reach_95_percent_efficiency_over_20_seeds) {
   const auto s = shipped();
-  const auto r = run(s, trader_kind::zi_c, rule_set::paper, 1, 20);
+  recording_observer recorded;
+  const auto r = run(s, trader_kind::zi_c, rule_set::paper, 1, 20, 6, &recorded);
+  EXPECT_GT(expect_trades_follow_spec(recorded), 1000u);
   ASSERT_EQ(r.markets.size(), 20u);
   EXPECT_GE(r.mean_efficiency_bp, 9'500) << "mean efficiency " << r.mean_efficiency_bp << " bp";
   expect_checks_hold(r);
@@ -64,8 +144,11 @@ TEST(gode_sunder, zi_u_is_less_efficient_than_zi_c) {
   for (const schedule& s : {shipped(), *excess})
   for (rule_set rules : {rule_set::paper, rule_set::energo}) {
     SCOPED_TRACE(std::string(rules_name(rules)) + ", " + std::to_string(s.traders.size()) + " traders");
-    const auto u = run(s, trader_kind::zi_u, rules, 1, 20);
-    const auto c = run(s, trader_kind::zi_c, rules, 1, 20);
+    recording_observer recorded_u(3), recorded_c(3);
+    const auto u = run(s, trader_kind::zi_u, rules, 1, 20, 6, &recorded_u);
+    const auto c = run(s, trader_kind::zi_c, rules, 1, 20, 6, &recorded_c);
+    EXPECT_GT(expect_trades_follow_spec(recorded_u), 100u);
+    EXPECT_GT(expect_trades_follow_spec(recorded_c), 100u);
     EXPECT_LT(u.mean_efficiency_bp, c.mean_efficiency_bp);
     EXPECT_GT(u.mean_alpha_centi, c.mean_alpha_centi) << "ZI-U prices scatter more around the CE price";
     expect_checks_hold(u);
@@ -104,8 +187,10 @@ TEST(gode_sunder, energo_rules_conserve_tokens_and_respect_bmax) {
   ASSERT_EQ(s.effective_bmax_wh(), 2000);
   for (trader_kind kind : {trader_kind::zi_c, trader_kind::zi_u}) {
     SCOPED_TRACE(std::string(kind_name(kind)));
-    const auto r = run(s, kind, rule_set::energo, 1, 5);
+    recording_observer recorded(2);
+    const auto r = run(s, kind, rule_set::energo, 1, 5, 6, &recorded);
     expect_checks_hold(r);
+    EXPECT_GT(expect_trades_follow_spec(recorded), 100u);
     int64_t reached = 0, produced = 0, consumed = 0, resumed = 0;
     for (const auto& m : r.markets) {
       reached += m.checks.bought_wh_max_seen == 2000 ? 1 : 0;
@@ -122,6 +207,42 @@ TEST(gode_sunder, energo_rules_conserve_tokens_and_respect_bmax) {
   }
   const auto c = run(s, trader_kind::zi_c, rule_set::energo, 1, 20);
   EXPECT_GE(c.mean_efficiency_bp, 9'500) << "ZI-C stays efficient under Energo's rules";
+}
+
+// The checks above pass only if the checker can fail on these very histories. A book that trades
+// at the newer order's price yields the same efficiency on a symmetric schedule; rewrite a real
+// run's trades into what that book would report and the checker must refuse them. (The other two
+// broken books, newest first within a level and worst ask first, change which orders trade, not
+// only the printed price; they are proven caught by reference matchers in
+// tests/market/trade_checker_test.cpp. Injecting all three into the real book is left for after the
+// order book's matching rewrite.)
+TEST(gode_sunder, trade_checker_refuses_a_run_rewritten_to_the_newer_orders_price) {
+  const auto s = shipped();
+  for (rule_set rules : {rule_set::paper, rule_set::energo}) {
+    SCOPED_TRACE(std::string(rules_name(rules)));
+    recording_observer recorded;
+    run(s, trader_kind::zi_c, rules, 7, 1, 2, &recorded);
+    ASSERT_EQ(recorded.markets.size(), 1u);
+    auto calls = recorded.markets[0].calls;
+    ASSERT_TRUE(market::test::check_history(calls, recorded.markets[0].accounts).ok());
+    // Each trade's price becomes the newer order's: the incoming order for a place/replace.
+    std::map<market::order_id, int64_t> price_of;
+    int rewritten = 0;
+    for (auto& c : calls) {
+      if (c.what == market::test::recorded_call::kind::place) price_of[c.id] = c.request.price_units_per_wh;
+      if (c.what == market::test::recorded_call::kind::replace) price_of[c.id] = c.replace.price_units_per_wh;
+      for (auto& t : c.trades) {
+        const int64_t newer = price_of[std::max(t.buy_order, t.sell_order)];
+        if (newer != t.price_units_per_wh) ++rewritten;
+        t.price_units_per_wh = newer;
+        t.notional_units = newer * t.quantity_wh;
+      }
+    }
+    ASSERT_GT(rewritten, 0) << "no trade between orders of different prices";
+    const auto checker = market::test::check_history(calls, recorded.markets[0].accounts);
+    ASSERT_FALSE(checker.ok());
+    EXPECT_NE(checker.violations().front().find("is not the older order's"), std::string::npos) << checker.report();
+  }
 }
 
 // A market where nothing can trade: efficiency is reported as 0 (no surplus to realise), no trades.

@@ -121,6 +121,7 @@ std::vector<bad_case> bad_cases() {
   std::string bad_checksum = qtum_address(alice, net);
   bad_checksum.back() = bad_checksum.back() == 'a' ? 'b' : 'a';
   const std::string zeros64(128, '0');
+  const std::string tick_line = R"({"type":"tick","time_ms":1})";
   return {
       {"not json", "not json", json_errc::syntax, ""},
       {"empty", "", json_errc::syntax, ""},
@@ -180,6 +181,45 @@ std::vector<bad_case> bad_cases() {
       {"station account network", with_field("register_station", "account", json_quoted(qtum_address(alice, crypto::network::mainnet))),
        json_errc::wrong_network, "account"},
       {"params duplicate", with_field("set_params", "params", R"({"grant_units":1,"grant_units":2})"), json_errc::duplicate_key, "grant_units"},
+      // --- bad input at the edge (docs/commands.md, "Input errors") ---
+      // nlohmann::json stops at a NUL byte as at the end of input: the rest of the line would be ignored.
+      {"NUL after a valid command", tick_line + std::string(1, '\0') + R"({"type":"transfer"})", json_errc::syntax, ""},
+      {"NUL inside", std::string(R"({"type":"tick",)") + '\0' + R"("time_ms":1})", json_errc::syntax, ""},
+      {"NUL first", std::string(1, '\0') + tick_line, json_errc::syntax, ""},
+      {"byte order mark", std::string(utf8_bom) + tick_line, json_errc::syntax, ""},
+      {"byte order mark inside", R"({"type":"tick",)" + std::string(utf8_bom) + R"("time_ms":1})", json_errc::syntax, ""},
+      {"overlong UTF-8", "{\"type\":\"\xC0\x80tick\",\"time_ms\":1}", json_errc::syntax, ""},
+      {"UTF-8 encoded surrogate", "{\"type\":\"\xED\xA0\x80\",\"time_ms\":1}", json_errc::syntax, ""},
+      {"UTF-8 beyond U+10FFFF", "{\"type\":\"\xF4\x90\x80\x80\",\"time_ms\":1}", json_errc::syntax, ""},
+      {"truncated UTF-8", "{\"type\":\"tick\xE2\x82\",\"time_ms\":1}", json_errc::syntax, ""},
+      {"Latin-1 outside strings", "{\"type\":\"tick\",\"time_ms\":1}\xE9", json_errc::syntax, ""},
+      {"lone high surrogate escape", R"({"type":"tick\ud800","time_ms":1})", json_errc::syntax, ""},
+      {"lone low surrogate escape", R"({"type":"\udc00tick","time_ms":1})", json_errc::syntax, ""},
+      {"reversed surrogate pair", R"({"type":"\udc00\ud800","time_ms":1})", json_errc::syntax, ""},
+      {"escaped NUL in a string", with_field("transfer", "to", R"("q\u0000abc")"), json_errc::bad_value, "to"},
+      {"escaped control in the type", R"({"type":"ti\u0001ck","time_ms":1})", json_errc::bad_value, "type"},
+      {"raw control in a string", "{\"type\":\"ti\x01ck\",\"time_ms\":1}", json_errc::syntax, ""},
+      {"duplicate type", R"({"type":"tick","type":"tick","time_ms":1})", json_errc::duplicate_key, "type"},
+      {"duplicate via escape", R"({"type":"tick","time_ms":1,"time\u005fms":2})", json_errc::duplicate_key, "time_ms"},
+      {"leading zero", with_field("tick", "time_ms", "01"), json_errc::syntax, ""},
+      {"leading zeros", with_field("transfer", "amount", "007"), json_errc::syntax, ""},
+      {"plus sign", with_field("tick", "time_ms", "+1"), json_errc::syntax, ""},
+      {"hex number", with_field("tick", "time_ms", "0x10"), json_errc::syntax, ""},
+      {"bare fraction", with_field("tick", "time_ms", ".5"), json_errc::syntax, ""},
+      {"fraction of zero", with_field("tick", "time_ms", "0.0"), json_errc::wrong_type, "time_ms"},
+      {"exponent zero", with_field("tick", "time_ms", "5E0"), json_errc::wrong_type, "time_ms"},
+      {"negative exponent", with_field("transfer", "amount", "10e-1"), json_errc::wrong_type, "amount"},
+      {"huge exponent", with_field("tick", "time_ms", "1e999"), json_errc::syntax, ""},
+      {"below int64", with_field("transfer", "amount", "-9223372036854775809"), json_errc::wrong_type, "amount"},
+      {"uint64 max in an int64 field", with_field("transfer", "amount", "18446744073709551615"), json_errc::out_of_range, "amount"},
+      {"NaN", with_field("tick", "time_ms", "NaN"), json_errc::syntax, ""},
+      {"Infinity", with_field("tick", "time_ms", "Infinity"), json_errc::syntax, ""},
+      {"deep objects", R"({"type":"tick","time_ms":1,"x":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":1}}}}}}}}})", json_errc::too_deep, ""},
+      {"trailing garbage", tick_line + " x", json_errc::syntax, ""},
+      {"two objects on a line", tick_line + tick_line, json_errc::syntax, ""},
+      {"trailing comma", R"({"type":"tick","time_ms":1,})", json_errc::syntax, ""},
+      {"comment", tick_line + " // ok", json_errc::syntax, ""},
+      {"single quotes", "{'type':'tick','time_ms':1}", json_errc::syntax, ""},
   };
 }
 
@@ -252,6 +292,76 @@ TEST(CommandJson, LinesReaderBoundsLinesAndCountsBlankOnes) {
   ASSERT_FALSE(oversized.has_value());
   EXPECT_EQ(oversized.error().code, json_errc::too_large);
   EXPECT_EQ(oversized.error().line, 2u);
+}
+
+TEST(CommandJson, LinesReaderRefusesACarriageReturnInsideALine) {
+  // CRLF and a final CR are line ends; a CR inside a line (old Mac line endings) would run two
+  // commands together.
+  std::istringstream in("{\"a\":1}\r\n{\"b\":2}\r{\"c\":3}\n");
+  json_lines_reader reader(in);
+  auto first = reader.next();
+  ASSERT_TRUE(first.has_value() && first->has_value());
+  EXPECT_EQ(**first, "{\"a\":1}\r") << "CRLF: the CR is JSON whitespace";
+  auto second = reader.next();
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, json_errc::syntax);
+  EXPECT_EQ(second.error().line, 2u);
+  EXPECT_NE(second.error().message.find("carriage return"), std::string::npos) << second.error().message;
+
+  std::istringstream last("{\"a\":1}\r");
+  json_lines_reader last_reader(last);
+  auto only = last_reader.next();
+  ASSERT_TRUE(only.has_value() && only->has_value()) << "a last line ending in CR without LF";
+}
+
+// A stream buffer that fails the way libstdc++'s filebuf does on a directory: it throws.
+struct throwing_buffer : std::streambuf {
+  int_type underflow() override { throw std::ios_base::failure("underflow error reading the file"); }
+};
+
+TEST(CommandJson, LinesReaderTurnsAThrowingStreamIntoAnError) {
+  throwing_buffer buffer;
+  std::istream in(&buffer);
+  json_lines_reader reader(in);
+  json_result<std::optional<std::string>> r = std::optional<std::string>();
+  EXPECT_NO_THROW(r = reader.next());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, json_errc::io);
+  EXPECT_EQ(r.error().line, 1u);
+  auto after = reader.next();
+  ASSERT_TRUE(after.has_value()) << "the reader is finished after a read error";
+  EXPECT_FALSE(after->has_value());
+}
+
+TEST(CommandJson, DirectoriesAreRefusedAsInputFiles) {
+  temp_dir dir("as_input");
+  auto checked = check_input_file(dir.path().string());
+  ASSERT_FALSE(checked.has_value());
+  EXPECT_EQ(checked.error().code, json_errc::io);
+  EXPECT_NE(checked.error().message.find("is a directory"), std::string::npos) << checked.error().message;
+  auto genesis = read_genesis_file(dir.path().string());
+  ASSERT_FALSE(genesis.has_value());
+  EXPECT_EQ(genesis.error().code, json_errc::io);
+  // And a directory opened as a stream anyway: the reader reports it, it does not throw.
+  std::ifstream in(dir.path(), std::ios::binary);
+  if (in) {
+    json_lines_reader reader(in);
+    json_result<std::optional<std::string>> r = std::optional<std::string>();
+    EXPECT_NO_THROW(r = reader.next());
+    EXPECT_TRUE(!r.has_value() || !r->has_value()) << "a directory yields no line";
+  }
+}
+
+TEST(CommandJson, GenesisWithAByteOrderMarkOrNulIsAClearError) {
+  const auto text = dump_pretty(genesis_to_json(sample_genesis()));
+  auto bom = genesis_from_text(std::string(utf8_bom) + text);
+  ASSERT_FALSE(bom.has_value());
+  EXPECT_EQ(bom.error().code, json_errc::syntax);
+  EXPECT_NE(bom.error().message.find("byte order mark"), std::string::npos) << bom.error().message;
+  auto nul = genesis_from_text(text + std::string(1, '\0') + "{}");
+  ASSERT_FALSE(nul.has_value());
+  EXPECT_NE(nul.error().message.find("NUL"), std::string::npos) << nul.error().message;
+  EXPECT_TRUE(genesis_from_text(text + "\r\n").has_value()) << "trailing CRLF is whitespace";
 }
 
 TEST(CommandJson, MalformedGenesisIsAClearError) {

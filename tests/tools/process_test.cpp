@@ -90,6 +90,15 @@ TEST(ReplayProcess, ExitCodesForUsageBadInputAndSnapshot) {
   EXPECT_EQ(run(shell_quote(replay_bin) + " --help >/dev/null 2>&1").exit_code, 0);
   EXPECT_EQ(run(shell_quote(replay_bin) + genesis_arg + " --commands /nonexistent >/dev/null 2>&1").exit_code, 2);
 
+  // A directory opens as a stream on Linux and then fails to read: a clear error, exit 2.
+  auto as_dir = run(shell_quote(replay_bin) + genesis_arg + " --commands " + shell_quote(dir.path().string()) + " 2>&1 >/dev/null");
+  EXPECT_EQ(as_dir.exit_code, 2) << as_dir.out;
+  EXPECT_NE(as_dir.out.find("is a directory"), std::string::npos) << as_dir.out;
+  EXPECT_EQ(as_dir.out.find("internal error"), std::string::npos) << as_dir.out;
+  auto genesis_dir = run(shell_quote(replay_bin) + " --genesis " + shell_quote(dir.path().string()) + commands_arg + " 2>&1 >/dev/null");
+  EXPECT_EQ(genesis_dir.exit_code, 2) << genesis_dir.out;
+  EXPECT_NE(genesis_dir.out.find("is a directory"), std::string::npos) << genesis_dir.out;
+
   const auto bad = (dir.path() / "bad.jsonl").string();
   std::ofstream(bad) << "{\"type\":\"tick\",\"time_ms\":1718928900000}\n{\"type\":\"tick\",\"time_ms\":\"soon\"}\n";
   auto r = run(shell_quote(replay_bin) + genesis_arg + " --commands " + shell_quote(bad) + " 2>&1 >/dev/null");

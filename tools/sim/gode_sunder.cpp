@@ -93,6 +93,7 @@ class gs_market {
     for (std::size_t i = 0; i < s.traders.size(); ++i) traders_[i].plan = &s.traders[i];
     report_.seed = seed;
     report_.checks.bmax_wh = config.rules == rule_set::paper ? paper_bmax(s) : s.effective_bmax_wh();
+    if (config_.observer) config_.observer->market_started(seed, s.traders.size());
   }
 
   market_report run() {
@@ -162,14 +163,52 @@ class gs_market {
     }
   }
 
+  // Every mutating call on the book goes through these, so an observer sees them all.
+  void cancel_order(market::order_id id, account_ref a, uint64_t epoch) {
+    if (config_.observer) config_.observer->before_call(balances_);
+    auto c = book_.cancel(id, a, epoch);
+    ENERGO_ASSERT(c.has_value(), "cancel of the trader's own resting order failed");
+    if (config_.observer) {
+      config_.observer->cancelled(id);
+      config_.observer->after_call(book_);
+    }
+  }
+  market::order_book::placement place_order(const market::order_request& request, uint64_t epoch) {
+    if (config_.observer) config_.observer->before_call(balances_);
+    auto r = book_.place(request, balances_, epoch);
+    ENERGO_ASSERT(r.has_value(), "the book refused a valid simulator order");
+    if (config_.observer) {
+      config_.observer->placed(request, *r);
+      config_.observer->after_call(book_);
+    }
+    return *r;
+  }
+  market::order_book::placement replace_order(const market::replace_request& request, uint64_t epoch) {
+    if (config_.observer) config_.observer->before_call(balances_);
+    auto r = book_.replace(request, balances_, epoch);
+    ENERGO_ASSERT(r.has_value(), "the book refused a valid replace");
+    if (config_.observer) {
+      config_.observer->replaced(request, *r);
+      config_.observer->after_call(book_);
+    }
+    return *r;
+  }
+  market::order_book::match_report match_pending(uint64_t epoch) {
+    if (config_.observer) config_.observer->before_call(balances_);
+    auto r = book_.match_pending(balances_, epoch);
+    ENERGO_ASSERT(r.has_value(), "match_pending failed");
+    if (config_.observer) {
+      config_.observer->matched(*r);
+      config_.observer->after_call(book_);
+    }
+    return *r;
+  }
+
   void cancel_all(uint64_t epoch) {
     for (std::size_t i = 0; i < traders_.size(); ++i) {
       auto& t = traders_[i];
       if (t.resting == 0) continue;
-      if (book_.find(t.resting, scratch_)) {
-        auto c = book_.cancel(t.resting, static_cast<account_ref>(i), epoch);
-        ENERGO_ASSERT(c.has_value(), "cancel of the trader's own resting order failed");
-      }
+      if (book_.find(t.resting, scratch_)) cancel_order(t.resting, static_cast<account_ref>(i), epoch);
       t.resting = 0;
     }
   }
@@ -270,17 +309,14 @@ class gs_market {
     }
     // The trader's new quote replaces its standing one (it could never trade before the better one).
     if (t.resting != 0) {
-      auto c = book_.cancel(t.resting, static_cast<account_ref>(who), epoch);
-      ENERGO_ASSERT(c.has_value(), "cancel of the trader's standing quote failed");
+      cancel_order(t.resting, static_cast<account_ref>(who), epoch);
       t.resting = 0;
     }
-    auto placed = book_.place(market::order_request{static_cast<account_ref>(who), s, market::order_kind::limit, price, s_.unit_wh},
-                              balances_, epoch);
-    ENERGO_ASSERT(placed.has_value(), "the book refused a valid simulator order");
+    const auto placed = place_order(market::order_request{static_cast<account_ref>(who), s, market::order_kind::limit, price, s_.unit_wh}, epoch);
     ++pr.orders;
-    if (placed->status == market::order_status::resting) t.resting = placed->id;
-    if (!placed->trades.empty()) {
-      record(placed->trades, st);
+    if (placed.status == market::order_status::resting) t.resting = placed.id;
+    if (!placed.trades.empty()) {
+      record(placed.trades, st);
       cancel_all(epoch);
     }
   }
@@ -305,14 +341,9 @@ class gs_market {
     const auto a = static_cast<account_ref>(who);
     market::order_book::placement placed;
     if (t.resting != 0 && book_.find(t.resting, scratch_)) {
-      auto r = book_.replace(market::replace_request{t.resting, a, price, quantity}, balances_, epoch);
-      ENERGO_ASSERT(r.has_value(), "the book refused a valid replace");
-      placed = *r;
+      placed = replace_order(market::replace_request{t.resting, a, price, quantity}, epoch);
     } else {
-      auto r = book_.place(market::order_request{a, is_buyer(t) ? side::buy : side::sell, market::order_kind::limit, price, quantity},
-                           balances_, epoch);
-      ENERGO_ASSERT(r.has_value(), "the book refused a valid simulator order");
-      placed = *r;
+      placed = place_order(market::order_request{a, is_buyer(t) ? side::buy : side::sell, market::order_kind::limit, price, quantity}, epoch);
     }
     ++pr.orders;
     t.resting = placed.status == market::order_status::resting ? placed.id : 0;
@@ -353,10 +384,9 @@ class gs_market {
         book_.on_balance_changed(static_cast<account_ref>(i));
       }
     }
-    auto matched = book_.match_pending(balances_, epoch);
-    ENERGO_ASSERT(matched.has_value(), "match_pending failed");
-    pr.resumed_trades += static_cast<int64_t>(matched->trades.size());
-    record(matched->trades, st);
+    const auto matched = match_pending(epoch);
+    pr.resumed_trades += static_cast<int64_t>(matched.trades.size());
+    record(matched.trades, st);
   }
 
   const schedule& s_;

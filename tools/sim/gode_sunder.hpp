@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/market/order_book.hpp"
 #include "tools/sim/schedule.hpp"
 
 namespace energo::sim {
@@ -23,6 +24,23 @@ enum class rule_set : uint8_t {
 [[nodiscard]] std::string_view kind_name(trader_kind k) noexcept;
 [[nodiscard]] std::string_view rules_name(rule_set r) noexcept;
 
+// Sees every mutating call the simulator makes on the book, so that tests can check the trades
+// against an independent oracle (tests/market/trade_checker.hpp). Observing changes nothing.
+class book_observer {
+ public:
+  virtual ~book_observer() = default;
+  // A new market (one seed) with a new, empty book over `accounts` traders.
+  virtual void market_started(uint64_t /*seed*/, std::size_t /*accounts*/) {}
+  // Before each call, with the balances the call will see.
+  virtual void before_call(const market::balance_view& /*balances*/) {}
+  virtual void placed(const market::order_request& /*request*/, const market::order_book::placement& /*result*/) {}
+  virtual void replaced(const market::replace_request& /*request*/, const market::order_book::placement& /*result*/) {}
+  virtual void cancelled(market::order_id /*id*/) {}
+  virtual void matched(const market::order_book::match_report& /*report*/) {}
+  // After each call: the book as it is now.
+  virtual void after_call(const market::order_book& /*book*/) {}
+};
+
 struct gs_config {
   trader_kind kind = trader_kind::zi_c;
   rule_set rules = rule_set::paper;
@@ -30,6 +48,7 @@ struct gs_config {
   int64_t period_length = 1000;  // order submissions per period
   uint64_t seed = 1;
   int64_t seeds = 1;             // markets run with seeds seed, seed+1, …
+  book_observer* observer = nullptr;  // tests only; not part of the report
 };
 inline constexpr int64_t gs_periods_max = 10'000;
 inline constexpr int64_t gs_period_length_max = 10'000'000;

@@ -217,6 +217,8 @@ TEST_F(membership_fixture, AddLearnerPromoteRemoveTransferRollingRestartAndRefus
     ASSERT_TRUE(r);
     ASSERT_EQ(r->what, net::client_response::kind::failure);
     EXPECT_EQ(r->failure.code, net::client_errc::bad_signature);
+    // A replay after the node applied the original (before that it simply waits for the same outcome).
+    ASSERT_TRUE(wait_until([&] { auto s = status(nodes_[2]); return s && s->applied_index >= last_index; }, step_bound));
     const auto replay = submit(nodes_[2], last_bytes);
     EXPECT_TRUE(replay.duplicate);
     EXPECT_EQ(replay.index, last_index);

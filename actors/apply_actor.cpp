@@ -22,6 +22,10 @@
 #include "actors/messages.hpp"
 #include "actors/state_codec.hpp"
 #include "crypto/hash.hpp"
+#include "actors/membership.hpp"
+
+#include <functional>
+#include <nlohmann/json.hpp>
 
 namespace energo::actors {
 
@@ -32,6 +36,7 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr std::string_view ledger_key = "ledger";
+constexpr std::string_view members_key = "members";  // the member registry (actors/membership.hpp)
 constexpr std::string_view outcome_prefix = "o/";
 constexpr std::size_t waiting_hashes_max = 65536;  // distinct commands waiting for their outcome
 constexpr std::size_t pending_reads_max = 4096;
@@ -68,7 +73,9 @@ net::client_response failure(net::client_errc code, std::string message, uint64_
 struct apply_state {
   ctx_ptr ctx;
   caf::actor raft;
+  caf::actor peers;
   std::optional<ledger::ledger> led;
+  member_registry registry;
   uint64_t applied = 0;          // in memory: reads and answers see this
   uint64_t durable_applied = 0;  // in RocksDB with the ledger image (status reports this one)
   uint64_t last_snapshot_index = 0;
@@ -139,6 +146,7 @@ node_image make_image(const apply_state& s) {
   const auto bytes = s.led->snapshot();
   img.ledger_bytes.assign(bytes.begin(), bytes.end());
   for (const auto& h : s.outcome_order) img.outcomes.emplace_back(h, s.outcomes.at(h));
+  img.registry_bytes = encode_registry(s.registry);
   return img;
 }
 
@@ -227,16 +235,80 @@ void flush_proposals(self_ptr self) {
       });
 }
 
+// The raft actor (reconciliation, member list) and the peer broker (admission, dialling) follow
+// the registry as applied here.
+void publish_registry(self_ptr self) {
+  auto reg = std::make_shared<const member_registry>(self->state.registry);
+  if (self->state.raft) self->send(self->state.raft, members_atom::value, reg);
+  if (self->state.peers) self->send(self->state.peers, members_atom::value, reg);
+}
+
+net::command_outcome admin_outcome_of(uint64_t index, const admin_outcome& a) {
+  net::command_outcome o;
+  o.index = index;
+  o.accepted = a.accepted();
+  o.code_name = a.code;
+  o.message = a.message.substr(0, limits::outcome_message_bytes_max);
+  return o;
+}
+
 void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   auto& s = self->state;
   auto& writes = s.pending_writes;
   uint64_t last = s.applied;
+  bool registry_changed = false;
   for (const auto& e : entries) {
     if (e.index <= s.applied) continue;  // already in the durable state (restart re-delivers)
     if (e.index != last + 1) fatal("gap in committed entries: expected " + std::to_string(last + 1) + ", got " + std::to_string(e.index));
     last = e.index;
     if (e.type != cs::entry_type::normal) continue;
-    auto batch = decode_command_batch(e.data);
+    const auto kind = kind_of(e.data);
+    if (kind == entry_kind::leader_tick) {
+      // Appended by the leader's raft actor for its own clock only (forwarded ticks are refused).
+      const auto t = decode_tick_entry(e.data);
+      if (!t) {
+        spdlog::error("apply: entry {} is a malformed tick; skipped", e.index);
+        continue;
+      }
+      if (auto r = s.led->apply(ledger::command{ledger::tick{*t}, {}}); !r) {
+        spdlog::debug("apply: tick {} at {} refused: {}", *t, e.index, r.error().message);
+      }
+      continue;
+    }
+    if (kind == entry_kind::admin_request) {
+      const std::string_view request = std::string_view(e.data).substr(1);
+      const auto h = crypto::sha256(crypto::as_bytes(request));
+      std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
+      if (s.outcomes.count(hash) != 0) {
+        answer(s, hash, s.outcomes.at(hash), true);
+        continue;
+      }
+      admin_outcome a;
+      const auto req = decode_admin_request(request);
+      if (!req) {
+        a = {"malformed", "membership request does not decode"};
+      } else {
+        a = apply_admin_request(s.registry, *req, s.ctx->genesis.admins, s.ctx->cluster_id, s.ctx->genesis_hash);
+      }
+      spdlog::info("apply: membership request {} at {}: {}", req ? std::string(to_string(req->op)) : "?", e.index,
+                   a.accepted() ? "applied" : a.code + ": " + a.message);
+      if (a.accepted()) {
+        registry_changed = true;
+        if (req->op == admin_op::transfer_leader) self->send(s.raft, transfer_to_atom::value, req->node, e.term);
+      }
+      stored_outcome so{e.index, 0, admin_outcome_of(e.index, a)};
+      s.outcomes.emplace(hash, so);
+      s.outcome_order.push_back(hash);
+      writes.push_back({outcome_key(hash), encode_outcome(so)});
+      answer(s, hash, so, false);
+      while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
+        writes.push_back({outcome_key(s.outcome_order.front()), std::nullopt});
+        s.outcomes.erase(s.outcome_order.front());
+        s.outcome_order.pop_front();
+      }
+      continue;
+    }
+    auto batch = kind == entry_kind::command_batch ? decode_command_batch(e.data) : std::nullopt;
     if (!batch) {
       spdlog::error("apply: entry {} is not a command batch; skipped", e.index);
       continue;
@@ -244,11 +316,16 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
     uint32_t position = 0;
     for (const auto& bytes : *batch) {
       auto cmd = ledger::decode(crypto::as_bytes(bytes));
+      // A tick inside a command batch is never applied: ledger time moves only by leader ticks.
+      const bool is_tick = cmd && std::holds_alternative<ledger::tick>(cmd->body);
+      if (is_tick) {
+        spdlog::warn("apply: entry {} carries a tick among client commands; not applied", e.index);
+        ++position;
+        continue;
+      }
       ledger::result<ledger::apply_outcome> r =
           cmd ? s.led->apply(*cmd) : ledger::result<ledger::apply_outcome>{ledger::fail(cmd.error().code, cmd.error().message)};
-      const bool is_tick = cmd && std::holds_alternative<ledger::tick>(cmd->body);
       stored_outcome so{e.index, position++, to_outcome(e.index, r)};
-      if (is_tick) continue;
       const auto h = crypto::sha256(crypto::as_bytes(bytes));
       std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
       auto existing = s.outcomes.find(hash);
@@ -268,7 +345,9 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
     }
   }
   if (last == s.applied) return;
+  if (registry_changed) writes.push_back({std::string(members_key), encode_registry(s.registry)});
   s.applied = last;
+  if (registry_changed) publish_registry(self);
   serve_reads(s);
   // A snapshot is due (every snapshot_every_entries): persist now, so raft can compact on time.
   if (writes.size() >= pending_writes_max || s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
@@ -294,8 +373,15 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     spdlog::error("apply: snapshot ledger does not restore: {}", led.error().message);
     return false;
   }
+  auto reg = img->registry_bytes.empty() ? std::optional<member_registry>(s.ctx->initial_registry)
+                                          : decode_registry(img->registry_bytes);
+  if (!reg) {
+    spdlog::error("apply: snapshot at {} holds a malformed member registry", snap.meta.index);
+    return false;
+  }
   std::vector<st::state_write> state;
   state.push_back({std::string(ledger_key), img->ledger_bytes});
+  state.push_back({std::string(members_key), encode_registry(*reg)});
   for (const auto& [hash, o] : img->outcomes) state.push_back({outcome_key(hash), encode_outcome(o)});
   if (auto res = s.ctx->store->install_snapshot(community_group, to_record(snap.meta, snap.data.size()), snap.data, state,
                                                 std::nullopt);
@@ -304,6 +390,8 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     return false;
   }
   s.led.emplace(std::move(*led));
+  s.registry = std::move(*reg);
+  publish_registry(self);
   s.applied = snap.meta.index;
   s.durable_applied = snap.meta.index;
   s.last_snapshot_index = snap.meta.index;
@@ -336,6 +424,15 @@ void load(apply_state& s) {
     if (!led) fatal("genesis: " + led.error().message);
     s.led.emplace(std::move(*led));
   }
+  auto members = store.get_state(community_group, members_key);
+  if (!members) fatal("read members: " + members.error().message);
+  if (members->has_value()) {
+    auto reg = decode_registry(**members);
+    if (!reg) fatal("stored member registry does not decode");
+    s.registry = std::move(*reg);
+  } else {
+    s.registry = s.ctx->initial_registry;  // the bootstrap voters (index 1)
+  }
   auto scanned = store.scan_state(community_group, outcome_prefix, limits::outcome_cache_entries_max + 1);
   if (!scanned) fatal("scan outcomes: " + scanned.error().message);
   std::vector<std::pair<std::string, stored_outcome>> list;
@@ -358,14 +455,63 @@ void load(apply_state& s) {
   spdlog::info("apply: state at applied index {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(s.root)));
 }
 
+// Registers the client as waiting for the outcome of `hash`, then proposes (once per distinct
+// command: later submissions of the same bytes wait for the same outcome).
+caf::result<net::client_response> wait_and_propose(self_ptr self, std::string hash, std::string command, bool admin) {
+  auto& s = self->state;
+    if (auto it = s.outcomes.find(hash); it != s.outcomes.end()) {
+      net::client_response r;
+      r.what = net::client_response::kind::outcome;
+      r.outcome = it->second.outcome;
+      r.outcome.duplicate = true;
+      return r;
+    }
+    auto it = s.waiters.find(hash);
+    if (it == s.waiters.end()) {
+      if (s.waiters.size() >= waiting_hashes_max) return failure(net::client_errc::busy, "too many commands in flight; retry");
+      it = s.waiters.emplace(hash, std::vector<apply_state::waiter>{}).first;
+      // Registered before the proposal leaves: the outcome cannot arrive before its waiter.
+      if (!admin) {
+        // Commands go to raft in groups: one propose message per group, not one per command.
+        s.outgoing_hashes.push_back(hash);
+        s.outgoing_commands.push_back(std::move(command));
+        if (s.outgoing_commands.size() >= proposal_batch_commands_max) {
+          flush_proposals(self);
+        } else if (!s.flush_scheduled) {
+          s.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+      } else {
+        self->request(s.raft, caf::infinite, propose_admin_atom::value, std::move(command))
+          .then([self, hash](uint16_t code, uint64_t leader) {
+            if (code == 0) return;
+            auto w = self->state.waiters.find(hash);
+            if (w == self->state.waiters.end()) return;
+            const auto r = failure(static_cast<net::client_errc>(code),
+                                   code == static_cast<uint16_t>(net::client_errc::no_leader)
+                                       ? "no leader known (election in progress); retry"
+                                       : "proposal refused; retry",
+                                   leader);
+            for (auto& x : w->second) x.promise.deliver(r);
+            self->state.waiters.erase(w);
+          });
+      }
+    }
+    auto rp = self->make_response_promise();
+    it->second.push_back({rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});
+    return rp;
+}
+
 }  // namespace
 
 caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
   self->state.ctx = ctx;
   load(self->state);
   return {
-      [self](wire_atom, caf::actor raft) {
+      [self](wire_atom, caf::actor raft, caf::actor peers) {
         self->state.raft = std::move(raft);
+        self->state.peers = std::move(peers);
+        publish_registry(self);
         self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
       },
       [self](committed_atom, const std::vector<cs::entry>& entries) { apply_entries(self, entries); },
@@ -373,31 +519,21 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
       [self](flush_atom) { flush_proposals(self); },
       [self](install_atom, const cs::snapshot& snap) { return install(self, snap); },
       [self](submit_atom, std::string& hash, std::string& command) -> caf::result<net::client_response> {
-        auto& s = self->state;
-        if (auto it = s.outcomes.find(hash); it != s.outcomes.end()) {
-          net::client_response r;
-          r.what = net::client_response::kind::outcome;
-          r.outcome = it->second.outcome;
-          r.outcome.duplicate = true;
-          return r;
-        }
-        auto it = s.waiters.find(hash);
-        if (it == s.waiters.end()) {
-          if (s.waiters.size() >= waiting_hashes_max) return failure(net::client_errc::busy, "too many commands in flight; retry");
-          it = s.waiters.emplace(hash, std::vector<apply_state::waiter>{}).first;
-          // Registered before the proposal leaves: the outcome cannot arrive before its waiter.
-          s.outgoing_hashes.push_back(hash);
-          s.outgoing_commands.push_back(std::move(command));
-          if (s.outgoing_commands.size() >= proposal_batch_commands_max) {
-            flush_proposals(self);
-          } else if (!s.flush_scheduled) {
-            s.flush_scheduled = true;
-            self->send(self, flush_atom::value);
-          }
-        }
-        auto rp = self->make_response_promise();
-        it->second.push_back({rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});
-        return rp;
+        return wait_and_propose(self, std::move(hash), std::move(command), false);
+      },
+      [self](admin_atom, std::string& hash, std::string& request) -> caf::result<net::client_response> {
+        return wait_and_propose(self, std::move(hash), std::move(request), true);
+      },
+      [self](cluster_atom) {
+        const auto& s = self->state;
+        nlohmann::json j;
+        j["cluster_id"] = s.ctx->cluster_id;
+        j["genesis_hash"] = crypto::to_hex(s.ctx->genesis_hash);
+        j["cluster_file"] = s.ctx->cluster_file_text;
+        auto keys = nlohmann::json::array();
+        for (const auto& [id, m] : s.registry.members) keys.push_back(crypto::to_hex(m.key.bytes));
+        j["member_keys"] = std::move(keys);
+        return j.dump();
       },
       [self](read_atom, uint64_t index, const address_bytes& address) -> caf::result<net::client_response> {
         auto& s = self->state;

@@ -4,6 +4,7 @@
 // (loopback by default).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -12,7 +13,10 @@
 
 #include "actors/actors_internal.hpp"
 #include "actors/messages.hpp"
-#include "actors/peer_transport.hpp"
+#include "actors/membership.hpp"
+#include "crypto/bytes.hpp"
+#include "net/client_conn.hpp"
+#include "net/peer_handshake.hpp"
 
 namespace energo::actors {
 
@@ -41,124 +45,241 @@ bool listen(caf::io::broker* self, const net::endpoint& ep, std::promise<bind_re
 }  // namespace
 
 // ---- Peer broker ------------------------------------------------------------------------------
+//
+// Every connection runs Energo's Noise XX handshake (net/peer_handshake.hpp): we are the
+// initiator on the links we dial (one per other member, expecting that member's key) and the
+// responder on accepted ones. A key is admitted if it belongs to the latest registry the apply
+// actor published (committed members, including members just added as learners) or to the
+// members the join target named (a joining node). Raft messages travel as sealed Cap'n Proto
+// frames; a message must name the authenticated node as its sender. Any failure (bad frame,
+// handshake, decryption, decoding, a wrong sender) logs the reason and closes that connection only.
+
+namespace {
+constexpr auto handshake_deadline = std::chrono::seconds(5);   // an unauthenticated connection is closed after
+constexpr auto redial_after_failure = std::chrono::seconds(2); // a dialled link whose handshake failed
+constexpr std::size_t unauthenticated_connections_max = 64;
+}  // namespace
 
 struct peer_broker_state {
-  struct outbound {
+  struct conn {
+    std::optional<net::peer_channel> ch;
+    bool outbound = false;
+    cs::node_id peer = cs::no_node;  // outbound: the member dialled; inbound: set once authenticated
+    std::chrono::steady_clock::time_point opened;
+  };
+  struct slot {
     std::optional<connection_handle> hdl;
-    outbound_link link;
+    std::chrono::steady_clock::time_point next_dial{};
   };
-  struct inbound {
-    inbound_link link;
-    cs::node_id from = cs::no_node;  // set by the hello
-  };
-  std::map<cs::node_id, outbound> out;
-  std::map<connection_handle, inbound> in;
-  std::map<connection_handle, cs::node_id> out_by_hdl;
+  std::map<connection_handle, conn> conns;
+  std::map<cs::node_id, slot> out;
+  std::shared_ptr<const member_registry> registry;
   uint64_t dropped = 0;
   static inline const char* name = "peer_broker";
 };
 
+namespace {
+
+using peer_self = caf::stateful_actor<peer_broker_state, caf::io::broker>*;
+
+bool admitted(peer_self self, const ctx_ptr& ctx, const crypto::ed25519_public_key& key) {
+  if (key == ctx->node_key.public_key()) return false;
+  if (self->state.registry && self->state.registry->find_key(key) != nullptr) return true;
+  return std::find(ctx->join_admitted.begin(), ctx->join_admitted.end(), key) != ctx->join_admitted.end();
+}
+
+net::peer_handshake_config channel_config(peer_self self, const ctx_ptr& ctx, net::noise::role role) {
+  net::peer_handshake_config c;
+  c.local_role = role;
+  c.cluster_id = ctx->cluster_id;
+  c.genesis_hash = ctx->genesis_hash;
+  c.node_key = ctx->node_key;
+  c.is_admitted = [self, ctx](const crypto::ed25519_public_key& k) { return admitted(self, ctx, k); };
+  return c;
+}
+
+void write_output(peer_self self, connection_handle hdl, net::peer_channel& ch) {
+  auto bytes = ch.take_output();
+  if (bytes.empty()) return;
+  auto& buf = self->wr_buf(hdl);
+  buf.insert(buf.end(), bytes.begin(), bytes.end());
+  self->flush(hdl);
+}
+
+void close_conn(peer_self self, connection_handle hdl, const std::string& reason) {
+  auto& s = self->state;
+  auto it = s.conns.find(hdl);
+  if (it != s.conns.end()) {
+    spdlog::warn("peer: closing {} connection {} (node {}): {}", it->second.outbound ? "outbound" : "inbound",
+                 self->remote_addr(hdl), it->second.peer, reason);
+    if (it->second.outbound) {
+      auto o = s.out.find(it->second.peer);
+      if (o != s.out.end()) {
+        o->second.hdl.reset();
+        o->second.next_dial = std::chrono::steady_clock::now() + redial_after_failure;
+      }
+    }
+    s.conns.erase(it);
+  }
+  self->close(hdl);
+}
+
+// Outbound slots follow the registry: one per other member; removed members are disconnected.
+void follow_registry(peer_self self, const ctx_ptr& ctx) {
+  auto& s = self->state;
+  for (const auto& [id, m] : s.registry->members) {
+    if (id != ctx->self) s.out[id];
+  }
+  for (auto it = s.out.begin(); it != s.out.end();) {
+    if (s.registry->members.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    if (it->second.hdl) {
+      const auto hdl = *it->second.hdl;
+      it->second.hdl.reset();
+      close_conn(self, hdl, "no longer a member");
+    }
+    it = s.out.erase(it);
+  }
+  std::vector<connection_handle> gone;
+  for (const auto& [hdl, c] : s.conns) {
+    if (!c.outbound && c.ch && c.ch->remote_node_key() && !admitted(self, ctx, *c.ch->remote_node_key())) gone.push_back(hdl);
+  }
+  for (auto hdl : gone) close_conn(self, hdl, "no longer a member");
+}
+
+}  // namespace
+
 caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker>* self, ctx_ptr ctx, caf::actor raft,
                           bind_promise bound) {
   if (!listen(self, ctx->peer_listen, *bound)) return {};
-  for (const auto& [id, p] : ctx->peers) {
-    if (id != ctx->self) self->state.out[id];
-  }
+  self->state.registry = std::make_shared<const member_registry>(ctx->initial_registry);
+  follow_registry(self, ctx);
   self->send(self, connect_atom::value);
-  auto drop_in = [self](connection_handle hdl, const std::string& reason) {
-    spdlog::warn("peer: closing inbound connection {}: {}", self->remote_addr(hdl), reason);
-    self->state.in.erase(hdl);
-    self->close(hdl);
-  };
   return {
       [self, ctx](connect_atom) {
-        for (auto& [id, o] : self->state.out) {
-          if (o.hdl) continue;
-          const auto& ep = ctx->peers.at(id).peer;
+        auto& s = self->state;
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& [id, o] : s.out) {
+          if (o.hdl || now < o.next_dial) continue;
+          const auto* m = s.registry->members.count(id) ? &s.registry->members.at(id) : nullptr;
+          if (m == nullptr) continue;
+          auto ep = net::parse_endpoint(m->peer);
+          if (!ep) continue;
           // Loopback / LAN connect: CAF 0.17 connects synchronously; a refused port fails at once.
-          auto hdl = self->add_tcp_scribe(ep.host, ep.port);
+          auto hdl = self->add_tcp_scribe(ep->host, ep->port);
           if (!hdl) continue;
-          o.hdl = *hdl;
-          self->state.out_by_hdl[*hdl] = id;
-          self->configure_read(*hdl, caf::io::receive_policy::at_most(read_chunk_bytes));
-          auto& buf = self->wr_buf(*hdl);
-          o.link.seal(buf, net::encode_peer_hello({ctx->cluster_id, ctx->self, net::limits::wire_version}));
-          self->flush(*hdl);
-          spdlog::info("peer: connected to {} ({}:{})", id, ep.host, ep.port);
-        }
-        self->delayed_send(self, reconnect_interval, connect_atom::value);
-      },
-      [self](peer_out_atom, const cs::message& m) {
-        auto it = self->state.out.find(m.to);
-        if (it == self->state.out.end() || !it->second.hdl) {
-          ++self->state.dropped;
-          return;
-        }
-        auto& buf = self->wr_buf(*it->second.hdl);
-        if (buf.size() > peer_write_buffer_bytes_max) {
-          ++self->state.dropped;
-          return;
-        }
-        it->second.link.seal(buf, net::encode_peer_raft(m));
-        self->flush(*it->second.hdl);
-      },
-      [self](const caf::io::new_connection_msg& msg) {
-        self->state.in.emplace(msg.handle, peer_broker_state::inbound{});
-        self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_bytes));
-      },
-      [self, ctx, raft, drop_in](const caf::io::new_data_msg& msg) {
-        auto it = self->state.in.find(msg.handle);
-        if (it == self->state.in.end()) return;  // data on an outbound link: peers never answer there
-        std::vector<std::string> bodies;
-        if (auto r = it->second.link.open(msg.buf, bodies); !r) {
-          for (auto& b : bodies) (void)b;
-          drop_in(msg.handle, std::string(net::to_string(r.error().code)) + ": " + r.error().message);
-          return;
-        }
-        for (const auto& body : bodies) {
-          auto frame = net::decode_peer_frame(body);
-          if (!frame) {
-            drop_in(msg.handle, "malformed frame: " + frame.error().message);
-            return;
-          }
-          auto& conn = self->state.in.at(msg.handle);
-          if (conn.from == cs::no_node) {
-            if (!frame->hello) {
-              drop_in(msg.handle, "first frame is not a hello");
-              return;
-            }
-            if (frame->hello->cluster_id != ctx->cluster_id) {
-              drop_in(msg.handle, "wrong cluster id '" + frame->hello->cluster_id + "'");
-              return;
-            }
-            if (frame->hello->node == ctx->self || ctx->peers.count(frame->hello->node) == 0) {
-              drop_in(msg.handle, "node " + std::to_string(frame->hello->node) + " is not a member");
-              return;
-            }
-            conn.from = frame->hello->node;
-            spdlog::info("peer: accepted node {} from {}", conn.from, self->remote_addr(msg.handle));
+          auto cfg = channel_config(self, ctx, net::noise::role::initiator);
+          cfg.expected_peer = m->key;
+          auto ch = net::peer_channel::create(std::move(cfg));
+          if (!ch) {
+            spdlog::error("peer: cannot start a handshake: {}", ch.error().message);
+            self->close(*hdl);
             continue;
           }
-          if (!frame->raft) {
-            drop_in(msg.handle, "second hello");
-            return;
-          }
+          o.hdl = *hdl;
+          auto& c = s.conns[*hdl];
+          c.ch.emplace(std::move(*ch));
+          c.outbound = true;
+          c.peer = id;
+          c.opened = now;
+          self->configure_read(*hdl, caf::io::receive_policy::at_most(read_chunk_bytes));
+          write_output(self, *hdl, *c.ch);
+        }
+        // Handshakes that do not finish in time.
+        std::vector<connection_handle> late;
+        for (const auto& [hdl, c] : s.conns) {
+          if (!c.ch->established() && now - c.opened > handshake_deadline) late.push_back(hdl);
+        }
+        for (auto hdl : late) close_conn(self, hdl, "handshake did not finish in time");
+        self->delayed_send(self, reconnect_interval, connect_atom::value);
+      },
+      [self, ctx](members_atom, std::shared_ptr<const member_registry> reg) {
+        self->state.registry = std::move(reg);
+        follow_registry(self, ctx);
+      },
+      [self](peer_out_atom, const cs::message& m) {
+        auto& s = self->state;
+        auto it = s.out.find(m.to);
+        if (it == s.out.end() || !it->second.hdl) {
+          ++s.dropped;
+          return;
+        }
+        const auto hdl = *it->second.hdl;
+        auto& c = s.conns.at(hdl);
+        if (!c.ch->established() || self->wr_buf(hdl).size() > peer_write_buffer_bytes_max) {
+          ++s.dropped;  // Raft retransmits
+          return;
+        }
+        const auto body = net::encode_peer_raft(m);
+        if (auto r = c.ch->send(crypto::as_bytes(body)); !r) {
+          if (c.ch->closed_because()) return close_conn(self, hdl, r.error().message);
+          ++s.dropped;
+          spdlog::warn("peer: message to {} not sent: {}", m.to, r.error().message);
+          return;
+        }
+        write_output(self, hdl, *c.ch);
+      },
+      [self, ctx](const caf::io::new_connection_msg& msg) {
+        auto& s = self->state;
+        std::size_t pending = 0;
+        for (const auto& [h, c] : s.conns) pending += c.ch->established() ? 0 : 1;
+        if (pending >= unauthenticated_connections_max) {
+          spdlog::warn("peer: too many unauthenticated connections; refusing {}", self->remote_addr(msg.handle));
+          self->close(msg.handle);
+          return;
+        }
+        auto ch = net::peer_channel::create(channel_config(self, ctx, net::noise::role::responder));
+        if (!ch) {
+          self->close(msg.handle);
+          return;
+        }
+        auto& c = s.conns[msg.handle];
+        c.ch.emplace(std::move(*ch));
+        c.opened = std::chrono::steady_clock::now();
+        self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_bytes));
+      },
+      [self, ctx, raft](const caf::io::new_data_msg& msg) {
+        auto& s = self->state;
+        auto it = s.conns.find(msg.handle);
+        if (it == s.conns.end()) return;
+        auto& c = it->second;
+        const bool was_established = c.ch->established();
+        std::vector<std::vector<uint8_t>> messages;
+        auto r = c.ch->on_bytes(net::byte_span(reinterpret_cast<const uint8_t*>(msg.buf.data()), msg.buf.size()), messages);
+        if (!r) {
+          return close_conn(self, msg.handle, std::string(net::to_string(r.error().code)) + ": " + r.error().message);
+        }
+        write_output(self, msg.handle, *c.ch);
+        if (c.ch->established() && !was_established) {
+          const auto id = node_id_of_key(*c.ch->remote_node_key());
+          if (c.outbound && id != c.peer) return close_conn(self, msg.handle, "reached another node than dialled");
+          c.peer = id;
+          spdlog::info("peer: {} link with node {} ({}) authenticated", c.outbound ? "outbound" : "inbound", id,
+                       self->remote_addr(msg.handle));
+        }
+        for (const auto& body : messages) {
+          auto frame = net::decode_peer_frame(std::string_view(reinterpret_cast<const char*>(body.data()), body.size()));
+          if (!frame) return close_conn(self, msg.handle, "malformed frame: " + frame.error().message);
+          if (!frame->raft) return close_conn(self, msg.handle, "unexpected hello on an authenticated link");
           auto& m = *frame->raft;
-          if (m.from != conn.from || m.to != ctx->self) {
-            drop_in(msg.handle, "message from " + std::to_string(m.from) + " to " + std::to_string(m.to) +
-                                    " on the link of node " + std::to_string(conn.from));
-            return;
+          if (m.from != c.peer || m.to != ctx->self) {
+            return close_conn(self, msg.handle, "message from " + std::to_string(m.from) + " to " + std::to_string(m.to) +
+                                                    " on the link of node " + std::to_string(c.peer));
           }
           self->send(raft, peer_in_atom::value, std::move(m));
         }
       },
       [self](const caf::io::connection_closed_msg& msg) {
-        self->state.in.erase(msg.handle);
-        if (auto it = self->state.out_by_hdl.find(msg.handle); it != self->state.out_by_hdl.end()) {
-          spdlog::info("peer: link to {} closed; reconnecting", it->second);
-          self->state.out[it->second].hdl.reset();
-          self->state.out_by_hdl.erase(it);
+        auto& s = self->state;
+        auto it = s.conns.find(msg.handle);
+        if (it == s.conns.end()) return;
+        if (it->second.outbound) {
+          spdlog::info("peer: link to {} closed; reconnecting", it->second.peer);
+          if (auto o = s.out.find(it->second.peer); o != s.out.end()) o->second.hdl.reset();
         }
+        s.conns.erase(it);
       },
       [](const caf::io::acceptor_closed_msg&) {},
       [self](stop_atom) {
@@ -257,6 +378,40 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                         --self->state.inflight;
                         reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
                       });
+              break;
+            }
+            case net::client_request::kind::admin: {
+              if (self->state.inflight >= ctx->submit_inflight_max) {
+                reply(self, hdl, id, fail(net::client_errc::busy, "the node's submission queue is full; retry"));
+                break;
+              }
+              ++self->state.inflight;
+              self->request(ingest, timeout, admin_atom::value, std::move(req->command))
+                  .then(
+                      [self, hdl, id](net::client_response& r) {
+                        --self->state.inflight;
+                        reply(self, hdl, id, std::move(r));
+                      },
+                      [self, hdl, id](caf::error& e) {
+                        --self->state.inflight;
+                        reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
+                      });
+              break;
+            }
+            case net::client_request::kind::members:
+            case net::client_request::kind::cluster_info: {
+              const bool members = req->what == net::client_request::kind::members;
+              auto on_text = [self, hdl, id, members](std::string& text) {
+                net::client_response r;
+                r.what = members ? net::client_response::kind::members : net::client_response::kind::cluster_info;
+                r.text = std::move(text);
+                reply(self, hdl, id, std::move(r));
+              };
+              auto on_error = [self, hdl, id](caf::error&) {
+                reply(self, hdl, id, fail(net::client_errc::internal, "no answer from the node's actors"));
+              };
+              if (members) self->request(raft, timeout, members_atom::value).then(on_text, on_error);
+              else self->request(apply, timeout, cluster_atom::value).then(on_text, on_error);
               break;
             }
             case net::client_request::kind::status: {

@@ -4,6 +4,7 @@
 // clock: on the leader only, proposes `tick` entries from the wall clock.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <caf/all.hpp>
@@ -42,6 +43,24 @@ caf::behavior ingest_worker(caf::event_based_actor* self, ctx_ptr ctx, caf::acto
         std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
         auto rp = self->make_response_promise();
         rp.delegate(apply, submit_atom::value, std::move(hash), std::move(bytes));
+        return rp;
+      },
+      [self, ctx, apply](admin_atom, std::string& bytes) -> caf::result<net::client_response> {
+        // A membership request: decoded and verified here to keep forgeries out of the log; the
+        // apply actor verifies again (the registry is rebuilt from the log alone) and checks the nonce.
+        auto req = decode_admin_request(bytes);
+        if (!req) return failure(net::client_errc::malformed, "membership request does not decode");
+        const auto& admins = ctx->genesis.admins;
+        if (std::find(admins.begin(), admins.end(), req->admin_key) == admins.end()) {
+          return failure(net::client_errc::bad_signature, "membership request not signed by a genesis admin key");
+        }
+        if (!verify_admin_request(*req, ctx->cluster_id, ctx->genesis_hash)) {
+          return failure(net::client_errc::bad_signature, "membership request signature does not verify");
+        }
+        const auto h = crypto::sha256(crypto::as_bytes(bytes));
+        std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
+        auto rp = self->make_response_promise();
+        rp.delegate(apply, admin_atom::value, std::move(hash), std::move(bytes));
         return rp;
       },
   };

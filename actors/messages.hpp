@@ -36,6 +36,9 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <memory>
+
+#include "actors/membership.hpp"
 #include "consensus/types.hpp"
 #include "net/wire.hpp"
 
@@ -59,6 +62,11 @@ using image_atom = caf::atom_constant<caf::atom("image")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using connect_atom = caf::atom_constant<caf::atom("connect")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using members_atom = caf::atom_constant<caf::atom("members")>;
+using admin_atom = caf::atom_constant<caf::atom("admin")>;
+using propose_admin_atom = caf::atom_constant<caf::atom("prop_admin")>;
+using transfer_to_atom = caf::atom_constant<caf::atom("transfer_t")>;
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 
 struct raft_view {
   std::string role;
@@ -88,3 +96,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::net::client_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::raft_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::apply_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::address_bytes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const energo::actors::member_registry>)

@@ -12,7 +12,12 @@
 
 #include "actors/actors_internal.hpp"
 #include "actors/messages.hpp"
+#include "actors/membership.hpp"
 #include "actors/state_codec.hpp"
+#include "crypto/bytes.hpp"
+
+#include <nlohmann/json.hpp>
+#include <set>
 #include "consensus/raft.hpp"
 
 namespace energo::actors {
@@ -86,6 +91,11 @@ struct raft_state {
   uint64_t next_read_ctx = 1;
   cs::role last_role = cs::role::follower;
   cs::node_id last_leader = cs::no_node;
+  // The latest registry the apply actor published: the leader reconciles the Raft configuration
+  // towards it (actors/membership.hpp).
+  std::shared_ptr<const member_registry> registry;
+  std::map<cs::node_id, std::chrono::steady_clock::time_point> last_contact;  // last message from each peer
+  uint64_t refused_forwards = 0;
   static inline const char* name = "raft";
 };
 
@@ -214,6 +224,114 @@ void finish_ready(self_ptr self, cs::ready r) {
   if (s.core->has_ready()) schedule_ready(self);
 }
 
+// A learner is promoted once its log is within this many entries of the leader's.
+constexpr uint64_t promote_lag_max = 64;
+
+// Leader only: one single-server change towards the registry per call (the core refuses a second
+// one while a change is uncommitted). Idempotent by construction: a change is proposed only while
+// the configuration differs from the registry, so a repeated or stale proposal changes nothing.
+void reconcile_membership(self_ptr self) {
+  auto& s = self->state;
+  auto& core = *s.core;
+  if (!s.registry || core.role() != cs::role::leader || core.transfer_target() != cs::no_node) return;
+  const auto desired = s.registry->desired_membership();
+  if (desired.voters.empty()) return;
+  const auto& cur = core.membership();
+  auto propose = [&](cs::config_change_type t, cs::node_id id) {
+    auto r = core.propose_config_change({t, id});
+    if (r) {
+      spdlog::info("raft: proposed config change {} node {} at index {}", static_cast<int>(t), id, r->index);
+      schedule_ready(self);
+    } else if (r.error().code != cs::raft_error_code::config_change_pending &&
+               r.error().code != cs::raft_error_code::leader_not_ready) {
+      spdlog::warn("raft: config change for node {} refused: {}", id, r.error().message);
+    }
+  };
+  for (auto id : desired.voters) {
+    if (!cur.contains(id)) return propose(cs::config_change_type::add_learner, id);
+  }
+  for (auto id : desired.learners) {
+    if (!cur.contains(id)) return propose(cs::config_change_type::add_learner, id);
+  }
+  for (auto id : desired.voters) {
+    if (!cur.is_learner(id)) continue;
+    const auto p = core.progress_of(id);
+    if (p && p->match + promote_lag_max >= core.last_index()) return propose(cs::config_change_type::promote_learner, id);
+  }
+  std::set<cs::node_id> present(cur.voters);
+  present.insert(cur.learners.begin(), cur.learners.end());
+  for (auto id : present) {
+    if (desired.contains(id)) continue;
+    if (id != core.id()) return propose(cs::config_change_type::remove_node, id);
+    // The leader itself is to go: hand leadership to the most up-to-date remaining voter first;
+    // the new leader then removes this node.
+    cs::node_id best = cs::no_node;
+    uint64_t best_match = 0;
+    for (const auto& p : core.progress()) {
+      if (p.id == core.id() || !cur.is_voter(p.id) || !desired.is_voter(p.id)) continue;
+      if (best == cs::no_node || p.match > best_match) best = p.id, best_match = p.match;
+    }
+    if (best != cs::no_node && core.transfer_leadership(best)) {
+      spdlog::info("raft: removed from the registry; transferring leadership to {}", best);
+      schedule_ready(self);
+    }
+    return;
+  }
+}
+
+std::string members_json(self_ptr self) {
+  auto& s = self->state;
+  const auto& core = *s.core;
+  nlohmann::json j;
+  j["node_id"] = core.id();
+  j["leader"] = core.leader();
+  j["term"] = core.term();
+  j["commit_index"] = core.commit_index();
+  j["last_index"] = core.last_index();
+  j["cluster_id"] = s.ctx->cluster_id;
+  j["progress_known"] = core.role() == cs::role::leader;
+  const auto now = std::chrono::steady_clock::now();
+  auto list = nlohmann::json::array();
+  std::set<cs::node_id> ids;
+  if (s.registry) for (const auto& [id, m] : s.registry->members) ids.insert(id);
+  for (auto id : core.membership().voters) ids.insert(id);
+  for (auto id : core.membership().learners) ids.insert(id);
+  for (auto id : ids) {
+    nlohmann::json m;
+    m["id"] = id;
+    const member_record* rec = nullptr;
+    if (s.registry) {
+      auto it = s.registry->members.find(id);
+      if (it != s.registry->members.end()) rec = &it->second;
+    }
+    m["name"] = rec ? rec->name : "";
+    m["registry_role"] = rec ? std::string(to_string(rec->role)) : "removed";
+    m["raft_role"] = core.membership().is_voter(id) ? "voter" : core.membership().is_learner(id) ? "learner" : "absent";
+    m["public_key"] = rec ? crypto::to_hex(rec->key.bytes) : "";
+    m["peer"] = rec ? rec->peer : "";
+    m["client"] = rec ? rec->client : "";
+    m["leader"] = id == core.leader();
+    if (id == core.id()) {
+      m["match_index"] = core.last_index();
+      m["lag"] = 0;
+      m["last_contact_ms"] = 0;
+    } else if (auto p = core.progress_of(id)) {
+      m["match_index"] = p->match;
+      m["lag"] = core.last_index() > p->match ? core.last_index() - p->match : 0;
+      m["state"] = std::string(cs::to_string(p->state));
+    }
+    if (id != core.id()) {
+      auto c = s.last_contact.find(id);
+      if (c != s.last_contact.end()) {
+        m["last_contact_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(now - c->second).count();
+      }
+    }
+    list.push_back(std::move(m));
+  }
+  j["members"] = std::move(list);
+  return j.dump();
+}
+
 // Restart the core from the store (storage/README.md "Restart recipe").
 cs::raft_node restart_core(const node_context& ctx) {
   auto& store = *ctx.store;
@@ -266,6 +384,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
         auto& st2 = self->state;
         ++st2.ticks;
         st2.core->tick();
+        reconcile_membership(self);
         for (auto it = st2.reads.begin(); it != st2.reads.end();) {
           if (it->second.deadline_tick <= st2.ticks) {
             it->second.promise.deliver(static_cast<uint16_t>(net::client_errc::timeout), uint64_t{0});
@@ -279,7 +398,44 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
       },
       [self](ready_atom) { process_ready(self); },
       [self](peer_in_atom, const cs::message& m) {
-        self->state.core->step(m);
+        auto& st2 = self->state;
+        st2.last_contact[m.from] = std::chrono::steady_clock::now();
+        if (m.type == cs::message_type::forward_proposal) {
+          // Only command batches and admin requests may be forwarded; a leader tick comes from
+          // this node's own clock, never from a peer (actors/membership.hpp).
+          for (const auto& e : m.entries) {
+            if (e.type != cs::entry_type::normal || !forwardable(e.data)) {
+              ++st2.refused_forwards;
+              spdlog::warn("raft: refused a forwarded proposal from node {}: entry kind {} may not be forwarded", m.from,
+                           e.data.empty() ? -1 : static_cast<int>(static_cast<uint8_t>(e.data[0])));
+              return;
+            }
+          }
+        }
+        st2.core->step(m);
+        schedule_ready(self);
+      },
+      [self](propose_admin_atom, std::string& request) -> caf::result<uint16_t, uint64_t> {
+        auto& core = *self->state.core;
+        auto res = core.propose(encode_admin_entry(request));
+        schedule_ready(self);
+        if (!res) return {code_of(res.error()), res.error().leader_hint};
+        return {uint16_t{0}, core.leader()};
+      },
+      [self](members_atom, std::shared_ptr<const member_registry> reg) {
+        self->state.registry = std::move(reg);
+        reconcile_membership(self);
+      },
+      [self](members_atom) { return members_json(self); },
+      [self](transfer_to_atom, uint64_t target, uint64_t term) {
+        // An admin transfer request applied: the leader of the term it was committed in acts.
+        auto& core = *self->state.core;
+        if (core.role() != cs::role::leader || core.term() != term || target == core.id()) return;
+        if (auto r = core.transfer_leadership(target); !r) {
+          spdlog::warn("raft: transfer to {} refused: {}", target, r.error().message);
+        } else {
+          spdlog::info("raft: transferring leadership to {} (admin request)", target);
+        }
         schedule_ready(self);
       },
       [self](propose_atom, std::vector<std::string>& commands) -> caf::result<uint16_t, uint64_t> {
@@ -298,9 +454,8 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
       [self](propose_tick_atom, int64_t time_ms) {
         auto& st2 = self->state;
         if (st2.core->role() != cs::role::leader) return;
-        ledger::command c{ledger::tick{time_ms}, {}};
-        const auto bytes = ledger::encode(c);
-        auto res = st2.core->propose(encode_command_batch({std::string(bytes.begin(), bytes.end())}));
+        // Its own entry kind: a leader tick can only be appended here (forwarded ones are refused).
+        auto res = st2.core->propose(encode_tick_entry(time_ms));
         if (!res) spdlog::debug("raft: tick not proposed: {}", res.error().message);
         schedule_ready(self);
       },

@@ -55,7 +55,7 @@ energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys, std
   const auto client = client_future.get();
   if (!client.error.empty()) return energo::unexpected<spawn_error>{spawn_error{7, "client port: " + client.error}};
   h.client_port = client.port;
-  caf::anon_send(h.apply, wire_atom::value, h.raft);
+  caf::anon_send(h.apply, wire_atom::value, h.raft, h.peers);
   caf::anon_send(h.raft, wire_atom::value, h.peers, h.apply);
   if (ctx->clock_enabled) h.clock = spawn_clock(sys, ctx, h.raft, h.apply);
   return h;

@@ -12,7 +12,9 @@
 
 #include "common/result.hpp"
 #include "consensus/types.hpp"
+#include "actors/membership.hpp"
 #include "crypto/bytes.hpp"
+#include "crypto/ed25519.hpp"
 #include "ledger/ledger.hpp"
 #include "net/client_conn.hpp"
 #include "storage/node_store.hpp"
@@ -21,18 +23,19 @@ namespace energo::actors {
 
 inline constexpr consensus::group_id community_group = 1;  // one community = one group today
 
-struct peer_info {
-  consensus::node_id id = consensus::no_node;
-  std::string name;
-  net::endpoint peer;
-};
-
 // Everything the actors share; immutable after spawn_node() (the store is thread-safe).
 struct node_context {
   consensus::node_id self = consensus::no_node;
   std::string name;
   std::string cluster_id;
-  std::map<consensus::node_id, peer_info> peers;  // every initial voter, self included
+  crypto::ed25519_keypair node_key;  // proves this node's identity in the peer handshake
+  // The registry at index 1 (the bootstrap voters, from cluster.json); the apply actor replaces it
+  // with the replicated one (actors/membership.hpp).
+  member_registry initial_registry;
+  // Joining node: the members the join target named, admitted on the peer port until this node's
+  // own registry catches up.
+  std::vector<crypto::ed25519_public_key> join_admitted;
+  std::string cluster_file_text;  // DIR/cluster.json verbatim (served to joining nodes)
   ledger::genesis genesis;
   crypto::hash256 genesis_hash{};
   std::shared_ptr<storage::node_store> store;

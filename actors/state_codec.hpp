@@ -1,9 +1,11 @@
 #pragma once
 // Byte formats the node adds around the ledger (little-endian, versioned, bounded):
-//  - a log entry's payload: a batch of verified commands (ledger::encode form);
+//  - a log entry's payload: kind byte 1 + a batch of verified commands (ledger::encode form); the
+//    other kinds (leader tick, admin request) are in membership.hpp;
 //  - a stored outcome: what applying one command did, kept so that a retried command gets its
 //    first answer (the nonce already guarantees it is never applied twice);
-//  - the node image: ledger snapshot + the outcome cache, the data of a Raft snapshot.
+//  - the node image: ledger snapshot + the outcome cache + the member registry, the data of a
+//    Raft snapshot ("ENI2"; "ENI1" images without a registry still decode).
 // Everything here is a pure function of its input, so every replica writes the same bytes.
 #include <cstdint>
 #include <optional>
@@ -19,7 +21,8 @@ namespace limits {
 inline constexpr std::size_t commands_per_entry_max = 4096;
 inline constexpr std::size_t outcome_cache_entries_max = 8192;  // recent command outcomes kept
 inline constexpr std::size_t outcome_message_bytes_max = 256;
-inline constexpr std::size_t image_bytes_max = 256u << 20;  // = storage::limits::snapshot_bytes_max
+inline constexpr std::size_t image_bytes_max = 256u << 20;
+inline constexpr std::size_t registry_bytes_max = 64u << 10;  // 64 members of < 1 KiB each  // = storage::limits::snapshot_bytes_max
 }  // namespace limits
 
 inline constexpr uint8_t entry_batch_version = 1;
@@ -41,6 +44,7 @@ struct node_image {
   uint64_t applied_index = 0;
   std::string ledger_bytes;                                    // ledger::snapshot()
   std::vector<std::pair<std::string, stored_outcome>> outcomes; // (command hash, outcome), log order
+  std::string registry_bytes;  // encode_registry() (actors/membership.hpp); empty in v1 images
 };
 [[nodiscard]] std::string encode_image(const node_image& img);
 [[nodiscard]] std::optional<node_image> decode_image(std::string_view bytes);

@@ -109,7 +109,7 @@ energo::result<client_response, std::string> client_conn::call(client_request re
   const auto deadline = clock_type::now() + timeout;
   request.id = next_id_++;
   if (auto r = send_raw(frame_of(encode_client_request(request))); !r) return energo::unexpected<std::string>{r.error()};
-  frame_reader reader(limits::client_frame_bytes_max);
+  frame_reader reader(limits::client_response_frame_bytes_max);
   char buf[16384];
   for (;;) {
     auto body = reader.next();

@@ -2,6 +2,7 @@
 // Length-prefixed frames: u32 big-endian payload length, then the payload. Every peer-channel
 // message (Noise handshake messages and encrypted transport messages) travels in one frame.
 // Pure: no I/O; the caller feeds bytes as they come off a socket and writes what it is given.
+#include "net/limits.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -19,7 +20,6 @@ namespace limits {
 // Largest frame payload a peer may send; a larger declared length closes the connection before
 // a single payload byte is buffered. 4 MiB holds a Raft append batch or a snapshot chunk.
 inline constexpr std::size_t frame_bytes_max = std::size_t{4} << 20;
-inline constexpr std::size_t frame_header_bytes = 4;
 }  // namespace limits
 
 enum class frame_error_code {

@@ -15,6 +15,7 @@
 //
 // peer_channel puts framing, handshake and session together behind the interface a CAF broker
 // needs: bytes in, bytes to write out, application messages out. Pure: no sockets, no clock.
+#include "net/limits.hpp"
 #include <functional>
 #include <optional>
 #include <string>
@@ -30,7 +31,6 @@
 namespace energo::net {
 
 namespace limits {
-inline constexpr std::size_t cluster_id_bytes_max = 256;
 // Before the peer is authenticated no frame may exceed a Noise handshake message (§3), so an
 // unauthenticated connection cannot make us buffer a full frame_bytes_max.
 inline constexpr std::size_t handshake_frame_bytes_max = noise::message_bytes_max;

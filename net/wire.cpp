@@ -268,6 +268,9 @@ std::string encode_client_request(const client_request& r) {
       a.setStale(r.account.stale);
       break;
     }
+    case client_request::kind::admin: req.setAdmin(as_data(r.command)); break;
+    case client_request::kind::members: req.setMembers(); break;
+    case client_request::kind::cluster_info: req.setClusterInfo(); break;
   }
   return to_body(builder);
 }
@@ -297,6 +300,16 @@ wire_result<client_request> decode_client_request(std::string_view body) {
         out.account.stale = a.getStale();
         return out;
       }
+      case schema::ClientRequest::ADMIN:
+        out.what = client_request::kind::admin;
+        out.command = data_of(req.getAdmin());
+        return out;
+      case schema::ClientRequest::MEMBERS:
+        out.what = client_request::kind::members;
+        return out;
+      case schema::ClientRequest::CLUSTER_INFO:
+        out.what = client_request::kind::cluster_info;
+        return out;
     }
     return fail(wire_errc::malformed, "unknown request kind");
   } catch (const kj::Exception& e) {
@@ -370,6 +383,8 @@ std::string encode_client_response(const client_response& r) {
       f.setLeaderHint(r.failure.leader_hint);
       break;
     }
+    case client_response::kind::members: res.setMembers(r.text); break;
+    case client_response::kind::cluster_info: res.setClusterInfo(r.text); break;
   }
   return to_body(builder);
 }
@@ -443,6 +458,14 @@ wire_result<client_response> decode_client_response(std::string_view body) {
         out.failure.leader_hint = f.getLeaderHint();
         return out;
       }
+      case schema::ClientResponse::MEMBERS:
+        out.what = client_response::kind::members;
+        out.text = text_of(res.getMembers(), limits::client_response_text_bytes_max);
+        return out;
+      case schema::ClientResponse::CLUSTER_INFO:
+        out.what = client_response::kind::cluster_info;
+        out.text = text_of(res.getClusterInfo(), limits::client_response_text_bytes_max);
+        return out;
     }
     return fail(wire_errc::malformed, "unknown response kind");
   } catch (const kj::Exception& e) {

@@ -7,6 +7,7 @@
 // the stream's named maximum, a body that is not whole words, or a message Cap'n Proto refuses
 // (traversal and nesting limits below) is a wire_error: the caller closes that one connection.
 // Nothing here allocates more than the checked frame length.
+#include "net/limits.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,16 +22,17 @@
 namespace energo::net {
 
 namespace limits {
-inline constexpr std::size_t frame_header_bytes = 4;
 // A Raft append carries at most consensus::limits::max_entries_bytes_per_append (256 KiB) of
 // payload; a snapshot chunk at most snapshot_chunk_bytes_max (64 KiB). 8 MiB leaves room for
 // per-entry overhead and a larger configured append without letting a peer make us buffer more.
 inline constexpr std::size_t peer_frame_bytes_max = 8u << 20;
 // A client request carries at most one command (ledger::limits::command_bytes_max = 4 KiB).
 inline constexpr std::size_t client_frame_bytes_max = 64u << 10;
+// Responses a client reads may be larger: cluster info carries the genesis (a joining node).
+inline constexpr std::size_t client_response_frame_bytes_max = 4u << 20;
+inline constexpr std::size_t client_response_text_bytes_max = client_response_frame_bytes_max - 4096;
 inline constexpr uint64_t capnp_nesting_limit = 16;
 inline constexpr uint32_t wire_version = 1;
-inline constexpr std::size_t cluster_id_bytes_max = 256;
 inline constexpr std::size_t text_bytes_max = 4096;  // names, messages in responses
 }  // namespace limits
 
@@ -119,10 +121,10 @@ struct account_query {
 };
 
 struct client_request {
-  enum class kind : uint8_t { submit, status, account };
+  enum class kind : uint8_t { submit, status, account, admin, members, cluster_info };
   uint64_t id = 0;
   kind what = kind::status;
-  std::string command;  // submit: ledger::encode() bytes
+  std::string command;  // submit: ledger::encode() bytes; admin: a signed membership request
   account_query account;
 };
 
@@ -171,9 +173,10 @@ struct account_answer {
 };
 
 struct client_response {
-  enum class kind : uint8_t { outcome, status, account, failure };
+  enum class kind : uint8_t { outcome, status, account, failure, members, cluster_info };
   uint64_t id = 0;
   kind what = kind::failure;
+  std::string text;  // members, cluster_info: a JSON object
   command_outcome outcome;
   node_status status;
   account_answer account;

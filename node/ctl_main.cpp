@@ -2,6 +2,8 @@
 //   energoctl [--endpoints a,b] [--json] status
 //   energoctl [--endpoints a,b] [--json] submit [--file F | --binary F]   (JSON lines on stdin by default)
 //   energoctl [--endpoints a,b] [--json] account ADDRESS [--stale]
+//   energoctl [--endpoints a,b] [--json] member list | add | promote | remove | transfer-leader
+//   energoctl keys new --out FILE
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -11,7 +13,9 @@
 #include <sstream>
 #include <thread>
 
+#include "actors/membership.hpp"
 #include "crypto/bytes.hpp"
+#include "tools/key_file.hpp"
 #include "net/client_conn.hpp"
 #include "node/exit_codes.hpp"
 #include "tools/command_json.hpp"
@@ -220,6 +224,163 @@ int cmd_account(const options& o, const std::string& address, bool stale) {
   return exit_ok;
 }
 
+// ---- Membership (docs/node.md "Membership") ----------------------------------------------------
+
+struct member_options {
+  std::string admin_key_file;
+  uint64_t nonce = 0;  // 0: microseconds since the epoch (strictly increasing for one admin)
+  std::string name, key, peer, client;
+  bool learner = false;
+  bool force = false;
+  std::string target;  // NAME or node id
+};
+
+energo::result<json, int> ask_json(const options& o, net::client_request::kind what) {
+  net::client_request req;
+  req.what = what;
+  net::client_response res;
+  if (int rc = call(o, req, res); rc != exit_ok) return energo::unexpected<int>{rc};
+  if (res.what == net::client_response::kind::failure) return energo::unexpected<int>{print_failure(o, res.failure)};
+  try {
+    return json::parse(res.text);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "energoctl: bad answer from the node: %s\n", e.what());
+    return energo::unexpected<int>{exit_failed};
+  }
+}
+
+// The member list with replication progress: asked of the leader when it is known (only the
+// leader knows match indexes and last contact).
+energo::result<json, int> member_list(const options& o) {
+  auto j = ask_json(o, net::client_request::kind::members);
+  if (!j || (*j)["progress_known"].get<bool>()) return j;
+  const uint64_t leader = (*j)["leader"].get<uint64_t>();
+  for (const auto& m : (*j)["members"]) {
+    if (m["id"].get<uint64_t>() != leader || m["client"].get<std::string>().empty()) continue;
+    options lo = o;
+    lo.endpoints = {m["client"].get<std::string>()};
+    lo.timeout_ms = std::min<uint32_t>(o.timeout_ms, 3000);
+    auto from_leader = ask_json(lo, net::client_request::kind::members);
+    if (from_leader && (*from_leader)["progress_known"].get<bool>()) return from_leader;
+  }
+  return j;
+}
+
+int cmd_member_list(const options& o) {
+  auto j = member_list(o);
+  if (!j) return j.error();
+  if (o.as_json) {
+    std::printf("%s\n", j->dump().c_str());
+    return exit_ok;
+  }
+  std::printf("%-20s %-10s %-8s %-8s %-6s %-10s %-8s %s\n", "ID", "NAME", "ROLE", "RAFT", "LEADER", "MATCH", "LAG",
+              "LAST CONTACT");
+  for (const auto& m : (*j)["members"]) {
+    auto num = [&](const char* k) { return m.contains(k) ? std::to_string(m[k].get<int64_t>()) : std::string("-"); };
+    std::printf("%-20llu %-10s %-8s %-8s %-6s %-10s %-8s %s\n", static_cast<unsigned long long>(m["id"].get<uint64_t>()),
+                m["name"].get<std::string>().c_str(), m["registry_role"].get<std::string>().c_str(),
+                m["raft_role"].get<std::string>().c_str(), m["leader"].get<bool>() ? "*" : "",
+                num("match_index").c_str(), num("lag").c_str(),
+                m.contains("last_contact_ms") ? (num("last_contact_ms") + " ms ago").c_str() : "-");
+  }
+  if (!(*j)["progress_known"].get<bool>()) std::printf("(no leader reachable: match, lag and contact unknown)\n");
+  return exit_ok;
+}
+
+// NAME or decimal node id -> a member of the list.
+std::optional<json> find_member(const json& list, const std::string& target) {
+  for (const auto& m : list["members"]) {
+    if (m["name"].get<std::string>() == target || std::to_string(m["id"].get<uint64_t>()) == target) return m;
+  }
+  return std::nullopt;
+}
+
+int submit_admin(const options& o, const member_options& mo, actors::admin_request req) {
+  auto key = tools::read_key_file(mo.admin_key_file);
+  if (!key || !key->ed25519) {
+    std::fprintf(stderr, "energoctl: --admin-key %s: %s\n", mo.admin_key_file.c_str(),
+                 key ? "not an Ed25519 key" : key.error().to_string().c_str());
+    return exit_usage;
+  }
+  auto info = ask_json(o, net::client_request::kind::cluster_info);
+  if (!info) return info.error();
+  const auto gh = crypto::array_from_hex<32>((*info)["genesis_hash"].get<std::string>());
+  if (!gh) return std::fprintf(stderr, "energoctl: bad genesis hash from the node\n"), exit_failed;
+  req.nonce = mo.nonce != 0 ? mo.nonce
+                            : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                        std::chrono::system_clock::now().time_since_epoch())
+                                                        .count());
+  req = actors::sign_admin_request(std::move(req), *key->ed25519, (*info)["cluster_id"].get<std::string>(), *gh);
+  net::client_request r;
+  r.what = net::client_request::kind::admin;
+  r.command = actors::encode_admin_request(req);
+  net::client_response res;
+  if (int rc = call(o, r, res); rc != exit_ok) return rc;
+  if (res.what == net::client_response::kind::failure) return print_failure(o, res.failure);
+  const auto& x = res.outcome;
+  if (o.as_json) {
+    json j;
+    j["index"] = x.index;
+    j["accepted"] = x.accepted;
+    if (!x.accepted) j["code"] = x.code_name, j["message"] = x.message;
+    if (x.duplicate) j["duplicate"] = true;
+    std::printf("%s\n", j.dump().c_str());
+  } else if (x.accepted) {
+    std::printf("member %s applied at index %llu%s\n", std::string(actors::to_string(req.op)).c_str(),
+                static_cast<unsigned long long>(x.index), x.duplicate ? " (duplicate)" : "");
+  } else {
+    std::fprintf(stderr, "energoctl: member %s refused at index %llu: %s: %s\n", std::string(actors::to_string(req.op)).c_str(),
+                 static_cast<unsigned long long>(x.index), x.code_name.c_str(), x.message.c_str());
+  }
+  return x.accepted ? exit_ok : exit_refused;
+}
+
+int cmd_member_change(const options& o, const member_options& mo, actors::admin_op op) {
+  actors::admin_request req;
+  req.op = op;
+  if (op == actors::admin_op::add) {
+    auto k = crypto::array_from_hex<32>(mo.key);
+    if (!k) return std::fprintf(stderr, "energoctl: --key must be 64 hex characters (energo-node init prints it)\n"), exit_usage;
+    req.node_key.bytes = *k;
+    req.name = mo.name;
+    req.peer = mo.peer;
+    req.client = mo.client;
+    req.role = mo.learner ? actors::member_role::learner : actors::member_role::voter;
+    if (!net::parse_endpoint(mo.peer) || (!mo.client.empty() && !net::parse_endpoint(mo.client))) {
+      return std::fprintf(stderr, "energoctl: addresses are host:port\n"), exit_usage;
+    }
+    return submit_admin(o, mo, req);
+  }
+  auto list = member_list(o);
+  if (!list) return list.error();
+  auto m = find_member(*list, mo.target);
+  if (!m) return std::fprintf(stderr, "energoctl: no member named or numbered '%s'\n", mo.target.c_str()), exit_usage;
+  req.node = (*m)["id"].get<uint64_t>();
+  if (op == actors::admin_op::remove && (*m)["registry_role"].get<std::string>() == "voter") {
+    std::size_t voters = 0;
+    for (const auto& x : (*list)["members"]) voters += x["registry_role"].get<std::string>() == "voter" ? 1 : 0;
+    // Fewer than 3 voters cannot survive the loss of any one of them.
+    if (voters - 1 < 3 && !mo.force) {
+      std::fprintf(stderr,
+                   "energoctl: removing %s leaves %zu voter(s): the cluster would stop on the loss of any %s. "
+                   "Add --force to do it anyway.\n",
+                   mo.target.c_str(), voters - 1, voters - 1 <= 1 ? "node" : "one of them");
+      return exit_usage;
+    }
+  }
+  return submit_admin(o, mo, req);
+}
+
+int cmd_keys_new(const std::string& out) {
+  const auto key = crypto::ed25519_keypair::generate();
+  if (auto r = tools::write_key_file(out, tools::key_file::of(key), false); !r) {
+    std::fprintf(stderr, "energoctl: %s\n", r.error().c_str());
+    return exit_usage;
+  }
+  std::printf("%s\n", crypto::to_hex(key.public_key().bytes).c_str());
+  return exit_ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -244,11 +405,47 @@ int main(int argc, char** argv) {
   auto* account = app.add_subcommand("account", "balances and nonce of an account (linearizable unless --stale)");
   account->add_option("address", address, "Qtum address")->required();
   account->add_flag("--stale", stale, "read this node's replica without a read index");
+  member_options mo;
+  auto* member = app.add_subcommand("member", "the replicated member registry (admin-signed changes)");
+  member->require_subcommand(1);
+  auto* m_list = member->add_subcommand("list", "id, name, role, leader, match index, lag, last contact");
+  auto add_admin = [&](CLI::App* c) {
+    c->add_option("--admin-key", mo.admin_key_file, "Ed25519 key file of a genesis admin")->required();
+    c->add_option("--nonce", mo.nonce, "request nonce (default: microseconds since the epoch)");
+  };
+  auto* m_add = member->add_subcommand("add", "register a new node (added as learner, promoted once caught up unless --learner)");
+  m_add->add_option("name", mo.name, "member name")->required();
+  m_add->add_option("--key", mo.key, "the node's public key (hex, from energo-node init)")->required();
+  m_add->add_option("--peer", mo.peer, "its peer address host:port")->required();
+  m_add->add_option("--client", mo.client, "its client address host:port");
+  m_add->add_flag("--learner", mo.learner, "keep it a learner (promote later with member promote)");
+  add_admin(m_add);
+  auto* m_promote = member->add_subcommand("promote", "make a learner a voter");
+  m_promote->add_option("member", mo.target, "NAME or node id")->required();
+  add_admin(m_promote);
+  auto* m_remove = member->add_subcommand("remove", "remove a member");
+  m_remove->add_option("member", mo.target, "NAME or node id")->required();
+  m_remove->add_flag("--force", mo.force, "remove even if fewer than 3 voters remain");
+  add_admin(m_remove);
+  auto* m_transfer = member->add_subcommand("transfer-leader", "hand leadership to a voter");
+  m_transfer->add_option("member", mo.target, "NAME or node id")->required();
+  add_admin(m_transfer);
+  auto* keys = app.add_subcommand("keys", "key files");
+  keys->require_subcommand(1);
+  std::string key_out;
+  auto* keys_new = keys->add_subcommand("new", "new Ed25519 key file (mode 0600); prints the public key");
+  keys_new->add_option("--out", key_out, "file to create")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
   }
+  if (*m_list) return cmd_member_list(o);
+  if (*m_add) return cmd_member_change(o, mo, actors::admin_op::add);
+  if (*m_promote) return cmd_member_change(o, mo, actors::admin_op::promote);
+  if (*m_remove) return cmd_member_change(o, mo, actors::admin_op::remove);
+  if (*m_transfer) return cmd_member_change(o, mo, actors::admin_op::transfer_leader);
+  if (*keys_new) return cmd_keys_new(key_out);
   if (*status) return cmd_status(o);
   if (*submit) return cmd_submit(o, file, binary);
   if (*account) return cmd_account(o, address, stale);

@@ -14,6 +14,11 @@
 #include <thread>
 
 #include "actors/runtime.hpp"
+#include "net/client_conn.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include "crypto/bytes.hpp"
 #include "node/config.hpp"
 #include "node/data_dir.hpp"
@@ -49,6 +54,7 @@ int fail(int code, const std::string& message) {
 struct flag_overrides {
   std::string config_file;
   std::string data_dir, name, peer_listen, client_listen, bootstrap, log_level, log_format;
+  std::vector<std::string> join;
   uint32_t tick_ms = 0;
   uint64_t snapshot_every = 0;
   bool no_clock = false;
@@ -61,6 +67,8 @@ void add_flags(CLI::App* app, flag_overrides& f) {
   app->add_option("--peer-listen", f.peer_listen, "peer listen address host:port (default 127.0.0.1:7100)");
   app->add_option("--client-listen", f.client_listen, "client listen address host:port (default 127.0.0.1:7200)");
   app->add_option("--bootstrap", f.bootstrap, "bootstrap file (first start of an initial voter)");
+  app->add_option("--join", f.join, "first start of a new member: a member's client address host:port (several: comma)")
+      ->delimiter(',');
   app->add_option("--log-level", f.log_level, "trace|debug|info|warn|error (default info)");
   app->add_option("--log-format", f.log_format, "text|json (default text)");
   app->add_option("--tick-ms", f.tick_ms, "Raft tick in ms (default 50)");
@@ -112,6 +120,43 @@ int cmd_check(const flag_overrides& f) {
   return exit_ok;
 }
 
+// Asks the first answering endpoint for its cluster.json and member keys; writes DIR/cluster.json.
+energo::result<std::pair<std::string, std::vector<crypto::ed25519_public_key>>, std::string> fetch_cluster(
+    const std::vector<std::string>& endpoints, const std::string& dir) {
+  std::string last = "no endpoint";
+  for (const auto& e : endpoints) {
+    auto ep = net::parse_endpoint(e);
+    if (!ep) return energo::unexpected<std::string>{"--join: bad address '" + e + "'"};
+    net::client_conn conn;
+    if (auto r = conn.connect(*ep, std::chrono::milliseconds(2000)); !r) {
+      last = e + ": " + r.error();
+      continue;
+    }
+    net::client_request req;
+    req.what = net::client_request::kind::cluster_info;
+    auto res = conn.call(req, std::chrono::milliseconds(5000));
+    if (!res || res->what != net::client_response::kind::cluster_info) {
+      last = e + ": " + (res ? std::string("unexpected answer") : res.error());
+      continue;
+    }
+    try {
+      const auto j = nlohmann::json::parse(res->text);
+      const auto text = j.at("cluster_file").get<std::string>();
+      std::vector<crypto::ed25519_public_key> keys;
+      for (const auto& k : j.at("member_keys")) {
+        auto b = crypto::array_from_hex<32>(k.get<std::string>());
+        if (!b) return energo::unexpected<std::string>{"join target sent a bad member key"};
+        keys.push_back(crypto::ed25519_public_key{*b});
+      }
+      if (auto w = write_file_durably(dir + "/cluster.json", text, 0644); !w) return energo::unexpected<std::string>{w.error()};
+      return std::pair{j.at("cluster_id").get<std::string>(), keys};
+    } catch (const std::exception& ex) {
+      last = e + ": bad cluster info: " + ex.what();
+    }
+  }
+  return energo::unexpected<std::string>{"--join: " + last};
+}
+
 int cmd_start(const flag_overrides& f) {
   auto loaded = resolve(f);
   if (!loaded) return fail(exit_usage, loaded.error());
@@ -128,21 +173,36 @@ int cmd_start(const flag_overrides& f) {
   auto stored = read_cluster_file(c.data_dir);
   if (!stored) return fail(stored.error().exit, stored.error().message);
   cluster_info cluster;
+  bool joining = false;
+  std::vector<crypto::ed25519_public_key> join_admitted;
   if (stored->has_value()) {
     cluster = std::move(**stored);
     if (!c.bootstrap_file.empty()) spdlog::info("bootstrap file ignored: {} already belongs to cluster {}", c.data_dir, cluster.cluster_id);
+  } else if (!f.join.empty()) {
+    // Joining: learn the cluster from a member, keep its cluster.json (the genesis and the
+    // bootstrap voters from which the registry is rebuilt), then wait to be added (energoctl member add).
+    auto joined = fetch_cluster(f.join, c.data_dir);
+    if (!joined) return fail(exit_bootstrap, joined.error());
+    join_admitted = joined->second;
+    auto again = read_cluster_file(c.data_dir);
+    if (!again || !again->has_value()) return fail(exit_bootstrap, "cluster file from the join target does not read back");
+    cluster = std::move(**again);
+    joining = true;
+    spdlog::info("joining cluster {} through {}: waiting to be added as a member", cluster.cluster_id, f.join.front());
   } else {
     if (c.bootstrap_file.empty()) {
-      return fail(exit_bootstrap, c.data_dir + " has no cluster yet: give --bootstrap FILE (joining is not supported yet)");
+      return fail(exit_bootstrap, c.data_dir + " has no cluster yet: give --bootstrap FILE or --join HOST:PORT");
     }
     auto b = read_bootstrap_file(c.bootstrap_file);
     if (!b) return fail(b.error().exit, b.error().message);
     cluster = std::move(*b);
   }
-  if (!cluster.members.count(id->node_id)) {
+  // An initial voter must find itself in the bootstrap file; a node that joined (now or before)
+  // is in the replicated registry instead.
+  if (!stored->has_value() && !joining && !cluster.members.count(id->node_id)) {
     return fail(exit_bootstrap, "this node (" + std::to_string(id->node_id) + ") is not a member of cluster " + cluster.cluster_id);
   }
-  if (!stored->has_value()) {
+  if (!stored->has_value() && !joining) {
     if (auto w = write_cluster_file(c.data_dir, cluster); !w) return fail(w.error().exit, w.error().message);
   }
 
@@ -159,25 +219,38 @@ int cmd_start(const flag_overrides& f) {
   std::shared_ptr<storage::node_store> store = std::move(*opened);
   consensus::membership initial;
   for (const auto& [mid, m] : cluster.members) initial.voters.insert(mid);
-  auto boot = actors::persist_bootstrap(*store, id->node_id, initial);
-  if (!boot) return fail(exit_storage, boot.error());
-  if (*boot) spdlog::info("bootstrapped cluster {} with {} voters (durable)", cluster.cluster_id, initial.voters.size());
+  // Only an initial voter writes the bootstrap entry; any other node starts with an empty log and
+  // learns everything (from a snapshot if the log was compacted) once the leader adds it.
+  if (cluster.members.count(id->node_id)) {
+    auto boot = actors::persist_bootstrap(*store, id->node_id, initial);
+    if (!boot) return fail(exit_storage, boot.error());
+    if (*boot) spdlog::info("bootstrapped cluster {} with {} voters (durable)", cluster.cluster_id, initial.voters.size());
+  }
 
   auto ctx = std::make_shared<actors::node_context>();
   ctx->self = id->node_id;
   ctx->name = c.name;
   ctx->cluster_id = cluster.cluster_id;
+  ctx->node_key = id->key;
+  ctx->join_admitted = join_admitted;
+  {
+    std::ifstream in(c.data_dir + "/cluster.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ctx->cluster_file_text = ss.str();
+  }
   for (const auto& [mid, m] : cluster.members) {
     auto ep = net::parse_endpoint(m.peer_address);
     if (!ep) return fail(exit_bootstrap, "member " + m.name + ": bad peer address " + m.peer_address);
-    ctx->peers[mid] = actors::peer_info{mid, m.name, *ep};
+    ctx->initial_registry.members[mid] =
+        actors::member_record{mid, m.name, m.public_key, m.peer_address, m.client_address, actors::member_role::voter};
   }
   ctx->genesis = cluster.genesis;
   ctx->genesis_hash = cluster.genesis.hash();
   ctx->store = store;
   ctx->peer_listen = *net::parse_endpoint(c.peer_listen);
   ctx->client_listen = *net::parse_endpoint(c.client_listen);
-  if (c.peer_listen != cluster.members.at(id->node_id).peer_address) {
+  if (cluster.members.count(id->node_id) && c.peer_listen != cluster.members.at(id->node_id).peer_address) {
     spdlog::warn("listen.peer {} differs from this node's peer address in the cluster ({})", c.peer_listen,
                  cluster.members.at(id->node_id).peer_address);
   }

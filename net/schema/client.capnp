@@ -10,6 +10,9 @@ struct ClientRequest {
     submit @1 :Data;          # one signed command, ledger::encode() form
     status @2 :Void;
     account @3 :AccountQuery;
+    admin @4 :Data;           # one signed membership request (docs/node.md "Membership")
+    members @5 :Void;         # the member registry and, on the leader, replication progress
+    clusterInfo @6 :Void;     # what a joining node needs (cluster.json, the registry)
   }
 }
 
@@ -77,5 +80,7 @@ struct ClientResponse {
     status @2 :Status;
     account @3 :Account;
     failure @4 :Failure;
+    members @5 :Text;         # JSON object (docs/node.md "energoctl member list --json")
+    clusterInfo @6 :Text;     # JSON object {cluster_id, genesis_hash, cluster_file, members}
   }
 }

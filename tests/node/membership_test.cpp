@@ -1,0 +1,376 @@
+// Membership and the authenticated peer channel with real energo-node processes (issue 8 §3, §4,
+// §7): three nodes; Noise handshakes with an unknown key, a wrong cluster id, an oversized and a
+// garbage frame on the peer port are each refused and close only that connection; a forged client
+// command is refused and a replayed one is not applied again; a 4th node joins with --join, is
+// added as a learner with energoctl, catches up from a snapshot, is promoted; another node is
+// removed; leadership is transferred; admin requests with a stale nonce or a non-admin key are
+// refused; then every member in turn gets SIGTERM and restarts under a light load, and every
+// acknowledged command is present afterwards on every member.
+#include <poll.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "net/peer_handshake.hpp"
+#include "tests/node/cluster_fixture.hpp"
+
+namespace {
+
+using namespace energo;
+using namespace energo::test_node;
+using json = nlohmann::json;
+
+constexpr auto step_bound = 20s;
+
+struct ctl_result {
+  int rc = -1;
+  std::string out;
+};
+
+ctl_result ctl(const std::string& args) {
+  ctl_result r;
+  FILE* p = ::popen((std::string(ENERGOCTL_BIN) + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::seconds bound) {
+  const auto deadline = clock_type::now() + bound;
+  while (clock_type::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+// What happened to one Noise handshake we started against a node's peer port.
+struct attempt {
+  std::optional<net::channel_error_code> local_error;  // our side refused the node's message
+  bool established = false;                             // our side finished the handshake
+  bool closed_by_node = false;                          // the node closed the connection
+};
+
+attempt try_handshake(uint16_t port, net::peer_handshake_config cfg, std::chrono::milliseconds watch) {
+  attempt a;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return a;
+  }
+  auto ch = net::peer_channel::create(std::move(cfg));
+  EXPECT_TRUE(ch);
+  auto flush = [&] {
+    auto out = ch->take_output();
+    if (!out.empty()) (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  };
+  flush();
+  const auto deadline = clock_type::now() + watch;
+  uint8_t buf[4096];
+  while (clock_type::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) != 1) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      a.closed_by_node = true;
+      break;
+    }
+    std::vector<std::vector<uint8_t>> msgs;
+    if (auto r = ch->on_bytes(net::byte_span(buf, static_cast<std::size_t>(n)), msgs); !r) {
+      a.local_error = r.error().code;
+      break;
+    }
+    flush();
+    a.established = a.established || ch->established();
+  }
+  a.established = a.established || ch->established();
+  ::close(fd);
+  return a;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class membership_fixture : public cluster_fixture {
+ protected:
+  std::optional<json> members(const node_proc& via) {
+    auto r = ctl("--endpoints 127.0.0.1:" + std::to_string(via.client_port) + " --json --timeout-ms 3000 member list");
+    if (r.rc != 0) return std::nullopt;
+    try {
+      return json::parse(r.out);
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+  std::string raft_role(const node_proc& via, uint64_t id) {
+    auto m = members(via);
+    if (!m) return "?";
+    for (const auto& x : (*m)["members"]) {
+      if (x["id"].get<uint64_t>() == id) return x["raft_role"].get<std::string>();
+    }
+    return "none";
+  }
+  std::string endpoints(const std::vector<node_proc*>& live) {
+    std::string e;
+    for (const auto* n : live) e += (e.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(n->client_port));
+    return e;
+  }
+  net::peer_handshake_config handshake_config(const std::string& cluster_id, const crypto::ed25519_keypair& key) {
+    net::peer_handshake_config c;
+    c.local_role = net::noise::role::initiator;
+    c.cluster_id = cluster_id;
+    c.genesis_hash = genesis_hash_;
+    c.node_key = key;
+    c.is_admitted = [](const crypto::ed25519_public_key&) { return true; };
+    return c;
+  }
+  // The applied index and state root agree on every node of `live`, at or above `index`.
+  bool converged(const std::vector<node_proc*>& live, uint64_t index) {
+    std::optional<net::node_status> first;
+    for (const auto* n : live) {
+      auto s = status(*n);
+      if (!s || s->applied_index < index) return false;
+      if (first && (s->applied_index != first->applied_index || s->state_root != first->state_root)) return false;
+      if (!first) first = s;
+    }
+    return true;
+  }
+};
+
+TEST_F(membership_fixture, AddLearnerPromoteRemoveTransferRollingRestartAndRefusals) {
+  load_keys();
+  nodes_.reserve(8);  // pointers into nodes_ stay valid when the 4th node is added
+  for (auto& n : nodes_) start(n);
+  std::vector<node_proc*> live{&nodes_[0], &nodes_[1], &nodes_[2]};
+  auto leader = wait_leader({&nodes_[0], &nodes_[1], &nodes_[2]}, 20s);
+  ASSERT_TRUE(leader) << "no leader elected";
+  const auto st0 = status(nodes_[0]);
+  ASSERT_TRUE(st0);
+  const std::string cluster_id = st0->cluster_id;
+  const int64_t baker_start = account(nodes_[0], baker_address_, false).tsl_units;
+  uint64_t acked = 0;
+  std::string last_bytes;
+  uint64_t last_index = 0;
+  auto transfer_ok = [&](const node_proc& via) {
+    last_bytes = transfer(acked + 1);
+    const auto o = submit(via, last_bytes);
+    ASSERT_TRUE(o.accepted) << o.code_name << ": " << o.message;
+    ++acked;
+    last_index = o.index;
+  };
+
+  // ---- The peer port (§3): each bad connection is refused and closed; nothing else changes. ----
+  {
+    node_proc& target = nodes_[1];
+    // Positive control: a member's own node key is admitted and the link stays up.
+    auto member_key = tools::read_key_file(nodes_[0].dir + "/node_key.json");
+    ASSERT_TRUE(member_key && member_key->ed25519);
+    const auto good = try_handshake(target.peer_port, handshake_config(cluster_id, *member_key->ed25519), 800ms);
+    EXPECT_TRUE(good.established);
+    EXPECT_FALSE(good.closed_by_node);
+    EXPECT_FALSE(good.local_error);
+    // An unknown node key: the node judges it after message 3 and closes.
+    const auto unknown = try_handshake(target.peer_port, handshake_config(cluster_id, crypto::ed25519_keypair::generate()), 3000ms);
+    EXPECT_TRUE(unknown.closed_by_node);
+    // A wrong cluster id: different prologue, message 2 does not decrypt; the node's side is closed.
+    const auto wrong = try_handshake(target.peer_port, handshake_config("another-cluster", *member_key->ed25519), 3000ms);
+    ASSERT_TRUE(wrong.local_error);
+    EXPECT_EQ(*wrong.local_error, net::channel_error_code::prologue_mismatch_or_tampered);
+    EXPECT_FALSE(wrong.established);
+    // Oversized and garbage frames.
+    net::client_conn big;
+    ASSERT_TRUE(big.connect({"127.0.0.1", target.peer_port}, 1000ms));
+    ASSERT_TRUE(big.send_raw(std::string("\x00\x10\x00\x00", 4)));  // 1 MiB before authentication
+    EXPECT_TRUE(big.wait_closed(3000ms));
+    net::client_conn junk;
+    ASSERT_TRUE(junk.connect({"127.0.0.1", target.peer_port}, 1000ms));
+    ASSERT_TRUE(junk.send_raw(net::frame_of(std::string(40, '\x01'))));
+    EXPECT_TRUE(junk.wait_closed(3000ms));
+    std::this_thread::sleep_for(200ms);
+    const auto log = slurp(root_ + "/" + target.name + ".log");
+    EXPECT_NE(log.find("peer_not_admitted"), std::string::npos) << "no log line for the unknown key";
+    EXPECT_NE(log.find("frame_oversize"), std::string::npos);
+    EXPECT_NE(log.find("handshake_message_invalid"), std::string::npos);
+    transfer_ok(target);  // the cluster serves on
+  }
+
+  // ---- Client commands: forged refused, replayed not applied twice. ----
+  {
+    std::string forged = transfer(acked + 1);
+    forged.back() = static_cast<char>(forged.back() ^ 0x01);  // the signature's last byte
+    net::client_request req;
+    req.what = net::client_request::kind::submit;
+    req.command = forged;
+    auto r = ask(nodes_[0], req);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->what, net::client_response::kind::failure);
+    EXPECT_EQ(r->failure.code, net::client_errc::bad_signature);
+    // A replay after the node applied the original (before that it simply waits for the same outcome).
+    ASSERT_TRUE(wait_until([&] { auto s = status(nodes_[2]); return s && s->applied_index >= last_index; }, step_bound));
+    const auto replay = submit(nodes_[2], last_bytes);
+    EXPECT_TRUE(replay.duplicate);
+    EXPECT_EQ(replay.index, last_index);
+    EXPECT_EQ(account(nodes_[0], coop_address_, false).nonce, acked);
+  }
+
+  for (int i = 0; i < 16; ++i) transfer_ok(nodes_[i % 3]);  // compacts the log (snapshot every 8)
+
+  // ---- A 4th node joins as a learner and catches up from a snapshot. ----
+  node_proc n4;
+  n4.name = "n4";
+  n4.dir = root_ + "/n4";
+  n4.peer_port = free_port();
+  n4.client_port = free_port();
+  {
+    const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n4.dir));
+    n4.id = j.at("node_id").get<uint64_t>();
+    n4.join = "127.0.0.1:" + std::to_string(nodes_[0].client_port);
+    nodes_.push_back(n4);
+  }
+  node_proc& joiner = nodes_.back();
+  const std::string pub4 = json::parse(slurp(joiner.dir + "/node.json")).at("public_key").get<std::string>();
+  start(joiner);
+  const std::string admin = "--admin-key " + fs::absolute("examples/community/keys/admin.json").string();
+  const std::string eps = "--endpoints " + endpoints(live);
+  {
+    auto r = ctl(eps + " member add n4 --key " + pub4 + " --peer 127.0.0.1:" + std::to_string(joiner.peer_port) +
+                 " --client 127.0.0.1:" + std::to_string(joiner.client_port) + " --learner --nonce 1000 " + admin);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    // The same signed request again (same nonce, same bytes): applied once; the first outcome.
+    auto again = ctl(eps + " --json member add n4 --key " + pub4 + " --peer 127.0.0.1:" + std::to_string(joiner.peer_port) +
+                     " --client 127.0.0.1:" + std::to_string(joiner.client_port) + " --learner --nonce 1000 " + admin);
+    EXPECT_EQ(again.rc, 0) << again.out;
+    EXPECT_NE(again.out.find("\"duplicate\":true"), std::string::npos) << again.out;
+  }
+  EXPECT_TRUE(wait_until([&] { return raft_role(nodes_[0], joiner.id) == "learner"; }, step_bound));
+  transfer_ok(nodes_[0]);
+  ASSERT_TRUE(wait_until([&] { auto s = status(joiner); return s && s->applied_index >= last_index; }, step_bound))
+      << "the learner did not catch up";
+  EXPECT_NE(slurp(root_ + "/n4.log").find("installed snapshot"), std::string::npos)
+      << "the learner did not catch up from a snapshot";
+  {
+    auto list = ctl(eps + " member list");
+    EXPECT_EQ(list.rc, 0);
+    std::printf("%s", list.out.c_str());
+  }
+
+  // ---- Refused admin requests: a stale nonce; a key that is not a genesis admin. ----
+  {
+    auto stale = ctl(eps + " member promote n4 --nonce 999 " + admin);
+    EXPECT_EQ(stale.rc, 11) << stale.out;
+    EXPECT_NE(stale.out.find("stale_nonce"), std::string::npos) << stale.out;
+    ASSERT_EQ(ctl("keys new --out " + root_ + "/rogue.json").rc, 0);
+    auto rogue = ctl(eps + " member promote n4 --admin-key " + root_ + "/rogue.json");
+    EXPECT_EQ(rogue.rc, 12) << rogue.out;
+    EXPECT_NE(rogue.out.find("bad_signature"), std::string::npos) << rogue.out;
+    EXPECT_EQ(raft_role(nodes_[0], joiner.id), "learner");
+  }
+
+  // ---- Promote it, remove another, transfer leadership. ----
+  {
+    auto r = ctl(eps + " member promote n4 " + admin);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    ASSERT_TRUE(wait_until([&] { return raft_role(nodes_[0], joiner.id) == "voter"; }, step_bound));
+  }
+  auto current_leader = wait_leader({&nodes_[0], &nodes_[1], &nodes_[2], &joiner}, step_bound);
+  ASSERT_TRUE(current_leader);
+  node_proc* removed = nullptr;
+  for (auto* n : live) {
+    if (n->id != *current_leader) removed = n;
+  }
+  ASSERT_NE(removed, nullptr);
+  {
+    auto r = ctl(eps + " member remove " + removed->name + " " + admin);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    std::vector<node_proc*> rest;
+    for (auto& n : nodes_) {
+      if (&n != removed) rest.push_back(&n);
+    }
+    ASSERT_TRUE(wait_until([&] { return raft_role(*rest[0], removed->id) == "none"; }, step_bound));
+    stop(*removed, SIGTERM);
+    live = rest;
+  }
+  {
+    // 3 voters left: removing one more would leave 2, which energoctl refuses without --force.
+    node_proc* victim = live[0]->id == *current_leader ? live[1] : live[0];
+    auto r = ctl("--endpoints " + endpoints(live) + " member remove " + victim->name + " " + admin);
+    EXPECT_EQ(r.rc, 2) << r.out;
+    EXPECT_NE(r.out.find("--force"), std::string::npos) << r.out;
+  }
+  {
+    node_proc* target = nullptr;
+    for (auto* n : live) {
+      if (n->id != *current_leader) target = n;
+    }
+    auto r = ctl("--endpoints " + endpoints(live) + " member transfer-leader " + target->name + " " + admin);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    std::vector<const node_proc*> cl(live.begin(), live.end());
+    EXPECT_TRUE(wait_until([&] { auto l = agreed_leader(cl, 0); return l && *l == target->id; }, step_bound))
+        << "leadership did not move to " << target->name;
+  }
+
+  // ---- Rolling SIGTERM + restart of every member under a light load. ----
+  std::vector<uint16_t> ports;
+  for (auto* n : live) ports.push_back(n->client_port);
+  std::atomic<bool> stop_load{false};
+  std::atomic<uint64_t> load_acked{acked};
+  std::atomic<int> load_refused{0};
+  std::thread load([&] {
+    uint64_t next = load_acked.load() + 1;
+    std::string bytes = transfer(next);
+    std::size_t at = 0;
+    while (!stop_load.load()) {
+      net::client_request req;
+      req.what = net::client_request::kind::submit;
+      req.command = bytes;
+      node_proc via;
+      via.client_port = ports[at++ % ports.size()];
+      auto r = ask(via, req, 5000ms);
+      if (r && r->what == net::client_response::kind::outcome) {
+        if (r->outcome.accepted) {
+          load_acked = next;
+          bytes = transfer(++next);
+        } else {
+          ++load_refused;
+        }
+      }
+      std::this_thread::sleep_for(30ms);
+    }
+  });
+  for (auto* n : live) {
+    ::kill(n->pid, SIGTERM);
+    int st = 0;
+    ::waitpid(n->pid, &st, 0);
+    n->pid = -1;
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << n->name << " status " << st;
+    start(*n);
+    std::vector<const node_proc*> cl(live.begin(), live.end());
+    ASSERT_TRUE(wait_leader(cl, step_bound)) << "no leader after restarting " << n->name;
+    const uint64_t before = load_acked.load();
+    EXPECT_TRUE(wait_until([&] { return load_acked.load() > before; }, step_bound)) << "no progress after " << n->name;
+  }
+  stop_load = true;
+  load.join();
+  acked = load_acked.load();
+  EXPECT_EQ(load_refused.load(), 0);
+  std::printf("acknowledged transfers: %llu\n", static_cast<unsigned long long>(acked));
+  ASSERT_TRUE(wait_until([&] { return converged(live, 0); }, step_bound)) << "members did not converge";
+  for (auto* n : live) {
+    EXPECT_EQ(account(*n, coop_address_, false).nonce, acked) << n->name;
+    EXPECT_EQ(account(*n, baker_address_, true).tsl_units, baker_start + static_cast<int64_t>(acked) * amount_units) << n->name;
+  }
+}
+
+}  // namespace

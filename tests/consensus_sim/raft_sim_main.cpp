@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "tests/consensus_sim/ledger_workload.hpp"
 #include "tests/consensus_sim/simulation.hpp"
 
 namespace {
@@ -20,6 +21,9 @@ void usage() {
                "  --steps MS    simulated milliseconds with faults (default 4000)\n"
                "  --verbose     trace every event of the run to stdout\n"
                "  --lying-fsync checker self-test: the simulated disk loses synced writes on crash\n"
+               "  --ledger      replicate a real ledger::ledger driven by signed commands and ticks\n"
+               "  --send-while-persist  the leader sends before its writes are durable when raft.hpp allows\n"
+               "  --send-while-persist-by-seed  that for ~30%% of seeds (as the sweeps do)\n"
                "  --bootstrap-in-memory  founders keep their bootstrap in memory until the first ready (unsafe)\n"
                "  --restart-meta-only | --restart-with-data   how restarts hand the snapshot to the core\n"
                "                (default: alternate per incarnation)\n");
@@ -57,6 +61,9 @@ int main(int argc, char** argv) {
     else if (a == "--verbose") { base.verbose = true; }
     else if (a == "--keep-going") { keep_going = true; }
     else if (a == "--lying-fsync") { base.lying_fsync = true; }
+    else if (a == "--ledger") { base.ledger = true; }
+    else if (a == "--send-while-persist") { base.send_while_persist = send_while_persist_mode::always; }
+    else if (a == "--send-while-persist-by-seed") { base.send_while_persist = send_while_persist_mode::by_seed; }
     else if (a == "--bootstrap-in-memory") { base.bootstrap_in_memory = true; }
     else if (a == "--restart-meta-only" || a == "--no-snapshot-resupply") { base.restart_snapshot = restart_snapshot_mode::meta_only; }
     else if (a == "--restart-with-data") { base.restart_snapshot = restart_snapshot_mode::with_data; }
@@ -74,7 +81,7 @@ int main(int argc, char** argv) {
     const sim_stats& s = r.stats;
     std::printf("seed %llu: %s | %llu ms, term %llu, commit %llu, leaders %llu, crashes %llu, partitions %llu, "
                 "config %llu/%llu, transfers %llu, compactions %llu, snapshots %llu, ops %llu acked %llu, "
-                "digest %016llx%s\n",
+                "digest %016llx%s; ledger: %llu proposed, %llu ticks, %llu entries applied; early sends %llu\n",
                 static_cast<unsigned long long>(base.seed), r.ok ? "ok" : "FAILED",
                 static_cast<unsigned long long>(s.sim_ms), static_cast<unsigned long long>(s.max_term),
                 static_cast<unsigned long long>(s.max_commit), static_cast<unsigned long long>(s.leaders_elected),
@@ -84,7 +91,17 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(s.transfers), static_cast<unsigned long long>(s.compactions),
                 static_cast<unsigned long long>(s.snapshots_installed), static_cast<unsigned long long>(s.client_ops),
                 static_cast<unsigned long long>(s.client_ops_acked), static_cast<unsigned long long>(s.digest),
-                s.linearizability_budget_exceeded ? " (linearizability budget exceeded)" : "");
+                s.linearizability_budget_exceeded ? " (linearizability budget exceeded)" : "",
+                static_cast<unsigned long long>(s.ledger_commands_proposed),
+                static_cast<unsigned long long>(s.ledger_ticks_proposed),
+                static_cast<unsigned long long>(s.ledger_entries_applied), static_cast<unsigned long long>(s.early_sends));
+    if (base.ledger) {
+      const auto& ls = ledger_replica::stats();
+      std::printf("ledger replicas: %llu commands applied, %llu refused (all replicas)\n",
+                  static_cast<unsigned long long>(ls.applied), static_cast<unsigned long long>(ls.refused));
+      for (const auto& [what, count] : ls.by_outcome)
+        std::printf("  %-40s %llu\n", what.c_str(), static_cast<unsigned long long>(count));
+    }
     if (!r.ok) std::printf("%s\n", r.failure.c_str());
     return r.ok ? 0 : 1;
   }

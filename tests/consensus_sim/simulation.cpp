@@ -12,6 +12,7 @@
 #include "common/assert.hpp"
 #include "consensus/invariants.hpp"
 #include "consensus/session.hpp"
+#include "tests/consensus_sim/ledger_workload.hpp"
 #include "tests/consensus_sim/linearizability.hpp"
 #include "tests/consensus_sim/prng.hpp"
 #include "tests/consensus_sim/sim_disk.hpp"
@@ -108,6 +109,9 @@ struct fault_profile {
   // Some seeds evict and expire client sessions quickly (few sessions, short expiry), so late
   // duplicates of requests of dropped sessions happen and must be rejected (session.hpp).
   consensus::session_limits session_lim{};
+  // Ledger mode: how often a workload command is proposed and how fast ledger time runs.
+  uint64_t ledger_command_per_million_ms = 0;
+  int64_t ledger_ms_per_sim_ms = 0;
 };
 
 struct pending_read {
@@ -202,6 +206,13 @@ struct simulation::state {
   bool workload_open = true;
   bool random_faults = true;
   std::vector<active_partition> partitions;
+  std::optional<ledger_workload> workload;  // ledger mode
+  std::string ledger_retry;                 // a ledger command whose proposal was refused
+  // Last snapshot chunk sent / snapshot response sent per (from, to): recognises the open core
+  // bug "snapshot stream livelock" when a run fails liveness (README.md "Open core bugs").
+  struct snap_msg { index_t snap = 0; uint64_t offset = 0; bool reject = false; sim_time at = 0; };
+  std::map<std::pair<node_id, node_id>, snap_msg> last_chunk, last_snap_response;
+  bool early_send = false;                  // send-while-persist for this run
 
   // Global knowledge for the safety checks.
   std::map<term_t, node_id> leader_of_term;
@@ -287,7 +298,23 @@ struct simulation::state {
     f.delay_max_ms = rng.range(1, 12);
     f.long_delay_per_million = rng.range(0, 20'000);
     f.long_delay_max_ms = rng.range(10, 200);
+    if (opts.ledger) {
+      // Drawn after everything else, so ledger mode does not reshuffle the toy runs' draws.
+      p.compaction_every_entries = rng.range(2, 30);  // snapshots (ledger::snapshot bytes) often
+      p.ledger_command_per_million_ms = rng.range(50'000, 400'000);
+      p.ledger_ms_per_sim_ms = static_cast<int64_t>(rng.range(100, 3000));  // fee epochs close in a run
+      // Ledger snapshots are kilobytes (the toy's are ~100 B): chunks 16x the toy's draw keep a
+      // transfer at <= ~100 chunks, so it finishes within the liveness bound while the leader
+      // keeps compacting (8-byte chunks of a 12 KB snapshot did not).
+      if (p.small_limits) p.lim.snapshot_chunk_bytes_max *= 16;
+      workload.emplace(opts.seed);
+    }
+    // No prng draw: existing runs replay unchanged whichever way this goes.
+    early_send = send_while_persist_selected(opts);
+    stats.send_while_persist = early_send;
   }
+
+  register_state_machine fresh_sm() const { return register_state_machine{profile.session_lim, opts.ledger}; }
 
   consensus::config node_config(node_id id, uint64_t incarnation) {
     consensus::config cfg;
@@ -317,7 +344,7 @@ struct simulation::state {
       n.id = id;
       n.created = true;
       n.up = true;
-      n.sm = n.durable_sm = register_state_machine{profile.session_lim};
+      n.sm = n.durable_sm = fresh_sm();
       if (opts.bootstrap_in_memory) {
         n.raft.emplace(raft_node::bootstrap(node_config(id, 0), initial));  // the old, unsafe way
       } else {
@@ -447,7 +474,7 @@ struct simulation::state {
   void reset_volatile(sim_node& n) {
     n.raft.reset();
     n.io.reset();
-    n.sm = register_state_machine{profile.session_lim};
+    n.sm = fresh_sm();
     n.pending_writes.clear();
     n.pending_opens.clear();
     n.reads.clear();
@@ -468,7 +495,7 @@ struct simulation::state {
       n.disk = n.disk_past.front().second;
       n.disk_past.clear();
       // The application's state went back with the disk (its applied entries are gone).
-      if (n.durable_sm.applied_index() > n.disk.hard.commit) n.durable_sm = register_state_machine{profile.session_lim};
+      if (n.durable_sm.applied_index() > n.disk.hard.commit) n.durable_sm = fresh_sm();
       set_chain_base_from_snapshot(n);
       rechain(n, n.disk.first_index());
     }
@@ -495,7 +522,7 @@ struct simulation::state {
     // The application resumes from its durable state when that is at least as new as the durable
     // snapshot (it always is, unless it skipped persisting after installing a snapshot), and
     // tells the core where it stands (config::applied, etcd's Config.Applied).
-    n.sm = register_state_machine{profile.session_lim};
+    n.sm = fresh_sm();
     if (n.durable_sm.applied_index() >= n.disk.snapshot_index()) {
       n.sm = n.durable_sm;
     } else if (n.disk.snap && !n.sm.restore(n.disk.snap->data, n.disk.snap->meta.index)) {
@@ -540,7 +567,7 @@ struct simulation::state {
     n.up = false;
     n.destroyed = true;
     n.disk = durable_state{};
-    n.durable_sm = register_state_machine{profile.session_lim};
+    n.durable_sm = fresh_sm();
     net.drop_endpoint(n.id);
     ++stats.nodes_removed;
     digest(3, n.id);
@@ -552,7 +579,7 @@ struct simulation::state {
     sim_node& n = nodes[id];
     n.id = id;
     n.created = true;
-    n.sm = n.durable_sm = register_state_machine{profile.session_lim};
+    n.sm = n.durable_sm = fresh_sm();
     n.raft.emplace(raft_node::restart(node_config(id, 0), {}, std::nullopt, {}));
     n.up = true;
     n.tick_period_ms = rng.range(tick_ms - profile.tick_skew_ms, tick_ms + profile.tick_skew_ms);
@@ -652,6 +679,13 @@ struct simulation::state {
     }
     record_committed(n, e);
     const auto out = n.sm.apply(e);
+    if (!n.sm.ledger_problem().empty()) {
+      fail("ledger rule broken on node " + std::to_string(n.id) + " after applying index " + std::to_string(e.index) +
+           ": " + n.sm.ledger_problem());
+      return;
+    }
+    if (n.sm.has_ledger() && e.type == consensus::entry_type::normal && !e.data.empty() && e.data[0] == ledger_entry_tag)
+      ++stats.ledger_entries_applied;
     const uint64_t h = n.sm.state_hash();
     uint64_t& known = state_hash_at[e.index - 1];
     if (known == 0) {
@@ -733,6 +767,31 @@ struct simulation::state {
     }
   }
 
+  void send_messages(sim_node& n, const std::vector<message>& msgs) {
+    for (const message& m : msgs) {
+      check_outgoing(n, m);
+      ++stats.messages_sent;
+      if (m.type == message_type::snapshot_chunk) last_chunk[{m.from, m.to}] = {m.snap.index, m.chunk_offset, false, now};
+      if (m.type == message_type::snapshot_response)
+        last_snap_response[{m.from, m.to}] = {m.snap.index, m.chunk_offset, m.reject, now};
+      if (m.type == message_type::snapshot_chunk) ++stats.snapshot_chunks_sent;
+      if (opts.verbose) {
+        trace("n%llu -> n%llu %s term %llu idx %llu logterm %llu commit %llu n=%zu%s%s",
+              static_cast<unsigned long long>(m.from), static_cast<unsigned long long>(m.to),
+              std::string(consensus::to_string(m.type)).c_str(), static_cast<unsigned long long>(m.term),
+              static_cast<unsigned long long>(m.index), static_cast<unsigned long long>(m.log_term),
+              static_cast<unsigned long long>(m.commit), m.entries.size(), m.reject ? " REJECT" : "",
+              m.type == message_type::snapshot_chunk || m.type == message_type::snapshot_response
+                  ? (" snap@" + std::to_string(m.snap.index) + " offset " + std::to_string(m.chunk_offset) + "/" +
+                     std::to_string(m.snapshot_bytes) + " +" + std::to_string(m.chunk_data.size()) +
+                     (m.chunk_done ? " done" : ""))
+                        .c_str()
+                  : "");
+      }
+      net.send(n.id, m.to, packet{m}, now);
+    }
+  }
+
   void complete_io(sim_node& n) {
     ready r = std::move(*n.io);
     n.io.reset();
@@ -742,6 +801,11 @@ struct simulation::state {
       const auto& snap = *r.snapshot_to_install;
       if (!n.sm.restore(snap.data, snap.meta.index)) {
         fail("node " + std::to_string(n.id) + " received a snapshot it cannot restore");
+        return;
+      }
+      if (!n.sm.ledger_problem().empty()) {
+        fail("node " + std::to_string(n.id) + " installed a snapshot at " + std::to_string(snap.meta.index) +
+             " whose ledger breaks a rule: " + n.sm.ledger_problem());
         return;
       }
       ++stats.snapshots_installed;
@@ -755,19 +819,8 @@ struct simulation::state {
       trace("n%llu installed snapshot at %llu", static_cast<unsigned long long>(n.id),
             static_cast<unsigned long long>(snap.meta.index));
     }
-    for (const message& m : r.messages) {
-      check_outgoing(n, m);
-      ++stats.messages_sent;
-      if (m.type == message_type::snapshot_chunk) ++stats.snapshot_chunks_sent;
-      if (opts.verbose) {
-        trace("n%llu -> n%llu %s term %llu idx %llu logterm %llu commit %llu n=%zu%s",
-              static_cast<unsigned long long>(m.from), static_cast<unsigned long long>(m.to),
-              std::string(consensus::to_string(m.type)).c_str(), static_cast<unsigned long long>(m.term),
-              static_cast<unsigned long long>(m.index), static_cast<unsigned long long>(m.log_term),
-              static_cast<unsigned long long>(m.commit), m.entries.size(), m.reject ? " REJECT" : "");
-      }
-      net.send(n.id, m.to, packet{m}, now);
-    }
+    send_messages(n, r.messages);
+    r.messages.clear();
     for (const entry& e : r.committed_entries) {
       apply_entry(n, e);
       if (failed) return;
@@ -820,9 +873,18 @@ struct simulation::state {
     for (size_t round = 0; round < ready_rounds_per_ms_max && n.up && !failed; ++round) {
       if (n.io || !n.raft->has_ready()) return;
       n.io = n.raft->get_ready();
-      const ready& r = *n.io;
+      ready& r = *n.io;
       const bool writes = r.hard_state || !r.entries_to_persist.empty() || r.snapshot_to_install;
       const sim_time latency = writes ? disk_latency() : 0;
+      // raft.hpp's one exception to persist-before-send: a leader whose ready carries no snapshot
+      // and no change of term or vote may send before (or while) its entries are written.
+      if (early_send && writes && !r.messages.empty() && n.raft->role() == consensus::role::leader &&
+          !r.snapshot_to_install &&
+          (!r.hard_state || (r.hard_state->term == n.disk.hard.term && r.hard_state->vote == n.disk.hard.vote))) {
+        ++stats.early_sends;
+        send_messages(n, r.messages);
+        r.messages.clear();
+      }
       if (latency == 0) {
         complete_io(n);
       } else {
@@ -1157,6 +1219,46 @@ struct simulation::state {
     if (rng.chance(profile.transfer_per_million_ms)) random_transfer();
   }
 
+  // --- ledger mode -----------------------------------------------------------------------------
+  // Each process's ledger clock: simulated time scaled, with a per-node offset of a few seconds
+  // (real clocks disagree), so a new leader may propose a tick behind the last one (refused).
+  int64_t ledger_clock_ms(const sim_node& n) const {
+    return world().t0_ms + static_cast<int64_t>(now) * profile.ledger_ms_per_sim_ms +
+           static_cast<int64_t>(n.id % 3) * 2'000;
+  }
+
+  void ledger_step() {
+    if (!workload_open) return;
+    // Ticks: every leader proposes one every ledger_tick_every_ms of its own clock.
+    if (now % opts.ledger_tick_every_ms == 0) {
+      for (auto& [id, n] : nodes) {
+        if (!n.up || now < n.paused_until || n.raft->role() != consensus::role::leader) continue;
+        const ledger::command t{ledger::tick{ledger_clock_ms(n)}, {}};
+        if (n.raft->propose(encode_ledger_entry(t))) ++stats.ledger_ticks_proposed;
+      }
+    }
+    if (!rng.chance(profile.ledger_command_per_million_ms)) return;
+    const auto lid = current_leader();
+    const auto ids = live_ids();
+    node_id target = lid && rng.chance(850'000) ? *lid : ids[rng.below(ids.size())];
+    sim_node& n = nodes[target];
+    if (!n.up || now < n.paused_until) return;  // lost, like a request to a dead node
+    // A command whose proposal was refused (no leader known, a full uncommitted window) is
+    // retried by its client; one that was accepted may still be lost with its leader.
+    std::string bytes = ledger_retry.empty() ? encode_ledger_entry(workload->next(ledger_clock_ms(n))) : std::move(ledger_retry);
+    ledger_retry.clear();
+    const bool ok = n.raft->propose(bytes).has_value();
+    if (!ok) ledger_retry = bytes;
+    ++stats.ledger_commands_proposed;
+    digest(14, target, ok ? 1 : 0);
+    // Now and then the same command twice (a client retry at another node): the ledger's nonces
+    // make the second one a refusal on every replica.
+    if (ok && rng.chance(50'000)) {
+      sim_node& other = nodes[ids[rng.below(ids.size())]];
+      if (other.up && now >= other.paused_until) (void)other.raft->propose(bytes);
+    }
+  }
+
   void maybe_compact(sim_node& n) {
     if (!n.up || n.io) return;
     const index_t applied = n.raft->applied_index();
@@ -1271,6 +1373,7 @@ struct simulation::state {
       }
     }
     for (auto& c : clients) client_step(c);
+    if (workload) ledger_step();
     if (random_faults) {
       random_faults_step();
       for (auto it = partitions.begin(); it != partitions.end();) {
@@ -1358,6 +1461,23 @@ struct simulation::state {
     }
   }
 
+  // The leader keeps resending one chunk at offset X of snapshot s while the follower keeps
+  // acknowledging a shorter prefix Y < X of the same s: the leader believes the follower holds
+  // more than it does and never goes back (open core bug, README.md).
+  std::string snapshot_livelock_signature() const {
+    for (const auto& [link, c] : last_chunk) {
+      auto it = last_snap_response.find({link.second, link.first});
+      if (it == last_snap_response.end()) continue;
+      const snap_msg& r = it->second;
+      if (c.at + 100 >= now && r.at + 100 >= now && r.snap == c.snap && !r.reject && r.offset < c.offset) {
+        return std::string(" ") + snapshot_livelock_tag + " n" + std::to_string(link.first) + " resends offset " +
+               std::to_string(c.offset) + " of snapshot " + std::to_string(c.snap) + " to n" +
+               std::to_string(link.second) + ", which acknowledges " + std::to_string(r.offset);
+      }
+    }
+    return {};
+  }
+
   sim_result finish() {
     if (!failed) {
       random_faults = false;
@@ -1401,7 +1521,17 @@ struct simulation::state {
       if (why.empty()) converged(why);
       if (clients.size() > probe && clients[probe].acked == 0) why = "no new entry committed (probe write unanswered); " + why;
       trace_status();
-      fail("liveness: " + std::to_string(opts.liveness_bound_ms) + " ms after healing the cluster has not converged: " + why);
+      fail("liveness: " + std::to_string(opts.liveness_bound_ms) + " ms after healing the cluster has not converged: " + why +
+           snapshot_livelock_signature());
+    }
+    if (!failed && opts.ledger) {
+      // Deep invariants (ledger::check_invariants, O(state)) once per replica at the end; the
+      // cheap conservation oracle ran after every entry.
+      for (auto& [id, n] : nodes) {
+        if (!n.up || !n.sm.has_ledger()) continue;
+        const std::string problem = n.sm.ledger_part()->deep_check();
+        if (!problem.empty()) fail("ledger invariant broken on node " + std::to_string(id) + " at the end: " + problem);
+      }
     }
     if (!failed) {
       linearizability_limits limits;
@@ -1426,6 +1556,18 @@ struct simulation::state {
   }
 };
 
+bool send_while_persist_selected(const sim_options& opts) {
+  switch (opts.send_while_persist) {
+    case send_while_persist_mode::never: return false;
+    case send_while_persist_mode::always: return true;
+    case send_while_persist_mode::by_seed: {
+      uint64_t x = opts.seed ^ 0x73776970ULL;
+      return splitmix64(x) % 100 < 30;
+    }
+  }
+  return false;
+}
+
 std::string replay_command(const sim_options& opts) {
   if (!opts.random_faults) {
     return "scripted scenario (seed " + std::to_string(opts.seed) +
@@ -1435,6 +1577,8 @@ std::string replay_command(const sim_options& opts) {
                     " --nodes " + std::to_string(opts.nodes) + " --steps " + std::to_string(opts.steps);
   if (opts.clients != sim_options{}.clients) cmd += " --clients " + std::to_string(opts.clients);
   if (opts.lying_fsync) cmd += " --lying-fsync";
+  if (opts.ledger) cmd += " --ledger";
+  if (send_while_persist_selected(opts)) cmd += " --send-while-persist";
   if (opts.bootstrap_in_memory) cmd += " --bootstrap-in-memory";
   if (opts.restart_snapshot == restart_snapshot_mode::meta_only) cmd += " --restart-meta-only";
   if (opts.restart_snapshot == restart_snapshot_mode::with_data) cmd += " --restart-with-data";

@@ -28,6 +28,8 @@ enum class restart_snapshot_mode : uint8_t {
   with_data,
 };
 
+enum class send_while_persist_mode : uint8_t { by_seed, never, always };
+
 struct sim_options {
   uint64_t seed = 1;
   size_t nodes = 3;                  // initial voters (3 or 5 in the suites)
@@ -45,6 +47,15 @@ struct sim_options {
   // is persisted) instead of a synced bootstrap_state(); shows why the durable way is required.
   bool bootstrap_in_memory = false;
   restart_snapshot_mode restart_snapshot = restart_snapshot_mode::alternate;
+  // The replicated state machine also holds a real ledger::ledger fed by a seeded workload of
+  // signed commands and leader ticks (ledger_workload.hpp); the state root is compared at every
+  // applied index on every replica and the conservation rules are checked after every entry.
+  bool ledger = false;
+  sim_time ledger_tick_every_ms = 50;  // a leader proposes a tick this often (its own clock)
+  // The leader sends a ready's messages before its writes are durable when raft.hpp allows it
+  // (leader, no snapshot, no change of term or vote; Raft thesis §10.2.1, what the benchmark
+  // does). by_seed (the sweeps): for ~30% of seeds, chosen from the seed without a prng draw.
+  send_while_persist_mode send_while_persist = send_while_persist_mode::never;
 };
 
 struct sim_stats {
@@ -56,6 +67,9 @@ struct sim_stats {
   uint64_t client_ops = 0, client_ops_acked = 0, client_retries = 0, reads_acked = 0;
   uint64_t messages_sent = 0, messages_lost = 0, messages_duplicated = 0, snapshot_chunks_sent = 0;
   uint64_t linearizability_steps = 0;
+  uint64_t ledger_commands_proposed = 0, ledger_ticks_proposed = 0, ledger_entries_applied = 0;
+  uint64_t early_sends = 0;  // readies whose messages left before their writes were durable
+  bool send_while_persist = false;
   bool linearizability_budget_exceeded = false;
   uint64_t digest = 0;  // hash over the run's events: the same seed must give the same digest
 };
@@ -65,6 +79,12 @@ struct sim_result {
   std::string failure;  // first failure, with seed and replay command
   sim_stats stats;
 };
+
+// Marks a liveness failure that matches the open core bug "snapshot stream livelock" (README.md).
+inline constexpr const char* snapshot_livelock_tag = "[open core bug: snapshot stream livelock]";
+
+// Whether a run sends while persisting (resolves send_while_persist_mode::by_seed).
+bool send_while_persist_selected(const sim_options& opts);
 
 // `build/release/tests/consensus_sim/raft_sim --seed S --nodes N --steps T`
 std::string replay_command(const sim_options& opts);

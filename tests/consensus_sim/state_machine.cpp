@@ -56,6 +56,10 @@ std::optional<apply_outcome> register_state_machine::apply(const consensus::entr
   ENERGO_ASSERT(e.index == applied_ + 1, "state machine applies entries in index order");
   applied_ = e.index;
   if (e.type != consensus::entry_type::normal) return std::nullopt;
+  if (ledger_ && !e.data.empty() && e.data[0] == ledger_entry_tag) {
+    ledger_problem_ = ledger_->apply(std::string_view(e.data).substr(1));
+    return std::nullopt;
+  }
   const auto framed = consensus::decode_session_payload(e.data);
   ENERGO_ASSERT(framed.has_value(), "simulator only proposes session-framed payloads");
   if (framed->is_open_request()) {
@@ -108,6 +112,16 @@ int64_t register_state_machine::value(uint64_t key) const {
 }
 
 std::string register_state_machine::serialize() const {
+  std::string out = toy_bytes();
+  if (ledger_) {
+    const auto bytes = ledger_->snapshot();
+    put_u64(out, bytes.size());
+    out.append(bytes.begin(), bytes.end());
+  }
+  return out;
+}
+
+std::string register_state_machine::toy_bytes() const {
   std::string out;
   out.push_back(static_cast<char>(snapshot_version));
   put_u64(out, values_.size());
@@ -132,15 +146,27 @@ bool register_state_machine::restore(std::string_view bytes, consensus::index_t 
     if (!get_u64(bytes, k) || !get_u64(bytes, v)) return false;
     values[k] = static_cast<int64_t>(v);
   }
-  if (!get_u64(bytes, n) || n != bytes.size()) return false;
-  auto sessions = consensus::session_table::decode(bytes, lim_);
+  if (!get_u64(bytes, n) || n > bytes.size() || (!ledger_ && n != bytes.size())) return false;
+  auto sessions = consensus::session_table::decode(bytes.substr(0, n), lim_);
   if (!sessions) return false;
+  bytes.remove_prefix(n);
+  if (ledger_) {
+    if (!get_u64(bytes, n) || n != bytes.size() || !ledger_->restore(bytes)) return false;
+    ledger_problem_ = ledger_->deep_check();  // an installed snapshot must be a sound ledger
+  }
   values_ = std::move(values);
   sessions_ = std::move(*sessions);
   applied_ = index;
   return true;
 }
 
-uint64_t register_state_machine::state_hash() const { return fnv1a(serialize()); }
+uint64_t register_state_machine::state_hash() const {
+  uint64_t h = fnv1a(toy_bytes());
+  if (ledger_) {
+    const auto& root = ledger_->root();
+    h = fnv1a(std::string_view(reinterpret_cast<const char*>(root.data()), root.size()), h);
+  }
+  return h;
+}
 
 }  // namespace energo::sim

@@ -14,6 +14,7 @@
 
 #include "consensus/session.hpp"
 #include "consensus/types.hpp"
+#include "tests/consensus_sim/ledger_workload.hpp"
 #include "tests/consensus_sim/linearizability.hpp"
 
 namespace energo::sim {
@@ -40,7 +41,9 @@ struct apply_outcome {
 
 class register_state_machine {
  public:
-  explicit register_state_machine(consensus::session_limits lim = {}) : lim_(lim), sessions_(lim) {}
+  explicit register_state_machine(consensus::session_limits lim = {}, bool with_ledger = false) : lim_(lim), sessions_(lim) {
+    if (with_ledger) ledger_.emplace();
+  }
   // Applies one committed entry at `e.index` == applied_index() + 1. Returns the outcome for a
   // framed client command, nullopt for noop/config entries.
   std::optional<apply_outcome> apply(const consensus::entry& e);
@@ -53,14 +56,24 @@ class register_state_machine {
   // Restores from serialize() output taken at `index`. False if the bytes are malformed.
   [[nodiscard]] bool restore(std::string_view bytes, consensus::index_t index);
 
-  // Hash of the replicated state (registers + sessions), not of the applied index.
+  // Hash of the replicated state (registers + sessions, and the ledger's state root), not of
+  // the applied index.
   uint64_t state_hash() const;
+
+  // Ledger mode (ledger_workload.hpp): entries tagged ledger_entry_tag go to a real
+  // ledger::ledger. ledger_problem(): the first broken rule seen by the last apply (empty: none).
+  bool has_ledger() const { return ledger_.has_value(); }
+  const ledger_replica* ledger_part() const { return ledger_ ? &*ledger_ : nullptr; }
+  const std::string& ledger_problem() const { return ledger_problem_; }
 
  private:
   std::map<uint64_t, int64_t> values_;
   consensus::session_limits lim_;
   consensus::session_table sessions_;
   consensus::index_t applied_ = 0;
+  std::optional<ledger_replica> ledger_;
+  std::string ledger_problem_;
+  std::string toy_bytes() const;
 };
 
 uint64_t fnv1a(std::string_view bytes, uint64_t seed = 0xcbf29ce484222325ULL);

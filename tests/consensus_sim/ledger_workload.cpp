@@ -276,7 +276,17 @@ std::string ledger_replica::apply(std::string_view bytes) {
     outcome = applied ? "ok" : std::string(errc_name(r.error().code));
     // ledger/README.md: a register going backwards is refused AND flags the meter (the audit
     // record of SPEC §3.1), the one refusal that changes the state.
-    leaves_trace = !applied && r.error().code == errc::register_backwards;
+    // SPEC §8 / docs/commands.md "Nonces and refusals": a command refused by a rule after its
+    // signer passed the signature, nonce and entitlement checks consumes that nonce, so its root
+    // moves too. Refusals before that point (bad input, a stale nonce, a wrong key) change nothing.
+    // (tests/ledger/refusal_check.hpp checks field by field that only the nonce moved.)
+    if (!applied) {
+      const auto code = r.error().code;
+      const bool before_auth = code == errc::malformed || code == errc::bad_signature ||
+                               code == errc::unauthorized || code == errc::stale_nonce ||
+                               code == errc::system_command;
+      leaves_trace = code == errc::register_backwards || !before_auth;
+    }
   }
   ++stats().by_outcome[std::string(command_name(cmd->body)) + ": " + outcome];
   root_ = l_->state_root();

@@ -290,7 +290,7 @@ class snapshot_mutation_test : public market_ledger_test {
     ASSERT_GE(l().book().parked_orders(), 1u);
     ASSERT_EQ(l().open_sessions().size(), 1u);
     ASSERT_GE(l().closed_sessions().size(), 1u);
-    ASSERT_EQ(l().storage_units().size(), 1u);
+    ASSERT_GE(l().storage_units().size(), 1u);
   }
 
   // An accepted mutant must be a working ledger: invariants, a round trip, a tick, commands.

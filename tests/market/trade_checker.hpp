@@ -166,6 +166,17 @@ class trade_checker {
     if (o.order_side == side::sell) return b.watt_wh >= 1;
     return b.tsl_units >= o.price && room_at_least(o.account) >= 1;
   }
+  // Whether bid b and ask a could certainly trade at least 1 Wh with each other (SPEC §4): they
+  // cross, the seller holds energy, and the buyer can pay 1 Wh at the price this pair would trade
+  // at — the OLDER order's price, which is the bid's own limit when the bid is older — with room
+  // below Bmax.
+  bool pair_certainly_executable(const model_order& b, const model_order& a) const {
+    if (b.remaining <= 0 || a.remaining <= 0 || b.price < a.price) return false;
+    if (!funded_) return true;
+    const int64_t trade_price = b.id < a.id ? b.price : a.price;
+    return balances_[a.account].watt_wh >= 1 && balances_[b.account].tsl_units >= trade_price &&
+           room_at_least(b.account) >= 1;
+  }
   // Room below Bmax now, under- and over-estimated (equal when Bmax is known).
   int64_t room_at_least(account_ref a) const {
     const auto& b = balances_[a];
@@ -207,7 +218,8 @@ class trade_checker {
     // Price-time priority on both sides, among orders that could certainly execute against the
     // other side of this trade (a different account: self-trade prevention handles the same one).
     for (const auto& [id, x] : orders_) {
-      if (id == bid.id || id == ask.id || vanished.count(id) || !certainly_executable(x)) continue;
+      if (id == bid.id || id == ask.id || vanished.count(id)) continue;
+      if (x.order_side == side::buy ? !pair_certainly_executable(x, ask) : !pair_certainly_executable(bid, x)) continue;
       if (x.order_side == side::buy && before(x, bid) && x.account != ask.account)
         violation(name + ": bid " + std::to_string(id) + " at " + std::to_string(x.price) + " had priority over bid " +
                   std::to_string(bid.id) + " at " + std::to_string(bid.price));
@@ -236,7 +248,7 @@ class trade_checker {
     for (const auto* x : bids)
       for (const auto* y : asks) {
         if (y->price > x->price) break;
-        if (y->account == x->account) continue;
+        if (y->account == x->account || !pair_certainly_executable(*x, *y)) continue;
         return violation("after the call bid " + std::to_string(x->id) + " at " + std::to_string(x->price) + " and ask " +
                          std::to_string(y->id) + " at " + std::to_string(y->price) + " cross and could both execute");
       }

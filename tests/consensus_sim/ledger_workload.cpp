@@ -274,9 +274,14 @@ std::string ledger_replica::apply(std::string_view bytes) {
     auto r = l_->apply(*cmd);
     applied = r.has_value();
     outcome = applied ? "ok" : std::string(errc_name(r.error().code));
-    // ledger/README.md: a register going backwards is refused AND flags the meter (the audit
-    // record of SPEC §3.1), the one refusal that changes the state.
-    leaves_trace = !applied && r.error().code == errc::register_backwards;
+    // docs/commands.md "Nonces and refusals" (SPEC §8): a refusal at or before authentication
+    // changes nothing; a rule refusal after it consumes the signer's nonce (and a register
+    // going backwards also flags the meter, SPEC §3.1), so the state root may change.
+    if (!applied) {
+      const errc code = r.error().code;
+      leaves_trace = code != errc::malformed && code != errc::bad_signature && code != errc::unauthorized &&
+                     code != errc::stale_nonce && code != errc::system_command;
+    }
   }
   ++stats().by_outcome[std::string(command_name(cmd->body)) + ": " + outcome];
   root_ = l_->state_root();

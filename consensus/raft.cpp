@@ -329,6 +329,7 @@ void send_snapshot_window(state& s, node_id to, peer_progress& p) {
 void restart_snapshot_stream(peer_progress& p, uint64_t from) {
   p.snap_acked_bytes = std::min<uint64_t>(from, p.snap_sending->data.size());
   p.snap_next_offset = p.snap_acked_bytes;
+  p.snap_reported_bytes = p.snap_acked_bytes;
   p.snap_last_sent = false;
 }
 
@@ -421,7 +422,17 @@ void bcast_heartbeat(state& s, uint64_t context) {
       // was lost. Resend that one chunk; what it fills is followed by the chunks the follower
       // holds beyond the gap, and the window moves on from there.
       if (!p.snap_progress_since_heartbeat) {
-        send_snapshot_chunk(s, id, p, p.snap_acked_bytes);
+        if (p.snap_reported_bytes < p.snap_acked_bytes) {
+          // The follower keeps reporting less than we count as acknowledged: it lost the
+          // stream those acks were about (late acks of a dropped stream raised ours). Its
+          // report is the truth; go back to it, or we resend a chunk beyond its gap forever.
+          restart_snapshot_stream(p, p.snap_reported_bytes);
+        }
+        const uint64_t len = send_snapshot_chunk(s, id, p, p.snap_acked_bytes);
+        if (p.snap_next_offset < p.snap_acked_bytes + len) {
+          p.snap_next_offset = p.snap_acked_bytes + len;
+          if (p.snap_next_offset >= p.snap_sending->data.size()) p.snap_last_sent = true;
+        }
         p.snap_restarted = false;  // a follower that still has no stream may ask again
       }
       p.snap_progress_since_heartbeat = false;
@@ -635,8 +646,8 @@ void handle_snapshot_response(state& s, const message& m) {
   peer_progress& p = it->second;
   p.recent_active = true;
   if (p.state != progress_state::snapshot || !p.snap_sending ||
-      p.snap_sending->meta.index != m.snap.index)
-    return;  // stale answer about another snapshot
+      p.snap_sending->meta.index != m.snap.index || p.snap_sending->meta.term != m.snap.term)
+    return;  // stale answer about another stream (m.term == our term: step() drops older ones)
   if (m.reject) {
     if (m.chunk_offset == snapshot_abort) {
       // The follower gave up (too large, corrupt): probe again later; heartbeat unpauses.
@@ -648,6 +659,7 @@ void handle_snapshot_response(state& s, const message& m) {
     // one) and started one: go back to where it says, once, if we believed it further. Its
     // answers to the other chunks already on the wire say the same and are ignored until the
     // new stream makes progress; a chunk really lost is resent at the next heartbeat.
+    if (m.chunk_offset < p.snap_sending->data.size()) p.snap_reported_bytes = m.chunk_offset;
     if (p.snap_restarted || m.chunk_offset >= p.snap_acked_bytes) return;
     p.snap_restarted = true;
     p.snap_progress_since_heartbeat = true;
@@ -663,8 +675,11 @@ void handle_snapshot_response(state& s, const message& m) {
     if (s.role == role::leader) send_append(s, m.from, true);
     return;
   }
-  // Acks may arrive duplicated or out of order: only a longer prefix counts.
+  // Acks may arrive duplicated or out of order: only a longer prefix moves the window. A
+  // shorter one is remembered: if no progress follows for a heartbeat interval, the heartbeat
+  // goes back to it (the follower lost the stream the higher acks were about).
   const uint64_t prefix = std::min<uint64_t>(m.chunk_offset, p.snap_sending->data.size());
+  p.snap_reported_bytes = prefix;
   if (prefix > p.snap_acked_bytes) {
     p.snap_acked_bytes = prefix;
     p.snap_progress_since_heartbeat = true;
@@ -853,7 +868,8 @@ void extend_prefix(state& s, uint64_t off, const std::string& data) {
 void handle_snapshot_chunk(state& s, const message& m) {
   if (m.snap.index <= s.commit) {
     // Older than our commit index: nothing to install; report done so the leader probes on.
-    drop_incoming(s);
+    // A late duplicate of a snapshot already installed must not drop a stream of a newer one.
+    if (s.incoming_active && s.incoming_meta.index <= s.commit) drop_incoming(s);
     send_snapshot_response(s, m, false, m.snapshot_bytes, true);
     return;
   }

@@ -28,6 +28,8 @@ struct peer_progress {
   std::shared_ptr<const snapshot> snap_sending;
   uint64_t snap_acked_bytes = 0;   // follower confirmed having this contiguous prefix
   uint64_t snap_next_offset = 0;   // next byte to send; window: next - acked bytes in flight
+  uint64_t snap_reported_bytes = 0;  // prefix in the follower's latest answer (may be below
+                                     // acked: late acks of a stream it dropped raised acked)
   bool snap_last_sent = false;     // the chunk that ends the data went out (since the last restart)
   bool snap_restarted = false;     // restarted at the follower's request, no progress since: later
                                    // requests are echoes of chunks sent before the restart

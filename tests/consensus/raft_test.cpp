@@ -1207,7 +1207,7 @@ TEST(raft_restart, applied_index_below_the_snapshot_means_the_snapshot) {
 
 // --- snapshot transfer: idempotent chunks and a window in flight (issue 8 §6) -------------------
 
-enum class chunk_fault { none, stale_duplicate_of_first, reorder_pairs, lose_one, duplicate_all };
+enum class chunk_fault { none, stale_duplicate_of_first, reorder_pairs, lose_one, duplicate_all, late_ack_beyond_follower };
 
 struct transfer_outcome {
   uint64_t chunk_messages = 0;  // snapshot_chunk messages the leader sent to the follower
@@ -1264,6 +1264,20 @@ transfer_outcome run_snapshot_transfer(chunk_fault fault, uint64_t chunks = 50, 
         if (msg.chunk_offset == 10 * chunk_bytes && lost++ == 0) return false;
         break;
       case chunk_fault::duplicate_all: inject(msg); break;
+      case chunk_fault::late_ack_beyond_follower:
+        if (seen == 8) {
+          // A late ack of a stream the follower has since dropped (ledger sim seed 50000152):
+          // it names this snapshot and a prefix the follower does not hold.
+          message ack = msg;
+          ack.type = message_type::snapshot_response;
+          ack.from = 3;
+          ack.to = 1;
+          ack.chunk_offset = 30 * chunk_bytes;
+          ack.chunk_data.clear();
+          ack.chunk_done = false;
+          inject(std::move(ack));
+        }
+        break;
     }
     return true;
   };
@@ -1295,6 +1309,51 @@ TEST(raft_snapshot_transfer, chunk_messages_with_and_without_faults) {
   EXPECT_LE(reorder.chunk_messages, 52u);
   EXPECT_LE(lose.chunk_messages, 50u + 1u);
   EXPECT_LE(dup_all.chunk_messages, 51u);
+}
+
+// The leader's acknowledged point follows the follower's own report: acks above what the
+// follower holds (late, of a stream it dropped) must not make the leader resend one chunk beyond
+// the follower's gap forever (snapshot stream livelock, ledger sim seed 50000152).
+TEST(raft_snapshot_transfer, late_ack_beyond_the_follower_prefix_does_not_stall_the_transfer) {
+  const auto o = run_snapshot_transfer(chunk_fault::late_ack_beyond_follower);
+  EXPECT_TRUE(o.installed);
+  // The chunks beyond the forged point are resent at most once more, plus a few resends.
+  EXPECT_LE(o.chunk_messages, 50u + 16u + 4u);
+}
+
+// A late duplicate chunk of a snapshot the follower already holds (index <= its commit) is
+// stale: it must not drop the stream of a newer snapshot in progress.
+TEST(raft_snapshot_transfer, stale_chunk_of_an_installed_snapshot_keeps_the_newer_stream) {
+  pump p;
+  p.bootstrap({1, 2, 3});
+  p.elect(1);
+  must_propose(p, 1, "a");
+  p.stabilize();
+  p.isolate(3);
+  for (int i = 0; i < 4; ++i) must_propose(p, 1, "e" + std::to_string(i));
+  p.stabilize();
+  const index_t follower_commit = p[3].commit_index();
+  ASSERT_GT(follower_commit, 0u);
+  ASSERT_GT(p[1].commit_index(), follower_commit);
+  message first = full_snapshot_chunk(p, 1, 3, p[1].commit_index(), "abc");
+  first.snapshot_bytes = 6;
+  first.chunk_done = false;
+  message last = first;
+  last.chunk_offset = 3;
+  last.chunk_data = "def";
+  last.chunk_done = true;
+  message stale = full_snapshot_chunk(p, 1, 3, follower_commit, "old");
+  stale.snap.term = *p[3].term_at(follower_commit);
+  p[3].step(first);
+  p[3].step(stale);
+  p[3].step(last);
+  ready r = p[3].get_ready();
+  ASSERT_TRUE(r.snapshot_to_install.has_value());
+  EXPECT_EQ(r.snapshot_to_install->data, "abcdef");
+  EXPECT_EQ(r.snapshot_to_install->meta.index, p[1].commit_index());
+  for (auto& msg : r.messages)
+    if (msg.type == message_type::snapshot_response) EXPECT_FALSE(msg.reject);
+  p[3].advance(r);
 }
 
 }  // namespace

@@ -71,14 +71,11 @@ TEST(ledger_sim_determinism, same_seed_same_run) {
   EXPECT_GT(a.stats.ledger_entries_applied, 0u);
 }
 
-// Open core bug (consensus/, not fixed here; README.md "Open core bugs"): a stale chunk of an
-// already-installed snapshot makes the follower drop its stream of the newer one; the leader
-// goes back to 0 once, then late acks of the old stream raise its acked prefix above what the
-// follower holds, and it resends one chunk beyond the follower's gap forever. Enable with
-// --gtest_also_run_disabled_tests; it must pass once the core is fixed (then drop the
-// snapshot_livelock_tag skip in seed_sweep.hpp). The sweeps recognise the bug by its signature
-// (simulation.cpp snapshot_livelock_signature), count and print those seeds.
-TEST(raft_sim_open_bug, DISABLED_seed_50000152_ledger_snapshot_stream_livelock) {
+// Regression (consensus/README.md "Snapshot transfer"): a stale chunk of an already-installed
+// snapshot made the follower drop its stream of the newer one; the leader went back to 0 once,
+// then late acks of the dropped stream raised its acked prefix above what the follower held, and
+// it resent one chunk beyond the follower's gap forever (liveness failure after healing).
+TEST(raft_sim_regression, seed_50000152_ledger_snapshot_stream_livelock) {
   sim_options o;
   o.seed = 50000152;
   o.nodes = 3;

@@ -274,18 +274,13 @@ std::string ledger_replica::apply(std::string_view bytes) {
     auto r = l_->apply(*cmd);
     applied = r.has_value();
     outcome = applied ? "ok" : std::string(errc_name(r.error().code));
-    // ledger/README.md: a register going backwards is refused AND flags the meter (the audit
-    // record of SPEC §3.1), the one refusal that changes the state.
-    // SPEC §8 / docs/commands.md "Nonces and refusals": a command refused by a rule after its
-    // signer passed the signature, nonce and entitlement checks consumes that nonce, so its root
-    // moves too. Refusals before that point (bad input, a stale nonce, a wrong key) change nothing.
-    // (tests/ledger/refusal_check.hpp checks field by field that only the nonce moved.)
+    // docs/commands.md "Nonces and refusals" (SPEC §8): a refusal at or before authentication
+    // changes nothing; a rule refusal after it consumes the signer's nonce (and a register
+    // going backwards also flags the meter, SPEC §3.1), so the state root may change.
     if (!applied) {
-      const auto code = r.error().code;
-      const bool before_auth = code == errc::malformed || code == errc::bad_signature ||
-                               code == errc::unauthorized || code == errc::stale_nonce ||
-                               code == errc::system_command;
-      leaves_trace = code == errc::register_backwards || !before_auth;
+      const errc code = r.error().code;
+      leaves_trace = code != errc::malformed && code != errc::bad_signature && code != errc::unauthorized &&
+                     code != errc::stale_nonce && code != errc::system_command;
     }
   }
   ++stats().by_outcome[std::string(command_name(cmd->body)) + ": " + outcome];

@@ -208,8 +208,8 @@ struct simulation::state {
   std::vector<active_partition> partitions;
   std::optional<ledger_workload> workload;  // ledger mode
   std::string ledger_retry;                 // a ledger command whose proposal was refused
-  // Last snapshot chunk sent / snapshot response sent per (from, to): recognises the open core
-  // bug "snapshot stream livelock" when a run fails liveness (README.md "Open core bugs").
+  // Last snapshot chunk sent / snapshot response sent per (from, to): names the signature of the
+  // fixed core bug "snapshot stream livelock" when a run fails liveness (README.md).
   struct snap_msg { index_t snap = 0; uint64_t offset = 0; bool reject = false; sim_time at = 0; };
   std::map<std::pair<node_id, node_id>, snap_msg> last_chunk, last_snap_response;
   bool early_send = false;                  // send-while-persist for this run
@@ -1463,7 +1463,7 @@ struct simulation::state {
 
   // The leader keeps resending one chunk at offset X of snapshot s while the follower keeps
   // acknowledging a shorter prefix Y < X of the same s: the leader believes the follower holds
-  // more than it does and never goes back (open core bug, README.md).
+  // more than it does and never goes back (fixed core bug, README.md; diagnostic only).
   std::string snapshot_livelock_signature() const {
     for (const auto& [link, c] : last_chunk) {
       auto it = last_snap_response.find({link.second, link.first});

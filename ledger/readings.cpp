@@ -100,8 +100,12 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
 int64_t ledger::storage_capacity_wh() const {
   // Units only append and their capacity never changes, so the sum extends incrementally (also
   // after restore, which starts from zero). ≤ storage_units_max × storage_capacity_wh_max = 10^17.
-  for (; capacity_units_counted_ < units_.size(); ++capacity_units_counted_)
-    capacity_total_wh_ += units_[capacity_units_counted_].capacity_wh;
+  // A restored snapshot is untrusted: its capacities are range-checked by check_invariants(), which
+  // itself calls this, so the sum saturates instead of overflowing on a hostile value.
+  for (; capacity_units_counted_ < units_.size(); ++capacity_units_counted_) {
+    const int128 sum = static_cast<int128>(capacity_total_wh_) + units_[capacity_units_counted_].capacity_wh;
+    capacity_total_wh_ = sum > INT64_MAX ? INT64_MAX : sum < 0 ? 0 : static_cast<int64_t>(sum);
+  }
   return capacity_total_wh_;
 }
 

@@ -20,6 +20,7 @@
 
 #include "actors/actors_internal.hpp"
 #include "actors/messages.hpp"
+#include "actors/query.hpp"
 #include "actors/state_codec.hpp"
 #include "crypto/hash.hpp"
 #include "actors/membership.hpp"
@@ -101,6 +102,8 @@ struct apply_state {
     address_bytes address;
     caf::response_promise promise;
     clock_type::time_point deadline;
+    std::string query_name;    // empty: an account read; else a named query (actors/query.hpp)
+    std::string query_params;
   };
   std::vector<pending_read> reads;
   static inline const char* name = "apply";
@@ -175,10 +178,20 @@ net::client_response account_response(const apply_state& s, const address_bytes&
   return r;
 }
 
+net::client_response query_response(const apply_state& s, std::string_view name, std::string_view params) {
+  const auto a = run_query(query_context{*s.led, s.applied}, name, params);
+  if (!a.ok) return failure(a.code, a.text);
+  net::client_response r;
+  r.what = net::client_response::kind::query;
+  r.text = a.text;
+  return r;
+}
+
 void serve_reads(apply_state& s) {
   for (auto it = s.reads.begin(); it != s.reads.end();) {
     if (it->index <= s.applied) {
-      it->promise.deliver(account_response(s, it->address));
+      it->promise.deliver(it->query_name.empty() ? account_response(s, it->address)
+                                                 : query_response(s, it->query_name, it->query_params));
       it = s.reads.erase(it);
     } else {
       ++it;
@@ -540,7 +553,17 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
         if (index <= s.applied) return account_response(s, address);
         if (s.reads.size() >= pending_reads_max) return failure(net::client_errc::busy, "too many reads waiting");
         auto rp = self->make_response_promise();
-        s.reads.push_back({index, address, rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});
+        s.reads.push_back({index, address, rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms), {}, {}});
+        return rp;
+      },
+      [self](query_atom, uint64_t index, std::string& name, std::string& params) -> caf::result<net::client_response> {
+        auto& s = self->state;
+        if (index <= s.applied) return query_response(s, name, params);
+        if (s.reads.size() >= pending_reads_max) return failure(net::client_errc::busy, "too many reads waiting");
+        auto rp = self->make_response_promise();
+        s.reads.push_back({index, address_bytes{}, rp,
+                           clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms), std::move(name),
+                           std::move(params)});
         return rp;
       },
       [self](status_atom) {

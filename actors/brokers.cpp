@@ -475,6 +475,32 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                       on_error);
               break;
             }
+            case net::client_request::kind::query: {
+              // Same consistency as account reads: linearizable unless `stale`.
+              auto on_error = [self, hdl, id](caf::error&) {
+                reply(self, hdl, id, fail(net::client_errc::timeout, "query not served"));
+              };
+              auto q = std::make_shared<net::query_request>(std::move(req->query));
+              auto ask = [self, hdl, id, apply, timeout, q, on_error](uint64_t index) {
+                self->request(apply, timeout, query_atom::value, index, q->name, q->params_json)
+                    .then([self, hdl, id](net::client_response& r) { reply(self, hdl, id, std::move(r)); }, on_error);
+              };
+              if (q->stale) {
+                ask(0);
+                break;
+              }
+              self->request(raft, timeout, read_index_atom::value)
+                  .then(
+                      [self, hdl, id, ask](uint16_t code, uint64_t index) {
+                        if (code != 0) {
+                          reply(self, hdl, id, fail(static_cast<net::client_errc>(code), "read index not confirmed; retry"));
+                          return;
+                        }
+                        ask(index);
+                      },
+                      on_error);
+              break;
+            }
           }
         }
       },

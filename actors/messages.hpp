@@ -19,6 +19,8 @@
 //    install, consensus::snapshot                 (raft) => bool
 //    submit, std::string hash, std::string command (ingest, delegated) => net::client_response
 //    read, uint64 index, std::array<uint8_t,20>   => net::client_response (account)
+//    query, uint64 index, std::string name, std::string params_json
+//                                                 => net::client_response (query: JSON; or failure)
 //    status                                       => apply_view
 //    image                                        => uint64 index, std::string image
 //    timer                                        (self)
@@ -67,6 +69,7 @@ using admin_atom = caf::atom_constant<caf::atom("admin")>;
 using propose_admin_atom = caf::atom_constant<caf::atom("prop_admin")>;
 using transfer_to_atom = caf::atom_constant<caf::atom("transfer_t")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
+using query_atom = caf::atom_constant<caf::atom("query")>;
 
 struct raft_view {
   std::string role;

@@ -271,6 +271,13 @@ std::string encode_client_request(const client_request& r) {
     case client_request::kind::admin: req.setAdmin(as_data(r.command)); break;
     case client_request::kind::members: req.setMembers(); break;
     case client_request::kind::cluster_info: req.setClusterInfo(); break;
+    case client_request::kind::query: {
+      auto q = req.initQuery();
+      q.setName(r.query.name);
+      q.setParams(r.query.params_json);
+      q.setStale(r.query.stale);
+      break;
+    }
   }
   return to_body(builder);
 }
@@ -310,6 +317,21 @@ wire_result<client_request> decode_client_request(std::string_view body) {
       case schema::ClientRequest::CLUSTER_INFO:
         out.what = client_request::kind::cluster_info;
         return out;
+      case schema::ClientRequest::QUERY: {
+        out.what = client_request::kind::query;
+        auto q = req.getQuery();
+        if (q.getName().size() == 0 || q.getName().size() > limits::query_name_bytes_max) {
+          return fail(wire_errc::malformed, "query name must be 1.." + std::to_string(limits::query_name_bytes_max) + " bytes");
+        }
+        if (q.getParams().size() > limits::query_params_bytes_max) {
+          return fail(wire_errc::malformed, "query parameters above " + std::to_string(limits::query_params_bytes_max) + " bytes");
+        }
+        out.query.name = std::string(q.getName().cStr(), q.getName().size());
+        out.query.params_json = std::string(q.getParams().cStr(), q.getParams().size());
+        if (out.query.params_json.empty()) out.query.params_json = "{}";
+        out.query.stale = q.getStale();
+        return out;
+      }
     }
     return fail(wire_errc::malformed, "unknown request kind");
   } catch (const kj::Exception& e) {
@@ -385,6 +407,7 @@ std::string encode_client_response(const client_response& r) {
     }
     case client_response::kind::members: res.setMembers(r.text); break;
     case client_response::kind::cluster_info: res.setClusterInfo(r.text); break;
+    case client_response::kind::query: res.setQuery(r.text); break;
   }
   return to_body(builder);
 }
@@ -465,6 +488,10 @@ wire_result<client_response> decode_client_response(std::string_view body) {
       case schema::ClientResponse::CLUSTER_INFO:
         out.what = client_response::kind::cluster_info;
         out.text = text_of(res.getClusterInfo(), limits::client_response_text_bytes_max);
+        return out;
+      case schema::ClientResponse::QUERY:
+        out.what = client_response::kind::query;
+        out.text = text_of(res.getQuery(), limits::client_response_text_bytes_max);
         return out;
     }
     return fail(wire_errc::malformed, "unknown response kind");

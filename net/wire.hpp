@@ -34,6 +34,8 @@ inline constexpr std::size_t client_response_text_bytes_max = client_response_fr
 inline constexpr uint64_t capnp_nesting_limit = 16;
 inline constexpr uint32_t wire_version = 1;
 inline constexpr std::size_t text_bytes_max = 4096;  // names, messages in responses
+inline constexpr std::size_t query_name_bytes_max = 64;
+inline constexpr std::size_t query_params_bytes_max = 4096;  // a query's JSON parameters
 }  // namespace limits
 
 enum class wire_errc : uint8_t {
@@ -120,12 +122,20 @@ struct account_query {
   bool stale = false;
 };
 
+// A named read answered as JSON by the node (actors/query.hpp lists the names).
+struct query_request {
+  std::string name;
+  std::string params_json = "{}";
+  bool stale = false;
+};
+
 struct client_request {
-  enum class kind : uint8_t { submit, status, account, admin, members, cluster_info };
+  enum class kind : uint8_t { submit, status, account, admin, members, cluster_info, query };
   uint64_t id = 0;
   kind what = kind::status;
   std::string command;  // submit: ledger::encode() bytes; admin: a signed membership request
   account_query account;
+  query_request query;
 };
 
 struct command_outcome {
@@ -173,10 +183,10 @@ struct account_answer {
 };
 
 struct client_response {
-  enum class kind : uint8_t { outcome, status, account, failure, members, cluster_info };
+  enum class kind : uint8_t { outcome, status, account, failure, members, cluster_info, query };
   uint64_t id = 0;
   kind what = kind::failure;
-  std::string text;  // members, cluster_info: a JSON object
+  std::string text;  // members, cluster_info, query: a JSON object
   command_outcome outcome;
   node_status status;
   account_answer account;

@@ -224,6 +224,26 @@ int cmd_account(const options& o, const std::string& address, bool stale) {
   return exit_ok;
 }
 
+// A named read (actors/query.hpp): prints the node's JSON answer.
+int cmd_query(const options& o, const std::string& name, const std::string& params, bool stale) {
+  net::client_request req;
+  req.what = net::client_request::kind::query;
+  req.query.name = name;
+  req.query.params_json = params;
+  req.query.stale = stale;
+  net::client_response res;
+  if (int rc = call(o, req, res); rc != exit_ok) return rc;
+  if (res.what == net::client_response::kind::failure) return print_failure(o, res.failure);
+  if (res.what != net::client_response::kind::query) {
+    std::fprintf(stderr, "energoctl: unexpected answer to a query\n");
+    return exit_failed;
+  }
+  json j = json::parse(res.text, nullptr, false);
+  if (j.is_discarded()) return std::fprintf(stderr, "energoctl: bad answer from the node\n"), exit_failed;
+  std::printf("%s\n", o.as_json ? tools::dump_compact(j).c_str() : tools::dump_pretty(j).c_str());
+  return exit_ok;
+}
+
 // ---- Membership (docs/node.md "Membership") ----------------------------------------------------
 
 struct member_options {
@@ -405,6 +425,12 @@ int main(int argc, char** argv) {
   auto* account = app.add_subcommand("account", "balances and nonce of an account (linearizable unless --stale)");
   account->add_option("address", address, "Qtum address")->required();
   account->add_flag("--stale", stale, "read this node's replica without a read index");
+  std::string query_name, query_params = "{}";
+  bool query_stale = false;
+  auto* query = app.add_subcommand("query", "a named read answered as JSON (docs/node.md \"Queries\")");
+  query->add_option("name", query_name, "query name, e.g. account, summary")->required();
+  query->add_option("--params", query_params, "parameters as a JSON object")->capture_default_str();
+  query->add_flag("--stale", query_stale, "read this node's replica without a read index");
   member_options mo;
   auto* member = app.add_subcommand("member", "the replicated member registry (admin-signed changes)");
   member->require_subcommand(1);
@@ -449,5 +475,6 @@ int main(int argc, char** argv) {
   if (*status) return cmd_status(o);
   if (*submit) return cmd_submit(o, file, binary);
   if (*account) return cmd_account(o, address, stale);
+  if (*query) return cmd_query(o, query_name, query_params, query_stale);
   return exit_usage;
 }

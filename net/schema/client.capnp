@@ -13,7 +13,14 @@ struct ClientRequest {
     admin @4 :Data;           # one signed membership request (docs/node.md "Membership")
     members @5 :Void;         # the member registry and, on the leader, replication progress
     clusterInfo @6 :Void;     # what a joining node needs (cluster.json, the registry)
+    query @7 :Query;          # a named read answered as JSON (actors/query.hpp, docs/node.md "Queries")
   }
+}
+
+struct Query {
+  name @0 :Text;              # e.g. "account"; unknown names fail with not_supported
+  params @1 :Text;            # a JSON object, at most wire::limits::query_params_bytes_max
+  stale @2 :Bool;             # true: local replica, no read index
 }
 
 struct AccountQuery {
@@ -82,5 +89,6 @@ struct ClientResponse {
     failure @4 :Failure;
     members @5 :Text;         # JSON object (docs/node.md "energoctl member list --json")
     clusterInfo @6 :Text;     # JSON object {cluster_id, genesis_hash, cluster_file, members}
+    query @7 :Text;           # JSON answer of a Query
   }
 }

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/address.hpp"
 #include "crypto/hash.hpp"
 #include "ledger/commands.hpp"
 #include "net/client_conn.hpp"
@@ -222,6 +223,17 @@ class cluster_fixture : public ::testing::Test {
     auto r = ask(n, req);
     EXPECT_TRUE(r && r->what == net::client_response::kind::account) << n.name;
     return r ? r->account : net::account_answer{};
+  }
+
+  // A named read (actors/query.hpp); the raw response (query JSON or failure).
+  std::optional<net::client_response> query(const node_proc& n, const std::string& name, const std::string& params,
+                                            bool stale = false) {
+    net::client_request req;
+    req.what = net::client_request::kind::query;
+    req.query.name = name;
+    req.query.params_json = params;
+    req.query.stale = stale;
+    return ask(n, req);
   }
 
   void load_keys() {

@@ -126,6 +126,29 @@ TEST_F(cluster_fixture, KillLeaderNoAcknowledgedCommandLostRestartCatchesUpFromS
     EXPECT_EQ(baker.tsl_units, baker_start + static_cast<int64_t>(acknowledged) * amount_units) << n.name;
   }
 
+  // The named-read path (query) agrees with the account read on every node; unknown names and
+  // bad parameters are refused with stable codes.
+  {
+    const std::string coop_text = crypto::address{crypto::qtum_pubkey_version_testnet, coop_address_}.to_string();
+    for (const auto& n : nodes_) {
+      auto r = query(n, "account", R"({"address":")" + coop_text + "\"}");
+      ASSERT_TRUE(r && r->what == net::client_response::kind::query) << n.name;
+      const auto j = nlohmann::json::parse(r->text);
+      EXPECT_EQ(j.at("nonce").get<uint64_t>(), acknowledged) << n.name;
+      EXPECT_TRUE(j.at("found").get<bool>());
+      EXPECT_GE(j.at("applied_index").get<uint64_t>(), last_ack_index);
+    }
+    auto unknown = query(nodes_[0], "no-such-query", "{}");
+    ASSERT_TRUE(unknown && unknown->what == net::client_response::kind::failure);
+    EXPECT_EQ(unknown->failure.code, net::client_errc::not_supported);
+    auto bad = query(nodes_[0], "account", R"({"address":"not-an-address"})", true);
+    ASSERT_TRUE(bad && bad->what == net::client_response::kind::failure);
+    EXPECT_EQ(bad->failure.code, net::client_errc::malformed);
+    auto not_json = query(nodes_[0], "account", "[1,2", true);
+    ASSERT_TRUE(not_json && not_json->what == net::client_response::kind::failure);
+    EXPECT_EQ(not_json->failure.code, net::client_errc::malformed);
+  }
+
   // SIGTERM: every node drains and exits 0.
   for (auto& n : nodes_) {
     ::kill(n.pid, SIGTERM);

@@ -110,4 +110,33 @@ TEST(Wire, ClientRequestAndResponseRoundTrip) {
   EXPECT_EQ(r->outcome.code_name, "stale_nonce");
 }
 
+TEST(Wire, QueryRequestRoundTripAndBounds) {
+  net::client_request req;
+  req.id = 7;
+  req.what = net::client_request::kind::query;
+  req.query.name = "account";
+  req.query.params_json = R"({"address":"x"})";
+  req.query.stale = true;
+  auto d = net::decode_client_request(net::encode_client_request(req));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->what, net::client_request::kind::query);
+  EXPECT_EQ(d->query.name, "account");
+  EXPECT_EQ(d->query.params_json, R"({"address":"x"})");
+  EXPECT_TRUE(d->query.stale);
+  req.query.name.clear();
+  EXPECT_FALSE(net::decode_client_request(net::encode_client_request(req)));
+  req.query.name = std::string(net::limits::query_name_bytes_max + 1, 'q');
+  EXPECT_FALSE(net::decode_client_request(net::encode_client_request(req)));
+  req.query.name = "account";
+  req.query.params_json = std::string(net::limits::query_params_bytes_max + 1, ' ');
+  EXPECT_FALSE(net::decode_client_request(net::encode_client_request(req)));
+  net::client_response res;
+  res.what = net::client_response::kind::query;
+  res.text = R"({"a":1})";
+  auto r = net::decode_client_response(net::encode_client_response(res));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->what, net::client_response::kind::query);
+  EXPECT_EQ(r->text, R"({"a":1})");
+}
+
 }  // namespace

@@ -2,6 +2,7 @@
 // thread) because every ready is made durable with a synced RocksDB write before its messages
 // leave (consensus/raft.hpp contract); blocking a scheduler thread on fsync would stall every
 // other actor sharing it.
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -353,6 +354,11 @@ cs::raft_node restart_core(const node_context& ctx) {
   auto meta = store.snapshot_meta(community_group);
   if (!meta) fatal_storage("read snapshot meta", meta.error());
   const cs::hard_state chs{hs.term, hs.vote, hs.commit};
+  // etcd's Config.Applied: entries at or below the apply actor's durable applied index are not
+  // handed out again. Capped at the persisted commit: a crash between a snapshot install (state
+  // and applied index written by apply) and the raft batch that records its commit can leave the
+  // applied index ahead; the core then starts from the installed snapshot's index anyway.
+  cfg.applied = std::min<uint64_t>(store.applied_index(community_group), hs.commit);
   if (meta->has_value()) {
     auto data = store.snapshot_data(community_group);
     if (!data) fatal_storage("read snapshot", data.error());

@@ -20,21 +20,18 @@ namespace st = energo::storage;
 energo::result<bool, std::string> persist_bootstrap(st::node_store& store, cs::node_id self,
                                                     const cs::membership& initial) {
   if (store.last_index(community_group) > 0 || store.hard_state(community_group).term > 0) return false;
-  cs::config cfg;
-  cfg.id = self;
-  cfg.group = community_group;
-  auto core = cs::raft_node::bootstrap(cfg, initial);
-  if (!core.has_ready()) return energo::unexpected<std::string>{"bootstrap produced nothing to persist"};
-  const cs::ready r = core.get_ready();
+  (void)self;
+  // The core's durable-bootstrap contract (consensus/raft.hpp): the founding hard state and the
+  // first config entry in one synced batch; the node then always starts by restart() from the
+  // store, so a crash right after this point and a normal start take the same path.
+  const cs::initial_state init = cs::raft_node::bootstrap_state(initial);
   std::vector<st::log_record> records;
-  for (const auto& e : r.entries_to_persist) records.push_back(to_record(e));
+  for (const auto& e : init.entries) records.push_back(to_record(e));
   st::group_write w{community_group, records, std::nullopt};
-  if (r.hard_state) w.hard_state = st::hard_state_record{r.hard_state->term, r.hard_state->vote, r.hard_state->commit};
+  w.hard_state = st::hard_state_record{init.hard_state.term, init.hard_state.vote, init.hard_state.commit};
   if (auto res = store.persist(std::span<const st::group_write>(&w, 1)); !res) {
     return energo::unexpected<std::string>{"persist bootstrap: " + res.error().message};
   }
-  // The core is dropped unadvanced on purpose: the node always starts by restart() from the
-  // store, so a crash right after this point and a normal start take the same path.
   return true;
 }
 

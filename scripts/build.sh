@@ -5,7 +5,14 @@ cd "$(dirname "$0")/.."
 preset="${1:-release}"
 shift || true
 jobs="${ENERGO_JOBS:-$(nproc)}"
-cmake --preset "$preset" >/dev/null
+# ENERGO_CMAKE_ARGS: cache settings for this configure. By default everything is built (slow test
+# binaries; benchmarks in release); scripts/test.sh leaves both out unless ENERGO_SLOW=1.
+if [ -z "${ENERGO_CMAKE_ARGS+x}" ]; then
+  ENERGO_CMAKE_ARGS="-DENERGO_BUILD_SLOW_TESTS=ON -DENERGO_DEBUG_INFO=full"
+  [ "$preset" = release ] && ENERGO_CMAKE_ARGS+=" -DENERGO_BUILD_BENCH=ON"
+fi
+# shellcheck disable=SC2086
+cmake --preset "$preset" $ENERGO_CMAKE_ARGS >/dev/null
 if [ $# -gt 0 ]; then
   cmake --build --preset "$preset" -j "$jobs" --target "$@"
 else

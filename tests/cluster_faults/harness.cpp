@@ -504,6 +504,10 @@ void run::start(int i) {
                                 "--tick-ms", std::to_string(opt_.tick_ms),
                                 "--snapshot-every", std::to_string(opt_.snapshot_every)};
   if (!sched_.clock) args.push_back("--no-clock");
+  if (const char* level = std::getenv("ENERGO_FAULTS_NODE_LOG")) {  // e.g. debug, to chase a failure
+    args.push_back("--log-level");
+    args.push_back(level);
+  }
   // Everything the child needs is built before fork: client threads run meanwhile, so the
   // child may only make async-signal-safe calls.
   std::vector<std::string> env_strings;
@@ -938,6 +942,10 @@ void run::execute(run_report& rep) {
 // history.txt beside the logs: one operation a line, in invocation order.
 void run::dump_history() {
   std::lock_guard lock(mutex_);
+  {
+    std::ofstream p(root_ + "/problems.txt");
+    for (const auto& x : problems_) p << x << "\n";
+  }
   std::ofstream f(root_ + "/history.txt");
   static const char* results[] = {"ok", "refused", "fail", "unknown"};
   for (const auto& op : history_) {

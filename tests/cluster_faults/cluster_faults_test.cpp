@@ -199,12 +199,13 @@ TEST(cluster_faults, KillsAndPartitionsOnThreeNodes) {
   expect_clean(run_seeded(1, o));
 }
 
-TEST(cluster_faults, PausedLeaderSlowAndFlakyLinks) {
+TEST(cluster_faults, PausedLeaderSlowFlakyLinksAndClockJumps) {
   schedule_options o;
   o.nodes = 3;
   o.run_ms = 4000;
-  o.faults = 4;
-  o.kinds = {fault_kind::pause_leader, fault_kind::slow_links, fault_kind::flaky_links, fault_kind::kill_leader};
+  o.faults = 5;
+  o.kinds = {fault_kind::pause_leader, fault_kind::slow_links, fault_kind::flaky_links, fault_kind::kill_leader,
+             fault_kind::clock_jump_leader};
   expect_clean(run_seeded(2, o));
 }
 

@@ -263,6 +263,8 @@ schedule make_schedule(uint64_t seed, const schedule_options& opt) {
       kinds.push_back(fk);
     }
   }
+  // A clock nemesis in the mix: the clock runs for the whole schedule (ticks among the commands).
+  if (std::find(kinds.begin(), kinds.end(), fault_kind::clock_jump_leader) != kinds.end() && !opt.kinds.empty()) s.clock = true;
   // Faults start in the first 70% of the run and may overlap (combined nemeses); each lasts
   // 0.4-1.6 s so the cluster also runs between them.
   for (int i = 0; i < opt.faults; ++i) {
@@ -336,6 +338,7 @@ class run {
   void writer(int w);
   void reader(int r);
   void monitor();
+  void check_time(int i, const net::node_status& s);  // mutex_ held
   void record(op_record op);
   void problem(const std::string& p);
   void check(run_report& rep);
@@ -360,6 +363,7 @@ class run {
     link_rule slow;                            // applied to every link if set
     bool has_slow = false;
     std::vector<int> killed, paused;
+    int clock_node = -1;
     bool active = false;
   };
   std::vector<active_fault> active_;
@@ -375,6 +379,14 @@ class run {
   std::vector<op_record> history_;
   std::vector<std::string> problems_;
   std::map<uint64_t, std::pair<std::string, int>> roots_;  // applied index -> (root, node)
+  struct time_sample {
+    pid_t pid = -1;
+    uint64_t index = 0;
+    int64_t time_ms = 0;
+  };
+  std::vector<time_sample> last_time_;            // per node (clock runs)
+  std::atomic<int64_t> forward_offset_ms_max_{0};  // the largest forward clock jump applied so far
+  uint64_t time_samples_ = 0;
   uint64_t root_samples_ = 0;
   std::vector<std::thread> threads_;
 };
@@ -471,6 +483,7 @@ bool run::setup(run_report& rep) {
     nodes_.push_back(n);
   }
   pids_.assign(nodes_.size(), -1);
+  last_time_.assign(nodes_.size(), {});
   if (ns_) {
     relay_.set_src_lookup([this](const sockaddr_in& a, int) { return ns_->node_of_address(a); });
   } else {
@@ -715,6 +728,20 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
       a.slow.reset_per_mille = static_cast<uint32_t>(5 + r.below(40));
       detail = std::to_string(a.slow.reset_per_mille) + " per mille resets";
       break;
+    case fault_kind::clock_jump_leader: {
+      // The leader's wall clock jumps by hours to days, forwards or backwards (a test-only offset
+      // file the node re-reads at every tick: actors/ingest_clock.cpp).
+      int v = leader();
+      if (v < 0) v = random_running();
+      if (v < 0) break;
+      const int64_t hours = 1 + static_cast<int64_t>(r.below(48));
+      const int64_t offset_ms = (r.below(2) ? 1 : -1) * hours * 3'600'000;
+      std::ofstream(nodes_[static_cast<std::size_t>(v)].dir + ".clock_offset_ms") << offset_ms << "\n";
+      a.clock_node = v;
+      if (offset_ms > forward_offset_ms_max_.load()) forward_offset_ms_max_ = offset_ms;
+      detail = nodes_[static_cast<std::size_t>(v)].name + " " + std::to_string(offset_ms / 3'600'000) + " h";
+      break;
+    }
     default:
       detail = "not implemented yet: skipped";
       a.active = false;
@@ -733,6 +760,10 @@ void run::heal_fault(std::size_t idx) {
   a.active = false;
   for (int v : a.paused) signal_node(v, SIGCONT);
   for (int v : a.killed) start(v);
+  if (a.clock_node >= 0) {
+    std::error_code ec;
+    fs::remove(nodes_[static_cast<std::size_t>(a.clock_node)].dir + ".clock_offset_ms", ec);
+  }
   recompute_rules();
   std::printf("  -%s healed\n", std::string(to_string(a.f.kind)).c_str());
   std::fflush(stdout);
@@ -863,6 +894,7 @@ void run::monitor() {
       if (!s || s->applied_index == 0) continue;
       std::lock_guard lock(mutex_);
       ++root_samples_;
+      if (sched_.clock) check_time(i, *s);
       auto [it, fresh] = roots_.emplace(s->applied_index, std::make_pair(s->state_root, i));
       if (!fresh && it->second.first != s->state_root && problems_.size() < 50) {
         problems_.push_back("state root at applied index " + std::to_string(s->applied_index) + ": " +
@@ -872,6 +904,34 @@ void run::monitor() {
     }
     std::this_thread::sleep_for(100ms);
   }
+}
+
+// Ledger time (clock on), per node process: never backwards; at most one tick's step
+// (clock.step_ms_max, 15 min) per log entry applied in between (status reports the durable index
+// but the live ledger time, hence the slack); never beyond the wall clock plus the largest forward
+// jump any leader's clock made.
+void run::check_time(int i, const net::node_status& s) {
+  constexpr int64_t step_ms_max = 900'000;
+  constexpr uint64_t index_slack = 256;
+  constexpr int64_t wall_slack_ms = 2'000;
+  ++time_samples_;
+  auto& last = last_time_[static_cast<std::size_t>(i)];
+  const pid_t pid = nodes_[static_cast<std::size_t>(i)].pid;
+  const auto& name = nodes_[static_cast<std::size_t>(i)].name;
+  const int64_t wall_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (s.ledger_time_ms > wall_ms + forward_offset_ms_max_.load() + wall_slack_ms && problems_.size() < 50) {
+    problems_.push_back(name + ": ledger time " + std::to_string(s.ledger_time_ms) + " beyond every leader's clock");
+  }
+  if (last.pid == pid && s.applied_index >= last.index) {
+    const int64_t dt = s.ledger_time_ms - last.time_ms;
+    const auto di = static_cast<int64_t>(s.applied_index - last.index + index_slack);
+    if (dt < 0 && problems_.size() < 50) problems_.push_back(name + ": ledger time went backwards by " + std::to_string(-dt) + " ms");
+    if (dt > di * step_ms_max && problems_.size() < 50) {
+      problems_.push_back(name + ": ledger time jumped " + std::to_string(dt) + " ms over " + std::to_string(di) + " entries");
+    }
+  }
+  last = {pid, s.applied_index, s.ledger_time_ms};
 }
 
 void run::execute(run_report& rep) {
@@ -1074,6 +1134,8 @@ void run::check(run_report& rep) {
               std::to_string(sink_accounts * account_units + to_sinks));
     }
   }
+
+  if (sched_.clock && time_samples_ < 2) problem("no ledger time samples although the clock runs");
 
   // Linearizability of the per-account register (nonce, balance) under writes (transfers with a
   // definite outcome) and linearizable reads: the simulator's checker (tests/consensus_sim).

@@ -118,9 +118,11 @@ void relay::accept_on(const listener& l) {
     const int src = src_of_ ? src_of_(peer, l.dst) : -1;
     const link_rule r = rule(src, l.dst);
     if (r.blocked || conns_.size() >= limits::relay_connections_max) {
+      {
+        std::lock_guard lock(mutex_);
+        ++counters_.refused;  // counted before the dialler can see the close
+      }
       ::close(fd);
-      std::lock_guard lock(mutex_);
-      ++counters_.refused;
       continue;
     }
     sockaddr_in target{};
@@ -203,9 +205,11 @@ void relay::loop() {
     // Blocks apply to connections already open: the link goes silent at once.
     for (auto& c : conns_) {
       if (c.from_fd >= 0 && rule_of(c).blocked) {
+        {
+          std::lock_guard lock(mutex_);
+          ++counters_.resets;
+        }
         close_conn(c);
-        std::lock_guard lock(mutex_);
-        ++counters_.resets;
       }
     }
     fds.clear();

@@ -209,6 +209,15 @@ TEST(cluster_faults, PausedLeaderSlowFlakyLinksAndClockJumps) {
   expect_clean(run_seeded(2, o));
 }
 
+TEST(cluster_faults, MembershipChangesDuringFaults) {
+  schedule_options o;
+  o.nodes = 3;
+  o.run_ms = 4000;
+  o.faults = 3;
+  o.kinds = {fault_kind::remove_member, fault_kind::kill_random, fault_kind::split_minority};
+  expect_clean(run_seeded(4, o));
+}
+
 TEST(cluster_faults, FiveNodesBridgeAndCombinedFaults) {
   schedule_options o;
   o.nodes = 5;

@@ -45,7 +45,8 @@ constexpr int sink_accounts = 2;                  // receive every transfer; nev
 constexpr uint16_t ns_peer_port = 7100;           // namespace mode: every node has its own addresses
 constexpr uint16_t ns_client_port = 7200;
 constexpr const char* key_seed = "faults";
-constexpr uint64_t balance_bits = 40;  // read value = nonce << 40 | balance (balances stay below 2^40)
+constexpr uint64_t balance_bits = 40;
+constexpr int join_relay_base = 1000;  // relay listener ids of the join paths (never a node index)  // read value = nonce << 40 | balance (balances stay below 2^40)
 
 std::string run_capture(const std::string& cmd) {
   std::string out;
@@ -58,6 +59,17 @@ std::string run_capture(const std::string& cmd) {
 }
 
 int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+
+// energoctl with `args`; its exit code (-1 if it did not exit normally) and its output.
+int energoctl(const std::string& args, std::string& out) {
+  out.clear();
+  FILE* p = ::popen((std::string(ENERGOCTL_BIN) + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  const int st = ::pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 uint16_t free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -240,7 +252,8 @@ std::string_view to_string(fault_kind k) {
 
 std::string schedule::describe() const {
   std::ostringstream o;
-  o << "seed " << seed << ": " << nodes << " nodes, " << run_ms << " ms" << (clock ? ", clock on" : "")
+  o << "seed " << seed << ": " << nodes << " nodes" << (spares ? " + " + std::to_string(spares) + " spare" : "") << ", "
+    << run_ms << " ms" << (clock ? ", clock on" : "")
     << (disks ? ", tmpfs data dirs" : "") << "\n";
   for (const auto& f : faults) {
     o << "  at " << f.start_ms << " ms for " << f.duration_ms << " ms: " << to_string(f.kind) << " (salt " << f.salt
@@ -269,11 +282,14 @@ schedule make_schedule(uint64_t seed, const schedule_options& opt) {
   // 0.4-1.6 s so the cluster also runs between them.
   for (int i = 0; i < opt.faults; ++i) {
     fault f;
-    f.kind = kinds[r.below(kinds.size())];
+    // An explicit list is covered first (each kind once), then drawn at random.
+    const uint64_t pick = r.below(kinds.size());
+    f.kind = !opt.kinds.empty() && static_cast<std::size_t>(i) < kinds.size() ? kinds[static_cast<std::size_t>(i)] : kinds[pick];
     f.start_ms = static_cast<uint32_t>(200 + r.below(std::max<uint32_t>(1, opt.run_ms * 7 / 10)));
     f.duration_ms = static_cast<uint32_t>(400 + r.below(1200));
     f.salt = r.next();
     if (f.kind == fault_kind::clock_jump_leader) s.clock = true;
+    if (f.kind == fault_kind::remove_member) s.spares = std::min(s.spares + 1, limits::spares_max);
     if (f.kind == fault_kind::disk_full_restart || f.kind == fault_kind::read_only_restart) s.disks = true;
     s.faults.push_back(f);
   }
@@ -313,6 +329,8 @@ struct node_proc {
   int starts = 0;
   bool member = true;       // in the bootstrap / not removed
   bool joiner = false;      // started with --join
+  bool removed = false;     // removed by a membership change: never restarted
+  std::string join;         // --join addresses (spares)
 };
 
 class run {
@@ -335,6 +353,9 @@ class run {
   void heal_fault(std::size_t idx);
   void recompute_rules();
   void heal_all();
+  std::string member_endpoints();
+  bool membership_request(const std::string& what, int timeout_ms);
+  void join_spare();
   void writer(int w);
   void reader(int r);
   void monitor();
@@ -364,9 +385,11 @@ class run {
     bool has_slow = false;
     std::vector<int> killed, paused;
     int clock_node = -1;
+    int removed_node = -1;  // remove_member: asked to be removed (applied or not yet known)
     bool active = false;
   };
   std::vector<active_fault> active_;
+  std::vector<std::string> pending_membership_;
 
   std::mutex pids_mutex_;
   std::vector<pid_t> pids_;  // for the loopback lookup (relay thread)
@@ -419,7 +442,8 @@ bool run::setup(run_report& rep) {
   char tmpl[] = "/tmp/energo-faults-XXXXXX";
   root_ = ::mkdtemp(tmpl);
   std::string why;
-  if (opt_.namespaces_allowed) ns_ = netns_set::create(sched_.nodes, why);
+  const int slots = sched_.nodes + sched_.spares;
+  if (opt_.namespaces_allowed) ns_ = netns_set::create(slots, why);
   else why = "namespaces not requested";
   rep.mode = ns_ ? "namespaces" : "loopback(" + why + ")";
 
@@ -450,9 +474,11 @@ bool run::setup(run_report& rep) {
     addresses_.push_back(tools::load::account_address_of(keys_.back()));
   }
 
-  for (int i = 0; i < sched_.nodes; ++i) {
+  for (int i = 0; i < slots; ++i) {
     node_proc n;
     n.name = "n" + std::to_string(i + 1);
+    n.member = i < sched_.nodes;
+    n.joiner = !n.member;
     n.dir = root_ + "/" + n.name;
     const auto out = run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir + " 2>/dev/null");
     try {
@@ -482,6 +508,27 @@ bool run::setup(run_report& rep) {
     }
     nodes_.push_back(n);
   }
+  // A spare's --join targets: every bootstrap member's client port, through a relay listener on
+  // the spare's side of its veth in namespace mode (namespaces have no route to each other).
+  for (int sp = sched_.nodes; sp < slots; ++sp) {
+    auto& n = nodes_[static_cast<std::size_t>(sp)];
+    for (int m = 0; m < sched_.nodes; ++m) {
+      const auto& t = nodes_[static_cast<std::size_t>(m)];
+      std::string addr;
+      if (ns_) {
+        const uint16_t port = relay_.add_listener(join_relay_base + sp * 16 + m, n.relay_host,
+                                                  static_cast<uint16_t>(ns_client_port + 100 + m), t.host, t.client_port);
+        if (port == 0) {
+          problem("relay cannot listen for the join of " + n.name);
+          return false;
+        }
+        addr = n.relay_host + ":" + std::to_string(port);
+      } else {
+        addr = t.host + ":" + std::to_string(t.client_port);
+      }
+      n.join += (n.join.empty() ? "" : ",") + addr;
+    }
+  }
   pids_.assign(nodes_.size(), -1);
   last_time_.assign(nodes_.size(), {});
   if (ns_) {
@@ -499,6 +546,7 @@ bool run::setup(run_report& rep) {
   std::ofstream b(root_ + "/bootstrap.toml");
   b << "genesis = \"genesis.json\"\n";
   for (const auto& n : nodes_) {
+    if (!n.member) continue;
     b << "[[member]]\nname = \"" << n.name << "\"\npublic_key = \"" << n.pub << "\"\npeer = \"" << n.relay_host << ":"
       << n.relay_port << "\"\nclient = \"" << n.host << ":" << n.client_port << "\"\n";
   }
@@ -513,7 +561,7 @@ void run::start(int i) {
   std::vector<std::string> args{ENERGO_NODE_BIN, "start", "--data", n.dir, "--name", n.name,
                                 "--peer-listen", n.host + ":" + std::to_string(n.peer_port),
                                 "--client-listen", n.host + ":" + std::to_string(n.client_port),
-                                "--bootstrap", root_ + "/bootstrap.toml",
+                                n.joiner ? "--join" : "--bootstrap", n.joiner ? n.join : root_ + "/bootstrap.toml",
                                 "--tick-ms", std::to_string(opt_.tick_ms),
                                 "--snapshot-every", std::to_string(opt_.snapshot_every)};
   if (!sched_.clock) args.push_back("--no-clock");
@@ -742,6 +790,33 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
       detail = nodes_[static_cast<std::size_t>(v)].name + " " + std::to_string(offset_ms / 3'600'000) + " h";
       break;
     }
+    case fault_kind::remove_member: {
+      // energoctl member remove of a follower while other faults run (--force: a 3-node cluster
+      // goes down to 2 voters). The removed node lives on, talking, until this fault heals; then
+      // it is killed for good and a spare joins in its place (member add, promoted once caught up).
+      const int l = leader();
+      std::vector<int> candidates;
+      for (int i = 0; i < n; ++i) {
+        const auto& c = nodes_[static_cast<std::size_t>(i)];
+        if (c.member && i != l) candidates.push_back(i);
+      }
+      int spares_left = 0;
+      for (const auto& c : nodes_) spares_left += (!c.member && !c.removed && c.starts == 0) ? 1 : 0;
+      if (candidates.empty() || spares_left == 0) {
+        detail = "no follower or no spare: skipped";
+        a.active = false;
+        std::printf("  %s %s\n", std::string(to_string(f.kind)).c_str(), detail.c_str());
+        return;
+      }
+      const int v = candidates[r.below(candidates.size())];
+      a.removed_node = v;
+      const bool applied = membership_request("remove " + nodes_[static_cast<std::size_t>(v)].name + " --force", 3000);
+      nodes_[static_cast<std::size_t>(v)].member = false;  // from now on it must not be counted on
+      nodes_[static_cast<std::size_t>(v)].removed = true;
+      detail = nodes_[static_cast<std::size_t>(v)].name + (applied ? " removed" : " (outcome unknown: retried at heal)");
+      if (!applied) pending_membership_.push_back("remove " + nodes_[static_cast<std::size_t>(v)].name + " --force");
+      break;
+    }
     default:
       detail = "not implemented yet: skipped";
       a.active = false;
@@ -760,6 +835,10 @@ void run::heal_fault(std::size_t idx) {
   a.active = false;
   for (int v : a.paused) signal_node(v, SIGCONT);
   for (int v : a.killed) start(v);
+  if (a.removed_node >= 0) {
+    kill_node(a.removed_node);
+    join_spare();
+  }
   if (a.clock_node >= 0) {
     std::error_code ec;
     fs::remove(nodes_[static_cast<std::size_t>(a.clock_node)].dir + ".clock_offset_ms", ec);
@@ -767,6 +846,47 @@ void run::heal_fault(std::size_t idx) {
   recompute_rules();
   std::printf("  -%s healed\n", std::string(to_string(a.f.kind)).c_str());
   std::fflush(stdout);
+}
+
+std::string run::member_endpoints() {
+  std::string eps;
+  for (const auto& n : nodes_) {
+    if (n.member) eps += (eps.empty() ? "" : ",") + n.host + ":" + std::to_string(n.client_port);
+  }
+  return eps;
+}
+
+// One admin request through energoctl (fresh nonce: microseconds). True when applied, or when the
+// registry says it already was (member_exists / not a member: an earlier try got through).
+bool run::membership_request(const std::string& what, int timeout_ms) {
+  std::string out;
+  const int rc = energoctl("--endpoints " + member_endpoints() + " --timeout-ms " + std::to_string(timeout_ms) +
+                               " member " + what + " --admin-key " + fs::absolute("examples/community/keys/admin.json").string(),
+                           out);
+  if (rc == 0) return true;
+  if (rc == 11 && (out.find("member_exists") != std::string::npos || out.find("not_a_member") != std::string::npos ||
+                   out.find("unknown_member") != std::string::npos)) {
+    return true;
+  }
+  if (rc == 2 && out.find("no member named") != std::string::npos) return true;  // removed already
+  std::printf("  energoctl member %s: exit %d: %s", what.c_str(), rc, out.substr(0, 300).c_str());
+  return false;
+}
+
+// The next spare starts with --join and is added as a voter (a learner until it caught up).
+void run::join_spare() {
+  for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
+    auto& n = nodes_[static_cast<std::size_t>(i)];
+    if (n.member || n.removed || n.starts != 0) continue;
+    start(i);
+    const std::string add = "add " + n.name + " --key " + n.pub + " --peer " + n.relay_host + ":" +
+                            std::to_string(n.relay_port) + " --client " + n.host + ":" + std::to_string(n.client_port);
+    const bool applied = membership_request(add, 3000);
+    n.member = true;
+    std::printf("  spare %s joins%s\n", n.name.c_str(), applied ? "" : " (outcome unknown: retried at heal)");
+    if (!applied) pending_membership_.push_back(add);
+    return;
+  }
 }
 
 void run::heal_all() {
@@ -778,6 +898,15 @@ void run::heal_all() {
     if (n.state == proc_state::paused) signal_node(i, SIGCONT);
     if (n.state == proc_state::down) start(i);
   }
+  // Membership requests whose outcome was unknown (no quorum at the time): the cluster is whole
+  // again, so each is retried until the registry has it.
+  for (const auto& what : pending_membership_) {
+    const auto deadline = clock_type::now() + limits::converge_bound;
+    bool done = false;
+    while (!done && clock_type::now() < deadline) done = membership_request(what, 5000);
+    if (!done) problem("membership request `" + what + "` not applied after the heal");
+  }
+  pending_membership_.clear();
 }
 
 std::string run::transfer_bytes(int w, uint64_t nonce, int64_t amount, int sink) {
@@ -944,7 +1073,9 @@ void run::execute(run_report& rep) {
     return;
   }
   std::printf("faults: mode %s, data in %s\n", rep.mode.c_str(), root_.c_str());
-  for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) start(i);
+  for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
+    if (nodes_[static_cast<std::size_t>(i)].member) start(i);
+  }
   // A first leader before the clients start, so the run measures faults, not the boot.
   {
     const auto deadline = clock_type::now() + limits::leader_bound;

@@ -27,6 +27,7 @@ namespace energo::faults {
 
 namespace limits {
 inline constexpr int nodes_max = 7;
+inline constexpr int spares_max = 2;
 inline constexpr int writer_accounts_max = 32;
 inline constexpr int readers_max = 8;
 inline constexpr uint32_t run_ms_max = 120'000;
@@ -114,6 +115,7 @@ struct schedule {
   uint32_t run_ms = 4000;
   bool clock = false;
   bool disks = false;  // data dirs on small tmpfs mounts (disk faults)
+  int spares = 0;      // nodes initialised but outside the bootstrap: they join at a membership heal
   std::vector<fault> faults;
   [[nodiscard]] std::string describe() const;
 };

@@ -218,6 +218,17 @@ TEST(cluster_faults, MembershipChangesDuringFaults) {
   expect_clean(run_seeded(4, o));
 }
 
+// Namespace mode only (the data dirs are tmpfs mounts); in loopback mode the disk faults are
+// skipped with a message and the kill still runs.
+TEST(cluster_faults, FullAndReadOnlyDataDisks) {
+  schedule_options o;
+  o.nodes = 3;
+  o.run_ms = 4000;
+  o.faults = 3;
+  o.kinds = {fault_kind::disk_full_restart, fault_kind::read_only_restart, fault_kind::kill_leader};
+  expect_clean(run_seeded(5, o));
+}
+
 TEST(cluster_faults, FiveNodesBridgeAndCombinedFaults) {
   schedule_options o;
   o.nodes = 5;

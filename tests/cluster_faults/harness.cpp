@@ -46,7 +46,8 @@ constexpr uint16_t ns_peer_port = 7100;           // namespace mode: every node 
 constexpr uint16_t ns_client_port = 7200;
 constexpr const char* key_seed = "faults";
 constexpr uint64_t balance_bits = 40;
-constexpr int join_relay_base = 1000;  // relay listener ids of the join paths (never a node index)  // read value = nonce << 40 | balance (balances stay below 2^40)
+constexpr int join_relay_base = 1000;
+constexpr int data_fs_mib = 256;         // disk faults: each data dir's tmpfs  // relay listener ids of the join paths (never a node index)  // read value = nonce << 40 | balance (balances stay below 2^40)
 
 std::string run_capture(const std::string& cmd) {
   std::string out;
@@ -290,8 +291,10 @@ schedule make_schedule(uint64_t seed, const schedule_options& opt) {
     f.salt = r.next();
     if (f.kind == fault_kind::clock_jump_leader) s.clock = true;
     if (f.kind == fault_kind::remove_member) s.spares = std::min(s.spares + 1, limits::spares_max);
-    if (f.kind == fault_kind::disk_full_restart || f.kind == fault_kind::read_only_restart) s.disks = true;
     s.faults.push_back(f);
+  }
+  for (const auto& f : s.faults) {
+    if (f.kind == fault_kind::disk_full_restart || f.kind == fault_kind::read_only_restart) s.disks = true;
   }
   std::sort(s.faults.begin(), s.faults.end(), [](const fault& a, const fault& b) { return a.start_ms < b.start_ms; });
   return s;
@@ -331,6 +334,8 @@ struct node_proc {
   bool joiner = false;      // started with --join
   bool removed = false;     // removed by a membership change: never restarted
   std::string join;         // --join addresses (spares)
+  bool mounted = false;     // its data dir is a tmpfs of its own (disk faults)
+  bool disk_fault = false;  // a disk fault is on: exiting by itself is expected, serving is not
 };
 
 class run {
@@ -353,6 +358,8 @@ class run {
   void heal_fault(std::size_t idx);
   void recompute_rules();
   void heal_all();
+  void reap();
+  int wait_exit(int i, std::chrono::milliseconds bound);
   std::string member_endpoints();
   bool membership_request(const std::string& what, int timeout_ms);
   void join_spare();
@@ -386,6 +393,7 @@ class run {
     std::vector<int> killed, paused;
     int clock_node = -1;
     int removed_node = -1;  // remove_member: asked to be removed (applied or not yet known)
+    int disk_node = -1;     // disk faults
     bool active = false;
   };
   std::vector<active_fault> active_;
@@ -425,6 +433,7 @@ run::~run() {
       ::kill(n.pid, SIGKILL);
       ::waitpid(n.pid, nullptr, 0);
     }
+    if (n.mounted) sh("umount -l " + n.dir);
   }
 }
 
@@ -480,6 +489,11 @@ bool run::setup(run_report& rep) {
     n.member = i < sched_.nodes;
     n.joiner = !n.member;
     n.dir = root_ + "/" + n.name;
+    if (sched_.disks && ns_) {
+      // A small file system of its own, so that it can be filled or made read-only.
+      fs::create_directories(n.dir);
+      n.mounted = sh("mount -t tmpfs -o size=" + std::to_string(data_fs_mib) + "m tmpfs " + n.dir) == 0;
+    }
     const auto out = run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir + " 2>/dev/null");
     try {
       const auto j = nlohmann::json::parse(out);
@@ -687,6 +701,7 @@ void run::recompute_rules() {
 }
 
 void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
+  reap();
   auto& a = active_[idx];
   a.f = f;
   a.active = true;
@@ -817,6 +832,56 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
       if (!applied) pending_membership_.push_back("remove " + nodes_[static_cast<std::size_t>(v)].name + " --force");
       break;
     }
+    case fault_kind::disk_full_restart:
+    case fault_kind::read_only_restart: {
+      // A follower's data disk fills up (it must stop at its next synced write; killed if it did
+      // not write yet) or becomes read-only; restarted on it, it must refuse to run (exit 5) and
+      // never answer. Healed: space freed / writable again, restarted, it catches up.
+      const int l = leader();
+      std::vector<int> candidates;
+      for (int i = 0; i < n; ++i) {
+        const auto& c = nodes_[static_cast<std::size_t>(i)];
+        if (c.member && c.mounted && !c.disk_fault && c.state == proc_state::running && i != l) candidates.push_back(i);
+      }
+      if (candidates.empty()) {
+        detail = "no follower on a tmpfs (namespace mode only): skipped";
+        a.active = false;
+        std::printf("  %s %s\n", std::string(to_string(f.kind)).c_str(), detail.c_str());
+        return;
+      }
+      const int v = candidates[r.below(candidates.size())];
+      auto& victim = nodes_[static_cast<std::size_t>(v)];
+      victim.disk_fault = true;
+      a.disk_node = v;
+      if (f.kind == fault_kind::disk_full_restart) {
+        sh("fallocate -l " + std::to_string(data_fs_mib) + "M " + victim.dir + "/filler");  // fails past the end: fills it
+        sh("dd if=/dev/zero of=" + victim.dir + "/filler2 bs=64k");                            // the last blocks
+        const int st = wait_exit(v, 1500ms);
+        detail = victim.name + (st == -1 ? " did not write in 1.5 s: killed" : " stopped by itself, status " + std::to_string(st));
+        if (st >= 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 5)) problem(victim.name + ": on a full disk exited with status " + std::to_string(st) + ", not 5 (storage)");
+      } else {
+        kill_node(v);
+        sh("mount -o remount,ro " + victim.dir);
+        detail = victim.name + " read-only";
+      }
+      if (victim.state != proc_state::down) kill_node(v);
+      start(v);
+      const int st = wait_exit(v, 3000ms);
+      if (st == -1) {
+        problem(victim.name + ": still running 3 s after a start on a " +
+                (f.kind == fault_kind::disk_full_restart ? std::string("full") : std::string("read-only")) + " data disk");
+        kill_node(v);
+      } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        problem(victim.name + ": start on a bad data disk exited 0");
+      } else if (WIFEXITED(st)) {
+        detail += "; restart refused, exit " + std::to_string(WEXITSTATUS(st));
+      } else {
+        // Known gap (reported): on a full disk RocksDB's writer asserts at open (SIGABRT) instead
+        // of the node exiting 5. It stops and never serves, which is what is checked here.
+        detail += "; restart stopped by signal " + std::to_string(WTERMSIG(st)) + " (not exit 5)";
+      }
+      break;
+    }
     default:
       detail = "not implemented yet: skipped";
       a.active = false;
@@ -830,6 +895,7 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
 }
 
 void run::heal_fault(std::size_t idx) {
+  reap();
   auto& a = active_[idx];
   if (!a.active) return;
   a.active = false;
@@ -839,6 +905,15 @@ void run::heal_fault(std::size_t idx) {
     kill_node(a.removed_node);
     join_spare();
   }
+  if (a.disk_node >= 0) {
+    auto& victim = nodes_[static_cast<std::size_t>(a.disk_node)];
+    if (a.f.kind == fault_kind::read_only_restart) sh("mount -o remount,rw " + victim.dir);
+    std::error_code ec;
+    fs::remove(victim.dir + "/filler", ec);
+    fs::remove(victim.dir + "/filler2", ec);
+    victim.disk_fault = false;
+    if (victim.member) start(a.disk_node);
+  }
   if (a.clock_node >= 0) {
     std::error_code ec;
     fs::remove(nodes_[static_cast<std::size_t>(a.clock_node)].dir + ".clock_offset_ms", ec);
@@ -846,6 +921,43 @@ void run::heal_fault(std::size_t idx) {
   recompute_rules();
   std::printf("  -%s healed\n", std::string(to_string(a.f.kind)).c_str());
   std::fflush(stdout);
+}
+
+// A node that exits by itself outside a disk fault is a failure (a crash, an assertion, a
+// sanitizer report): marked down and reported; heal_all restarts it to finish the run.
+void run::reap() {
+  for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
+    auto& n = nodes_[static_cast<std::size_t>(i)];
+    if (n.pid <= 0) continue;
+    int st = 0;
+    if (::waitpid(n.pid, &st, WNOHANG) != n.pid) continue;
+    n.pid = -1;
+    n.state = proc_state::down;
+    {
+      std::lock_guard lock(pids_mutex_);
+      pids_[static_cast<std::size_t>(i)] = -1;
+    }
+    if (!n.disk_fault) problem(n.name + " exited by itself, status " + std::to_string(st) + " (see its log)");
+  }
+}
+
+// Waits for node i to exit: its wait status, or -1 if it still runs after `bound`.
+int run::wait_exit(int i, std::chrono::milliseconds bound) {
+  auto& n = nodes_[static_cast<std::size_t>(i)];
+  const auto deadline = clock_type::now() + bound;
+  while (n.pid > 0) {
+    int st = 0;
+    if (::waitpid(n.pid, &st, WNOHANG) == n.pid) {
+      n.pid = -1;
+      n.state = proc_state::down;
+      std::lock_guard lock(pids_mutex_);
+      pids_[static_cast<std::size_t>(i)] = -1;
+      return st;
+    }
+    if (clock_type::now() >= deadline) return -1;
+    std::this_thread::sleep_for(20ms);
+  }
+  return -1;
 }
 
 std::string run::member_endpoints() {
@@ -891,6 +1003,7 @@ void run::join_spare() {
 
 void run::heal_all() {
   for (std::size_t i = 0; i < active_.size(); ++i) heal_fault(i);
+  reap();
   relay_.clear_rules();
   for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
     auto& n = nodes_[static_cast<std::size_t>(i)];
@@ -1148,6 +1261,7 @@ void run::dump_history() {
 }
 
 void run::check(run_report& rep) {
+  reap();
   std::vector<op_record> hist;
   {
     std::lock_guard lock(mutex_);

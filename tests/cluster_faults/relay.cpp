@@ -232,12 +232,12 @@ void relay::loop() {
     const int wait = static_cast<int>(std::clamp<int64_t>(next_due - now, 0, limits::relay_loop_wait_ms));
     ::poll(fds.data(), fds.size(), wait);
     now = now_ms();
+    const std::size_t polled = conns_.size();  // accept_on appends connections that were not polled
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
       if (fds[i].revents & POLLIN) accept_on(listeners_[i]);
     }
     std::size_t k = listeners_.size();
-    const std::size_t open_before = conns_.size();  // accept_on may have appended
-    for (std::size_t ci = 0; ci < open_before; ++ci) {
+    for (std::size_t ci = 0; ci < polled; ++ci) {
       auto& c = conns_[ci];
       if (c.from_fd < 0) continue;
       const auto r = rule_of(c);

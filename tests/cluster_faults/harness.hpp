@@ -58,6 +58,7 @@ class netns_set {
   netns_set() = default;
   int subnet_ = 0;
   std::vector<std::string> names_;
+  std::vector<std::string> host_ifs_;
 };
 
 // ---- History -------------------------------------------------------------------------------------

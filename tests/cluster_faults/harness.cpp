@@ -367,6 +367,7 @@ class run {
   void heal_fault(std::size_t idx);
   void recompute_rules();
   void heal_all();
+  void teardown();
   void reap();
   int wait_exit(int i, std::chrono::milliseconds bound);
   std::string member_endpoints();
@@ -438,12 +439,23 @@ run::~run() {
   stop_monitor_ = true;
   for (auto& t : threads_) if (t.joinable()) t.join();
   relay_.stop();
+  teardown();
+}
+
+// Idempotent: every node killed (SIGKILL: a SIGTERM of all at once can hang, a known gap), the
+// tmpfs data dirs unmounted, before the run's directory is removed.
+void run::teardown() {
   for (auto& n : nodes_) {
     if (n.pid > 0) {
       ::kill(n.pid, SIGKILL);
       ::waitpid(n.pid, nullptr, 0);
+      n.pid = -1;
+      n.state = proc_state::down;
     }
-    if (n.mounted) sh("umount -l " + n.dir);
+    if (n.mounted) {
+      sh("umount -l " + n.dir);
+      n.mounted = false;
+    }
   }
 }
 
@@ -1248,6 +1260,8 @@ void run::execute(run_report& rep) {
     rep.problems = problems_;
   }
   rep.relay = relay_.counters();
+  relay_.stop();
+  teardown();
   if (!rep.ok()) dump_history();
   if (rep.ok() && !opt_.keep_dir_on_success) {
     std::error_code ec;

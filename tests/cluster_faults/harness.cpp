@@ -315,7 +315,7 @@ std::string run_report::summary() const {
     << " refused=" << transfers_refused << " unknown=" << transfers_unknown << " lost=" << lost
     << " applied_twice=" << applied_twice << " reads=" << reads_ok << " reads_failed=" << reads_failed
     << " root_samples=" << root_samples << " converged_index=" << converged_index
-    << " lin_steps=" << linearizability_steps << " relay_accepted=" << relay.accepted << " relay_refused=" << relay.refused
+    << " lin_steps=" << linearizability_steps << " wait_ms_max=" << transfer_wait_ms_max << " relay_accepted=" << relay.accepted << " relay_refused=" << relay.refused
     << " relay_closed=" << relay.resets << " problems=" << problems.size();
   return o.str();
 }
@@ -1073,7 +1073,8 @@ void run::writer(int w) {
     op.amount = r.below(20) == 0 ? balance + 1 : static_cast<int64_t>(1 + r.below(1000));
     const auto bytes = transfer_bytes(w, op.nonce, op.amount, static_cast<int>(r.below(sink_accounts)));
     op.invoke_seq = seq_++;
-    const auto deadline = clock_type::now() + limits::op_deadline;
+    const auto invoked = clock_type::now();
+    const auto deadline = invoked + limits::op_deadline;
     while (!abort_ && clock_type::now() < deadline) {
       const int via = static_cast<int>(r.below(nodes_.size()));
       net::client_request req;
@@ -1112,6 +1113,7 @@ void run::writer(int w) {
     }
     if (op.result == op_result::ok || op.result == op_result::refused) nonce = op.nonce;
     op.balance = balance;
+    op.wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - invoked).count();
     const bool definite = op.result != op_result::unknown;
     record(op);
     if (!definite) return;  // this account's state is now uncertain: no further writes on it
@@ -1284,7 +1286,8 @@ void run::dump_history() {
     f << op.invoke_seq << ".." << (op.response_seq ? std::to_string(*op.response_seq) : std::string("?")) << " client "
       << op.client << (op.type == op_type::transfer ? " transfer" : " read") << " account " << op.account << " nonce "
       << op.nonce << " amount " << op.amount << " balance " << op.balance << " -> " << results[static_cast<int>(op.result)]
-      << " " << op.code << " index " << op.index << " node " << op.node << (op.duplicate ? " duplicate" : "") << "\n";
+      << " " << op.code << " index " << op.index << " node " << op.node << (op.duplicate ? " duplicate" : "") << " wait_ms "
+      << op.wait_ms << "\n";
   }
 }
 
@@ -1304,6 +1307,7 @@ void run::check(run_report& rep) {
   std::map<uint64_t, int> index_owner;  // log index of an accepted outcome -> writer (two commands never share one... per command)
   for (const auto& op : hist) {
     if (op.type == op_type::transfer) {
+      rep.transfer_wait_ms_max = std::max(rep.transfer_wait_ms_max, op.wait_ms);
       if (op.result == op_result::ok) {
         ++rep.transfers_ok;
         to_sinks += op.amount;

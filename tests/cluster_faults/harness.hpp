@@ -80,6 +80,7 @@ struct op_record {
   std::string code;      // refusal or failure code
   int node = -1;         // the node that answered
   bool duplicate = false;
+  int64_t wait_ms = 0;   // transfer: invocation to its definite outcome
 };
 
 // ---- Schedules ---------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ struct run_report {
   uint64_t root_samples = 0; // (applied index, root) pairs compared across nodes
   uint64_t converged_index = 0;
   uint64_t linearizability_steps = 0;
+  int64_t transfer_wait_ms_max = 0;  // invocation to definite outcome, the longest
   relay_counters relay;
   std::vector<std::string> problems;  // every failed check, human-readable
   [[nodiscard]] bool ok() const { return problems.empty(); }

@@ -164,7 +164,7 @@ TEST_F(cluster_fixture, AnAnswerNeverReachesTheNextClientOnTheSameSocket) {
   for (auto& n : nodes_) if (&n != l) followers.push_back(&n);
   uint64_t nonce = 0;
   const int64_t coop_units = account(*l, coop_address_, false).tsl_units;
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the unfixed broker failed at the first
     // Paused for ~150 ms: well inside the election timeout (10-20 ticks of 20 ms = 200-400 ms
     // since the last heartbeat answer), so the leader keeps leading and commits after SIGCONT.
     for (auto* f : followers) ::kill(f->pid, SIGSTOP);

@@ -248,9 +248,9 @@ TEST(cluster_faults_slow, SweepOfRandomSchedules) {
   const uint64_t base = g_seed.value_or(1000);
   for (int i = 0; i < g_schedules; ++i) {
     schedule_options o;
-    o.nodes = i % 3 == 2 ? 5 : 3;
-    o.run_ms = 5000;
-    o.faults = 4;
+    o.nodes = g_nodes.value_or(i % 3 == 2 ? 5 : 3);
+    o.run_ms = static_cast<uint32_t>(g_run_ms.value_or(5000));
+    o.faults = g_faults.value_or(4);
     const auto s = make_schedule(base + static_cast<uint64_t>(i), o);
     run_options ro;
     ro.namespaces_allowed = !g_loopback;
@@ -260,7 +260,8 @@ TEST(cluster_faults_slow, SweepOfRandomSchedules) {
     lost += rep.lost;
     if (!rep.ok()) {
       ++failed;
-      ADD_FAILURE() << "schedule failed; replay: --seed " << s.seed << " --nodes " << o.nodes;
+      ADD_FAILURE() << "schedule failed; replay: cluster_faults_slow_tests --schedules 1 --seed " << s.seed << " --nodes "
+                    << o.nodes;
     }
   }
   std::printf("faults-sweep schedules=%d faults=%llu acked=%llu lost=%llu failed=%llu\n", g_schedules,

@@ -292,7 +292,12 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
 // ---- Client broker ----------------------------------------------------------------------------
 
 struct client_broker_state {
-  std::map<connection_handle, net::frame_reader> conns;
+  struct conn {
+    net::frame_reader reader;
+    uint64_t serial = 0;  // unique per accepted connection (handles are socket numbers, reused)
+  };
+  std::map<connection_handle, conn> conns;
+  uint64_t next_serial = 1;
   uint32_t inflight = 0;
   bool stopping = false;
   static inline const char* name = "client_broker";
@@ -302,8 +307,21 @@ namespace {
 
 using client_self = caf::stateful_actor<client_broker_state, caf::io::broker>*;
 
-void reply(client_self self, connection_handle hdl, uint64_t id, net::client_response r) {
-  if (!self->valid(hdl)) return;  // the client went away
+// Who asked: the handle and the serial of that connection. A handle is the socket's number, which
+// the OS hands to the next client once this one is gone; an answer that outlives its connection
+// (a submit waits up to the submit timeout) must not reach that next client, whose request ids
+// start at 1 too: it would take another command's outcome for its own (found by
+// tests/cluster_faults).
+struct client_ref {
+  connection_handle hdl;
+  uint64_t serial = 0;
+};
+
+void reply(client_self self, client_ref to, uint64_t id, net::client_response r) {
+  auto c = self->state.conns.find(to.hdl);
+  if (c == self->state.conns.end() || c->second.serial != to.serial) return;  // the client went away
+  const auto hdl = to.hdl;
+  if (!self->valid(hdl)) return;
   r.id = id;
   auto& buf = self->wr_buf(hdl);
   if (buf.size() > client_write_buffer_bytes_max) {
@@ -335,23 +353,25 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
           self->close(msg.handle);
           return;
         }
-        self->state.conns.emplace(msg.handle, net::frame_reader(net::limits::client_frame_bytes_max));
+        auto& st = self->state;
+        st.conns.insert_or_assign(msg.handle, client_broker_state::conn{net::frame_reader(net::limits::client_frame_bytes_max),
+                                                                        st.next_serial++});
         self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_bytes));
       },
       [self, ctx, raft, apply, ingest, timeout](const caf::io::new_data_msg& msg) {
         auto it = self->state.conns.find(msg.handle);
         if (it == self->state.conns.end()) return;
-        const auto hdl = msg.handle;
+        const client_ref hdl{msg.handle, it->second.serial};
         auto drop = [self, hdl](const std::string& reason) {
-          spdlog::warn("client: closing connection {}: {}", self->remote_addr(hdl), reason);
-          self->state.conns.erase(hdl);
-          self->close(hdl);
+          spdlog::warn("client: closing connection {}: {}", self->remote_addr(hdl.hdl), reason);
+          self->state.conns.erase(hdl.hdl);
+          self->close(hdl.hdl);
         };
-        it->second.feed(msg.buf);
+        it->second.reader.feed(msg.buf);
         for (;;) {
-          auto cit = self->state.conns.find(hdl);
+          auto cit = self->state.conns.find(hdl.hdl);
           if (cit == self->state.conns.end()) return;
-          auto body = cit->second.next();
+          auto body = cit->second.reader.next();
           if (!body) return drop(std::string(net::to_string(body.error().code)) + ": " + body.error().message);
           if (!body->has_value()) return;
           auto req = net::decode_client_request(**body);

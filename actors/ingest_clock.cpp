@@ -9,6 +9,9 @@
 
 #include <caf/all.hpp>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "actors/actors_internal.hpp"
 #include "actors/messages.hpp"
 #include "crypto/hash.hpp"
@@ -70,6 +73,22 @@ struct clock_state {
   static inline const char* name = "clock";
 };
 
+namespace {
+// TEST ONLY (tests/cluster_faults, the "jump of the leader's clock" nemesis): when the
+// environment names ENERGO_TEST_CLOCK_OFFSET_FILE and that file holds an integer, it is added to
+// the wall clock, re-read at every tick so a running node's clock can jump. Absent (as in every
+// deployment), the wall clock is used as is. Bounded to +-10 years so a bad file cannot overflow.
+int64_t test_clock_offset_ms() {
+  static const char* path = std::getenv("ENERGO_TEST_CLOCK_OFFSET_FILE");
+  if (path == nullptr) return 0;
+  std::ifstream f(path);
+  long long v = 0;
+  if (!(f >> v)) return 0;
+  constexpr long long bound_ms = 10LL * 366 * 24 * 3600 * 1000;
+  return std::clamp<long long>(v, -bound_ms, bound_ms);
+}
+}  // namespace
+
 // Every interval: if this node leads, read the ledger time and propose
 // min(now, ledger + step_ms_max) when it is ahead. Ledger time never goes backwards (the ledger
 // refuses that too) and one tick never jumps more than step_ms_max.
@@ -84,7 +103,8 @@ caf::behavior clock_actor(caf::stateful_actor<clock_state>* self, ctx_ptr ctx, c
           self->request(apply, interval, status_atom::value).then([ctx, raft](const apply_view& a) {
             const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
-                                       .count();
+                                       .count() +
+                                   test_clock_offset_ms();
             if (now_ms <= a.ledger_time_ms) return;
             const int64_t next = std::min(now_ms, a.ledger_time_ms + ctx->clock_step_ms_max);
             caf::anon_send(raft, propose_tick_atom::value, next);

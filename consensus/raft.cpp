@@ -1051,6 +1051,17 @@ raft_node raft_node::restart(config cfg, hard_state hs, std::optional<snapshot_m
   p->term = hs.term;
   p->vote = hs.vote;
   const index_t base = p->snap_meta.index;
+  // A crash between saving a snapshot and compacting the log leaves entries the snapshot already
+  // covers (storage/README.md "Restart recipe"): they are committed and identical to the
+  // snapshot's history, so they are skipped; the next compaction deletes them from the store.
+  // Without this, such a node could never start again (found by tests/cluster_faults).
+  std::size_t covered = 0;
+  while (covered < log.size() && log[covered].index <= base) {
+    if (log[covered].index == base && snap)
+      ENERGO_ASSERT(log[covered].term == snap->term, "restart: the log contradicts the snapshot's last entry");
+    ++covered;
+  }
+  log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(covered));
   for (size_t i = 0; i < log.size(); ++i)
     ENERGO_ASSERT(log[i].index == base + 1 + i, "restart: log must follow the snapshot contiguously");
   append_entries_to_log(*p, std::move(log));

@@ -131,7 +131,8 @@ class raft_node {
   // Restart from persisted state. `snap` is the last installed/compacted snapshot (if any);
   // `cfg.applied` the application's durable applied index (entries after it are handed out
   // again in committed_entries, entries at or before it never are);
-  // `log` the persisted entries after it, contiguous and in order. The membership is the one of
+  // `log` the persisted entries after it, contiguous and in order (leading entries the snapshot
+  // already covers, left by a crash between saving it and compacting, are skipped). The membership is the one of
   // the last config_change entry in `log`, else the snapshot's config, else empty (a node that
   // waits to be added: it never campaigns and learns everything from the leader). A fresh node
   // that joins an existing group uses restart(cfg, {}, std::nullopt, {}).

@@ -1204,6 +1204,26 @@ TEST(raft_restart, applied_index_below_the_snapshot_means_the_snapshot) {
   EXPECT_EQ(n.get_ready().committed_entries.front().index, 11u);
 }
 
+// A crash between saving a snapshot and compacting the log (storage/README.md "Restart recipe")
+// leaves entries the snapshot covers in the store; the node must start from them (found by
+// tests/cluster_faults: a leader killed at that moment asserted at every restart, for good).
+TEST(raft_restart, entries_the_snapshot_covers_are_skipped) {
+  snapshot_meta meta{10, 2, voters({1})};
+  std::vector<entry> log;
+  for (index_t i = 7; i <= 12; ++i) log.push_back(entry{2, i, entry_type::normal, "e" + std::to_string(i)});
+  config c = make_config(1);
+  c.applied = 10;
+  raft_node n = raft_node::restart(c, {2, 1, 12}, meta, log);
+  EXPECT_EQ(n.snapshot_metadata().index, 10u);
+  EXPECT_EQ(n.last_index(), 12u);
+  EXPECT_EQ(n.term_at(11), std::optional<term_t>{2});
+  ready r = n.get_ready();
+  ASSERT_EQ(r.committed_entries.size(), 2u);
+  EXPECT_EQ(r.committed_entries.front().data, "e11");
+  n.advance(r);
+  EXPECT_TRUE(n.invariant_violations().empty());
+}
+
 
 // --- snapshot transfer: idempotent chunks and a window in flight (issue 8 §6) -------------------
 

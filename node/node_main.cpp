@@ -57,6 +57,7 @@ struct flag_overrides {
   std::vector<std::string> join;
   uint32_t tick_ms = 0;
   uint64_t snapshot_every = 0;
+  int64_t clock_speedup = 0;
   bool no_clock = false;
 };
 
@@ -74,6 +75,8 @@ void add_flags(CLI::App* app, flag_overrides& f) {
   app->add_option("--tick-ms", f.tick_ms, "Raft tick in ms (default 50)");
   app->add_option("--snapshot-every", f.snapshot_every, "snapshot + log compaction every N applied entries (default 10000)");
   app->add_flag("--no-clock", f.no_clock, "do not propose ledger ticks (tests)");
+  app->add_option("--clock-speedup", f.clock_speedup,
+                  "demo/test only: ledger time runs N times faster than wall time (default 1 = real time)");
 }
 
 energo::result<config_load, std::string> resolve(const flag_overrides& f) {
@@ -90,6 +93,7 @@ energo::result<config_load, std::string> resolve(const flag_overrides& f) {
   if (f.tick_ms != 0) c.tick_ms = f.tick_ms;
   if (f.snapshot_every != 0) c.snapshot_every_entries = f.snapshot_every;
   if (f.no_clock) c.clock_enabled = false;
+  if (f.clock_speedup != 0) c.clock_speedup = f.clock_speedup;
   if (auto v = validate_config(c); !v) return energo::unexpected<std::string>{v.error()};
   return loaded;
 }
@@ -266,6 +270,11 @@ int cmd_start(const flag_overrides& f) {
   ctx->clock_enabled = c.clock_enabled;
   ctx->clock_interval_ms = c.clock_interval_ms;
   ctx->clock_step_ms_max = c.clock_step_ms_max;
+  ctx->clock_speedup = c.clock_speedup;
+  if (c.clock_enabled && c.clock_speedup > 1) {
+    spdlog::warn("clock.speedup {}: ledger time runs {}x faster than wall time (demo and test communities only)",
+                 c.clock_speedup, c.clock_speedup);
+  }
 
   // Signals are taken by sigwait() on this thread; every thread spawned after this inherits the mask.
   sigset_t signals;

@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include "actors/tick_source.hpp"
+#include "node/logging.hpp"
 #include "net/client_conn.hpp"
 
 namespace energo::node {
@@ -146,8 +147,7 @@ energo::result<void, std::string> validate_config(const node_config& c) {
     return fail_t{"clock.speedup must be in [1, " + std::to_string(actors::limits::clock_speedup_max) + "]"};
   }
   if (c.log_format != "text" && c.log_format != "json") return fail_t{"log.format must be text or json"};
-  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
-      c.log_level != "error") {
+  if (!is_log_level(c.log_level)) {
     return fail_t{"log.level must be trace, debug, info, warn or error"};
   }
   if (!c.join.empty()) return fail_t{"join is not supported yet: bootstrap every initial voter from one bootstrap file"};

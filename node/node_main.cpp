@@ -23,6 +23,7 @@
 #include "node/config.hpp"
 #include "node/data_dir.hpp"
 #include "node/exit_codes.hpp"
+#include "node/logging.hpp"
 #include "tools/command_json.hpp"
 
 namespace {
@@ -32,18 +33,6 @@ using namespace energo::node;
 
 constexpr const char* version_text = "energo-node 0.1.0";
 constexpr uint32_t shutdown_transfer_wait_ms = 3000;
-
-void setup_logging(const node_config& c) {
-  auto logger = spdlog::stderr_color_mt("energo");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(c.log_level));
-  if (c.log_format == "json") {
-    // One JSON object per line; messages are ours and contain no unescaped quotes by convention.
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","node":")" + c.name + R"(","msg":"%v"})");
-  } else {
-    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [" + c.name + "] %v");
-  }
-}
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "energo-node: %s\n", message.c_str());
@@ -165,7 +154,7 @@ int cmd_start(const flag_overrides& f) {
   auto loaded = resolve(f);
   if (!loaded) return fail(exit_usage, loaded.error());
   const node_config& c = loaded->config;
-  setup_logging(c);
+  setup_logging(c.name, c.log_level, c.log_format);
   for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
 
   auto id = read_identity(c.data_dir);
@@ -281,6 +270,7 @@ int cmd_start(const flag_overrides& f) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // re-read the config file's log level (docs/operations.md "Logs")
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   int exit = exit_ok;
@@ -299,7 +289,13 @@ int cmd_start(const flag_overrides& f) {
     spdlog::info("started node {} ({}) in cluster {}: peers on {}:{}, clients on {}:{}", ctx->self, ctx->name,
                  ctx->cluster_id, ctx->peer_listen.host, handles->peer_port, ctx->client_listen.host, handles->client_port);
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      const auto r = reload_log_level(f.config_file);
+      // At warn when nothing changed (the operator expected a change); a change is logged at the
+      // new level or info, whichever is higher, so that it always appears.
+      if (!r.changed) spdlog::warn("{}", r.message);
+      else spdlog::log(std::max(spdlog::get_level(), spdlog::level::info), "{}", r.message);
+    }
     spdlog::info("signal {}: shutting down", sig);
     actors::stop_node(sys, *handles, shutdown_transfer_wait_ms);
   }

@@ -41,6 +41,7 @@ minted=$(num minted_wh); burned=$(num burned_wh); watt=$(num watt_total_wh)
 [ "$(num trades)" -gt 0 ] || fail "no trades"
 [ "$(num epochs_closed)" -ge 1 ] || fail "no epoch closed"
 [ "$(num commands_unanswered)" = 0 ] || fail "commands without a definite answer"
+[ "$(flag outcomes_reconcile)" = true ] || fail "minted/burned totals differ from the outcomes the demo received"
 # Every stored node: an invariant-problem list that is empty, and equal roots where indexes are equal.
 nodes="$(tr -d ' \n' < "$summary" | grep -oE '"nodes":\[[^]]*(\[\][^]]*)*\]' || true)"
 [ "$(grep -o '"name":"n[123]"' <<< "$nodes" | wc -l)" = 3 ] || fail "not three stored nodes: $nodes"

@@ -151,6 +151,16 @@ energo::result<std::pair<std::string, std::vector<crypto::ed25519_public_key>>, 
 }
 
 int cmd_start(const flag_overrides& f) {
+  // Signals are taken by sigwait() on this thread. Blocked first, before anything can start a
+  // thread (RocksDB starts its flush and compaction threads when the store opens): a thread that
+  // did not block them would take a process-directed SIGTERM or SIGHUP with the default action
+  // and end the process without the drain.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // re-read the config file's log level (docs/operations.md "Logs")
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto loaded = resolve(f);
   if (!loaded) return fail(exit_usage, loaded.error());
   const node_config& c = loaded->config;
@@ -265,13 +275,6 @@ int cmd_start(const flag_overrides& f) {
                  c.clock_speedup, c.clock_speedup);
   }
 
-  // Signals are taken by sigwait() on this thread; every thread spawned after this inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);  // re-read the config file's log level (docs/operations.md "Logs")
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   int exit = exit_ok;
   {

@@ -323,7 +323,8 @@ int main(int argc, char** argv) {
   init->add_option("--data", init_dir, "data directory to create")->required();
   init->add_flag("--json", init_json, "print node id and public key as JSON");
   flag_overrides start_flags, check_flags;
-  auto* start = app.add_subcommand("start", "run the node");
+  auto* start = app.add_subcommand(
+      "start", "run the node (SIGTERM/SIGINT: drain and exit 0; SIGHUP: re-read the config file's [log] level)");
   add_flags(start, start_flags);
   auto* check = app.add_subcommand("check-config", "validate the configuration (and bootstrap file) and exit");
   add_flags(check, check_flags);

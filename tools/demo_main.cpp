@@ -131,6 +131,12 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string run_capture(const std::string& cmd) {
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -317,7 +323,7 @@ class demo {
       g << tools::genesis_to_json(genesis_).dump(2) << "\n";
     }
     // Nodes: data directories, the bootstrap file, one config file each.
-    const bool http = run_capture(o_.node_bin + " start --help 2>&1").find("--http-listen") != std::string::npos;
+    const bool http = run_capture(shell_quote(o_.node_bin) + " start --help 2>&1").find("--http-listen") != std::string::npos;
     std::ofstream b(o_.dir + "/bootstrap.toml");
     b << "genesis = \"genesis.json\"\n";
     for (int i = 1; i <= 3; ++i) {
@@ -327,7 +333,7 @@ class demo {
       n.peer_port = free_port();
       n.client_port = free_port();
       if (http) n.http_port = free_port();
-      const auto out = run_capture(o_.node_bin + " init --json --data " + n.dir);
+      const auto out = run_capture(shell_quote(o_.node_bin) + " init --json --data " + shell_quote(n.dir));
       std::string key;
       try {
         key = json::parse(out).at("public_key").get<std::string>();

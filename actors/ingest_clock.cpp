@@ -1,11 +1,12 @@
 // ingest: a pool of stateless workers (one per core) that decode, bound and verify client
 // commands — the only place signatures are checked; the log carries verified commands — then
 // hand them to the apply actor, which registers the client as waiting and proposes.
-// clock: on the leader only, proposes `tick` entries from the wall clock.
+// clock: on the leader only, proposes `tick` entries from the wall clock (or its demo speed-up).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <caf/all.hpp>
 
@@ -14,6 +15,7 @@
 
 #include "actors/actors_internal.hpp"
 #include "actors/messages.hpp"
+#include "actors/tick_source.hpp"
 #include "crypto/hash.hpp"
 
 namespace energo::actors {
@@ -71,6 +73,7 @@ caf::behavior ingest_worker(caf::event_based_actor* self, ctx_ptr ctx, caf::acto
 
 struct clock_state {
   static inline const char* name = "clock";
+  std::optional<tick_source> source;
 };
 
 namespace {
@@ -89,25 +92,28 @@ int64_t test_clock_offset_ms() {
 }
 }  // namespace
 
-// Every interval: if this node leads, read the ledger time and propose
-// min(now, ledger + step_ms_max) when it is ahead. Ledger time never goes backwards (the ledger
-// refuses that too) and one tick never jumps more than step_ms_max.
+// Every interval: if this node leads, read the ledger time and propose the tick source's next time
+// (actors/tick_source.hpp: the wall clock, or the demo speed-up), at most step_ms_max ahead.
 caf::behavior clock_actor(caf::stateful_actor<clock_state>* self, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
   const auto interval = std::chrono::milliseconds(ctx->clock_interval_ms);
+  self->state.source.emplace(ctx->clock_speedup, ctx->clock_step_ms_max);
   self->delayed_send(self, interval, timer_atom::value);
   return {
       [self, ctx, raft, apply, interval](timer_atom) {
         self->delayed_send(self, interval, timer_atom::value);
-        self->request(raft, interval, status_atom::value).then([self, ctx, raft, apply, interval](const raft_view& v) {
-          if (v.role != "leader") return;
-          self->request(apply, interval, status_atom::value).then([ctx, raft](const apply_view& a) {
-            const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count() +
-                                   test_clock_offset_ms();
-            if (now_ms <= a.ledger_time_ms) return;
-            const int64_t next = std::min(now_ms, a.ledger_time_ms + ctx->clock_step_ms_max);
-            caf::anon_send(raft, propose_tick_atom::value, next);
+        self->request(raft, interval, status_atom::value).then([self, raft, apply, interval](const raft_view& v) {
+          if (v.role != "leader") {
+            self->state.source->lost_leadership();
+            return;
+          }
+          self->request(apply, interval, status_atom::value).then([self, raft](const apply_view& a) {
+            using namespace std::chrono;
+            const int64_t wall_ms =
+                duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() + test_clock_offset_ms();
+            const int64_t steady_ms = duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+            if (auto next = self->state.source->next(wall_ms, steady_ms, a.ledger_time_ms)) {
+              caf::anon_send(raft, propose_tick_atom::value, *next);
+            }
           });
         });
       },

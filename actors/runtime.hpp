@@ -54,6 +54,7 @@ struct node_context {
   bool clock_enabled = true;
   uint32_t clock_interval_ms = 1000;
   int64_t clock_step_ms_max = 15 * 60 * 1000;
+  int64_t clock_speedup = 1;  // ledger time runs this many times faster than wall time (demo; tick_source.hpp)
 };
 
 struct node_handles {

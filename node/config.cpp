@@ -6,6 +6,8 @@
 
 #include <toml++/toml.h>
 
+#include "actors/tick_source.hpp"
+#include "node/logging.hpp"
 #include "net/client_conn.hpp"
 
 namespace energo::node {
@@ -67,7 +69,7 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       {"listen", {"peer", "client", "http"}},
       {"raft", {"tick_ms", "election_ticks", "heartbeat_ticks", "snapshot_every_entries"}},
       {"limits", {"submit_inflight_max", "client_connections_max", "proposal_commands_max", "submit_timeout_ms", "ingest_workers"}},
-      {"clock", {"enabled", "interval_ms", "step_ms_max"}},
+      {"clock", {"enabled", "interval_ms", "step_ms_max", "speedup"}},
       {"log", {"level", "format"}},
   };
   for (auto&& [k, v] : doc) {
@@ -111,6 +113,7 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       take(sub("clock"), "enabled", c.clock_enabled, "clock.", err) &&
       take(sub("clock"), "interval_ms", c.clock_interval_ms, "clock.", err) &&
       take(sub("clock"), "step_ms_max", c.clock_step_ms_max, "clock.", err) &&
+      take(sub("clock"), "speedup", c.clock_speedup, "clock.", err) &&
       take(sub("log"), "level", c.log_level, "log.", err) && take(sub("log"), "format", c.log_format, "log.", err);
   if (!good) return fail_t{path + ": " + err};
   // A relative data dir or bootstrap file is relative to the config file.
@@ -140,9 +143,11 @@ energo::result<void, std::string> validate_config(const node_config& c) {
   if (c.submit_timeout_ms < 100) return fail_t{"limits.submit_timeout_ms must be >= 100"};
   if (c.clock_interval_ms < 10) return fail_t{"clock.interval_ms must be >= 10"};
   if (c.clock_step_ms_max < 1) return fail_t{"clock.step_ms_max must be positive"};
+  if (c.clock_speedup < 1 || c.clock_speedup > actors::limits::clock_speedup_max) {
+    return fail_t{"clock.speedup must be in [1, " + std::to_string(actors::limits::clock_speedup_max) + "]"};
+  }
   if (c.log_format != "text" && c.log_format != "json") return fail_t{"log.format must be text or json"};
-  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
-      c.log_level != "error") {
+  if (!is_log_level(c.log_level)) {
     return fail_t{"log.level must be trace, debug, info, warn or error"};
   }
   if (!c.join.empty()) return fail_t{"join is not supported yet: bootstrap every initial voter from one bootstrap file"};

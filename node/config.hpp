@@ -33,6 +33,8 @@ struct node_config {
   bool clock_enabled = true;
   uint32_t clock_interval_ms = 1000;
   int64_t clock_step_ms_max = 15 * 60 * 1000;  // one tick never advances ledger time more
+  // Demo and test communities only: ledger time = anchor + speedup × elapsed (actors/tick_source.hpp).
+  int64_t clock_speedup = 1;
   // Logging
   std::string log_level = "info";  // trace, debug, info, warn, error
   std::string log_format = "text"; // text or json

@@ -23,6 +23,7 @@
 #include "node/config.hpp"
 #include "node/data_dir.hpp"
 #include "node/exit_codes.hpp"
+#include "node/logging.hpp"
 #include "tools/command_json.hpp"
 
 namespace {
@@ -32,18 +33,6 @@ using namespace energo::node;
 
 constexpr const char* version_text = "energo-node 0.1.0";
 constexpr uint32_t shutdown_transfer_wait_ms = 3000;
-
-void setup_logging(const node_config& c) {
-  auto logger = spdlog::stderr_color_mt("energo");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(c.log_level));
-  if (c.log_format == "json") {
-    // One JSON object per line; messages are ours and contain no unescaped quotes by convention.
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","node":")" + c.name + R"(","msg":"%v"})");
-  } else {
-    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [" + c.name + "] %v");
-  }
-}
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "energo-node: %s\n", message.c_str());
@@ -57,6 +46,7 @@ struct flag_overrides {
   std::vector<std::string> join;
   uint32_t tick_ms = 0;
   uint64_t snapshot_every = 0;
+  int64_t clock_speedup = 0;
   bool no_clock = false;
 };
 
@@ -74,6 +64,8 @@ void add_flags(CLI::App* app, flag_overrides& f) {
   app->add_option("--tick-ms", f.tick_ms, "Raft tick in ms (default 50)");
   app->add_option("--snapshot-every", f.snapshot_every, "snapshot + log compaction every N applied entries (default 10000)");
   app->add_flag("--no-clock", f.no_clock, "do not propose ledger ticks (tests)");
+  app->add_option("--clock-speedup", f.clock_speedup,
+                  "demo/test only: ledger time runs N times faster than wall time (default 1 = real time)");
 }
 
 energo::result<config_load, std::string> resolve(const flag_overrides& f) {
@@ -90,6 +82,7 @@ energo::result<config_load, std::string> resolve(const flag_overrides& f) {
   if (f.tick_ms != 0) c.tick_ms = f.tick_ms;
   if (f.snapshot_every != 0) c.snapshot_every_entries = f.snapshot_every;
   if (f.no_clock) c.clock_enabled = false;
+  if (f.clock_speedup != 0) c.clock_speedup = f.clock_speedup;
   if (auto v = validate_config(c); !v) return energo::unexpected<std::string>{v.error()};
   return loaded;
 }
@@ -158,10 +151,20 @@ energo::result<std::pair<std::string, std::vector<crypto::ed25519_public_key>>, 
 }
 
 int cmd_start(const flag_overrides& f) {
+  // Signals are taken by sigwait() on this thread. Blocked first, before anything can start a
+  // thread (RocksDB starts its flush and compaction threads when the store opens): a thread that
+  // did not block them would take a process-directed SIGTERM or SIGHUP with the default action
+  // and end the process without the drain.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // re-read the config file's log level (docs/operations.md "Logs")
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto loaded = resolve(f);
   if (!loaded) return fail(exit_usage, loaded.error());
   const node_config& c = loaded->config;
-  setup_logging(c);
+  setup_logging(c.name, c.log_level, c.log_format);
   for (const auto& w : loaded->warnings) spdlog::warn("{}", w);
 
   auto id = read_identity(c.data_dir);
@@ -266,13 +269,12 @@ int cmd_start(const flag_overrides& f) {
   ctx->clock_enabled = c.clock_enabled;
   ctx->clock_interval_ms = c.clock_interval_ms;
   ctx->clock_step_ms_max = c.clock_step_ms_max;
+  ctx->clock_speedup = c.clock_speedup;
+  if (c.clock_enabled && c.clock_speedup > 1) {
+    spdlog::warn("clock.speedup {}: ledger time runs {}x faster than wall time (demo and test communities only)",
+                 c.clock_speedup, c.clock_speedup);
+  }
 
-  // Signals are taken by sigwait() on this thread; every thread spawned after this inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   int exit = exit_ok;
   {
@@ -290,7 +292,13 @@ int cmd_start(const flag_overrides& f) {
     spdlog::info("started node {} ({}) in cluster {}: peers on {}:{}, clients on {}:{}", ctx->self, ctx->name,
                  ctx->cluster_id, ctx->peer_listen.host, handles->peer_port, ctx->client_listen.host, handles->client_port);
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      const auto r = reload_log_level(f.config_file);
+      // At warn when nothing changed (the operator expected a change); a change is logged at the
+      // new level or info, whichever is higher, so that it always appears.
+      if (!r.changed) spdlog::warn("{}", r.message);
+      else spdlog::log(std::max(spdlog::get_level(), spdlog::level::info), "{}", r.message);
+    }
     spdlog::info("signal {}: shutting down", sig);
     actors::stop_node(sys, *handles, shutdown_transfer_wait_ms);
   }
@@ -315,7 +323,8 @@ int main(int argc, char** argv) {
   init->add_option("--data", init_dir, "data directory to create")->required();
   init->add_flag("--json", init_json, "print node id and public key as JSON");
   flag_overrides start_flags, check_flags;
-  auto* start = app.add_subcommand("start", "run the node");
+  auto* start = app.add_subcommand(
+      "start", "run the node (SIGTERM/SIGINT: drain and exit 0; SIGHUP: re-read the config file's [log] level)");
   add_flags(start, start_flags);
   auto* check = app.add_subcommand("check-config", "validate the configuration (and bootstrap file) and exit");
   add_flags(check, check_flags);

@@ -8,6 +8,7 @@
 
 #include "crypto/hash.hpp"
 #include "ledger/ledger.hpp"
+#include "tools/sim/curves.hpp"
 #include "tools/sim/fixed_point.hpp"
 #include "tools/sim/rng.hpp"
 
@@ -26,7 +27,7 @@ namespace {
 namespace L = energo::ledger;
 using market::side;
 
-constexpr int64_t slots_per_day = 24 * 60 * 60 * 1000 / L::epoch_ms;  // 96 ticks of 15 minutes
+static_assert(slots_per_day == 24 * 60 * 60 * 1000 / L::epoch_ms, "96 ticks of 15 minutes a day");
 constexpr int64_t genesis_time_ms = 1'704'067'200'000;                // 2024-01-01T00:00:00Z
 constexpr int64_t household_tsl_units = 1000 * L::tsl_units_per_tsl;
 constexpr int64_t vehicle_tsl_units = 200 * L::tsl_units_per_tsl;
@@ -55,22 +56,6 @@ crypto::ed25519_public_key device_key(key_role r, uint32_t i) {
   return k;
 }
 L::account_address address_of(const crypto::secp256k1_public_key& k) { return crypto::hash160_of(k.bytes); }
-
-// PV output of one 15-minute slot as a share of peak power, in permille: a parabola from 06:00 to
-// 20:00 (slots 24..80), zero at night. Integer, so no libm and identical everywhere.
-int64_t pv_shape_permille(int64_t slot) {
-  constexpr int64_t first = 24, last = 80, half = (last - first) / 2;
-  if (slot <= first || slot >= last) return 0;
-  const int64_t x = slot - first;
-  return x * (last - first - x) * 1000 / (half * half);
-}
-// Household demand in watts for a slot: base load, a morning and a larger evening peak.
-int64_t load_shape_w(int64_t slot) {
-  int64_t w = 300;
-  if (slot >= 26 && slot < 36) w += 800;   // 06:30–09:00
-  if (slot >= 68 && slot < 88) w += 1200;  // 17:00–22:00
-  return w;
-}
 
 struct household {
   uint32_t index = 0;

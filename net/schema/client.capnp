@@ -13,7 +13,13 @@ struct ClientRequest {
     admin @4 :Data;           # one signed membership request (docs/node.md "Membership")
     members @5 :Void;         # the member registry and, on the leader, replication progress
     clusterInfo @6 :Void;     # what a joining node needs (cluster.json, the registry)
+    checkpoint @7 :CheckpointQuery;  # checkpoints on Qtum: the anchor list, or a balance proof
   }
+}
+
+struct CheckpointQuery {
+  address @0 :Data;           # empty: list the anchors; 20 bytes: a balance proof of this account
+  atIndex @1 :UInt64;         # the proof's anchored index; 0 = the latest confirmed anchor
 }
 
 struct AccountQuery {
@@ -82,5 +88,6 @@ struct ClientResponse {
     failure @4 :Failure;
     members @5 :Text;         # JSON object (docs/node.md "energoctl member list --json")
     clusterInfo @6 :Text;     # JSON object {cluster_id, genesis_hash, cluster_file, members}
+    checkpoint @7 :Text;      # JSON object (docs/node.md "Checkpoints on Qtum")
   }
 }

@@ -245,7 +245,7 @@ uint32_t build_intent(caf::blocking_actor* self, worker& w, const caf::actor& ra
   } else {
     ++w.m.coin_scans;
     auto scan = qtum::find_anchor_coins(w.rpc, w.cfg.params, pub);
-    if (!scan) return w.fail(scan.error(), "scantxoutset");
+    if (!scan) return w.fail(scan.error(), "find coins");
     tip = scan->height;
     coins = std::move(scan->coins);
   }

@@ -47,12 +47,13 @@ class checkpoint_fixture : public cluster_fixture {
   }
 
   // The node's config file: [qtum] against our litecoind; `extra` is appended inside [qtum].
-  std::string write_config(const std::string& name, const std::string& extra = "") {
+  std::string write_config(const std::string& name, const std::string& extra = "",
+                           const std::string& key_file = "qtum_key.json") {
     const std::string path = root_ + "/" + name + ".toml";
     std::ofstream f(path);
     f << "[clock]\ninterval_ms = 50\n\n[qtum]\nnetwork = \"litecoin-regtest\"\n"
       << "rpc_url = \"http://127.0.0.1:" << lite_->rpc_port() << "\"\n"
-      << "key_file = \"" << root_ << "/qtum_key.json\"\n"
+      << "key_file = \"" << root_ << "/" << key_file << "\"\n"
       << "confirmations = 2\nevery_entries = 20\nevery_ms = 0\npoll_ms = 100\nrpc_timeout_ms = 2000\n";
     if (extra.find("rpc_user") == std::string::npos) {
       f << "rpc_cookie_file = \"" << (lite_->datadir() / "regtest" / ".cookie").string() << "\"\n";
@@ -301,6 +302,102 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
   for (const auto& a : checkpoints(n)->at("anchors")) {
     EXPECT_EQ(on_chain.count(a["index"].get<uint64_t>()), 1u) << a.dump();
   }
+}
+
+// Three nodes: the leader is killed while its anchor is in the mempool. The new leader resumes
+// the replicated intent (the same transaction, sent again), records it once; no index anchored twice.
+TEST_F(checkpoint_fixture, leader_killed_mid_anchor_new_leader_resumes_without_anchoring_twice) {
+  REQUIRE_LITECOIND_OR_SKIP();
+  begin(3);
+  start_all(write_config("n"));
+  const std::vector<const node_proc*> all{&nodes_[0], &nodes_[1], &nodes_[2]};
+  auto leader = wait_leader(all, 20s);
+  ASSERT_TRUE(leader);
+  learn_cluster_id();
+  node_proc* old_leader = by_id(*leader);
+  std::optional<json> j;
+  ASSERT_TRUE(mine_until([&] {
+    j = checkpoints(*old_leader);
+    if (!j || j->at("in_flight").is_null()) return false;
+    auto pool = rpc_->call("getrawmempool").value();
+    return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
+  }, 0ms)) << "no anchor sent";
+  const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
+  const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+  stop(*old_leader, SIGKILL);
+  std::vector<const node_proc*> live;
+  for (auto& n : nodes_) if (&n != old_leader) live.push_back(&n);
+  auto new_leader = wait_leader(live, 20s, old_leader->id);
+  ASSERT_TRUE(new_leader);
+  node_proc* nl = by_id(*new_leader);
+  std::optional<json> k;
+  ASSERT_TRUE(mine_until([&] {
+    k = checkpoints(*nl);
+    return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() > index;
+  })) << (k ? k->dump() : "");
+  bool found = false;
+  for (const auto& a : k->at("anchors")) {
+    if (a["index"].get<uint64_t>() != index) continue;
+    found = true;
+    EXPECT_EQ(a["txid"].get<std::string>(), txid) << "the new leader anchored the index again";
+  }
+  EXPECT_TRUE(found) << "the anchor in flight was never recorded";
+  EXPECT_GE(std::stoull(service_field(*k, "rebroadcasts")), 1u) << "the new leader did not resume the intent";
+  // Every replica holds the same records (checked against its own roots when applied).
+  for (const auto* n : live) {
+    auto other = checkpoints(*n);
+    ASSERT_TRUE(other);
+    const auto count = std::min(other->at("anchors").size(), k->at("anchors").size());
+    for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(other->at("anchors")[i], k->at("anchors")[i]);
+  }
+  for (const auto& [i, txids] : anchors_on_chain()) EXPECT_EQ(txids.size(), 1u) << "index " << i << " anchored twice";
+}
+
+// One node restarted with faulty settings: each fault is a clear alert with the reason, and
+// nothing is replicated or sent; then a low-funds alert while anchoring still works.
+TEST_F(checkpoint_fixture, wrong_credentials_fee_too_low_insufficient_funds_and_low_funds_alerts) {
+  REQUIRE_LITECOIND_OR_SKIP();
+  begin(1);
+  auto& n = nodes_[0];
+  const auto empty_key = tools::key_file::of(crypto::secp256k1_secret_key::generate(), crypto::network::regtest);
+  ASSERT_TRUE(tools::write_key_file(root_ + "/empty_key.json", empty_key, true));
+  struct fault_case {
+    std::string name, extra, key, alert, reason;
+  };
+  const std::vector<fault_case> cases = {
+      {"auth", "rpc_user = \"nobody\"\nrpc_password = \"wrong\"\n", "qtum_key.json", "auth", "401"},
+      {"fee", "relay_fee_min_sat_per_kvb = 1000\nfee_rate_sat_per_kvb = 1000\n", "qtum_key.json", "rejected",
+       "min relay fee not met"},
+      {"funds", "", "empty_key.json", "insufficient_funds", "insufficient funds"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    n.clock = true;
+    n.extra_args = {"--config", write_config(c.name, c.extra, c.key)};
+    start(n);
+    ASSERT_TRUE(wait_leader({&n}, 20s));
+    std::optional<json> j;
+    ASSERT_TRUE(mine_until([&] {
+      j = checkpoints(n);
+      return j && service_field(*j, "alert") == c.alert;
+    }, 0ms, 15s)) << (j ? j->dump() : "no answer");
+    EXPECT_NE(service_field(*j, "last_error").find(c.reason), std::string::npos) << j->dump();
+    EXPECT_TRUE(j->at("in_flight").is_null()) << "a refused anchor was replicated";
+    std::printf("%s: %s\n", c.name.c_str(), service_field(*j, "last_error").c_str());
+    stop(n, SIGTERM);
+  }
+  EXPECT_TRUE(rpc_->call("getrawmempool").value().empty()) << "something was sent";
+  // Funds low: anchoring works, the alert says how much is left.
+  n.extra_args = {"--config", write_config("low", "funds_low_sat = 1000000000000\n")};
+  start(n);
+  ASSERT_TRUE(wait_leader({&n}, 20s));
+  std::optional<json> j;
+  ASSERT_TRUE(mine_until([&] {
+    j = checkpoints(n);
+    return j && !j->at("anchors").empty();
+  })) << (j ? j->dump() : "");
+  EXPECT_EQ(service_field(*j, "alert"), "funds_low") << j->dump();
+  EXPECT_NE(service_field(*j, "last_error").find("sat left"), std::string::npos) << j->dump();
 }
 
 }  // namespace

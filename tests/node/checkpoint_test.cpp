@@ -51,10 +51,10 @@ class checkpoint_fixture : public cluster_fixture {
                            const std::string& key_file = "qtum_key.json") {
     const std::string path = root_ + "/" + name + ".toml";
     std::ofstream f(path);
-    f << "[clock]\ninterval_ms = 50\n\n[qtum]\nnetwork = \"litecoin-regtest\"\n"
+    f << "[clock]\ninterval_ms = 100\n\n[qtum]\nnetwork = \"litecoin-regtest\"\n"
       << "rpc_url = \"http://127.0.0.1:" << lite_->rpc_port() << "\"\n"
       << "key_file = \"" << root_ << "/" << key_file << "\"\n"
-      << "confirmations = 2\nevery_entries = 20\nevery_ms = 0\npoll_ms = 100\nrpc_timeout_ms = 2000\n";
+      << "confirmations = 2\nevery_entries = 6\nevery_ms = 0\npoll_ms = 50\nrpc_timeout_ms = 2000\n";
     if (extra.find("rpc_user") == std::string::npos) {
       f << "rpc_cookie_file = \"" << (lite_->datadir() / "regtest" / ".cookie").string() << "\"\n";
     }
@@ -164,7 +164,7 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
   learn_cluster_id();
   const auto& n = nodes_[0];
 
-  // 1. Anchors every 20 entries, each confirmed (2 blocks) and recorded through Raft.
+  // 1. Anchors every 6 entries, each confirmed (2 blocks) and recorded through Raft.
   std::optional<json> list;
   ASSERT_TRUE(mine_until([&] {
     list = checkpoints(n);
@@ -175,7 +175,7 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
   for (const auto& a : anchors) {
     const uint64_t index = a["index"].get<uint64_t>();
     EXPECT_GT(index, previous);
-    EXPECT_GE(index, previous + 20) << "anchored before the interval";
+    EXPECT_GE(index, previous + 6) << "anchored before the interval";
     previous = index;
     const auto header = rpc_->call("getblockheader", json::array({a["block_hash"].get<std::string>()})).value();
     EXPECT_EQ(header["height"].get<uint64_t>(), a["height"].get<uint64_t>());

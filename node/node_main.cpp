@@ -185,7 +185,7 @@ energo::result<actors::checkpoint_config, std::string> checkpoint_config_of(cons
   cp.rpc.attempts_max = 2;  // the actor retries whole steps with its own backoff
   auto key = tools::read_key_file(q.key_file);
   if (!key) return fail_t{"qtum.key_file " + q.key_file + ": " + key.error().to_string()};
-  if (!key->secp256k1) return fail_t{"qtum.key_file " + q.key_file + " is not a secp256k1 key (energo-keys new --type secp256k1)"};
+  if (!key->secp256k1) return fail_t{"qtum.key_file " + q.key_file + " is not a secp256k1 key (energo-keys new secp256k1)"};
   cp.key = *key->secp256k1;
   cp.every_entries = q.every_entries;
   cp.every_ms = q.every_ms;

@@ -10,7 +10,13 @@
 #include "net/qtum/anchor.hpp"
 #include "net/qtum/builder.hpp"
 #include "net/qtum/script.hpp"
+#include "node/config.hpp"
 #include "tools/command_json.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace {
 
@@ -256,6 +262,55 @@ TEST(checkpoint_proofs, account_leaf_decoding_is_the_inverse_of_encoding) {
   bad_kind[20] = 7;
   EXPECT_FALSE(decode_account_leaf(bad_kind));
   EXPECT_FALSE(decode_account_leaf(std::span(bytes).first(bytes.size() - 1)));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(checkpoint_config, rpc_urls_and_the_qtum_section) {
+  using energo::node::parse_rpc_url;
+  auto a = parse_rpc_url("http://127.0.0.1:13889", 3889);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 13889);
+  auto b = parse_rpc_url("qtum.local", 3889);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->port, 3889);
+  for (const char* bad : {"", "http://", "host:0", "host:65536", "host:12x", "http://h:1/path", ":80"}) {
+    EXPECT_FALSE(parse_rpc_url(bad, 3889)) << bad;
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("energo-qtum-config-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "node.toml").string();
+  {
+    std::ofstream f(path);
+    f << "data_dir = \"d\"\n[qtum]\nnetwork = \"qtum-test\"\nrpc_url = \"http://127.0.0.1:13889\"\n"
+         "rpc_cookie_file = \"cookie\"\nkey_file = \"key.json\"\nconfirmations = 3\nevery_entries = 50\n"
+         "address_version = 120\ntypo_key = 1\n";
+  }
+  auto loaded = energo::node::load_config(path, {});
+  ASSERT_TRUE(loaded) << loaded.error();
+  const auto& q = loaded->config.qtum;
+  EXPECT_TRUE(q.enabled);
+  EXPECT_EQ(q.network, "qtum-test");
+  EXPECT_EQ(q.confirmations, 3u);
+  EXPECT_EQ(q.address_version, 120u);
+  EXPECT_FALSE(q.fee_rate_sat_per_kvb);
+  EXPECT_EQ(q.key_file, (dir / "key.json").string()) << "relative to the config file";
+  ASSERT_EQ(loaded->warnings.size(), 1u);
+  EXPECT_NE(loaded->warnings[0].find("qtum.typo_key"), std::string::npos);
+  EXPECT_TRUE(energo::node::validate_config(loaded->config));
+  auto bad = loaded->config;
+  bad.qtum.network = "bitcoin";
+  EXPECT_FALSE(energo::node::validate_config(bad));
+  bad = loaded->config;
+  bad.qtum.rpc_cookie_file.clear();
+  EXPECT_FALSE(energo::node::validate_config(bad)) << "no credentials";
+  bad = loaded->config;
+  bad.qtum.confirmations = 0;
+  EXPECT_FALSE(energo::node::validate_config(bad));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -77,6 +77,9 @@ namespace {
 // leader change); the book refuses duplicates, so a repeat is harmless.
 constexpr auto reproposal_after = std::chrono::seconds(5);
 constexpr auto actor_call_timeout = std::chrono::seconds(5);
+// Blocks connected per step: a leader resuming an old intent catches up over several steps
+// instead of one long one (each block is a getblockhash + getblock round trip).
+constexpr uint64_t sync_blocks_per_step_max = 100;
 
 struct worker {
   ctx_ptr ctx;
@@ -178,7 +181,7 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
   if (w.need_send) {
     if (auto delay = send()) return *delay;
   }
-  auto events = qtum::sync_tracker(w.rpc, *w.tracker, intent.build_height, qtum::limits::sync_blocks_per_call_max);
+  auto events = qtum::sync_tracker(w.rpc, *w.tracker, intent.build_height, sync_blocks_per_step_max);
   if (!events) return w.fail(events.error(), "follow the chain");
   for (const auto& e : *events) {
     if (e.txid != intent.txid) continue;

@@ -120,12 +120,12 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
     auto& q = c.qtum;
     const auto& t = sub("qtum");
     q.enabled = true;
-    auto opt = [&](const char* key, auto& out) {
-      using T = typename std::remove_reference_t<decltype(out)>::value_type;
+    auto opt = [&](const char* key, auto& target) {
+      using T = typename std::remove_reference_t<decltype(target)>::value_type;
       if (!t.get(key)) return true;
       T v{};
       if (!take(t, key, v, "qtum.", err)) return false;
-      out = v;
+      target = v;
       return true;
     };
     const bool q_good =

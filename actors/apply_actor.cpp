@@ -24,6 +24,7 @@
 #include "actors/state_codec.hpp"
 #include "crypto/hash.hpp"
 #include "actors/membership.hpp"
+#include "net/qtum/tx.hpp"
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -39,6 +40,10 @@ namespace {
 constexpr std::string_view ledger_key = "ledger";
 constexpr std::string_view members_key = "members";  // the member registry (actors/membership.hpp)
 constexpr std::string_view outcome_prefix = "o/";
+// Checkpoints on Qtum (checkpoint_state.hpp): the replicated book, and - local to each replica,
+// not in the node image - the ledger image at each of the latest marks, for balance proofs.
+constexpr std::string_view checkpoints_key = "checkpoints";
+constexpr std::string_view checkpoint_image_prefix = "cpimg/";
 constexpr std::size_t waiting_hashes_max = 65536;  // distinct commands waiting for their outcome
 constexpr std::size_t pending_reads_max = 4096;
 constexpr std::size_t roots_kept = 1024;           // (index, state root) published, most recent
@@ -55,6 +60,12 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;      // private: send
 constexpr std::size_t proposal_batch_commands_max = 1024;
 
 std::string outcome_key(const std::string& hash) { return std::string(outcome_prefix) + hash; }
+
+std::string checkpoint_image_key(uint64_t index) {
+  std::string k(checkpoint_image_prefix);
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((index >> (8 * i)) & 0xff));  // big-endian: sorted
+  return k;
+}
 
 net::client_response failure(net::client_errc code, std::string message, uint64_t leader = 0) {
   net::client_response r;
@@ -77,6 +88,8 @@ struct apply_state {
   caf::actor peers;
   std::optional<ledger::ledger> led;
   member_registry registry;
+  checkpoint_book book;
+  std::deque<uint64_t> checkpoint_images;  // indexes with a ledger image kept (oldest first)
   uint64_t applied = 0;          // in memory: reads and answers see this
   uint64_t durable_applied = 0;  // in RocksDB with the ledger image (status reports this one)
   uint64_t last_snapshot_index = 0;
@@ -150,6 +163,7 @@ node_image make_image(const apply_state& s) {
   img.ledger_bytes.assign(bytes.begin(), bytes.end());
   for (const auto& h : s.outcome_order) img.outcomes.emplace_back(h, s.outcomes.at(h));
   img.registry_bytes = encode_registry(s.registry);
+  img.checkpoint_bytes = encode_book(s.book);
   return img;
 }
 
@@ -265,11 +279,51 @@ net::command_outcome admin_outcome_of(uint64_t index, const admin_outcome& a) {
   return o;
 }
 
+// Checkpoint entries (leader-only kinds 4-6). A mark records this replica's own root at the
+// index (the root after every entry below it: a mark changes no ledger state) and keeps the
+// ledger image there for proofs; intents and records are checked against that root.
+void apply_checkpoint_entry(apply_state& s, const cs::entry& e, entry_kind kind) {
+  auto& writes = s.pending_writes;
+  if (kind == entry_kind::checkpoint_mark) {
+    const auto root = s.led->state_root();
+    apply_mark(s.book, e.index, root);
+    const auto image = s.led->snapshot();
+    writes.push_back({checkpoint_image_key(e.index), std::string(image.begin(), image.end())});
+    s.checkpoint_images.push_back(e.index);
+    while (s.checkpoint_images.size() > limits::checkpoint_images_kept_max) {
+      writes.push_back({checkpoint_image_key(s.checkpoint_images.front()), std::nullopt});
+      s.checkpoint_images.pop_front();
+    }
+    spdlog::info("apply: checkpoint mark at {}: root {}", e.index, crypto::to_hex(root));
+    return;
+  }
+  if (kind == entry_kind::anchor_intent) {
+    const auto intent = decode_intent_entry(e.data);
+    const std::string why = intent ? apply_intent(s.book, *intent, s.ctx->cluster_id) : "malformed anchor intent";
+    if (why.empty()) {
+      spdlog::info("apply: anchor intent at {} for index {}: txid {}", e.index, intent->index, qtum::txid_hex(intent->txid));
+    } else {
+      spdlog::warn("apply: anchor intent at {} refused: {}", e.index, why);
+    }
+    return;
+  }
+  const auto record = decode_record_entry(e.data);
+  const std::string why = record ? apply_record(s.book, *record) : "malformed anchor record";
+  if (why.empty()) {
+    spdlog::info("apply: anchor record at {}: index {} root {} txid {} block {} height {}", e.index, record->index,
+                 crypto::to_hex(record->root), qtum::txid_hex(record->txid), block_hash_hex(record->block_hash),
+                 record->height);
+  } else {
+    spdlog::warn("apply: anchor record at {} refused: {}", e.index, why);
+  }
+}
+
 void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   auto& s = self->state;
   auto& writes = s.pending_writes;
   uint64_t last = s.applied;
   bool registry_changed = false;
+  bool book_changed = false;
   for (const auto& e : entries) {
     if (e.index <= s.applied) continue;  // already in the durable state (restart re-delivers)
     if (e.index != last + 1) fatal("gap in committed entries: expected " + std::to_string(last + 1) + ", got " + std::to_string(e.index));
@@ -286,6 +340,11 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       if (auto r = s.led->apply(ledger::command{ledger::tick{*t}, {}}); !r) {
         spdlog::debug("apply: tick {} at {} refused: {}", *t, e.index, r.error().message);
       }
+      continue;
+    }
+    if (kind == entry_kind::checkpoint_mark || kind == entry_kind::anchor_intent || kind == entry_kind::anchor_record) {
+      apply_checkpoint_entry(s, e, *kind);
+      book_changed = true;
       continue;
     }
     if (kind == entry_kind::admin_request) {
@@ -359,6 +418,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   }
   if (last == s.applied) return;
   if (registry_changed) writes.push_back({std::string(members_key), encode_registry(s.registry)});
+  if (book_changed) writes.push_back({std::string(checkpoints_key), encode_book(s.book)});
   s.applied = last;
   if (registry_changed) publish_registry(self);
   serve_reads(s);
@@ -392,9 +452,16 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     spdlog::error("apply: snapshot at {} holds a malformed member registry", snap.meta.index);
     return false;
   }
+  auto book = img->checkpoint_bytes.empty() ? std::optional<checkpoint_book>(checkpoint_book{})
+                                            : decode_book(img->checkpoint_bytes);
+  if (!book) {
+    spdlog::error("apply: snapshot at {} holds a malformed checkpoint book", snap.meta.index);
+    return false;
+  }
   std::vector<st::state_write> state;
   state.push_back({std::string(ledger_key), img->ledger_bytes});
   state.push_back({std::string(members_key), encode_registry(*reg)});
+  state.push_back({std::string(checkpoints_key), encode_book(*book)});
   for (const auto& [hash, o] : img->outcomes) state.push_back({outcome_key(hash), encode_outcome(o)});
   if (auto res = s.ctx->store->install_snapshot(community_group, to_record(snap.meta, snap.data.size()), snap.data, state,
                                                 std::nullopt);
@@ -404,6 +471,10 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   }
   s.led.emplace(std::move(*led));
   s.registry = std::move(*reg);
+  s.book = std::move(*book);
+  // The installed state replaced this replica's checkpoint images: proofs at older marks must be
+  // asked of another node (docs/node.md "Balance proofs").
+  s.checkpoint_images.clear();
   publish_registry(self);
   s.applied = snap.meta.index;
   s.durable_applied = snap.meta.index;
@@ -445,6 +516,21 @@ void load(apply_state& s) {
     s.registry = std::move(*reg);
   } else {
     s.registry = s.ctx->initial_registry;  // the bootstrap voters (index 1)
+  }
+  auto book = store.get_state(community_group, checkpoints_key);
+  if (!book) fatal("read checkpoints: " + book.error().message);
+  if (book->has_value()) {
+    auto b = decode_book(**book);
+    if (!b) fatal("stored checkpoint book does not decode");
+    s.book = std::move(*b);
+  }
+  auto images = store.scan_state(community_group, checkpoint_image_prefix, limits::checkpoint_images_kept_max + 1);
+  if (!images) fatal("scan checkpoint images: " + images.error().message);
+  for (const auto& [k, v] : *images) {
+    if (k.rfind(checkpoint_image_prefix, 0) != 0 || k.size() != checkpoint_image_prefix.size() + 8) break;
+    uint64_t index = 0;
+    for (std::size_t i = checkpoint_image_prefix.size(); i < k.size(); ++i) index = (index << 8) | static_cast<uint8_t>(k[i]);
+    s.checkpoint_images.push_back(index);
   }
   auto scanned = store.scan_state(community_group, outcome_prefix, limits::outcome_cache_entries_max + 1);
   if (!scanned) fatal("scan outcomes: " + scanned.error().message);
@@ -515,6 +601,54 @@ caf::result<net::client_response> wait_and_propose(self_ptr self, std::string ha
     return rp;
 }
 
+// JSON of the checkpoint book for `energoctl checkpoint list` (docs/node.md "Checkpoints on Qtum").
+std::string checkpoint_list_json(const apply_state& s) {
+  nlohmann::json j;
+  j["cluster_id"] = s.ctx->cluster_id;
+  j["applied_index"] = s.applied;
+  auto anchors = nlohmann::json::array();
+  for (const auto& a : s.book.anchors) {
+    anchors.push_back({{"index", a.index}, {"root", crypto::to_hex(a.root)}, {"txid", qtum::txid_hex(a.txid)},
+                       {"block_hash", block_hash_hex(a.block_hash)}, {"height", a.height}});
+  }
+  j["anchors"] = std::move(anchors);
+  auto marks = nlohmann::json::array();
+  for (const auto& [index, root] : s.book.marks) marks.push_back({{"index", index}, {"root", crypto::to_hex(root)}});
+  j["marks"] = std::move(marks);
+  j["in_flight"] = nullptr;
+  if (s.book.intent) {
+    j["in_flight"] = {{"index", s.book.intent->index}, {"txid", qtum::txid_hex(s.book.intent->txid)},
+                      {"build_height", s.book.intent->build_height}};
+  }
+  j["service"] = s.ctx->checkpoint_stats ? s.ctx->checkpoint_stats->to_json() : nlohmann::json(nullptr);
+  return j.dump();
+}
+
+// A balance proof at an anchored index (default: the latest), from the ledger image this replica
+// kept at that mark. Errors are a JSON {"error": ...} so the client can print them.
+std::string checkpoint_proof_json(self_ptr self, const address_bytes& address, uint64_t at) {
+  auto& s = self->state;
+  auto error = [](std::string m) { return nlohmann::json{{"error", std::move(m)}}.dump(); };
+  if (s.book.anchors.empty()) return error("no confirmed anchor yet: a proof needs an anchored index");
+  const uint64_t index = at == 0 ? s.book.anchors.back().index : at;
+  const auto* anchor = s.book.find_anchor(index);
+  if (!anchor) return error("index " + std::to_string(index) + " is not a confirmed anchor (see checkpoint list)");
+  if (s.applied != s.durable_applied) persist(self);  // the image may still be in the pending batch
+  auto bytes = s.ctx->store->get_state(community_group, checkpoint_image_key(index));
+  if (!bytes) fatal("read checkpoint image: " + bytes.error().message);
+  if (!bytes->has_value()) {
+    return error("this node holds no ledger image at index " + std::to_string(index) +
+                 " (it installed a snapshot after it, or the image was evicted); ask another node or use a later anchor");
+  }
+  auto led = ledger::ledger::restore(crypto::as_bytes(**bytes));
+  if (!led) return error("stored checkpoint image does not restore: " + led.error().message);
+  // Paired check: the image must give back the root every replica agreed on.
+  if (led->state_root() != anchor->root) return error("stored checkpoint image does not match the anchored root");
+  const auto proof = led->prove(address);
+  if (!proof) return error("account not found at index " + std::to_string(index));
+  return proof_file_json(s.ctx->cluster_id, crypto::to_hex(address), *proof, *anchor);
+}
+
 }  // namespace
 
 caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
@@ -565,6 +699,10 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
                            clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms), std::move(name),
                            std::move(params)});
         return rp;
+      },
+      [self](checkpoint_view_atom) { return checkpoint_view{self->state.applied, self->state.book}; },
+      [self](checkpoint_query_atom, const address_bytes& address, uint64_t at, bool prove) {
+        return prove ? checkpoint_proof_json(self, address, at) : checkpoint_list_json(self->state);
       },
       [self](status_atom) {
         const auto& s = self->state;

@@ -434,6 +434,24 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
               else self->request(apply, timeout, cluster_atom::value).then(on_text, on_error);
               break;
             }
+            case net::client_request::kind::checkpoint: {
+              // Served from this replica's checkpoint book (every replica checked each record
+              // against its own root), so any node answers.
+              const bool prove = req->checkpoint.address.has_value();
+              self->request(apply, timeout, checkpoint_query_atom::value, req->checkpoint.address.value_or(address_bytes{}),
+                            req->checkpoint.at_index, prove)
+                  .then(
+                      [self, hdl, id](std::string& text) {
+                        net::client_response r;
+                        r.what = net::client_response::kind::checkpoint;
+                        r.text = std::move(text);
+                        reply(self, hdl, id, std::move(r));
+                      },
+                      [self, hdl, id](caf::error&) {
+                        reply(self, hdl, id, fail(net::client_errc::internal, "no answer from the node's actors"));
+                      });
+              break;
+            }
             case net::client_request::kind::status: {
               self->request(raft, timeout, status_atom::value)
                   .then(

@@ -79,6 +79,9 @@ std::optional<entry_kind> kind_of(std::string_view payload) {
     case 1: return entry_kind::command_batch;
     case 2: return entry_kind::leader_tick;
     case 3: return entry_kind::admin_request;
+    case 4: return entry_kind::checkpoint_mark;
+    case 5: return entry_kind::anchor_intent;
+    case 6: return entry_kind::anchor_record;
     default: return std::nullopt;
   }
 }

@@ -14,6 +14,7 @@
 //   1  command batch   client commands, verified at ingest (state_codec.hpp)
 //   2  leader tick     i64 time; proposed only by the leader's raft actor for its local clock actor
 //   3  admin request   one signed membership request (below), re-verified when applied
+//   4-6 checkpoint mark, anchor intent, anchor record (checkpoint_state.hpp): leader only
 // A leader refuses forwarded proposals of any kind but 1 and 3 (forwardable()), and a `tick` inside a
 // command batch is never applied: only the leader's own clock can move ledger time.
 #include <cstdint>
@@ -37,7 +38,15 @@ inline constexpr std::size_t admin_keys_tracked_max = 64;   // nonces kept (gene
 inline constexpr std::size_t admin_request_bytes_max = 1024;
 }  // namespace limits
 
-enum class entry_kind : uint8_t { command_batch = 1, leader_tick = 2, admin_request = 3 };
+// 4-6: checkpoints on Qtum (actors/checkpoint_state.hpp), appended only by the leader's raft actor.
+enum class entry_kind : uint8_t {
+  command_batch = 1,
+  leader_tick = 2,
+  admin_request = 3,
+  checkpoint_mark = 4,
+  anchor_intent = 5,
+  anchor_record = 6,
+};
 
 // The kind byte of a normal entry's payload, or nullopt for an empty/unknown payload.
 [[nodiscard]] std::optional<entry_kind> kind_of(std::string_view payload);

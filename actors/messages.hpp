@@ -40,6 +40,7 @@
 
 #include <memory>
 
+#include "actors/checkpoint_state.hpp"
 #include "actors/membership.hpp"
 #include "consensus/types.hpp"
 #include "net/wire.hpp"
@@ -70,6 +71,13 @@ using propose_admin_atom = caf::atom_constant<caf::atom("prop_admin")>;
 using transfer_to_atom = caf::atom_constant<caf::atom("transfer_t")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
+// Checkpoints on Qtum (checkpoint_actor.cpp, checkpoint_state.hpp):
+//   checkpoint -> raft:  propose_checkpoint, std::string entry  => uint16 client_errc or 0, uint64 leader
+//   checkpoint -> apply: checkpoint_view                        => checkpoint_view
+//   broker -> apply:     checkpoint_query, address, uint64 at, bool prove => net::client_response (text)
+using propose_checkpoint_atom = caf::atom_constant<caf::atom("prop_cp")>;
+using checkpoint_view_atom = caf::atom_constant<caf::atom("cp_view")>;
+using checkpoint_query_atom = caf::atom_constant<caf::atom("cp_query")>;
 
 struct raft_view {
   std::string role;
@@ -90,6 +98,11 @@ struct apply_view {
 
 using address_bytes = std::array<uint8_t, 20>;
 
+struct checkpoint_view {
+  uint64_t applied_index = 0;
+  checkpoint_book book;
+};
+
 }  // namespace energo::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::consensus::message)
@@ -99,4 +112,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::net::client_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::raft_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::apply_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::address_bytes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(energo::actors::checkpoint_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const energo::actors::member_registry>)

@@ -457,6 +457,20 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
         schedule_ready(self);
         return b->promise;
       },
+      [self](propose_checkpoint_atom, std::string& entry) -> caf::result<uint16_t, uint64_t> {
+        // From this node's own checkpoint actor only (a message inside the process): marks,
+        // intents and records are leader-only entry kinds, refused when forwarded.
+        auto& core = *self->state.core;
+        const auto kind = kind_of(entry);
+        if (kind != entry_kind::checkpoint_mark && kind != entry_kind::anchor_intent && kind != entry_kind::anchor_record) {
+          return {static_cast<uint16_t>(net::client_errc::malformed), core.leader()};
+        }
+        if (core.role() != cs::role::leader) return {static_cast<uint16_t>(net::client_errc::no_leader), core.leader()};
+        auto res = core.propose(std::move(entry));
+        schedule_ready(self);
+        if (!res) return {code_of(res.error()), res.error().leader_hint};
+        return {uint16_t{0}, core.leader()};
+      },
       [self](propose_tick_atom, int64_t time_ms) {
         auto& st2 = self->state;
         if (st2.core->role() != cs::role::leader) return;

@@ -55,6 +55,7 @@ energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys, std
   caf::anon_send(h.apply, wire_atom::value, h.raft, h.peers);
   caf::anon_send(h.raft, wire_atom::value, h.peers, h.apply);
   if (ctx->clock_enabled) h.clock = spawn_clock(sys, ctx, h.raft, h.apply);
+  if (ctx->checkpoint) h.checkpoint = spawn_checkpoint(sys, ctx, h.raft, h.apply);
   return h;
 }
 
@@ -76,7 +77,7 @@ void stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   // 2. Stop accepting work, then stop the rest. Every write is already synced.
-  const std::pair<const char*, caf::actor> order[] = {{"clients", h.clients}, {"clock", h.clock}, {"ingest", h.ingest},
+  const std::pair<const char*, caf::actor> order[] = {{"clients", h.clients}, {"checkpoint", h.checkpoint}, {"clock", h.clock}, {"ingest", h.ingest},
                                                       {"peers", h.peers},     {"raft", h.raft},   {"apply", h.apply}};
   for (const auto& [name, a] : order) {
     if (!a) continue;

@@ -4,6 +4,7 @@
 // messages.hpp.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 
 #include "common/result.hpp"
 #include "consensus/types.hpp"
+#include "actors/checkpoint_actor.hpp"
 #include "actors/membership.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/ed25519.hpp"
@@ -55,6 +57,10 @@ struct node_context {
   uint32_t clock_interval_ms = 1000;
   int64_t clock_step_ms_max = 15 * 60 * 1000;
   int64_t clock_speedup = 1;  // ledger time runs this many times faster than wall time (demo; tick_source.hpp)
+  // Checkpoints on Qtum: set when the config has a [qtum] section (the actor then runs, acting
+  // only while this node leads). The metrics object exists whenever the actor does.
+  std::optional<checkpoint_config> checkpoint;
+  std::shared_ptr<checkpoint_metrics> checkpoint_stats;
 };
 
 struct node_handles {
@@ -64,6 +70,7 @@ struct node_handles {
   caf::actor clock;
   caf::actor peers;
   caf::actor clients;
+  caf::actor checkpoint;  // null without [qtum]
   uint16_t peer_port = 0;
   uint16_t client_port = 0;
 };

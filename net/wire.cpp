@@ -278,6 +278,12 @@ std::string encode_client_request(const client_request& r) {
       q.setStale(r.query.stale);
       break;
     }
+    case client_request::kind::checkpoint: {
+      auto q = req.initCheckpoint();
+      if (r.checkpoint.address) q.setAddress(capnp::Data::Reader(r.checkpoint.address->data(), r.checkpoint.address->size()));
+      q.setAtIndex(r.checkpoint.at_index);
+      break;
+    }
   }
   return to_body(builder);
 }
@@ -330,6 +336,19 @@ wire_result<client_request> decode_client_request(std::string_view body) {
         out.query.params_json = std::string(q.getParams().cStr(), q.getParams().size());
         if (out.query.params_json.empty()) out.query.params_json = "{}";
         out.query.stale = q.getStale();
+        return out;
+      }
+      case schema::ClientRequest::CHECKPOINT: {
+        out.what = client_request::kind::checkpoint;
+        auto q = req.getCheckpoint();
+        const auto address = q.getAddress();
+        if (address.size() != 0) {
+          std::array<uint8_t, 20> a{};
+          if (address.size() != a.size()) return fail(wire_errc::malformed, "checkpoint address must be 20 bytes");
+          std::memcpy(a.data(), address.begin(), a.size());
+          out.checkpoint.address = a;
+        }
+        out.checkpoint.at_index = q.getAtIndex();
         return out;
       }
     }
@@ -408,6 +427,7 @@ std::string encode_client_response(const client_response& r) {
     case client_response::kind::members: res.setMembers(r.text); break;
     case client_response::kind::cluster_info: res.setClusterInfo(r.text); break;
     case client_response::kind::query: res.setQuery(r.text); break;
+    case client_response::kind::checkpoint: res.setCheckpoint(r.text); break;
   }
   return to_body(builder);
 }
@@ -492,6 +512,9 @@ wire_result<client_response> decode_client_response(std::string_view body) {
       case schema::ClientResponse::QUERY:
         out.what = client_response::kind::query;
         out.text = text_of(res.getQuery(), limits::client_response_text_bytes_max);
+      case schema::ClientResponse::CHECKPOINT:
+        out.what = client_response::kind::checkpoint;
+        out.text = text_of(res.getCheckpoint(), limits::client_response_text_bytes_max);
         return out;
     }
     return fail(wire_errc::malformed, "unknown response kind");

@@ -129,13 +129,20 @@ struct query_request {
   bool stale = false;
 };
 
+// Checkpoints on Qtum: no address = the anchor list; an address = a balance proof at an anchor.
+struct checkpoint_query {
+  std::optional<std::array<uint8_t, 20>> address;
+  uint64_t at_index = 0;  // 0 = the latest confirmed anchor
+};
+
 struct client_request {
-  enum class kind : uint8_t { submit, status, account, admin, members, cluster_info, query };
+  enum class kind : uint8_t { submit, status, account, admin, members, cluster_info, query, checkpoint };
   uint64_t id = 0;
   kind what = kind::status;
   std::string command;  // submit: ledger::encode() bytes; admin: a signed membership request
   account_query account;
   query_request query;
+  checkpoint_query checkpoint;
 };
 
 struct command_outcome {
@@ -183,10 +190,10 @@ struct account_answer {
 };
 
 struct client_response {
-  enum class kind : uint8_t { outcome, status, account, failure, members, cluster_info, query };
+  enum class kind : uint8_t { outcome, status, account, failure, members, cluster_info, query, checkpoint };
   uint64_t id = 0;
   kind what = kind::failure;
-  std::string text;  // members, cluster_info, query: a JSON object
+  std::string text;  // members, cluster_info, query, checkpoint: a JSON object
   command_outcome outcome;
   node_status status;
   account_answer account;

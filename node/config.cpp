@@ -71,6 +71,9 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       {"limits", {"submit_inflight_max", "client_connections_max", "proposal_commands_max", "submit_timeout_ms", "ingest_workers"}},
       {"clock", {"enabled", "interval_ms", "step_ms_max", "speedup"}},
       {"log", {"level", "format"}},
+      {"qtum", {"network", "rpc_url", "rpc_cookie_file", "rpc_user", "rpc_password", "rpc_timeout_ms", "key_file",
+                "address_version", "coinbase_maturity_blocks", "fee_rate_sat_per_kvb", "relay_fee_min_sat_per_kvb",
+                "dust_relay_fee_sat_per_kvb", "confirmations", "every_entries", "every_ms", "poll_ms", "funds_low_sat"}},
   };
   for (auto&& [k, v] : doc) {
     const std::string key(k.str());
@@ -116,6 +119,34 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       take(sub("clock"), "speedup", c.clock_speedup, "clock.", err) &&
       take(sub("log"), "level", c.log_level, "log.", err) && take(sub("log"), "format", c.log_format, "log.", err);
   if (!good) return fail_t{path + ": " + err};
+  if (doc.get("qtum")) {
+    auto& q = c.qtum;
+    const auto& t = sub("qtum");
+    q.enabled = true;
+    auto opt = [&](const char* key, auto& target) {
+      using T = typename std::remove_reference_t<decltype(target)>::value_type;
+      if (!t.get(key)) return true;
+      T v{};
+      if (!take(t, key, v, "qtum.", err)) return false;
+      target = v;
+      return true;
+    };
+    const bool q_good =
+        take(t, "network", q.network, "qtum.", err) && take(t, "rpc_url", q.rpc_url, "qtum.", err) &&
+        take(t, "rpc_cookie_file", q.rpc_cookie_file, "qtum.", err) && take(t, "rpc_user", q.rpc_user, "qtum.", err) &&
+        take(t, "rpc_password", q.rpc_password, "qtum.", err) && take(t, "rpc_timeout_ms", q.rpc_timeout_ms, "qtum.", err) &&
+        take(t, "key_file", q.key_file, "qtum.", err) && opt("address_version", q.address_version) &&
+        opt("coinbase_maturity_blocks", q.coinbase_maturity_blocks) && opt("fee_rate_sat_per_kvb", q.fee_rate_sat_per_kvb) &&
+        opt("relay_fee_min_sat_per_kvb", q.relay_fee_min_sat_per_kvb) &&
+        opt("dust_relay_fee_sat_per_kvb", q.dust_relay_fee_sat_per_kvb) && opt("confirmations", q.confirmations) &&
+        take(t, "every_entries", q.every_entries, "qtum.", err) && take(t, "every_ms", q.every_ms, "qtum.", err) &&
+        take(t, "poll_ms", q.poll_ms, "qtum.", err) && take(t, "funds_low_sat", q.funds_low_sat, "qtum.", err);
+    if (!q_good) return fail_t{path + ": " + err};
+    // Relative files are relative to the config file, like data_dir.
+    for (std::string* f : {&q.key_file, &q.rpc_cookie_file}) {
+      if (!f->empty() && std::filesystem::path(*f).is_relative()) *f = (std::filesystem::path(path).parent_path() / *f).string();
+    }
+  }
   // A relative data dir or bootstrap file is relative to the config file.
   const auto base_dir = std::filesystem::path(path).parent_path();
   if (!c.data_dir.empty() && std::filesystem::path(c.data_dir).is_relative() && doc.get("data_dir")) {
@@ -125,6 +156,30 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
     c.bootstrap_file = (base_dir / c.bootstrap_file).string();
   }
   return out;
+}
+
+std::optional<rpc_endpoint> parse_rpc_url(std::string_view url, uint16_t default_port) {
+  if (url.rfind("http://", 0) == 0) url.remove_prefix(7);
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  if (url.empty() || url.find('/') != std::string_view::npos) return std::nullopt;
+  rpc_endpoint e;
+  const auto colon = url.rfind(':');
+  if (colon == std::string_view::npos) {
+    e.host = std::string(url);
+    e.port = default_port;
+    return e;
+  }
+  e.host = std::string(url.substr(0, colon));
+  const auto digits = url.substr(colon + 1);
+  if (e.host.empty() || digits.empty() || digits.size() > 5) return std::nullopt;
+  uint32_t port = 0;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    port = port * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  e.port = static_cast<uint16_t>(port);
+  return e;
 }
 
 energo::result<void, std::string> validate_config(const node_config& c) {
@@ -149,6 +204,19 @@ energo::result<void, std::string> validate_config(const node_config& c) {
   if (c.log_format != "text" && c.log_format != "json") return fail_t{"log.format must be text or json"};
   if (!is_log_level(c.log_level)) {
     return fail_t{"log.level must be trace, debug, info, warn or error"};
+  }
+  if (c.qtum.enabled) {
+    const auto& q = c.qtum;
+    if (q.network != "qtum-main" && q.network != "qtum-test" && q.network != "qtum-regtest" && q.network != "litecoin-regtest") {
+      return fail_t{"qtum.network must be qtum-main, qtum-test, qtum-regtest or litecoin-regtest"};
+    }
+    if (q.key_file.empty()) return fail_t{"qtum.key_file is not set (the community's secp256k1 key file)"};
+    if (q.rpc_cookie_file.empty() && q.rpc_user.empty()) return fail_t{"qtum: set rpc_cookie_file or rpc_user/rpc_password"};
+    if (q.address_version && *q.address_version > 255) return fail_t{"qtum.address_version must be in [0, 255]"};
+    if (q.confirmations && (*q.confirmations < 1 || *q.confirmations > 1000)) return fail_t{"qtum.confirmations must be in [1, 1000]"};
+    if (q.every_entries < 2) return fail_t{"qtum.every_entries must be >= 2"};
+    if (q.poll_ms < 10 || q.poll_ms > 600'000) return fail_t{"qtum.poll_ms must be in [10, 600000]"};
+    if (q.rpc_timeout_ms < 100) return fail_t{"qtum.rpc_timeout_ms must be >= 100"};
   }
   if (!c.join.empty()) return fail_t{"join is not supported yet: bootstrap every initial voter from one bootstrap file"};
   return ok;

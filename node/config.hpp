@@ -3,12 +3,33 @@
 // top. Unknown keys are reported as warnings (a typo must not pass silently, but an older node
 // must still start with a newer file).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.hpp"
 
 namespace energo::node {
+
+// [qtum]: checkpoints on Qtum (docs/node.md "Checkpoints on Qtum"). Anchoring is on when the
+// section is present. Numeric overrides left unset keep the network preset's value.
+struct qtum_config {
+  bool enabled = false;
+  std::string network = "qtum-regtest";  // qtum-main | qtum-test | qtum-regtest | litecoin-regtest
+  std::string rpc_url;                   // http://host:port (default port: the network's)
+  std::string rpc_cookie_file;           // the node's .cookie ...
+  std::string rpc_user, rpc_password;    // ... or rpcuser / rpcpassword
+  uint32_t rpc_timeout_ms = 10000;
+  std::string key_file;                  // energo-keys secp256k1 key file (WIF), the community's key
+  std::optional<uint32_t> address_version;
+  std::optional<uint32_t> coinbase_maturity_blocks;
+  std::optional<uint64_t> fee_rate_sat_per_kvb, relay_fee_min_sat_per_kvb, dust_relay_fee_sat_per_kvb;
+  std::optional<uint32_t> confirmations;
+  uint64_t every_entries = 1000;
+  uint64_t every_ms = 10 * 60 * 1000;
+  uint32_t poll_ms = 1000;
+  uint64_t funds_low_sat = 1'124'000;  // ten anchors at Qtum's minimum fee
+};
 
 struct node_config {
   std::string name = "node";
@@ -38,6 +59,7 @@ struct node_config {
   // Logging
   std::string log_level = "info";  // trace, debug, info, warn, error
   std::string log_format = "text"; // text or json
+  qtum_config qtum;
 };
 
 struct config_load {
@@ -48,6 +70,13 @@ struct config_load {
 // Parses `path` (if not empty) into `base`. Errors: unreadable file, TOML syntax, wrong types,
 // values out of range.
 [[nodiscard]] energo::result<config_load, std::string> load_config(const std::string& path, node_config base);
+// "http://host:port", "host:port" or "http://host" (then `default_port`); nullopt otherwise.
+struct rpc_endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+[[nodiscard]] std::optional<rpc_endpoint> parse_rpc_url(std::string_view url, uint16_t default_port);
+
 // Checks the combination (after flags): data dir set, timings sane, addresses parse.
 [[nodiscard]] energo::result<void, std::string> validate_config(const node_config& c);
 

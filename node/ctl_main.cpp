@@ -3,6 +3,9 @@
 //   energoctl [--endpoints a,b] [--json] submit [--file F | --binary F]   (JSON lines on stdin by default)
 //   energoctl [--endpoints a,b] [--json] account ADDRESS [--stale]
 //   energoctl [--endpoints a,b] [--json] member list | add | promote | remove | transfer-leader
+//   energoctl [--endpoints a,b] [--json] checkpoint list | verify INDEX --qtum-rpc URL
+//   energoctl [--endpoints a,b] account prove ADDRESS [--at INDEX] --out FILE
+//   energoctl proof verify FILE --qtum-rpc URL                   (no cluster needed)
 //   energoctl keys new --out FILE
 #include <CLI/CLI.hpp>
 
@@ -13,7 +16,12 @@
 #include <sstream>
 #include <thread>
 
+#include "actors/checkpoint_state.hpp"
 #include "actors/membership.hpp"
+#include "ledger/ledger.hpp"
+#include "net/qtum/anchor.hpp"
+#include "net/qtum/rpc_client.hpp"
+#include "node/config.hpp"
 #include "crypto/bytes.hpp"
 #include "tools/key_file.hpp"
 #include "net/client_conn.hpp"
@@ -401,6 +409,230 @@ int cmd_keys_new(const std::string& out) {
   return exit_ok;
 }
 
+// ---- Checkpoints on Qtum (docs/node.md "Checkpoints on Qtum") ----------------------------------
+
+struct qtum_options {
+  std::string url;
+  std::string cookie_file;
+  std::string user, password;
+  uint32_t min_confirmations = 1;
+};
+
+energo::result<qtum::rpc_client, int> qtum_client(const qtum_options& q) {
+  const auto ep = parse_rpc_url(q.url, 3889);
+  if (!ep) {
+    std::fprintf(stderr, "energoctl: --qtum-rpc '%s' is not http://host:port\n", q.url.c_str());
+    return energo::unexpected<int>{exit_usage};
+  }
+  if (q.cookie_file.empty() && q.user.empty()) {
+    std::fprintf(stderr, "energoctl: give --rpc-cookie FILE or --rpc-user/--rpc-password for the Qtum node\n");
+    return energo::unexpected<int>{exit_usage};
+  }
+  qtum::rpc_config c;
+  c.host = ep->host;
+  c.port = ep->port;
+  c.user = q.user;
+  c.password = q.password;
+  c.cookie_file = q.user.empty() ? q.cookie_file : std::string();
+  c.attempts_max = 3;
+  c.read_timeout_ms = 10000;
+  return qtum::rpc_client(c);
+}
+
+energo::result<json, int> ask_checkpoint(const options& o, const net::checkpoint_query& q) {
+  net::client_request req;
+  req.what = net::client_request::kind::checkpoint;
+  req.checkpoint = q;
+  net::client_response res;
+  if (int rc = call(o, req, res); rc != exit_ok) return energo::unexpected<int>{rc};
+  if (res.what == net::client_response::kind::failure) return energo::unexpected<int>{print_failure(o, res.failure)};
+  try {
+    auto j = json::parse(res.text);
+    if (j.contains("error")) {
+      std::fprintf(stderr, "energoctl: %s\n", j["error"].get<std::string>().c_str());
+      return energo::unexpected<int>{exit_failed};
+    }
+    return j;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "energoctl: bad answer from the node: %s\n", e.what());
+    return energo::unexpected<int>{exit_failed};
+  }
+}
+
+int cmd_checkpoint_list(const options& o) {
+  auto j = ask_checkpoint(o, {});
+  if (!j) return j.error();
+  if (o.as_json) {
+    std::printf("%s\n", tools::dump_compact(*j).c_str());
+    return exit_ok;
+  }
+  std::printf("%-10s %-64s %-64s %s\n", "index", "state root", "txid", "height");
+  for (const auto& a : (*j)["anchors"]) {
+    std::printf("%-10llu %-64s %-64s %llu\n", static_cast<unsigned long long>(a["index"].get<uint64_t>()),
+                a["root"].get<std::string>().c_str(), a["txid"].get<std::string>().c_str(),
+                static_cast<unsigned long long>(a["height"].get<uint64_t>()));
+  }
+  if (!(*j)["in_flight"].is_null()) {
+    std::printf("in flight: index %llu, txid %s\n", static_cast<unsigned long long>((*j)["in_flight"]["index"].get<uint64_t>()),
+                (*j)["in_flight"]["txid"].get<std::string>().c_str());
+  }
+  if (!(*j)["service"].is_null()) std::printf("anchoring on this node: %s\n", tools::dump_compact((*j)["service"]).c_str());
+  return exit_ok;
+}
+
+// What the chain says about one anchor transaction.
+struct chain_anchor {
+  qtum::anchor_payload payload;
+  int64_t confirmations = 0;  // -1: its block is not on the active chain
+};
+
+energo::result<chain_anchor, std::pair<int, std::string>> fetch_anchor(qtum::rpc_client& rpc, const qtum::txid_t& txid,
+                                                                       const crypto::hash256& block_hash) {
+  using fail_t = energo::unexpected<std::pair<int, std::string>>;
+  auto header = rpc.call("getblockheader", json::array({qtum::txid_hex(block_hash)}));
+  if (!header) {
+    const bool node_said = header.error().code == qtum::error_code::rpc;
+    return fail_t{{node_said ? exit_verify_failed : exit_qtum_unavailable,
+                   "block " + qtum::txid_hex(block_hash) + ": " + header.error().message}};
+  }
+  chain_anchor out;
+  out.confirmations = header->value("confirmations", int64_t{-1});
+  auto raw = rpc.get_raw_transaction(txid, block_hash);
+  if (!raw) {
+    const bool node_said = raw.error().code == qtum::error_code::rpc;
+    return fail_t{{node_said ? exit_verify_failed : exit_qtum_unavailable,
+                   "transaction " + qtum::txid_hex(txid) + ": " + raw.error().message}};
+  }
+  auto tx = qtum::decode_transaction(*raw);
+  if (!tx) return fail_t{{exit_verify_failed, "the transaction does not decode: " + tx.error().message}};
+  if (qtum::txid_of(*tx) != txid) return fail_t{{exit_verify_failed, "the node returned another transaction"}};
+  auto payload = qtum::find_anchor_payload(*tx);
+  if (!payload) return fail_t{{exit_verify_failed, "no Energo anchor in the transaction: " + payload.error().message}};
+  out.payload = *payload;
+  return out;
+}
+
+int verdict(const options& o, json report, const std::vector<std::string>& failures) {
+  report["result"] = failures.empty() ? "PASS" : "FAIL";
+  report["failures"] = failures;
+  if (o.as_json) {
+    std::printf("%s\n", tools::dump_compact(report).c_str());
+  } else {
+    for (const auto& [k, v] : report.items()) {
+      if (k == "result" || k == "failures") continue;
+      std::printf("%-16s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+    }
+    for (const auto& f : failures) std::printf("FAIL: %s\n", f.c_str());
+    std::printf("%s\n", failures.empty() ? "PASS" : "FAIL");
+  }
+  return failures.empty() ? exit_ok : exit_verify_failed;
+}
+
+int cmd_checkpoint_verify(const options& o, uint64_t index, const qtum_options& q) {
+  auto rpc = qtum_client(q);
+  if (!rpc) return rpc.error();
+  auto list = ask_checkpoint(o, {});
+  if (!list) return list.error();
+  const json* anchor = nullptr;
+  for (const auto& a : (*list)["anchors"])
+    if (a["index"].get<uint64_t>() == index) anchor = &a;
+  json report;
+  report["index"] = index;
+  if (!anchor) return verdict(o, report, {"the cluster has no confirmed anchor at index " + std::to_string(index)});
+  const auto root = crypto::array_from_hex<32>((*anchor)["root"].get<std::string>());
+  const auto txid = qtum::parse_txid_hex((*anchor)["txid"].get<std::string>());
+  const auto block = qtum::parse_txid_hex((*anchor)["block_hash"].get<std::string>());
+  if (!root || !txid || !block) return verdict(o, report, {"the cluster's record does not parse"});
+  report["cluster_root"] = crypto::to_hex(*root);
+  report["txid"] = qtum::txid_hex(*txid);
+  report["block_hash"] = qtum::txid_hex(*block);
+  auto chain = fetch_anchor(*rpc, *txid, *block);
+  if (!chain) {
+    if (chain.error().first == exit_qtum_unavailable) {
+      std::fprintf(stderr, "energoctl: Qtum node: %s\n", chain.error().second.c_str());
+      return exit_qtum_unavailable;
+    }
+    return verdict(o, report, {chain.error().second});
+  }
+  std::vector<std::string> failures;
+  report["chain_root"] = crypto::to_hex(chain->payload.state_root);
+  report["confirmations"] = chain->confirmations;
+  const std::string cluster_id = (*list)["cluster_id"].get<std::string>();
+  if (chain->payload.cluster_id_hash != qtum::cluster_id_hash_of(cluster_id)) failures.push_back("the anchor names another cluster");
+  if (chain->payload.log_index != index) failures.push_back("the anchor is for index " + std::to_string(chain->payload.log_index));
+  if (chain->payload.state_root != *root) failures.push_back("the root on chain differs from the cluster's root at this index");
+  if (chain->confirmations < static_cast<int64_t>(q.min_confirmations)) {
+    failures.push_back(chain->confirmations < 0 ? "the anchor's block is not on the active chain"
+                                                : "only " + std::to_string(chain->confirmations) + " confirmations (need " +
+                                                      std::to_string(q.min_confirmations) + ")");
+  }
+  return verdict(o, report, failures);
+}
+
+int cmd_account_prove(const options& o, const std::string& address, uint64_t at, const std::string& out) {
+  const auto net_kind = tools::network_from_name(o.network);
+  if (!net_kind) return std::fprintf(stderr, "energoctl: unknown network\n"), exit_usage;
+  auto a = tools::address_from_text(address, *net_kind);
+  if (!a) return std::fprintf(stderr, "energoctl: %s\n", a.error().to_string().c_str()), exit_usage;
+  net::checkpoint_query q;
+  q.address = *a;
+  q.at_index = at;
+  auto proof = ask_checkpoint(o, q);
+  if (!proof) return proof.error();
+  (*proof)["address"] = address;
+  const auto text = proof->dump(2) + "\n";
+  std::ofstream f(out, std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) return std::fprintf(stderr, "energoctl: cannot write %s\n", out.c_str()), exit_failed;
+  std::printf("proof of %s at anchored index %llu written to %s\n", address.c_str(),
+              static_cast<unsigned long long>((*proof)["index"].get<uint64_t>()), out.c_str());
+  return exit_ok;
+}
+
+int cmd_proof_verify(const options& o, const std::string& file, const qtum_options& q) {
+  std::ifstream in(file);
+  if (!in) return std::fprintf(stderr, "energoctl: cannot read %s\n", file.c_str()), exit_usage;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  constexpr std::size_t proof_file_bytes_max = 1u << 20;
+  if (ss.str().size() > proof_file_bytes_max) return std::fprintf(stderr, "energoctl: %s is too large\n", file.c_str()), exit_usage;
+  auto rpc = qtum_client(q);
+  if (!rpc) return rpc.error();
+  json report;
+  report["file"] = file;
+  auto p = actors::parse_proof_file(ss.str());
+  if (!p) return verdict(o, report, {p.error()});
+  report["cluster_id"] = p->cluster_id;
+  report["index"] = p->index;
+  report["txid"] = qtum::txid_hex(p->txid);
+  report["tsl_units"] = p->proof.record.tsl_units;
+  report["watt_wh"] = p->proof.record.watt_wh;
+  auto chain = fetch_anchor(*rpc, p->txid, p->block_hash);
+  if (!chain) {
+    if (chain.error().first == exit_qtum_unavailable) {
+      std::fprintf(stderr, "energoctl: Qtum node: %s\n", chain.error().second.c_str());
+      return exit_qtum_unavailable;
+    }
+    return verdict(o, report, {chain.error().second});
+  }
+  std::vector<std::string> failures;
+  report["chain_root"] = crypto::to_hex(chain->payload.state_root);
+  report["confirmations"] = chain->confirmations;
+  if (chain->payload.cluster_id_hash != qtum::cluster_id_hash_of(p->cluster_id)) failures.push_back("the anchor names another cluster");
+  if (chain->payload.log_index != p->index) failures.push_back("the anchor on chain is for index " + std::to_string(chain->payload.log_index));
+  if (chain->payload.state_root != p->root) failures.push_back("the proof's root was never anchored by this transaction");
+  if (chain->confirmations < static_cast<int64_t>(q.min_confirmations)) {
+    failures.push_back(chain->confirmations < 0 ? "the anchor's block is not on the active chain"
+                                                : "only " + std::to_string(chain->confirmations) + " confirmations");
+  }
+  // The Merkle proof is checked against the root found on chain, never the file's own claim.
+  if (!ledger::verify_account_proof(chain->payload.state_root, p->proof)) {
+    failures.push_back("the account proof does not verify against the anchored root (tampered or wrong proof)");
+  }
+  return verdict(o, report, failures);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -423,7 +655,7 @@ int main(int argc, char** argv) {
   std::string address;
   bool stale = false;
   auto* account = app.add_subcommand("account", "balances and nonce of an account (linearizable unless --stale)");
-  account->add_option("address", address, "Qtum address")->required();
+  account->add_option("address", address, "Qtum address");
   account->add_flag("--stale", stale, "read this node's replica without a read index");
   std::string query_name, query_params = "{}";
   bool query_stale = false;
@@ -456,6 +688,33 @@ int main(int argc, char** argv) {
   auto* m_transfer = member->add_subcommand("transfer-leader", "hand leadership to a voter");
   m_transfer->add_option("member", mo.target, "NAME or node id")->required();
   add_admin(m_transfer);
+  uint64_t prove_at = 0;
+  std::string prove_address, prove_out;
+  auto* a_prove = account->add_subcommand("prove", "balance proof file at an anchored index (default: the latest)");
+  a_prove->add_option("address", prove_address, "Qtum address")->required();
+  a_prove->add_option("--at", prove_at, "anchored log index (see checkpoint list)");
+  a_prove->add_option("--out", prove_out, "proof file to write")->required();
+  qtum_options qo;
+  auto add_qtum = [&](CLI::App* c) {
+    c->add_option("--qtum-rpc", qo.url, "the Qtum node's RPC, http://host:port")->required();
+    c->add_option("--rpc-cookie", qo.cookie_file, "its .cookie file");
+    c->add_option("--rpc-user", qo.user, "rpcuser");
+    c->add_option("--rpc-password", qo.password, "rpcpassword");
+    c->add_option("--min-confirmations", qo.min_confirmations, "confirmations required for PASS")->capture_default_str();
+  };
+  auto* checkpoint = app.add_subcommand("checkpoint", "state roots anchored on Qtum");
+  checkpoint->require_subcommand(1);
+  auto* c_list = checkpoint->add_subcommand("list", "confirmed anchors (index, root, txid, height), the one in flight");
+  uint64_t verify_index = 0;
+  auto* c_verify = checkpoint->add_subcommand("verify", "compare an anchor on the Qtum chain with the cluster's root: PASS/FAIL");
+  c_verify->add_option("index", verify_index, "anchored log index")->required();
+  add_qtum(c_verify);
+  auto* proof = app.add_subcommand("proof", "balance proof files");
+  proof->require_subcommand(1);
+  std::string proof_file;
+  auto* p_verify = proof->add_subcommand("verify", "check a proof file against the anchor on the Qtum chain (no cluster needed)");
+  p_verify->add_option("file", proof_file, "proof file from account prove")->required();
+  add_qtum(p_verify);
   auto* keys = app.add_subcommand("keys", "key files");
   keys->require_subcommand(1);
   std::string key_out;
@@ -474,7 +733,14 @@ int main(int argc, char** argv) {
   if (*keys_new) return cmd_keys_new(key_out);
   if (*status) return cmd_status(o);
   if (*submit) return cmd_submit(o, file, binary);
-  if (*account) return cmd_account(o, address, stale);
+  if (*a_prove) return cmd_account_prove(o, prove_address, prove_at, prove_out);
+  if (*c_list) return cmd_checkpoint_list(o);
+  if (*c_verify) return cmd_checkpoint_verify(o, verify_index, qo);
+  if (*p_verify) return cmd_proof_verify(o, proof_file, qo);
+  if (*account) {
+    if (address.empty()) return std::fprintf(stderr, "energoctl: account ADDRESS or account prove ADDRESS\n"), exit_usage;
+    return cmd_account(o, address, stale);
+  }
   if (*query) return cmd_query(o, query_name, query_params, query_stale);
   return exit_usage;
 }

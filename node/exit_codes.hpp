@@ -16,6 +16,8 @@ enum exit_code : int {
   exit_unavailable = 10,     // no endpoint answered
   exit_refused = 11,         // the ledger refused the command (its outcome has the code)
   exit_failed = 12,          // the node could not process the request (busy, timeout, ...)
+  exit_verify_failed = 13,   // checkpoint verify / proof verify: FAIL (the reason is printed)
+  exit_qtum_unavailable = 14,  // checkpoint verify / proof verify: the Qtum node could not be asked
 };
 
 }  // namespace energo::node

@@ -25,6 +25,8 @@
 #include "node/exit_codes.hpp"
 #include "node/logging.hpp"
 #include "tools/command_json.hpp"
+#include "tools/key_file.hpp"
+#include "net/qtum/params.hpp"
 
 namespace {
 
@@ -150,6 +152,41 @@ energo::result<std::pair<std::string, std::vector<crypto::ed25519_public_key>>, 
   return energo::unexpected<std::string>{"--join: " + last};
 }
 
+// [qtum] → the checkpoint actor's settings: the network preset, overrides, the key file.
+energo::result<actors::checkpoint_config, std::string> checkpoint_config_of(const qtum_config& q) {
+  using fail_t = energo::unexpected<std::string>;
+  actors::checkpoint_config cp;
+  cp.params = q.network == "qtum-main"          ? qtum::qtum_mainnet()
+              : q.network == "qtum-test"        ? qtum::qtum_testnet()
+              : q.network == "litecoin-regtest" ? qtum::litecoin_regtest_with_qtum_policy()
+                                                : qtum::qtum_regtest();
+  if (q.address_version) cp.params.pubkey_address_version = static_cast<uint8_t>(*q.address_version);
+  if (q.coinbase_maturity_blocks) cp.params.coinbase_maturity_blocks = *q.coinbase_maturity_blocks;
+  if (q.fee_rate_sat_per_kvb) cp.params.fee_rate_sat_per_kvb = static_cast<int64_t>(*q.fee_rate_sat_per_kvb);
+  if (q.relay_fee_min_sat_per_kvb) cp.params.relay_fee_min_sat_per_kvb = static_cast<int64_t>(*q.relay_fee_min_sat_per_kvb);
+  if (q.dust_relay_fee_sat_per_kvb) cp.params.dust_relay_fee_sat_per_kvb = static_cast<int64_t>(*q.dust_relay_fee_sat_per_kvb);
+  if (q.confirmations) cp.params.confirmations_required = *q.confirmations;
+  const auto ep = parse_rpc_url(q.rpc_url.empty() ? "127.0.0.1" : q.rpc_url, cp.params.rpc_port);
+  if (!ep) return fail_t{"qtum.rpc_url '" + q.rpc_url + "' is not http://host:port"};
+  cp.rpc.host = ep->host;
+  cp.rpc.port = ep->port;
+  cp.rpc.user = q.rpc_user;
+  cp.rpc.password = q.rpc_password;
+  cp.rpc.cookie_file = q.rpc_user.empty() ? q.rpc_cookie_file : std::string();
+  cp.rpc.connect_timeout_ms = std::min<uint32_t>(q.rpc_timeout_ms, 2000);
+  cp.rpc.read_timeout_ms = q.rpc_timeout_ms;
+  cp.rpc.attempts_max = 2;  // the actor retries whole steps with its own backoff
+  auto key = tools::read_key_file(q.key_file);
+  if (!key) return fail_t{"qtum.key_file " + q.key_file + ": " + key.error().to_string()};
+  if (!key->secp256k1) return fail_t{"qtum.key_file " + q.key_file + " is not a secp256k1 key (energo-keys new secp256k1)"};
+  cp.key = *key->secp256k1;
+  cp.every_entries = q.every_entries;
+  cp.every_ms = q.every_ms;
+  cp.poll_ms = q.poll_ms;
+  cp.funds_low_sat = static_cast<int64_t>(std::min<uint64_t>(q.funds_low_sat, INT64_MAX));
+  return cp;
+}
+
 int cmd_start(const flag_overrides& f) {
   // Signals are taken by sigwait() on this thread. Blocked first, before anything can start a
   // thread (RocksDB starts its flush and compaction threads when the store opens): a thread that
@@ -273,6 +310,12 @@ int cmd_start(const flag_overrides& f) {
   if (c.clock_enabled && c.clock_speedup > 1) {
     spdlog::warn("clock.speedup {}: ledger time runs {}x faster than wall time (demo and test communities only)",
                  c.clock_speedup, c.clock_speedup);
+  }
+  if (c.qtum.enabled) {
+    auto cp = checkpoint_config_of(c.qtum);
+    if (!cp) return fail(exit_usage, cp.error());
+    ctx->checkpoint = std::move(*cp);
+    ctx->checkpoint_stats = std::make_shared<actors::checkpoint_metrics>();
   }
 
 

@@ -14,6 +14,7 @@ struct ClientRequest {
     members @5 :Void;         # the member registry and, on the leader, replication progress
     clusterInfo @6 :Void;     # what a joining node needs (cluster.json, the registry)
     query @7 :Query;          # a named read answered as JSON (actors/query.hpp, docs/node.md "Queries")
+    checkpoint @8 :CheckpointQuery;  # checkpoints on Qtum: the anchor list, or a balance proof
   }
 }
 
@@ -21,6 +22,11 @@ struct Query {
   name @0 :Text;              # e.g. "account"; unknown names fail with not_supported
   params @1 :Text;            # a JSON object, at most wire::limits::query_params_bytes_max
   stale @2 :Bool;             # true: local replica, no read index
+}
+
+struct CheckpointQuery {
+  address @0 :Data;           # empty: list the anchors; 20 bytes: a balance proof of this account
+  atIndex @1 :UInt64;         # the proof's anchored index; 0 = the latest confirmed anchor
 }
 
 struct AccountQuery {
@@ -90,5 +96,6 @@ struct ClientResponse {
     members @5 :Text;         # JSON object (docs/node.md "energoctl member list --json")
     clusterInfo @6 :Text;     # JSON object {cluster_id, genesis_hash, cluster_file, members}
     query @7 :Text;           # JSON answer of a Query
+    checkpoint @8 :Text;      # JSON object (docs/node.md "Checkpoints on Qtum")
   }
 }

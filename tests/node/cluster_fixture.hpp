@@ -73,6 +73,8 @@ struct node_proc {
   pid_t pid = -1;
   int starts = 0;
   std::string join;  // a member's client address: started with --join instead of --bootstrap
+  bool clock = false;                   // true: the leader's clock proposes ticks (no --no-clock)
+  std::vector<std::string> extra_args;  // appended to `start` (e.g. --config FILE)
 };
 
 class cluster_fixture : public ::testing::Test {
@@ -80,7 +82,7 @@ class cluster_fixture : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/energo-cluster-XXXXXX";
     root_ = ::mkdtemp(tmpl);
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < cluster_size_; ++i) {
       node_proc n;
       n.name = "n" + std::to_string(i + 1);
       n.dir = root_ + "/" + n.name;
@@ -94,7 +96,7 @@ class cluster_fixture : public ::testing::Test {
     }
     std::ofstream b(root_ + "/bootstrap.toml");
     b << "genesis = \"" << fs::absolute("examples/community/genesis.json").string() << "\"\n";
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < cluster_size_; ++i) {
       b << "[[member]]\nname = \"" << nodes_[i].name << "\"\npublic_key = \"" << public_keys_[i]
         << "\"\npeer = \"127.0.0.1:" << nodes_[i].peer_port << "\"\nclient = \"127.0.0.1:" << nodes_[i].client_port << "\"\n";
     }
@@ -102,6 +104,7 @@ class cluster_fixture : public ::testing::Test {
 
   void TearDown() override {
     for (auto& n : nodes_) stop(n, SIGKILL);
+    if (root_.empty()) return;  // a derived fixture skipped before setting up
     if (!HasFailure()) fs::remove_all(root_);
     else std::fprintf(stderr, "cluster test: logs kept in %s\n", root_.c_str());
   }
@@ -112,6 +115,8 @@ class cluster_fixture : public ::testing::Test {
             "--client-listen", "127.0.0.1:" + std::to_string(n.client_port),
             "--bootstrap", root_ + "/bootstrap.toml", "--tick-ms", "20", "--snapshot-every", "8", "--no-clock"};
     if (!n.join.empty()) a[10] = "--join", a[11] = n.join;
+    if (n.clock) a.pop_back();  // --no-clock is last
+    a.insert(a.end(), n.extra_args.begin(), n.extra_args.end());
     return a;
   }
 
@@ -254,6 +259,7 @@ class cluster_fixture : public ::testing::Test {
     return nullptr;
   }
 
+  int cluster_size_ = 3;  // initial voters; a derived fixture may set it in its constructor
   std::string root_;
   std::vector<node_proc> nodes_;
   std::vector<std::string> public_keys_;

@@ -1,0 +1,370 @@
+// The checkpoint actor (SPEC §7; docs/node.md "Checkpoints on Qtum"): while this node leads, it
+// marks a committed index every N entries or T ms, builds and signs the anchor transaction for
+// the latest mark, has it replicated (anchor intent) BEFORE sending it, sends it, follows it block
+// by block (re-sending after a reorg) and, at the confirmation depth, appends the anchor record.
+//
+// Runs as a blocking actor on a thread of its own: every step makes JSON-RPC calls that wait on
+// the Qtum node (connect and read timeouts of seconds). On a CAF scheduler thread they would stall
+// the brokers, ingest and clock sharing it. It keeps no state that matters across leaders: what
+// is in flight is the replicated book (apply actor); the tracker and timers here are rebuilt.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "actors/actors_internal.hpp"
+#include "actors/messages.hpp"
+#include "crypto/hash.hpp"
+#include "net/qtum/builder.hpp"
+#include "net/qtum/chain_sync.hpp"
+#include "net/qtum/script.hpp"
+
+namespace energo::actors {
+
+namespace cs = energo::consensus;
+using clock_type = std::chrono::steady_clock;
+
+const char* to_string(checkpoint_alert a) {
+  switch (a) {
+    case checkpoint_alert::none: return "none";
+    case checkpoint_alert::unreachable: return "unreachable";
+    case checkpoint_alert::auth: return "auth";
+    case checkpoint_alert::insufficient_funds: return "insufficient_funds";
+    case checkpoint_alert::rejected: return "rejected";
+    case checkpoint_alert::funds_low: return "funds_low";
+    case checkpoint_alert::error: return "error";
+  }
+  return "?";
+}
+
+void checkpoint_metrics::set_error(checkpoint_alert a, std::string message) {
+  alert.store(static_cast<uint8_t>(a));
+  std::lock_guard lock(mutex_);
+  last_error_ = std::move(message);
+}
+void checkpoint_metrics::clear_alert() {
+  alert.store(0);
+  std::lock_guard lock(mutex_);
+  last_error_.clear();
+}
+std::string checkpoint_metrics::last_error() const {
+  std::lock_guard lock(mutex_);
+  return last_error_;
+}
+nlohmann::json checkpoint_metrics::to_json() const {
+  nlohmann::json j;
+  j["leading"] = leading.load();
+  j["alert"] = to_string(static_cast<checkpoint_alert>(alert.load()));
+  j["last_error"] = last_error();
+  j["steps"] = steps.load();
+  j["marks_proposed"] = marks_proposed.load();
+  j["intents_proposed"] = intents_proposed.load();
+  j["broadcasts"] = broadcasts.load();
+  j["rebroadcasts"] = rebroadcasts.load();
+  j["reorgs_seen"] = reorgs_seen.load();
+  j["records_proposed"] = records_proposed.load();
+  j["rpc_failures"] = rpc_failures.load();
+  j["coin_scans"] = coin_scans.load();
+  j["funds_sat"] = funds_sat.load();
+  j["chain_height"] = chain_height.load();
+  return j;
+}
+
+namespace {
+
+// A proposal not yet seen applied is proposed again after this long (it may have been lost in a
+// leader change); the book refuses duplicates, so a repeat is harmless.
+constexpr auto reproposal_after = std::chrono::seconds(5);
+constexpr auto actor_call_timeout = std::chrono::seconds(5);
+// Blocks connected per step: a leader resuming an old intent catches up over several steps
+// instead of one long one (each block is a getblockhash + getblock round trip).
+constexpr uint64_t sync_blocks_per_step_max = 100;
+
+struct worker {
+  ctx_ptr ctx;
+  const checkpoint_config& cfg;
+  checkpoint_metrics& m;
+  qtum::rpc_client rpc;
+  crypto::hash256 cluster_hash{};
+  bool leading = false;
+  // Following the intent in flight (rebuilt when leadership or the intent changes).
+  std::optional<qtum::confirmation_tracker> tracker;
+  qtum::txid_t tracked{};
+  bool need_send = false;
+  bool sent_once = false;  // this leader already sent the tracked transaction
+  std::optional<qtum::txid_t> built_here;
+  // Waiting for proposals to show up in the book.
+  std::optional<clock_type::time_point> mark_proposed_at, intent_proposed_at, record_proposed_at;
+  uint64_t latest_mark_seen = 0;
+  clock_type::time_point last_mark_time = clock_type::now();
+  bool change_lost = false;  // the book's change output is gone: find coins with scantxoutset
+  uint32_t backoff_ms = 0;
+
+  worker(ctx_ptr c, const checkpoint_config& config, checkpoint_metrics& metrics)
+      : ctx(std::move(c)), cfg(config), m(metrics), rpc(config.rpc) {
+    cluster_hash = qtum::cluster_id_hash_of(ctx->cluster_id);
+  }
+
+  void forget() {
+    tracker.reset();
+    need_send = false;
+    sent_once = false;
+    mark_proposed_at.reset();
+    intent_proposed_at.reset();
+    record_proposed_at.reset();
+    last_mark_time = clock_type::now();
+  }
+
+  // Records the failure, returns the delay before the next step (exponential backoff).
+  uint32_t fail(const qtum::qtum_error& e, const std::string& during) {
+    using qtum::error_code;
+    ++m.rpc_failures;
+    checkpoint_alert a = checkpoint_alert::error;
+    switch (e.code) {
+      case error_code::transport:
+      case error_code::http:
+      case error_code::config: a = checkpoint_alert::unreachable; break;
+      case error_code::auth: a = checkpoint_alert::auth; break;
+      case error_code::insufficient_funds: a = checkpoint_alert::insufficient_funds; break;
+      case error_code::rejected: a = checkpoint_alert::rejected; break;
+      case error_code::rpc: a = e.rpc_code == qtum::rpc_verify_rejected ? checkpoint_alert::rejected : checkpoint_alert::error; break;
+      default: break;
+    }
+    std::string message = during + ": " + e.message;
+    spdlog::warn("checkpoint: {} ({})", message, to_string(a));
+    m.set_error(a, std::move(message));
+    backoff_ms = std::min(cfg.backoff_max_ms, std::max(cfg.poll_ms, backoff_ms * 2));
+    return backoff_ms;
+  }
+  uint32_t ok() {
+    backoff_ms = 0;
+    return cfg.poll_ms;
+  }
+};
+
+// The local raft actor appends the entry if this node leads (raft_actor.cpp).
+bool propose(caf::blocking_actor* self, const caf::actor& raft, std::string entry) {
+  bool proposed = false;
+  self->request(raft, actor_call_timeout, propose_checkpoint_atom::value, std::move(entry))
+      .receive([&](uint16_t code, uint64_t) { proposed = code == 0; },
+               [&](caf::error& e) { spdlog::warn("checkpoint: raft did not answer: {}", self->system().render(e)); });
+  return proposed;
+}
+
+uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& raft, const checkpoint_book& book) {
+  const auto& intent = *book.intent;
+  if (!w.tracker || w.tracked != intent.txid) {
+    w.tracker.emplace(qtum::tracker_config{w.cfg.params.confirmations_required,
+                                           std::max(w.cfg.tracker_window_blocks, w.cfg.params.confirmations_required)});
+    if (auto r = w.tracker->track(intent.txid); !r) return w.fail(r.error(), "track");
+    w.tracked = intent.txid;
+    w.need_send = true;
+    w.sent_once = false;
+    w.record_proposed_at.reset();
+    w.intent_proposed_at.reset();
+  }
+  const qtum::bytes raw(intent.raw_tx.begin(), intent.raw_tx.end());
+  auto send = [&]() -> std::optional<uint32_t> {
+    auto sent = qtum::broadcast(w.rpc, raw);
+    if (!sent) return w.fail(sent.error(), "send anchor " + qtum::txid_hex(intent.txid) + " (index " + std::to_string(intent.index) + ")");
+    ++w.m.broadcasts;
+    // A send this leader did not build (resumed after a leader change), or a second send (after
+    // a reorg) is a re-broadcast.
+    if (w.sent_once || w.built_here != intent.txid) ++w.m.rebroadcasts;
+    spdlog::info("checkpoint: sent anchor {} for index {}{}", qtum::txid_hex(intent.txid), intent.index,
+                 w.sent_once ? " again" : (w.built_here != intent.txid ? " (resumed)" : ""));
+    w.sent_once = true;
+    w.need_send = false;
+    return std::nullopt;
+  };
+  if (w.need_send) {
+    if (auto delay = send()) return *delay;
+  }
+  auto events = qtum::sync_tracker(w.rpc, *w.tracker, intent.build_height, sync_blocks_per_step_max);
+  if (!events) return w.fail(events.error(), "follow the chain");
+  for (const auto& e : *events) {
+    if (e.txid != intent.txid) continue;
+    switch (e.kind) {
+      case qtum::tracker_event_kind::included:
+        spdlog::info("checkpoint: anchor {} (index {}) in block at height {}", qtum::txid_hex(e.txid), intent.index, e.height);
+        break;
+      case qtum::tracker_event_kind::confirmed:
+        spdlog::info("checkpoint: anchor {} (index {}) confirmed at height {}", qtum::txid_hex(e.txid), intent.index, e.height);
+        break;
+      case qtum::tracker_event_kind::reorged_out:
+        ++w.m.reorgs_seen;
+        w.need_send = true;
+        spdlog::warn("checkpoint: anchor {} (index {}) left the chain at height {} (reorg): sending it again",
+                     qtum::txid_hex(e.txid), intent.index, e.height);
+        break;
+    }
+  }
+  if (auto tip = w.tracker->tip_height()) w.m.chain_height = *tip;
+  if (w.need_send) {
+    if (auto delay = send()) return *delay;
+  }
+  const auto status = w.tracker->status(intent.txid);
+  if (!status || status->state != qtum::anchor_state::confirmed) {
+    if (w.m.alert.load() != static_cast<uint8_t>(checkpoint_alert::funds_low)) w.m.clear_alert();
+    return w.ok();
+  }
+  const auto mark = book.marks.find(intent.index);
+  if (mark == book.marks.end()) {
+    w.m.set_error(checkpoint_alert::error, "the mark of index " + std::to_string(intent.index) + " left the window");
+    return w.ok();
+  }
+  const auto now = clock_type::now();
+  if (!w.record_proposed_at || now - *w.record_proposed_at > reproposal_after) {
+    anchor_record r{intent.index, mark->second, intent.txid, status->block_hash, status->height};
+    if (propose(self, raft, encode_record_entry(r))) {
+      ++w.m.records_proposed;
+      w.record_proposed_at = now;
+    }
+  }
+  return w.ok();
+}
+
+uint32_t build_intent(caf::blocking_actor* self, worker& w, const caf::actor& raft, const checkpoint_book& book,
+                      uint64_t index, const crypto::hash256& root) {
+  const auto now = clock_type::now();
+  if (w.intent_proposed_at && now - *w.intent_proposed_at < reproposal_after) return w.ok();  // wait for it
+  const auto pub = w.cfg.key.public_key();
+  std::vector<qtum::utxo> coins;
+  uint64_t tip = 0;
+  std::optional<qtum::outpoint> prefer;
+  const bool from_change = book.change && !w.change_lost;
+  if (from_change) {
+    auto count = w.rpc.get_block_count();
+    if (!count) return w.fail(count.error(), "getblockcount");
+    tip = *count;
+    qtum::utxo c;
+    c.point = book.change->point;
+    c.value_sat = book.change->value_sat;
+    c.script_pubkey = qtum::p2pkh_script(crypto::hash160_of(pub.bytes));
+    c.height = book.change->height;
+    coins.push_back(std::move(c));
+    prefer = book.change->point;
+  } else {
+    ++w.m.coin_scans;
+    auto scan = qtum::find_anchor_coins(w.rpc, w.cfg.params, pub);
+    if (!scan) return w.fail(scan.error(), "find coins");
+    tip = scan->height;
+    coins = std::move(scan->coins);
+  }
+  w.m.chain_height = tip;
+  qtum::anchor_payload payload{w.cluster_hash, index, root};
+  auto built = qtum::build_anchor_tx(w.cfg.params, w.cfg.key, coins, tip, payload, prefer);
+  if (!built) {
+    if (from_change && built.error().code == qtum::error_code::insufficient_funds) {
+      w.change_lost = true;  // the change alone is too small: look for every coin
+      return w.cfg.poll_ms;
+    }
+    w.m.funds_sat = 0;
+    return w.fail(built.error(), "build the anchor for index " + std::to_string(index));
+  }
+  // Checked before it is replicated: a refusal leaves nothing in flight, the next step rebuilds.
+  auto verdict = w.rpc.test_mempool_accept(built->raw);
+  if (!verdict) return w.fail(verdict.error(), "testmempoolaccept");
+  if (!verdict->allowed) {
+    if (from_change && verdict->reject_reason.find("missing") != std::string::npos) {
+      w.change_lost = true;  // our change was spent or dropped: find coins again
+      spdlog::warn("checkpoint: the previous anchor's change is gone ({}); scanning for coins", verdict->reject_reason);
+      return w.cfg.poll_ms;
+    }
+    return w.fail(qtum::qtum_error{qtum::error_code::rejected, verdict->reject_reason, 0, 0},
+                  "the Qtum node refuses the anchor for index " + std::to_string(index));
+  }
+  const int64_t left = built->change ? built->change->value_sat : 0;
+  w.m.funds_sat = left;
+  anchor_intent intent{index, std::string(built->raw.begin(), built->raw.end()), tip, built->txid};
+  if (!propose(self, raft, encode_intent_entry(intent))) return w.cfg.poll_ms;
+  ++w.m.intents_proposed;
+  w.intent_proposed_at = now;
+  w.built_here = built->txid;
+  w.change_lost = false;
+  spdlog::info("checkpoint: anchor for index {} built: txid {}, fee {} sat, change {} sat", index,
+               qtum::txid_hex(built->txid), built->fee_sat, left);
+  if (left < w.cfg.funds_low_sat) {
+    w.m.set_error(checkpoint_alert::funds_low, "funds low: " + std::to_string(left) + " sat left after this anchor (alert below " +
+                                                   std::to_string(w.cfg.funds_low_sat) + ")");
+  } else {
+    w.m.clear_alert();
+  }
+  return w.ok();
+}
+
+uint32_t step(caf::blocking_actor* self, worker& w, const caf::actor& raft, const caf::actor& apply) {
+  ++w.m.steps;
+  bool leader = false;
+  self->request(raft, actor_call_timeout, status_atom::value)
+      .receive([&](const raft_view& v) { leader = v.role == "leader"; }, [](caf::error&) {});
+  if (!leader) {
+    if (w.leading) spdlog::info("checkpoint: no longer leader; anchoring paused");
+    w.leading = false;
+    w.m.leading = false;
+    w.forget();
+    return w.cfg.poll_ms;
+  }
+  if (!w.leading) {
+    spdlog::info("checkpoint: leading; anchoring resumes from the replicated book");
+    w.forget();
+  }
+  w.leading = true;
+  w.m.leading = true;
+  std::optional<checkpoint_view> view;
+  self->request(apply, actor_call_timeout, checkpoint_view_atom::value)
+      .receive([&](checkpoint_view& v) { view = std::move(v); }, [](caf::error&) {});
+  if (!view) return w.cfg.poll_ms;
+  const auto& book = view->book;
+  const uint64_t latest_mark = book.marks.empty() ? 0 : book.marks.rbegin()->first;
+  if (latest_mark > w.latest_mark_seen) {
+    w.latest_mark_seen = latest_mark;
+    w.last_mark_time = clock_type::now();
+    w.mark_proposed_at.reset();
+  }
+  if (book.intent) return follow_intent(self, w, raft, book);
+  w.tracker.reset();
+  w.record_proposed_at.reset();
+  if (latest_mark > book.last_anchored_index()) {
+    return build_intent(self, w, raft, book, latest_mark, book.marks.rbegin()->second);
+  }
+  // Everything marked is anchored: mark again when due.
+  const auto now = clock_type::now();
+  if (w.mark_proposed_at && now - *w.mark_proposed_at < reproposal_after) return w.ok();
+  const bool by_entries = view->applied_index >= latest_mark + w.cfg.every_entries;
+  const bool by_time = w.cfg.every_ms > 0 && now - w.last_mark_time >= std::chrono::milliseconds(w.cfg.every_ms) &&
+                       view->applied_index > latest_mark + 1;
+  if (by_entries || by_time) {
+    if (propose(self, raft, encode_mark_entry())) {
+      ++w.m.marks_proposed;
+      w.mark_proposed_at = now;
+    }
+  }
+  return w.ok();
+}
+
+void checkpoint_loop(caf::blocking_actor* self, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
+  worker w(ctx, *ctx->checkpoint, *ctx->checkpoint_stats);
+  spdlog::info("checkpoint: anchoring to {} at {}:{} from {} every {} entries / {} ms, {} confirmations",
+               ctx->checkpoint->params.name, ctx->checkpoint->rpc.host, ctx->checkpoint->rpc.port,
+               qtum::anchor_address(ctx->checkpoint->params, ctx->checkpoint->key.public_key()),
+               ctx->checkpoint->every_entries, ctx->checkpoint->every_ms,
+               ctx->checkpoint->params.confirmations_required);
+  bool running = true;
+  uint32_t delay_ms = ctx->checkpoint->poll_ms;
+  while (running) {
+    self->receive(
+        [&](caf::exit_msg&) { running = false; },
+        [&](stop_atom) { running = false; },
+        caf::after(std::chrono::milliseconds(delay_ms)) >> [&] { delay_ms = step(self, w, raft, apply); });
+  }
+}
+
+}  // namespace
+
+caf::actor spawn_checkpoint(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
+  return sys.spawn(checkpoint_loop, std::move(ctx), std::move(raft), std::move(apply));
+}
+
+}  // namespace energo::actors

@@ -1,0 +1,368 @@
+#include "actors/checkpoint_state.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/membership.hpp"
+#include "ledger/byte_io.hpp"
+#include "net/qtum/anchor.hpp"
+#include "net/qtum/script.hpp"
+
+namespace energo::actors {
+
+namespace {
+
+constexpr uint8_t book_version = 1;
+constexpr uint8_t kind_mark = 4;
+constexpr uint8_t kind_intent = 5;
+constexpr uint8_t kind_record = 6;
+
+void put_u8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_u32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+template <std::size_t N>
+void put_raw(std::string& out, const std::array<uint8_t, N>& a) {
+  out.append(reinterpret_cast<const char*>(a.data()), N);
+}
+void put_bytes(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+struct reader {
+  std::string_view in;
+  bool good = true;
+  uint8_t u8() {
+    if (in.empty()) return good = false, 0;
+    const auto v = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    return v;
+  }
+  uint32_t u32() {
+    if (in.size() < 4) return good = false, 0;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<uint8_t>(in[static_cast<std::size_t>(i)])} << (8 * i);
+    in.remove_prefix(4);
+    return v;
+  }
+  uint64_t u64() {
+    if (in.size() < 8) return good = false, 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(in[static_cast<std::size_t>(i)])} << (8 * i);
+    in.remove_prefix(8);
+    return v;
+  }
+  template <std::size_t N>
+  std::array<uint8_t, N> raw() {
+    std::array<uint8_t, N> a{};
+    if (in.size() < N) return good = false, a;
+    std::memcpy(a.data(), in.data(), N);
+    in.remove_prefix(N);
+    return a;
+  }
+  std::string bytes(std::size_t max) {
+    const uint32_t n = u32();
+    if (!good || n > max || n > in.size()) return good = false, std::string();
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+};
+
+void put_record(std::string& out, const anchor_record& r) {
+  put_u64(out, r.index);
+  put_raw(out, r.root);
+  put_raw(out, r.txid);
+  put_raw(out, r.block_hash);
+  put_u64(out, r.height);
+}
+anchor_record get_record(reader& r) {
+  anchor_record a;
+  a.index = r.u64();
+  a.root = r.raw<32>();
+  a.txid = r.raw<32>();
+  a.block_hash = r.raw<32>();
+  a.height = r.u64();
+  return a;
+}
+
+// Txid from the raw bytes; nullopt if they are not one transaction.
+std::optional<qtum::transaction> decode_tx(std::string_view raw) {
+  auto tx = qtum::decode_transaction(crypto::as_bytes(raw));
+  if (!tx) return std::nullopt;
+  return std::move(*tx);
+}
+
+std::string hex_of(const crypto::hash256& h) { return crypto::to_hex(h); }
+
+}  // namespace
+
+const anchor_record* checkpoint_book::find_anchor(uint64_t index) const {
+  for (const auto& a : anchors)
+    if (a.index == index) return &a;
+  return nullptr;
+}
+
+std::string encode_mark_entry() { return std::string(1, static_cast<char>(kind_mark)); }
+
+std::string encode_intent_entry(const anchor_intent& i) {
+  std::string out;
+  put_u8(out, kind_intent);
+  put_u64(out, i.index);
+  put_u64(out, i.build_height);
+  put_bytes(out, i.raw_tx);
+  return out;
+}
+
+std::string encode_record_entry(const anchor_record& r) {
+  std::string out;
+  put_u8(out, kind_record);
+  put_record(out, r);
+  return out;
+}
+
+std::optional<anchor_intent> decode_intent_entry(std::string_view payload) {
+  reader r{payload};
+  if (r.u8() != kind_intent) return std::nullopt;
+  anchor_intent i;
+  i.index = r.u64();
+  i.build_height = r.u64();
+  i.raw_tx = r.bytes(limits::anchor_tx_bytes_max);
+  if (!r.good || !r.in.empty()) return std::nullopt;
+  const auto tx = decode_tx(i.raw_tx);
+  if (!tx) return std::nullopt;
+  i.txid = qtum::txid_of(*tx);
+  return i;
+}
+
+std::optional<anchor_record> decode_record_entry(std::string_view payload) {
+  reader r{payload};
+  if (r.u8() != kind_record) return std::nullopt;
+  auto a = get_record(r);
+  if (!r.good || !r.in.empty()) return std::nullopt;
+  return a;
+}
+
+void apply_mark(checkpoint_book& b, uint64_t index, const crypto::hash256& own_root) {
+  b.marks[index] = own_root;
+  while (b.marks.size() > limits::checkpoint_marks_kept_max) b.marks.erase(b.marks.begin());
+}
+
+std::string apply_intent(checkpoint_book& b, const anchor_intent& i, std::string_view cluster_id) {
+  if (b.intent) {
+    return b.intent->txid == i.txid ? "the same anchor transaction is already in flight"
+                                    : "another anchor (index " + std::to_string(b.intent->index) + ") is in flight";
+  }
+  if (i.index <= b.last_anchored_index()) {
+    return "index " + std::to_string(i.index) + " is not above the last anchored index " +
+           std::to_string(b.last_anchored_index());
+  }
+  const auto mark = b.marks.find(i.index);
+  if (mark == b.marks.end()) {
+    return "index " + std::to_string(i.index) + " is not a marked index in this replica's window of " +
+           std::to_string(limits::checkpoint_marks_kept_max) + " roots";
+  }
+  const auto tx = decode_tx(i.raw_tx);
+  if (!tx) return "the transaction does not decode";
+  const auto payload = qtum::find_anchor_payload(*tx);
+  if (!payload) return "the transaction carries no anchor payload: " + payload.error().message;
+  if (payload->cluster_id_hash != qtum::cluster_id_hash_of(cluster_id)) return "the payload names another cluster";
+  if (payload->log_index != i.index) return "the payload anchors index " + std::to_string(payload->log_index);
+  if (payload->state_root != mark->second) {
+    return "the payload root " + hex_of(payload->state_root) + " is not this replica's root " + hex_of(mark->second) +
+           " at index " + std::to_string(i.index);
+  }
+  anchor_intent kept = i;
+  kept.txid = qtum::txid_of(*tx);
+  b.intent = std::move(kept);
+  return {};
+}
+
+std::string apply_record(checkpoint_book& b, const anchor_record& r) {
+  if (!b.intent) return "no anchor is in flight";
+  if (b.intent->index != r.index || b.intent->txid != r.txid) {
+    return "the record (index " + std::to_string(r.index) + ", txid " + qtum::txid_hex(r.txid) +
+           ") is not the anchor in flight (index " + std::to_string(b.intent->index) + ", txid " +
+           qtum::txid_hex(b.intent->txid) + ")";
+  }
+  const auto mark = b.marks.find(r.index);
+  if (mark == b.marks.end()) {
+    return "index " + std::to_string(r.index) + " is older than this replica's window of " +
+           std::to_string(limits::checkpoint_marks_kept_max) + " marked roots";
+  }
+  if (mark->second != r.root) {
+    return "the recorded root " + hex_of(r.root) + " is not this replica's root " + hex_of(mark->second) +
+           " at index " + std::to_string(r.index);
+  }
+  // The change output (output 1 of our anchors) funds the next anchor.
+  const auto tx = decode_tx(b.intent->raw_tx);
+  b.change.reset();
+  if (tx && tx->outputs.size() >= 2 && qtum::parse_p2pkh(tx->outputs[1].script_pubkey)) {
+    b.change = change_coin{qtum::outpoint{r.txid, 1}, tx->outputs[1].value_sat, r.height};
+  }
+  b.anchors.push_back(r);
+  while (b.anchors.size() > limits::anchors_kept_max) b.anchors.pop_front();
+  b.intent.reset();
+  return {};
+}
+
+std::string encode_book(const checkpoint_book& b) {
+  std::string out;
+  put_u8(out, book_version);
+  put_u32(out, static_cast<uint32_t>(b.marks.size()));
+  for (const auto& [index, root] : b.marks) {
+    put_u64(out, index);
+    put_raw(out, root);
+  }
+  put_u8(out, b.intent ? 1 : 0);
+  if (b.intent) {
+    put_u64(out, b.intent->index);
+    put_u64(out, b.intent->build_height);
+    put_bytes(out, b.intent->raw_tx);
+  }
+  put_u32(out, static_cast<uint32_t>(b.anchors.size()));
+  for (const auto& a : b.anchors) put_record(out, a);
+  put_u8(out, b.change ? 1 : 0);
+  if (b.change) {
+    put_raw(out, b.change->point.txid);
+    put_u32(out, b.change->point.index);
+    put_u64(out, static_cast<uint64_t>(b.change->value_sat));
+    put_u64(out, b.change->height);
+  }
+  return out;
+}
+
+std::optional<checkpoint_book> decode_book(std::string_view bytes) {
+  if (bytes.size() > limits::checkpoint_book_bytes_max) return std::nullopt;
+  reader r{bytes};
+  if (r.u8() != book_version) return std::nullopt;
+  checkpoint_book b;
+  const uint32_t marks = r.u32();
+  if (!r.good || marks > limits::checkpoint_marks_kept_max) return std::nullopt;
+  for (uint32_t i = 0; i < marks && r.good; ++i) {
+    const uint64_t index = r.u64();
+    b.marks[index] = r.raw<32>();
+  }
+  const uint8_t has_intent = r.u8();
+  if (has_intent > 1) return std::nullopt;
+  if (has_intent) {
+    anchor_intent i;
+    i.index = r.u64();
+    i.build_height = r.u64();
+    i.raw_tx = r.bytes(limits::anchor_tx_bytes_max);
+    if (!r.good) return std::nullopt;
+    const auto tx = decode_tx(i.raw_tx);
+    if (!tx) return std::nullopt;
+    i.txid = qtum::txid_of(*tx);
+    b.intent = std::move(i);
+  }
+  const uint32_t anchors = r.u32();
+  if (!r.good || anchors > limits::anchors_kept_max) return std::nullopt;
+  for (uint32_t i = 0; i < anchors && r.good; ++i) b.anchors.push_back(get_record(r));
+  const uint8_t has_change = r.u8();
+  if (has_change > 1) return std::nullopt;
+  if (has_change) {
+    change_coin c;
+    c.point.txid = r.raw<32>();
+    c.point.index = r.u32();
+    c.value_sat = static_cast<int64_t>(r.u64());
+    c.height = r.u64();
+    if (c.value_sat < 0) return std::nullopt;
+    b.change = c;
+  }
+  if (!r.good || !r.in.empty() || b.marks.size() != marks) return std::nullopt;
+  return b;
+}
+
+// ---- Proof files ---------------------------------------------------------------------------------
+
+std::string block_hash_hex(const crypto::hash256& h) { return qtum::txid_hex(h); }
+
+std::optional<ledger::account> decode_account_leaf(crypto::byte_span bytes) {
+  ledger::byte_reader r(bytes);
+  ledger::account a;
+  uint8_t kind = 0, flags = 0;
+  bool good = r.get_array(a.address) && r.get_u8(kind) && r.get_u8(flags) && r.get_array(a.key.bytes) &&
+              r.get_i64(a.tsl_units) && r.get_i64(a.watt_wh) && r.get_i64(a.fee_debt_units) && r.get_u64(a.nonce) &&
+              r.get_i64(a.minted_wh) && r.get_i64(a.burned_wh) && r.get_i64(a.grid_export_wh) &&
+              r.get_i64(a.grid_import_wh) && r.get_i64(a.fees_paid_units);
+  if (!good || r.remaining() != 0 || kind > 2 || flags > 3) return std::nullopt;
+  a.kind = static_cast<ledger::account_kind>(kind);
+  a.key_known = (flags & 1) != 0;
+  a.granted = (flags & 2) != 0;
+  // Paired check: the decoder is only trusted where it gives back the very bytes.
+  const auto again = ledger::account_leaf_bytes(a);
+  if (!std::equal(again.begin(), again.end(), bytes.begin(), bytes.end())) return std::nullopt;
+  return a;
+}
+
+std::string proof_file_json(std::string_view cluster_id, std::string_view address_text, const ledger::account_proof& p,
+                            const anchor_record& anchor) {
+  nlohmann::json j;
+  j["format"] = "energo-balance-proof/1";
+  j["cluster_id"] = std::string(cluster_id);
+  j["address"] = std::string(address_text);
+  j["index"] = anchor.index;
+  j["state_root"] = hex_of(anchor.root);
+  j["anchor"] = {{"txid", qtum::txid_hex(anchor.txid)}, {"block_hash", block_hash_hex(anchor.block_hash)},
+                 {"height", anchor.height}};
+  j["balances"] = {{"tsl_units", p.record.tsl_units}, {"watt_wh", p.record.watt_wh},
+                   {"fee_debt_units", p.record.fee_debt_units}, {"nonce", p.record.nonce}};
+  j["leaf"] = crypto::to_hex(ledger::account_leaf_bytes(p.record));
+  auto siblings = nlohmann::json::array();
+  for (const auto& s : p.path.siblings) siblings.push_back(hex_of(s));
+  j["path"] = {{"leaf_index", p.path.leaf_index}, {"leaf_count", p.path.leaf_count}, {"siblings", siblings}};
+  j["accounts_root"] = hex_of(p.accounts_root);
+  j["meters_root"] = hex_of(p.meters_root);
+  j["units_root"] = hex_of(p.units_root);
+  j["globals_hash"] = hex_of(p.globals_hash);
+  j["market_hash"] = hex_of(p.market_hash);
+  return j.dump(2);
+}
+
+energo::result<parsed_proof, std::string> parse_proof_file(std::string_view text) {
+  using fail = energo::unexpected<std::string>;
+  constexpr std::size_t siblings_max = 64;  // a Merkle path over at most 2^64 leaves
+  try {
+    const auto j = nlohmann::json::parse(text);
+    if (j.at("format").get<std::string>() != "energo-balance-proof/1") return fail{"not an energo balance proof file"};
+    parsed_proof p;
+    p.cluster_id = j.at("cluster_id").get<std::string>();
+    p.index = j.at("index").get<uint64_t>();
+    auto hash = [&](const nlohmann::json& v, const char* what) -> crypto::hash256 {
+      auto h = crypto::array_from_hex<32>(v.get<std::string>());
+      if (!h) throw std::runtime_error(std::string(what) + " is not 32 bytes of hex");
+      return *h;
+    };
+    p.root = hash(j.at("state_root"), "state_root");
+    const auto txid = qtum::parse_txid_hex(j.at("anchor").at("txid").get<std::string>());
+    const auto block = qtum::parse_txid_hex(j.at("anchor").at("block_hash").get<std::string>());
+    if (!txid || !block) return fail{"anchor txid / block_hash are not 64 hex digits"};
+    p.txid = *txid;
+    p.block_hash = *block;
+    const auto leaf = crypto::from_hex(j.at("leaf").get<std::string>());
+    if (!leaf) return fail{"leaf is not hex"};
+    auto account = decode_account_leaf(*leaf);
+    if (!account) return fail{"leaf is not an account record"};
+    p.proof.record = *account;
+    const auto& path = j.at("path");
+    p.proof.path.leaf_index = path.at("leaf_index").get<uint64_t>();
+    p.proof.path.leaf_count = path.at("leaf_count").get<uint64_t>();
+    const auto& siblings = path.at("siblings");
+    if (!siblings.is_array() || siblings.size() > siblings_max) return fail{"path.siblings: at most 64 hashes"};
+    for (const auto& s : siblings) p.proof.path.siblings.push_back(hash(s, "path sibling"));
+    p.proof.accounts_root = hash(j.at("accounts_root"), "accounts_root");
+    p.proof.meters_root = hash(j.at("meters_root"), "meters_root");
+    p.proof.units_root = hash(j.at("units_root"), "units_root");
+    p.proof.globals_hash = hash(j.at("globals_hash"), "globals_hash");
+    p.proof.market_hash = hash(j.at("market_hash"), "market_hash");
+    return p;
+  } catch (const std::exception& e) {
+    return fail{std::string("malformed proof file: ") + e.what()};
+  }
+}
+
+}  // namespace energo::actors

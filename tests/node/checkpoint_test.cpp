@@ -1,0 +1,408 @@
+// Checkpoints on Qtum end to end (issue 10; SPEC §7): real energo-node processes anchoring to a
+// real litecoind -regtest (Qtum's policy; tests/qtum/litecoind_fixture.hpp). The test mines the
+// blocks itself, so every confirmation, reorg and outage happens on cue. Skipped with a message
+// when litecoind is absent.
+#include "tests/node/cluster_fixture.hpp"
+
+#include <set>
+
+#include "actors/checkpoint_state.hpp"
+#include "net/qtum/anchor.hpp"
+#include "net/qtum/chain_sync.hpp"
+#include "tests/qtum/litecoind_fixture.hpp"
+
+namespace {
+
+using namespace energo;
+using namespace energo::test_node;
+namespace chain = energo::qtum::test_chain;
+using json = nlohmann::json;
+
+constexpr auto anchor_bound = 30s;  // generous: a loaded 2-core CI machine
+
+class checkpoint_fixture : public cluster_fixture {
+ protected:
+  // `voters` initial voters; litecoind with a funded community key unless `fund` is false.
+  void begin(int voters, bool fund = true) {
+    cluster_size_ = voters;
+    cluster_fixture::SetUp();
+    load_keys();
+    params_ = qtum::litecoin_regtest_with_qtum_policy();
+    lite_ = std::make_unique<chain::litecoind_node>(*chain::find_litecoind());
+    lite_->start();
+    rpc_ = std::make_unique<qtum::rpc_client>(lite_->config());
+    qkey_ = crypto::secp256k1_secret_key::generate();
+    qaddress_ = qtum::anchor_address(params_, qkey_->public_key());
+    other_address_ = qtum::anchor_address(params_, crypto::secp256k1_secret_key::generate().public_key());
+    auto kf = tools::key_file::of(*qkey_, crypto::network::regtest);
+    ASSERT_TRUE(tools::write_key_file(root_ + "/qtum_key.json", kf, true));
+    // 101 blocks to us: the first coinbase is mature at the next block (maturity 100).
+    chain::mine(*rpc_, fund ? 101 : 1, fund ? qaddress_ : other_address_);
+  }
+
+  void SetUp() override {}  // begin() sets up, once the test has chosen its size
+  void TearDown() override {
+    cluster_fixture::TearDown();
+    lite_.reset();  // stops litecoind, removes its directory
+  }
+
+  // The node's config file: [qtum] against our litecoind; `extra` is appended inside [qtum].
+  std::string write_config(const std::string& name, const std::string& extra = "",
+                           const std::string& key_file = "qtum_key.json") {
+    const std::string path = root_ + "/" + name + ".toml";
+    std::ofstream f(path);
+    f << "[clock]\ninterval_ms = 100\n\n[qtum]\nnetwork = \"litecoin-regtest\"\n"
+      << "rpc_url = \"http://127.0.0.1:" << lite_->rpc_port() << "\"\n"
+      << "key_file = \"" << root_ << "/" << key_file << "\"\n"
+      << "confirmations = 2\nevery_entries = 6\nevery_ms = 0\npoll_ms = 50\nrpc_timeout_ms = 2000\n";
+    if (extra.find("rpc_user") == std::string::npos) {
+      f << "rpc_cookie_file = \"" << (lite_->datadir() / "regtest" / ".cookie").string() << "\"\n";
+    }
+    f << extra;
+    return path;
+  }
+
+  void start_all(const std::string& config) {
+    for (auto& n : nodes_) {
+      n.clock = true;
+      n.extra_args = {"--config", config};
+      start(n);
+    }
+  }
+
+  std::optional<json> checkpoints(const node_proc& n) {
+    net::client_request req;
+    req.what = net::client_request::kind::checkpoint;
+    auto r = ask(n, req, 2000ms);
+    if (!r || r->what != net::client_response::kind::checkpoint) return std::nullopt;
+    return json::parse(r->text);
+  }
+
+  // Mines one block to a throwaway address every `every` until `done` holds or the bound passes.
+  template <class pred>
+  bool mine_until(pred done, std::chrono::milliseconds every = 150ms, std::chrono::seconds bound = anchor_bound) {
+    const auto deadline = clock_type::now() + bound;
+    while (clock_type::now() < deadline) {
+      if (done()) return true;
+      if (every.count() > 0) (void)rpc_->call("generatetoaddress", json::array({1, other_address_}));
+      std::this_thread::sleep_for(every.count() > 0 ? every : 100ms);
+    }
+    return done();
+  }
+
+  // Every Energo anchor of this cluster on the active chain: log index -> txids.
+  std::map<uint64_t, std::vector<std::string>> anchors_on_chain() {
+    std::map<uint64_t, std::vector<std::string>> out;
+    const auto cluster_hash = qtum::cluster_id_hash_of(cluster_id_);
+    const uint64_t tip = rpc_->get_block_count().value();
+    for (uint64_t h = 1; h <= tip; ++h) {
+      const auto hash = rpc_->get_block_hash(h).value();
+      const auto block = rpc_->get_block(hash).value();
+      for (std::size_t i = 1; i < block.txids.size(); ++i) {  // 0 is the coinbase
+        auto raw = rpc_->get_raw_transaction(block.txids[i], hash);
+        if (!raw) continue;
+        auto tx = qtum::decode_transaction(*raw);
+        if (!tx) continue;
+        auto p = qtum::find_anchor_payload(*tx);
+        if (p && p->cluster_id_hash == cluster_hash) out[p->log_index].push_back(qtum::txid_hex(block.txids[i]));
+      }
+    }
+    return out;
+  }
+
+  // energoctl with its exit code and output.
+  std::pair<int, std::string> ctl(const std::string& args) {
+    const std::string out_file = root_ + "/ctl.out";
+    const std::string cmd = std::string(ENERGOCTL_BIN) + " " + args + " > " + out_file + " 2>&1";
+    const int st = std::system(cmd.c_str());
+    std::ifstream in(out_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, ss.str()};
+  }
+  std::string endpoints() const {
+    std::string e;
+    for (const auto& n : nodes_) e += (e.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(n.client_port);
+    return e;
+  }
+  std::string qtum_flags() const {
+    return "--qtum-rpc http://127.0.0.1:" + std::to_string(lite_->rpc_port()) + " --rpc-cookie " +
+           (lite_->datadir() / "regtest" / ".cookie").string();
+  }
+
+  void learn_cluster_id() {
+    auto j = checkpoints(nodes_[0]);
+    ASSERT_TRUE(j);
+    cluster_id_ = (*j)["cluster_id"].get<std::string>();
+  }
+
+  qtum::network_params params_;
+  std::unique_ptr<chain::litecoind_node> lite_;
+  std::unique_ptr<qtum::rpc_client> rpc_;
+  std::optional<crypto::secp256k1_secret_key> qkey_;
+  std::string qaddress_, other_address_, cluster_id_;
+};
+
+std::string service_field(const json& j, const char* field) {
+  if (j["service"].is_null()) return "";
+  const auto& v = j["service"][field];
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+#define REQUIRE_LITECOIND_OR_SKIP()                                                                            \
+  if (!chain::find_litecoind()) {                                                                              \
+    GTEST_SKIP() << "litecoind is not installed (scripts/install-deps.sh installs it); skipping checkpoint tests"; \
+  }
+
+// One node: anchors at the interval, confirmations, list from the client port, verify and proofs
+// end to end, a real reorg with re-broadcast, and the Qtum node stopped and started again.
+TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_restart) {
+  REQUIRE_LITECOIND_OR_SKIP();
+  begin(1);
+  start_all(write_config("n"));
+  ASSERT_TRUE(wait_leader({&nodes_[0]}, 20s));
+  learn_cluster_id();
+  const auto& n = nodes_[0];
+
+  // 1. Anchors every 6 entries, each confirmed (2 blocks) and recorded through Raft.
+  std::optional<json> list;
+  ASSERT_TRUE(mine_until([&] {
+    list = checkpoints(n);
+    return list && (*list)["anchors"].size() >= 2;
+  })) << (list ? list->dump() : "no answer");
+  const auto& anchors = (*list)["anchors"];
+  uint64_t previous = 0;
+  for (const auto& a : anchors) {
+    const uint64_t index = a["index"].get<uint64_t>();
+    EXPECT_GT(index, previous);
+    EXPECT_GE(index, previous + 6) << "anchored before the interval";
+    previous = index;
+    const auto header = rpc_->call("getblockheader", json::array({a["block_hash"].get<std::string>()})).value();
+    EXPECT_EQ(header["height"].get<uint64_t>(), a["height"].get<uint64_t>());
+    EXPECT_GE(header["confirmations"].get<int64_t>(), 2) << "recorded before the confirmation depth";
+  }
+
+  // 2. checkpoint verify: PASS for a recorded index, FAIL for an index never anchored.
+  const uint64_t first = anchors[0]["index"].get<uint64_t>();
+  {
+    auto [rc, out] = ctl("--endpoints " + endpoints() + " checkpoint verify " + std::to_string(first) + " " + qtum_flags());
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+    auto [rc2, out2] = ctl("--endpoints " + endpoints() + " checkpoint verify " + std::to_string(first + 1) + " " + qtum_flags());
+    EXPECT_EQ(rc2, 13) << out2;
+    EXPECT_NE(out2.find("FAIL"), std::string::npos) << out2;
+  }
+
+  // 3. account prove at the latest anchor; proof verify with only the Qtum node: PASS; tampered
+  //    balance, a root never anchored, a txid that is not an anchor: FAIL.
+  {
+    const std::string coop = tools::address_to_text(coop_address_, crypto::network::regtest);
+    const std::string proof = root_ + "/proof.json";
+    auto [rc, out] = ctl("--endpoints " + endpoints() + " account prove " + coop + " --out " + proof);
+    ASSERT_EQ(rc, 0) << out;
+    auto [vrc, vout] = ctl("proof verify " + proof + " " + qtum_flags());
+    EXPECT_EQ(vrc, 0) << vout;
+    EXPECT_NE(vout.find("PASS"), std::string::npos) << vout;
+
+    std::ifstream in(proof);
+    const json good = json::parse(in);
+    auto tampered_file = [&](const std::string& name, const std::function<void(json&)>& change) {
+      json j = good;
+      change(j);
+      std::ofstream(root_ + "/" + name) << j.dump(2);
+      return root_ + "/" + name;
+    };
+    // +1 unit in the leaf's TSL balance (bytes 55..62, big-endian i64 after address, kind, flags, key).
+    const std::string richer = tampered_file("richer.json", [](json& j) {
+      std::string leaf = j["leaf"].get<std::string>();
+      char& last = leaf[2 * (20 + 2 + 33 + 8) - 1];
+      last = last == '0' ? '1' : '0';
+      j["leaf"] = leaf;
+    });
+    auto [trc, tout] = ctl("proof verify " + richer + " " + qtum_flags());
+    EXPECT_EQ(trc, 13) << tout;
+    EXPECT_NE(tout.find("does not verify"), std::string::npos) << tout;
+    const std::string unanchored = tampered_file("unanchored.json", [](json& j) {
+      j["state_root"] = std::string(64, 'a');
+    });
+    auto [urc, uout] = ctl("proof verify " + unanchored + " " + qtum_flags());
+    EXPECT_EQ(urc, 13) << uout;
+    EXPECT_NE(uout.find("never anchored"), std::string::npos) << uout;
+    // The same proof pointed at a block's coinbase: not an anchor at all.
+    const std::string not_anchor = tampered_file("coinbase.json", [&](json& j) {
+      const auto hash = rpc_->get_block_hash(1).value();
+      j["anchor"]["txid"] = qtum::txid_hex(rpc_->get_block(hash).value().txids[0]);
+      j["anchor"]["block_hash"] = qtum::txid_hex(hash);
+    });
+    auto [nrc, nout] = ctl("proof verify " + not_anchor + " " + qtum_flags());
+    EXPECT_EQ(nrc, 13) << nout;
+    EXPECT_NE(nout.find("no Energo anchor"), std::string::npos) << nout;
+  }
+
+  // 4. A real reorg: the block holding the anchor in flight leaves the chain; the node sees it,
+  //    sends the same transaction again, and records it on the new branch.
+  {
+    std::optional<json> j;
+    ASSERT_TRUE(mine_until([&] {
+      j = checkpoints(n);
+      if (!j || (*j)["in_flight"].is_null()) return false;
+      auto pool = rpc_->call("getrawmempool").value();
+      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
+    }, 0ms)) << "no anchor in the mempool";
+    const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
+    const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+    const std::string block = chain::mine(*rpc_, 1, other_address_).at(0);  // holds the anchor
+    const uint64_t reorgs_before = std::stoull(service_field(*j, "reorgs_seen"));
+    // The node's tracker has connected that block (its chain height reached it) before the reorg.
+    const uint64_t block_height = rpc_->get_block_count().value();
+    ASSERT_TRUE(mine_until([&] {
+      auto k = checkpoints(n);
+      return k && std::stoull(service_field(*k, "chain_height")) >= block_height;
+    }, 0ms, 10s));
+    ASSERT_TRUE(rpc_->call("invalidateblock", json::array({block})));
+    // A longer branch of empty blocks: the anchor is back in the mempool only.
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(rpc_->call("generateblock", json::array({other_address_, json::array()})));
+    ASSERT_TRUE(mine_until([&] {
+      auto k = checkpoints(n);
+      return k && std::stoull(service_field(*k, "reorgs_seen")) > reorgs_before;
+    }, 0ms, 10s)) << "the reorg was not seen";
+    std::optional<json> after;
+    ASSERT_TRUE(mine_until([&] {
+      after = checkpoints(n);
+      return after && !after->at("anchors").empty() && after->at("anchors").back()["index"].get<uint64_t>() >= index;
+    }));
+    const json* rec = nullptr;
+    for (const auto& a : (*after)["anchors"])
+      if (a["index"].get<uint64_t>() == index) rec = &a;
+    ASSERT_NE(rec, nullptr);
+    EXPECT_EQ((*rec)["txid"].get<std::string>(), txid) << "the same transaction, not a new anchor";
+    EXPECT_NE((*rec)["block_hash"].get<std::string>(), block) << "recorded in the block that left the chain";
+    EXPECT_GE(std::stoull(service_field(*after, "rebroadcasts")), 1u);
+  }
+
+  // 5. The Qtum node stops: alert `unreachable`, nothing lost; it starts again: anchoring resumes.
+  {
+    lite_->stop();
+    ASSERT_TRUE(mine_until([&] {
+      auto k = checkpoints(n);
+      return k && service_field(*k, "alert") == "unreachable";
+    }, 0ms, 15s)) << "no unreachable alert";
+    const uint64_t before = checkpoints(n)->at("anchors").size();
+    lite_->start();
+    rpc_ = std::make_unique<qtum::rpc_client>(lite_->config());
+    ASSERT_TRUE(rpc_->get_block_count());
+    std::optional<json> k;
+    ASSERT_TRUE(mine_until([&] {
+      k = checkpoints(n);
+      return k && k->at("anchors").size() >= before + 1;
+    })) << (k ? k->dump() : "");
+  }
+
+  // 6. No index anchored twice on chain, and every recorded anchor is there once.
+  const auto on_chain = anchors_on_chain();
+  const auto final_list = checkpoints(n);
+  std::printf("anchors recorded: %zu, on chain: %zu; service: %s\n", final_list->at("anchors").size(), on_chain.size(),
+              final_list->at("service").dump().c_str());
+  for (const auto& [index, txids] : on_chain) EXPECT_EQ(txids.size(), 1u) << "index " << index << " anchored twice";
+  for (const auto& a : final_list->at("anchors")) {
+    EXPECT_EQ(on_chain.count(a["index"].get<uint64_t>()), 1u) << a.dump();
+  }
+}
+
+// Three nodes: the leader is killed while its anchor is in the mempool. The new leader resumes
+// the replicated intent (the same transaction, sent again), records it once; no index anchored twice.
+TEST_F(checkpoint_fixture, leader_killed_mid_anchor_new_leader_resumes_without_anchoring_twice) {
+  REQUIRE_LITECOIND_OR_SKIP();
+  begin(3);
+  start_all(write_config("n"));
+  const std::vector<const node_proc*> all{&nodes_[0], &nodes_[1], &nodes_[2]};
+  auto leader = wait_leader(all, 20s);
+  ASSERT_TRUE(leader);
+  learn_cluster_id();
+  node_proc* old_leader = by_id(*leader);
+  std::optional<json> j;
+  ASSERT_TRUE(mine_until([&] {
+    j = checkpoints(*old_leader);
+    if (!j || j->at("in_flight").is_null()) return false;
+    auto pool = rpc_->call("getrawmempool").value();
+    return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
+  }, 0ms)) << "no anchor sent";
+  const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
+  const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+  stop(*old_leader, SIGKILL);
+  std::vector<const node_proc*> live;
+  for (auto& n : nodes_) if (&n != old_leader) live.push_back(&n);
+  auto new_leader = wait_leader(live, 20s, old_leader->id);
+  ASSERT_TRUE(new_leader);
+  node_proc* nl = by_id(*new_leader);
+  std::optional<json> k;
+  ASSERT_TRUE(mine_until([&] {
+    k = checkpoints(*nl);
+    return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() > index;
+  })) << (k ? k->dump() : "");
+  bool found = false;
+  for (const auto& a : k->at("anchors")) {
+    if (a["index"].get<uint64_t>() != index) continue;
+    found = true;
+    EXPECT_EQ(a["txid"].get<std::string>(), txid) << "the new leader anchored the index again";
+  }
+  EXPECT_TRUE(found) << "the anchor in flight was never recorded";
+  EXPECT_GE(std::stoull(service_field(*k, "rebroadcasts")), 1u) << "the new leader did not resume the intent";
+  // Every replica holds the same records (checked against its own roots when applied).
+  for (const auto* n : live) {
+    auto other = checkpoints(*n);
+    ASSERT_TRUE(other);
+    const auto count = std::min(other->at("anchors").size(), k->at("anchors").size());
+    for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(other->at("anchors")[i], k->at("anchors")[i]);
+  }
+  for (const auto& [i, txids] : anchors_on_chain()) EXPECT_EQ(txids.size(), 1u) << "index " << i << " anchored twice";
+}
+
+// One node restarted with faulty settings: each fault is a clear alert with the reason, and
+// nothing is replicated or sent; then a low-funds alert while anchoring still works.
+TEST_F(checkpoint_fixture, wrong_credentials_fee_too_low_insufficient_funds_and_low_funds_alerts) {
+  REQUIRE_LITECOIND_OR_SKIP();
+  begin(1);
+  auto& n = nodes_[0];
+  const auto empty_key = tools::key_file::of(crypto::secp256k1_secret_key::generate(), crypto::network::regtest);
+  ASSERT_TRUE(tools::write_key_file(root_ + "/empty_key.json", empty_key, true));
+  struct fault_case {
+    std::string name, extra, key, alert, reason;
+  };
+  const std::vector<fault_case> cases = {
+      {"auth", "rpc_user = \"nobody\"\nrpc_password = \"wrong\"\n", "qtum_key.json", "auth", "401"},
+      {"fee", "relay_fee_min_sat_per_kvb = 1000\nfee_rate_sat_per_kvb = 1000\n", "qtum_key.json", "rejected",
+       "min relay fee not met"},
+      {"funds", "", "empty_key.json", "insufficient_funds", "insufficient funds"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    n.clock = true;
+    n.extra_args = {"--config", write_config(c.name, c.extra, c.key)};
+    start(n);
+    ASSERT_TRUE(wait_leader({&n}, 20s));
+    std::optional<json> j;
+    ASSERT_TRUE(mine_until([&] {
+      j = checkpoints(n);
+      return j && service_field(*j, "alert") == c.alert;
+    }, 0ms, 15s)) << (j ? j->dump() : "no answer");
+    EXPECT_NE(service_field(*j, "last_error").find(c.reason), std::string::npos) << j->dump();
+    EXPECT_TRUE(j->at("in_flight").is_null()) << "a refused anchor was replicated";
+    std::printf("%s: %s\n", c.name.c_str(), service_field(*j, "last_error").c_str());
+    stop(n, SIGTERM);
+  }
+  EXPECT_TRUE(rpc_->call("getrawmempool").value().empty()) << "something was sent";
+  // Funds low: anchoring works, the alert says how much is left.
+  n.extra_args = {"--config", write_config("low", "funds_low_sat = 1000000000000\n")};
+  start(n);
+  ASSERT_TRUE(wait_leader({&n}, 20s));
+  std::optional<json> j;
+  ASSERT_TRUE(mine_until([&] {
+    j = checkpoints(n);
+    return j && !j->at("anchors").empty();
+  })) << (j ? j->dump() : "");
+  EXPECT_EQ(service_field(*j, "alert"), "funds_low") << j->dump();
+  EXPECT_NE(service_field(*j, "last_error").find("sat left"), std::string::npos) << j->dump();
+}
+
+}  // namespace

@@ -1,0 +1,316 @@
+// The replicated checkpoint book (actors/checkpoint_state.hpp): entry codecs, the apply rules every
+// replica runs on intents and records, bounds, the node image carrying the book, and balance proof
+// files. Oracles come from docs/node.md "Checkpoints on Qtum" (what must be refused and why).
+#include <gtest/gtest.h>
+
+#include "actors/checkpoint_state.hpp"
+#include "actors/membership.hpp"
+#include "actors/state_codec.hpp"
+#include "crypto/hash.hpp"
+#include "net/qtum/anchor.hpp"
+#include "net/qtum/builder.hpp"
+#include "net/qtum/script.hpp"
+#include "node/config.hpp"
+#include "tools/command_json.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+using namespace energo;
+using namespace energo::actors;
+
+const std::string cluster = "test/cluster";
+
+crypto::hash256 root_of(uint8_t b) {
+  crypto::hash256 r{};
+  r.fill(b);
+  return r;
+}
+
+// A real signed anchor transaction for (cluster, index, root), spending one made-up coin.
+anchor_intent intent_for(const std::string& cluster_id, uint64_t index, const crypto::hash256& root, uint8_t coin = 1) {
+  static const auto key = crypto::secp256k1_secret_key::generate();
+  const auto params = qtum::litecoin_regtest_with_qtum_policy();
+  qtum::utxo c;
+  c.point.txid.fill(coin);
+  c.point.index = 0;
+  c.value_sat = 100'000'000;
+  c.script_pubkey = qtum::p2pkh_script(crypto::hash160_of(key.public_key().bytes));
+  c.height = 1;
+  const qtum::anchor_payload payload{qtum::cluster_id_hash_of(cluster_id), index, root};
+  auto built = qtum::build_anchor_tx(params, key, std::vector<qtum::utxo>{c}, 10, payload);
+  EXPECT_TRUE(built.has_value());
+  anchor_intent i;
+  i.index = index;
+  i.raw_tx.assign(built->raw.begin(), built->raw.end());
+  i.build_height = 10;
+  i.txid = built->txid;
+  return i;
+}
+
+anchor_record record_for(const anchor_intent& i, const crypto::hash256& root) {
+  anchor_record r;
+  r.index = i.index;
+  r.root = root;
+  r.txid = i.txid;
+  r.block_hash = root_of(0xbb);
+  r.height = 42;
+  return r;
+}
+
+TEST(checkpoint_entries, kinds_are_leader_only_and_codecs_round_trip) {
+  EXPECT_EQ(kind_of(encode_mark_entry()), entry_kind::checkpoint_mark);
+  const auto i = intent_for(cluster, 10, root_of(1));
+  const auto ie = encode_intent_entry(i);
+  EXPECT_EQ(kind_of(ie), entry_kind::anchor_intent);
+  const auto r = record_for(i, root_of(1));
+  const auto re = encode_record_entry(r);
+  EXPECT_EQ(kind_of(re), entry_kind::anchor_record);
+  // A follower may never forward them: only the leader's own checkpoint actor appends them.
+  EXPECT_FALSE(forwardable(encode_mark_entry()));
+  EXPECT_FALSE(forwardable(ie));
+  EXPECT_FALSE(forwardable(re));
+  EXPECT_EQ(decode_intent_entry(ie), i);
+  EXPECT_EQ(decode_record_entry(re), r);
+  // Trailing bytes, truncation, a wrong kind, bytes that are not a transaction: refused.
+  EXPECT_FALSE(decode_intent_entry(ie + "x"));
+  EXPECT_FALSE(decode_intent_entry(ie.substr(0, ie.size() - 1)));
+  EXPECT_FALSE(decode_record_entry(re + "x"));
+  EXPECT_FALSE(decode_record_entry(ie));
+  anchor_intent junk = i;
+  junk.raw_tx = "not a transaction";
+  EXPECT_FALSE(decode_intent_entry(encode_intent_entry(junk)));
+  anchor_intent huge = i;
+  huge.raw_tx.assign(limits::anchor_tx_bytes_max + 1, 'x');
+  EXPECT_FALSE(decode_intent_entry(encode_intent_entry(huge)));
+}
+
+TEST(checkpoint_book, an_intent_must_anchor_this_replicas_own_root_at_a_marked_index) {
+  checkpoint_book b;
+  apply_mark(b, 10, root_of(1));
+  // Unmarked index, another root, another cluster: refused, nothing changes.
+  EXPECT_NE(apply_intent(b, intent_for(cluster, 11, root_of(1)), cluster).find("not a marked index"), std::string::npos);
+  EXPECT_NE(apply_intent(b, intent_for(cluster, 10, root_of(2)), cluster).find("not this replica's root"), std::string::npos);
+  EXPECT_NE(apply_intent(b, intent_for("other/cluster", 10, root_of(1)), cluster).find("another cluster"), std::string::npos);
+  anchor_intent lying = intent_for(cluster, 10, root_of(1));
+  lying.index = 11;  // the entry says 11, the payload 10
+  apply_mark(b, 11, root_of(1));
+  EXPECT_NE(apply_intent(b, lying, cluster).find("anchors index 10"), std::string::npos);
+  EXPECT_FALSE(b.intent);
+  const auto good = intent_for(cluster, 10, root_of(1));
+  EXPECT_EQ(apply_intent(b, good, cluster), "");
+  ASSERT_TRUE(b.intent);
+  EXPECT_EQ(b.intent->txid, good.txid);
+  // One in flight: the same one again, or another one (a stale leader's), is refused.
+  EXPECT_NE(apply_intent(b, good, cluster).find("already in flight"), std::string::npos);
+  EXPECT_NE(apply_intent(b, intent_for(cluster, 11, root_of(1), 2), cluster).find("in flight"), std::string::npos);
+  EXPECT_EQ(b.intent->txid, good.txid);
+}
+
+TEST(checkpoint_book, a_record_must_match_the_intent_and_the_own_root_then_funds_the_next_anchor) {
+  checkpoint_book b;
+  apply_mark(b, 10, root_of(1));
+  const auto i = intent_for(cluster, 10, root_of(1));
+  EXPECT_NE(apply_record(b, record_for(i, root_of(1))).find("no anchor is in flight"), std::string::npos);
+  ASSERT_EQ(apply_intent(b, i, cluster), "");
+  auto wrong_tx = record_for(i, root_of(1));
+  wrong_tx.txid = root_of(9);
+  EXPECT_NE(apply_record(b, wrong_tx).find("not the anchor in flight"), std::string::npos);
+  EXPECT_NE(apply_record(b, record_for(i, root_of(2))).find("not this replica's root"), std::string::npos);
+  EXPECT_TRUE(b.anchors.empty());
+  ASSERT_EQ(apply_record(b, record_for(i, root_of(1))), "");
+  EXPECT_FALSE(b.intent);
+  ASSERT_EQ(b.anchors.size(), 1u);
+  EXPECT_EQ(b.anchors.back(), record_for(i, root_of(1)));
+  ASSERT_TRUE(b.change);
+  EXPECT_EQ(b.change->point.txid, i.txid);
+  EXPECT_EQ(b.change->point.index, 1u);
+  EXPECT_EQ(b.change->height, 42u);
+  EXPECT_GT(b.change->value_sat, 0);
+  // The same record again (a re-proposal after a leader change) changes nothing.
+  EXPECT_NE(apply_record(b, record_for(i, root_of(1))), "");
+  EXPECT_EQ(b.anchors.size(), 1u);
+  // An index at or below the last anchor is never anchored again.
+  EXPECT_NE(apply_intent(b, intent_for(cluster, 10, root_of(1), 3), cluster).find("not above the last anchored"),
+            std::string::npos);
+}
+
+TEST(checkpoint_book, an_index_older_than_the_window_is_refused_and_bounds_hold) {
+  checkpoint_book b;
+  apply_mark(b, 10, root_of(1));
+  const auto i = intent_for(cluster, 10, root_of(1));
+  ASSERT_EQ(apply_intent(b, i, cluster), "");
+  for (uint64_t k = 0; k < limits::checkpoint_marks_kept_max; ++k) apply_mark(b, 100 + k, root_of(2));
+  EXPECT_EQ(b.marks.size(), limits::checkpoint_marks_kept_max);
+  EXPECT_EQ(b.marks.count(10), 0u);
+  EXPECT_NE(apply_record(b, record_for(i, root_of(1))).find("older than this replica's window"), std::string::npos);
+  // Anchors are bounded: the oldest go first.
+  checkpoint_book full;
+  for (uint64_t k = 1; k <= limits::anchors_kept_max; ++k) full.anchors.push_back(anchor_record{k, root_of(1), {}, {}, k});
+  apply_mark(full, 5000, root_of(3));
+  const auto next = intent_for(cluster, 5000, root_of(3), 4);
+  ASSERT_EQ(apply_intent(full, next, cluster), "");
+  ASSERT_EQ(apply_record(full, record_for(next, root_of(3))), "");
+  EXPECT_EQ(full.anchors.size(), limits::anchors_kept_max);
+  EXPECT_EQ(full.anchors.front().index, 2u);
+  EXPECT_EQ(full.anchors.back().index, 5000u);
+}
+
+TEST(checkpoint_book, codec_round_trips_and_refuses_damage) {
+  checkpoint_book b;
+  apply_mark(b, 10, root_of(1));
+  apply_mark(b, 30, root_of(3));
+  const auto i = intent_for(cluster, 10, root_of(1));
+  ASSERT_EQ(apply_intent(b, i, cluster), "");
+  ASSERT_EQ(apply_record(b, record_for(i, root_of(1))), "");
+  ASSERT_EQ(apply_intent(b, intent_for(cluster, 30, root_of(3), 5), cluster), "");
+  const auto bytes = encode_book(b);
+  EXPECT_EQ(decode_book(bytes), b);
+  EXPECT_EQ(decode_book(encode_book(checkpoint_book{})), checkpoint_book{});
+  EXPECT_FALSE(decode_book(bytes + "x"));
+  for (std::size_t cut = 0; cut < bytes.size(); cut += 7) EXPECT_FALSE(decode_book(bytes.substr(0, cut))) << cut;
+  std::string too_many = bytes;
+  too_many[1] = static_cast<char>(limits::checkpoint_marks_kept_max + 1);  // mark count (u32 LE after the version)
+  EXPECT_FALSE(decode_book(too_many));
+}
+
+TEST(checkpoint_book, the_node_image_carries_the_book_and_older_images_still_decode) {
+  node_image img;
+  img.applied_index = 7;
+  img.ledger_bytes = "ledger";
+  img.registry_bytes = "registry";
+  checkpoint_book b;
+  apply_mark(b, 5, root_of(5));
+  img.checkpoint_bytes = encode_book(b);
+  const auto bytes = encode_image(img);
+  auto back = decode_image(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->checkpoint_bytes, img.checkpoint_bytes);
+  // An ENI2 image (no book): the same bytes without the trailing field.
+  img.checkpoint_bytes.clear();
+  std::string v2 = encode_image(img);
+  v2 = "ENI2" + v2.substr(4, v2.size() - 4 - 4);
+  auto old = decode_image(v2);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->registry_bytes, "registry");
+  EXPECT_TRUE(old->checkpoint_bytes.empty());
+}
+
+TEST(checkpoint_proofs, a_proof_file_verifies_against_the_anchored_root_and_tampering_fails) {
+  auto g = tools::read_genesis_file("examples/community/genesis.json");
+  ASSERT_TRUE(g);
+  auto led = ledger::ledger::create(*g);
+  ASSERT_TRUE(led);
+  const auto root = led->state_root();
+  ASSERT_FALSE(led->accounts().empty());
+  const auto address = led->accounts().back().address;
+  auto proof = led->prove(address);
+  ASSERT_TRUE(proof);
+  const anchor_record anchor{12, root, root_of(7), root_of(8), 99};
+  const auto text = proof_file_json(cluster, "addr", *proof, anchor);
+  auto parsed = parse_proof_file(text);
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->index, 12u);
+  EXPECT_EQ(parsed->root, root);
+  EXPECT_EQ(parsed->txid, anchor.txid);
+  EXPECT_EQ(parsed->block_hash, anchor.block_hash);
+  EXPECT_TRUE(ledger::verify_account_proof(root, parsed->proof));
+  EXPECT_FALSE(ledger::verify_account_proof(root_of(1), parsed->proof)) << "any root verifies";
+  // One more unit of TSL in the leaf: still an account record, no longer in the tree.
+  auto j = nlohmann::json::parse(text);
+  std::string leaf = j["leaf"].get<std::string>();
+  char& digit = leaf[2 * (20 + 2 + 33 + 8) - 1];
+  digit = digit == '0' ? '1' : '0';
+  j["leaf"] = leaf;
+  auto tampered = parse_proof_file(j.dump());
+  ASSERT_TRUE(tampered);
+  EXPECT_NE(tampered->proof.record.tsl_units, parsed->proof.record.tsl_units);
+  EXPECT_FALSE(ledger::verify_account_proof(root, tampered->proof));
+  // Malformed files are refused with a message.
+  EXPECT_FALSE(parse_proof_file("{}"));
+  EXPECT_FALSE(parse_proof_file("not json"));
+  auto short_leaf = nlohmann::json::parse(text);
+  short_leaf["leaf"] = "00";
+  EXPECT_FALSE(parse_proof_file(short_leaf.dump()));
+  auto long_path = nlohmann::json::parse(text);
+  long_path["path"]["siblings"] = std::vector<std::string>(65, std::string(64, '0'));
+  EXPECT_FALSE(parse_proof_file(long_path.dump()));
+}
+
+TEST(checkpoint_proofs, account_leaf_decoding_is_the_inverse_of_encoding) {
+  ledger::account a;
+  a.address.fill(3);
+  a.kind = ledger::account_kind::network_pool;
+  a.key_known = true;
+  a.key.bytes.fill(2);
+  a.tsl_units = -5;
+  a.watt_wh = 123456789;
+  a.nonce = 77;
+  a.fees_paid_units = 9;
+  const auto bytes = ledger::account_leaf_bytes(a);
+  const auto back = decode_account_leaf(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(ledger::account_leaf_bytes(*back), bytes);
+  EXPECT_EQ(back->watt_wh, 123456789);
+  EXPECT_TRUE(back->key_known);
+  EXPECT_FALSE(back->granted);
+  auto bad_kind = bytes;
+  bad_kind[20] = 7;
+  EXPECT_FALSE(decode_account_leaf(bad_kind));
+  EXPECT_FALSE(decode_account_leaf(std::span(bytes).first(bytes.size() - 1)));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(checkpoint_config, rpc_urls_and_the_qtum_section) {
+  using energo::node::parse_rpc_url;
+  auto a = parse_rpc_url("http://127.0.0.1:13889", 3889);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 13889);
+  auto b = parse_rpc_url("qtum.local", 3889);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->port, 3889);
+  for (const char* bad : {"", "http://", "host:0", "host:65536", "host:12x", "http://h:1/path", ":80"}) {
+    EXPECT_FALSE(parse_rpc_url(bad, 3889)) << bad;
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("energo-qtum-config-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "node.toml").string();
+  {
+    std::ofstream f(path);
+    f << "data_dir = \"d\"\n[qtum]\nnetwork = \"qtum-test\"\nrpc_url = \"http://127.0.0.1:13889\"\n"
+         "rpc_cookie_file = \"cookie\"\nkey_file = \"key.json\"\nconfirmations = 3\nevery_entries = 50\n"
+         "address_version = 120\ntypo_key = 1\n";
+  }
+  auto loaded = energo::node::load_config(path, {});
+  ASSERT_TRUE(loaded) << loaded.error();
+  const auto& q = loaded->config.qtum;
+  EXPECT_TRUE(q.enabled);
+  EXPECT_EQ(q.network, "qtum-test");
+  EXPECT_EQ(q.confirmations, 3u);
+  EXPECT_EQ(q.address_version, 120u);
+  EXPECT_FALSE(q.fee_rate_sat_per_kvb);
+  EXPECT_EQ(q.key_file, (dir / "key.json").string()) << "relative to the config file";
+  ASSERT_EQ(loaded->warnings.size(), 1u);
+  EXPECT_NE(loaded->warnings[0].find("qtum.typo_key"), std::string::npos);
+  EXPECT_TRUE(energo::node::validate_config(loaded->config));
+  auto bad = loaded->config;
+  bad.qtum.network = "bitcoin";
+  EXPECT_FALSE(energo::node::validate_config(bad));
+  bad = loaded->config;
+  bad.qtum.rpc_cookie_file.clear();
+  EXPECT_FALSE(energo::node::validate_config(bad)) << "no credentials";
+  bad = loaded->config;
+  bad.qtum.confirmations = 0;
+  EXPECT_FALSE(energo::node::validate_config(bad));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

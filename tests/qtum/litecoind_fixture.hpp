@@ -1,0 +1,158 @@
+#pragma once
+// A real litecoind -regtest node for tests (Bitcoin Core 0.21 lineage, Qtum's fee policy): started
+// on 127.0.0.1 with free ports and a temporary data directory, stopped and removed on destruction
+// (DEPENDENCIES.md). Shared by tests/qtum and the node checkpoint tests.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "common/assert.hpp"
+#include "net/qtum/rpc_client.hpp"
+
+namespace energo::qtum::test_chain {
+
+namespace fs = std::filesystem;
+
+inline std::optional<fs::path> find_litecoind() {
+  for (const char* dir : {"/usr/bin", "/usr/local/bin"}) {
+    const fs::path p = fs::path(dir) / "litecoind";
+    if (fs::exists(p)) return p;
+  }
+  return std::nullopt;
+}
+
+inline uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// One litecoind child process; stopped (RPC stop, then SIGKILL of this pid if it lingers) and
+// its data directory removed on destruction.
+class litecoind_node {
+ public:
+  explicit litecoind_node(fs::path binary)
+      : binary_(std::move(binary)), rpc_port_(free_port()), p2p_port_(free_port()) {
+    char tmpl[] = "/tmp/energo_litecoind_XXXXXX";
+    ENERGO_ASSERT(::mkdtemp(tmpl) != nullptr, "mkdtemp failed");
+    datadir_ = tmpl;
+  }
+  ~litecoind_node() {
+    stop();
+    std::error_code ec;
+    fs::remove_all(datadir_, ec);
+  }
+
+  void start() {
+    std::vector<std::string> args{binary_.string(),
+                                  "-regtest",
+                                  "-datadir=" + datadir_.string(),
+                                  "-rpcbind=127.0.0.1",
+                                  "-rpcallowip=127.0.0.1",
+                                  "-rpcport=" + std::to_string(rpc_port_),
+                                  "-port=" + std::to_string(p2p_port_),
+                                  "-listen=0",
+                                  "-dnsseed=0",
+                                  "-disablewallet",
+                                  "-printtoconsole=0",
+                                  "-minrelaytxfee=0.004",
+                                  "-dustrelayfee=0.004",
+                                  "-fallbackfee=0.004"};
+    pid_ = ::fork();
+    ENERGO_ASSERT(pid_ >= 0, "fork failed");
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no node behind
+      const int null_fd = ::open("/dev/null", O_RDWR);
+      ::dup2(null_fd, 1);
+      ::dup2(null_fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    rpc_config c = config();
+    c.attempts_max = 1;
+    rpc_client(c).call("stop").has_value();  // best effort; the wait below decides
+    for (int i = 0; i < 300; ++i) {  // 30 s
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // Cookie auth, patient enough for a node that is still starting.
+  [[nodiscard]] rpc_config config() const {
+    rpc_config c;
+    c.port = rpc_port_;
+    c.cookie_file = (datadir_ / "regtest" / ".cookie").string();
+    c.connect_timeout_ms = 1000;
+    c.read_timeout_ms = 30'000;
+    c.attempts_max = 40;
+    c.backoff_initial_ms = 50;
+    c.backoff_max_ms = 500;
+    return c;
+  }
+  [[nodiscard]] uint16_t rpc_port() const { return rpc_port_; }
+  [[nodiscard]] const fs::path& datadir() const { return datadir_; }
+
+ private:
+  fs::path binary_;
+  fs::path datadir_;
+  uint16_t rpc_port_;
+  uint16_t p2p_port_;
+  pid_t pid_ = -1;
+};
+
+#define REQUIRE_LITECOIND(var)                                                                   \
+  const auto var = ::energo::qtum::test_chain::find_litecoind();                                                           \
+  if (!var) {                                                                                    \
+    GTEST_SKIP() << "litecoind is not installed (scripts/install-deps.sh installs it); skipping " \
+                    "the real-node Qtum tests";                                                  \
+  }
+
+template <class T>
+T must(qtum_result<T> r, const char* what) {
+  EXPECT_TRUE(r.has_value()) << what << ": " << (r ? "" : r.error().message);
+  if (!r) throw std::runtime_error(what);
+  return std::move(r).value();
+}
+
+inline std::vector<std::string> mine(rpc_client& rpc, int blocks, const std::string& address) {
+  const auto hashes = must(rpc.call("generatetoaddress", nlohmann::json::array({blocks, address})), "generatetoaddress");
+  return hashes.get<std::vector<std::string>>();
+}
+
+
+}  // namespace energo::qtum::test_chain

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <new>
+#include <ostream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -59,6 +60,9 @@ struct target {
   const char* name;
   entry_point run;
 };
+// ctest names carry the parameter ("# GetParam() = ..."): the target's name, not its bytes.
+void PrintTo(const target& t, std::ostream* os) { *os << t.name; }
+
 const target targets[] = {
 #define ENERGO_FUZZ_TARGET(name) {#name, &energo_fuzz_##name},
 #include "fuzz_replay_targets.inc"

@@ -82,6 +82,10 @@ std::string data_of(capnp::Data::Reader d) { return std::string(reinterpret_cast
 capnp::Data::Reader as_data(std::string_view s) {
   return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
 }
+// A std::string as Cap'n Proto text, all of its bytes: the implicit conversion goes through
+// c_str() and would cut the text at an embedded NUL, so a decoded value (the reader keeps such
+// bytes) would not survive re-encoding (found by tests/fuzz client_frame).
+capnp::Text::Reader text_ref(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
 std::string text_of(capnp::Text::Reader t, std::size_t max_bytes) {
   std::string s(t.cStr(), t.size());
   if (s.size() > max_bytes) s.resize(max_bytes);
@@ -143,7 +147,7 @@ std::string frame_of(std::string_view body) {
 std::string encode_peer_hello(const peer_hello& h) {
   capnp::MallocMessageBuilder builder;
   auto hello = builder.initRoot<schema::PeerFrame>().initHello();
-  hello.setClusterId(h.cluster_id);
+  hello.setClusterId(text_ref(h.cluster_id));
   hello.setNodeId(h.node);
   hello.setWireVersion(h.wire_version);
   return to_body(builder);
@@ -273,8 +277,8 @@ std::string encode_client_request(const client_request& r) {
     case client_request::kind::cluster_info: req.setClusterInfo(); break;
     case client_request::kind::query: {
       auto q = req.initQuery();
-      q.setName(r.query.name);
-      q.setParams(r.query.params_json);
+      q.setName(text_ref(r.query.name));
+      q.setParams(text_ref(r.query.params_json));
       q.setStale(r.query.stale);
       break;
     }
@@ -371,8 +375,8 @@ std::string encode_client_response(const client_response& r) {
       o.setIndex(x.index);
       o.setAccepted(x.accepted);
       o.setCode(x.code);
-      o.setCodeName(x.code_name);
-      o.setMessage(x.message);
+      o.setCodeName(text_ref(x.code_name));
+      o.setMessage(text_ref(x.message));
       o.setDuplicate(x.duplicate);
       o.setMintedWh(x.minted_wh);
       o.setBurnedWh(x.burned_wh);
@@ -389,8 +393,8 @@ std::string encode_client_response(const client_response& r) {
       auto s = res.initStatus();
       const auto& x = r.status;
       s.setNodeId(x.node_id);
-      s.setName(x.name);
-      s.setRole(x.role);
+      s.setName(text_ref(x.name));
+      s.setRole(text_ref(x.role));
       s.setTerm(x.term);
       s.setLeader(x.leader);
       s.setCommitIndex(x.commit_index);
@@ -398,7 +402,7 @@ std::string encode_client_response(const client_response& r) {
       s.setStateRoot(as_data(x.state_root));
       auto voters = s.initVoters(static_cast<unsigned>(x.voters.size()));
       for (unsigned i = 0; i < x.voters.size(); ++i) voters.set(i, x.voters[i]);
-      s.setClusterId(x.cluster_id);
+      s.setClusterId(text_ref(x.cluster_id));
       s.setLedgerTimeMs(x.ledger_time_ms);
       s.setEpoch(x.epoch);
       s.setLastIndex(x.last_index);
@@ -420,14 +424,14 @@ std::string encode_client_response(const client_response& r) {
       auto f = res.initFailure();
       f.setCode(static_cast<uint16_t>(r.failure.code));
       f.setCodeName(std::string(to_string(r.failure.code)));
-      f.setMessage(r.failure.message);
+      f.setMessage(text_ref(r.failure.message));
       f.setLeaderHint(r.failure.leader_hint);
       break;
     }
-    case client_response::kind::members: res.setMembers(r.text); break;
-    case client_response::kind::cluster_info: res.setClusterInfo(r.text); break;
-    case client_response::kind::query: res.setQuery(r.text); break;
-    case client_response::kind::checkpoint: res.setCheckpoint(r.text); break;
+    case client_response::kind::members: res.setMembers(text_ref(r.text)); break;
+    case client_response::kind::cluster_info: res.setClusterInfo(text_ref(r.text)); break;
+    case client_response::kind::query: res.setQuery(text_ref(r.text)); break;
+    case client_response::kind::checkpoint: res.setCheckpoint(text_ref(r.text)); break;
   }
   return to_body(builder);
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,9 @@ inline constexpr std::size_t rpc_response_bytes_max = 64u << 20;  // getblock of
 inline constexpr std::size_t cookie_bytes_max = 1024;
 inline constexpr std::size_t block_txids_max = 100'000;
 inline constexpr std::size_t scan_coins_max = 10'000;
+// Arrays/objects nested in a reply. Core's deepest answer (getblock verbosity 2) nests 6; the
+// bound keeps nlohmann's recursive dump() (error texts) off a hostile reply's depth (stack).
+inline constexpr std::size_t rpc_json_depth_max = 64;
 }  // namespace limits
 
 // Bitcoin Core RPC error codes the client interprets.
@@ -95,6 +99,22 @@ class rpc_client {
   uint64_t next_id_ = 1;
   uint32_t last_attempts_ = 0;
 };
+
+// The pure halves of a call (no I/O), exposed for tests and the fuzz target
+// (tests/fuzz/fuzz_qtum_rpc.cpp): what one HTTP exchange's status and body mean, and what each
+// method's "result" member holds. Every malformed answer is an error value, never an exception.
+struct rpc_reply {
+  bool retryable = false;  // transport-like: HTTP 503, RPC_IN_WARMUP
+  qtum_result<nlohmann::json> result = make_error(error_code::bad_response, "no reply");
+};
+[[nodiscard]] rpc_reply parse_rpc_reply(int http_status, std::string_view body);
+[[nodiscard]] qtum_result<uint64_t> parse_block_count(const nlohmann::json& result);
+[[nodiscard]] qtum_result<crypto::hash256> parse_block_hash(const nlohmann::json& result);
+[[nodiscard]] qtum_result<block_info> parse_block(const nlohmann::json& result, const crypto::hash256& expected_hash);
+[[nodiscard]] qtum_result<bytes> parse_raw_transaction(const nlohmann::json& result);
+[[nodiscard]] qtum_result<mempool_verdict> parse_mempool_verdict(const nlohmann::json& result);
+[[nodiscard]] qtum_result<txid_t> parse_sent_txid(const nlohmann::json& result);
+[[nodiscard]] qtum_result<scan_result> parse_scan(const nlohmann::json& result);
 
 // Satoshis from a JSON amount in coins (8 decimals); nullopt if not a number, negative, or not
 // exactly representable (amounts above 2^53 sat are refused rather than rounded).

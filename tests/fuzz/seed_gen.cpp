@@ -7,9 +7,14 @@
 #include <iostream>
 #include <sstream>
 
+#include "actors/membership.hpp"
+#include "actors/state_codec.hpp"
 #include "consensus/session.hpp"
 #include "consensus/types.hpp"
 #include "net/frame.hpp"
+#include "net/qtum/rpc_client.hpp"
+#include "net/qtum/tx.hpp"
+#include "net/wire.hpp"
 #include "storage/codec.hpp"
 #include "storage/crc32c.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
@@ -23,6 +28,9 @@ namespace {
 
 fs::path out_root;
 std::size_t files_written = 0;
+// Kept from the community replay for the wire and node seeds: real command bytes and a ledger.
+std::vector<std::string> sample_commands;
+std::string sample_ledger_snapshot;
 
 void put(const std::string& target, const std::string& name, std::string_view bytes) {
   const auto dir = out_root / target;
@@ -74,6 +82,7 @@ void ledger_seeds() {
     if (types_seen.insert(type).second || n <= 8) {
       const std::string name = type + "-" + std::to_string(n);
       put("ledger_command", name, ledger::encode(*cmd));
+      if (sample_commands.size() < 4) sample_commands.push_back(std::string(fuzz::as_text(ledger::encode(*cmd))));
       put("command_json", name, with_prefix(static_cast<uint8_t>(g->network), line));
       put("command_json", name + "-unsigned",
           with_prefix(static_cast<uint8_t>(0x80 | static_cast<uint8_t>(g->network)),
@@ -84,6 +93,192 @@ void ledger_seeds() {
     if (n == 40 || n == 200 || n == 600) snapshot_seed("after-" + std::to_string(n));
   }
   snapshot_seed("end");
+  const auto end_snapshot = l->snapshot();
+  sample_ledger_snapshot.assign(end_snapshot.begin(), end_snapshot.end());
+}
+
+// client_frame: [selector % 3][body]; peer_wire: the body alone.
+void wire_seeds() {
+  using req = net::client_request;
+  auto request = [](const std::string& name, const req& r) { put("client_frame", "request-" + name, with_prefix(0, net::encode_client_request(r))); };
+  req r;
+  r.id = 7;
+  r.what = req::kind::submit;
+  r.command = sample_commands.at(0);
+  request("submit", r);
+  r = req{};
+  r.id = 8;
+  request("status", r);
+  r.what = req::kind::account;
+  r.account.address.fill(0x11);
+  r.account.stale = true;
+  request("account", r);
+  r = req{};
+  r.what = req::kind::admin;
+  r.command = std::string(200, '\x05');
+  request("admin", r);
+  r.what = req::kind::members;
+  request("members", r);
+  r.what = req::kind::cluster_info;
+  request("cluster-info", r);
+  r = req{};
+  r.id = 9;
+  r.what = req::kind::query;
+  r.query.name = "book";
+  r.query.params_json = R"({"levels":5})";
+  request("query", r);
+
+  using res = net::client_response;
+  auto response = [](const std::string& name, const res& x) { put("client_frame", "response-" + name, with_prefix(1, net::encode_client_response(x))); };
+  res o;
+  o.id = 7;
+  o.what = res::kind::outcome;
+  o.outcome = net::command_outcome{12, false, 5, "insufficient_funds", "balance too low", false, 0, 0, 1, 0, 0, 0, 0, false, 0};
+  response("outcome", o);
+  o = res{};
+  o.what = res::kind::status;
+  o.status.node_id = 1;
+  o.status.name = "n1";
+  o.status.role = "leader";
+  o.status.state_root = std::string(32, '\x2a');
+  o.status.voters = {1, 2, 3};
+  o.status.cluster_id = "community";
+  response("status", o);
+  o = res{};
+  o.what = res::kind::account;
+  o.account = net::account_answer{true, 500, 1200, 3, 40, 0};
+  response("account", o);
+  o = res{};
+  o.what = res::kind::failure;
+  o.failure = net::client_failure{net::client_errc::no_leader, "no leader known", 2};
+  response("failure", o);
+  o = res{};
+  o.what = res::kind::query;
+  o.text = R"({"bids":[],"asks":[]})";
+  response("query", o);
+  o.what = res::kind::members;
+  response("members", o);
+
+  // The frame splitter: [selector 2][max/8][chunk][stream of frames].
+  std::string stream{'\x02', '\x10', '\x03'};
+  stream += net::frame_of(net::encode_client_request(req{}));
+  stream += net::frame_of("abcdefgh");
+  put("client_frame", "frames", stream);
+  put("client_frame", "frame-too-large", std::string{'\x02', '\x01', '\x07', 0, 0, 1, 0, 'x'});
+
+  put("peer_wire", "hello", net::encode_peer_hello(net::peer_hello{"community", 3, net::limits::wire_version}));
+  consensus::message m;
+  m.type = consensus::message_type::append;
+  m.from = 1;
+  m.to = 2;
+  m.term = 4;
+  m.log_term = 4;
+  m.index = 10;
+  m.commit = 9;
+  m.entries = {consensus::entry{4, 11, consensus::entry_type::normal, sample_commands.at(0)},
+               consensus::entry{4, 12, consensus::entry_type::noop, ""}};
+  put("peer_wire", "append", net::encode_peer_raft(m));
+  m = consensus::message{};
+  m.type = consensus::message_type::snapshot_chunk;
+  m.from = 1;
+  m.to = 3;
+  m.term = 4;
+  m.snap.index = 40;
+  m.snap.term = 3;
+  m.snap.config.voters = {1, 2, 3};
+  m.snap.config.learners = {9};
+  m.snapshot_bytes = 4096;
+  m.chunk_offset = 1024;
+  m.chunk_data = std::string(64, '\x33');
+  put("peer_wire", "snapshot-chunk", net::encode_peer_raft(m));
+  m = consensus::message{};
+  m.type = consensus::message_type::vote;
+  m.from = 2;
+  m.term = 5;
+  m.force = true;
+  put("peer_wire", "vote", net::encode_peer_raft(m));
+}
+
+// node_codec: [selector % 6][bytes].
+void node_seeds() {
+  put("node_codec", "command-batch", with_prefix(0, actors::encode_command_batch({sample_commands.begin(), sample_commands.end()})));
+  actors::stored_outcome o{12, 1, net::command_outcome{12, true, 0, "", "", false, 1500, 0, 2, 0, 0, 0, 0, true, 0}};
+  put("node_codec", "outcome", with_prefix(1, actors::encode_outcome(o)));
+
+  actors::member_registry reg;
+  for (uint8_t i = 1; i <= 3; ++i) {
+    actors::member_record m;
+    m.key.bytes.fill(i);
+    m.id = actors::node_id_of_key(m.key);
+    m.name = "n" + std::to_string(i);
+    m.peer = "10.0.0." + std::to_string(i) + ":7000";
+    m.client = "10.0.0." + std::to_string(i) + ":7001";
+    m.role = i == 3 ? actors::member_role::learner : actors::member_role::voter;
+    reg.members.emplace(m.id, m);
+  }
+  crypto::ed25519_public_key admin;
+  admin.bytes.fill(0xad);
+  reg.admin_nonces.emplace(admin, 4);
+  const auto registry = actors::encode_registry(reg);
+  put("node_codec", "registry", with_prefix(3, registry));
+
+  actors::node_image img;
+  img.applied_index = 600;
+  img.ledger_bytes = sample_ledger_snapshot.substr(0, 2048);  // the image does not judge the ledger bytes
+  img.outcomes.emplace_back(std::string(32, '\x01'), o);
+  img.registry_bytes = registry;
+  put("node_codec", "image", with_prefix(2, actors::encode_image(img)));
+
+  actors::admin_request add;
+  add.admin_key = admin;
+  add.nonce = 5;
+  add.op = actors::admin_op::add;
+  add.node_key.bytes.fill(4);
+  add.name = "n4";
+  add.peer = "10.0.0.4:7000";
+  add.client = "10.0.0.4:7001";
+  put("node_codec", "admin-add", with_prefix(4, actors::encode_admin_request(add)));
+  actors::admin_request remove = add;
+  remove.op = actors::admin_op::remove;
+  remove.node = 42;
+  put("node_codec", "admin-remove", with_prefix(4, actors::encode_admin_request(remove)));
+  put("node_codec", "tick", with_prefix(5, actors::encode_tick_entry(1'700'000'000'000)));
+}
+
+// qtum_rpc: [selector: bit 0 = raw transaction][status index (0 = 200)][body].
+void qtum_seeds() {
+  auto reply = [](const std::string& name, uint8_t status, const std::string& body) {
+    put("qtum_rpc", name, std::string{'\x00', static_cast<char>(status)} + body);
+  };
+  const std::string hash = std::string(64, 'a');
+  const std::string txid = std::string(63, '0') + "1";
+  reply("block-count", 0, R"({"result":12345,"error":null,"id":1})");
+  reply("block-hash", 0, R"({"result":")" + hash + R"(","error":null,"id":2})");
+  reply("block", 0, R"({"result":{"hash":")" + hash + R"(","height":7,"previousblockhash":")" + std::string(64, 'b') +
+                        R"(","tx":[")" + txid + R"(",")" + std::string(64, 'c') + R"("]},"error":null,"id":3})");
+  reply("mempool-accept", 0, R"({"result":[{"txid":")" + txid + R"(","allowed":false,"reject-reason":"txn-already-known"}],"error":null,"id":4})");
+  reply("scan", 0, R"({"result":{"success":true,"height":100,"unspents":[{"txid":")" + txid +
+                       R"(","vout":1,"scriptPubKey":"76a914000000000000000000000000000000000000000088ac","amount":12.5,"coinbase":false,"height":90}],"total_amount":12.5},"error":null,"id":5})");
+  reply("rpc-error", 1, R"({"result":null,"error":{"code":-28,"message":"Loading block index..."},"id":6})");
+  reply("http-401", 3, "");
+  reply("http-503", 5, "Work queue depth exceeded");
+
+  // A signed-looking legacy transaction: one input, an OP_RETURN and a P2PKH output.
+  qtum::transaction tx;
+  tx.version = 2;
+  qtum::tx_input in;
+  in.prevout.txid.fill(0x42);
+  in.prevout.index = 1;
+  in.script_sig = qtum::bytes(107, 0x30);
+  tx.inputs.push_back(in);
+  tx.outputs.push_back(qtum::tx_output{0, qtum::bytes{0x6a, 0x4c, 0x04, 'E', 'G', 'C', 'P'}});
+  tx.outputs.push_back(qtum::tx_output{5'000'000, qtum::bytes(25, 0x76)});
+  const auto raw = qtum::encode(tx);
+  reply("raw-transaction", 0, R"({"result":")" + crypto::to_hex(raw) + R"(","error":null,"id":7})");
+  put("qtum_rpc", "tx-legacy", with_prefix(1, std::string(1, '\0') + std::string(fuzz::as_text(raw))));
+  tx.inputs[0].witness = {qtum::bytes(72, 0x30), qtum::bytes(33, 0x02)};
+  const auto segwit = qtum::encode(tx);
+  put("qtum_rpc", "tx-witness", with_prefix(1, std::string(1, '\0') + std::string(fuzz::as_text(segwit))));
 }
 
 void net_seeds() {
@@ -193,6 +388,9 @@ int main(int argc, char** argv) {
   ledger_seeds();
   net_seeds();
   raft_seeds();
+  wire_seeds();
+  node_seeds();
+  qtum_seeds();
   std::cout << "energo-fuzz-seeds: wrote " << files_written << " files under " << out_root << "\n";
   return 0;
 }

@@ -139,4 +139,29 @@ TEST(Wire, QueryRequestRoundTripAndBounds) {
   EXPECT_EQ(r->text, R"({"a":1})");
 }
 
+// Cap'n Proto text may hold NUL bytes; the encoder used to cut them off (std::string -> Text
+// goes through c_str()), so a decoded request did not survive re-encoding (tests/fuzz
+// client_frame, regressions/client_frame/query-name-nul).
+TEST(Wire, TextWithEmbeddedNulSurvivesARoundTrip) {
+  net::client_request q;
+  q.what = net::client_request::kind::query;
+  q.query.name = std::string("\0acc", 4);
+  q.query.params_json = std::string("{}\0x", 4);
+  auto back = net::decode_client_request(net::encode_client_request(q));
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->query.name, q.query.name);
+  EXPECT_EQ(back->query.params_json, q.query.params_json);
+
+  net::client_response r;
+  r.what = net::client_response::kind::failure;
+  r.failure.message = std::string("bad\0tail", 8);
+  auto rb = net::decode_client_response(net::encode_client_response(r));
+  ASSERT_TRUE(rb.has_value());
+  EXPECT_EQ(rb->failure.message, r.failure.message);
+
+  auto hello = net::decode_peer_frame(net::encode_peer_hello(net::peer_hello{std::string("c\0d", 3), 2}));
+  ASSERT_TRUE(hello.has_value() && hello->hello.has_value());
+  EXPECT_EQ(hello->hello->cluster_id, std::string("c\0d", 3));
+}
+
 }  // namespace

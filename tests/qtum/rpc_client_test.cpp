@@ -265,5 +265,53 @@ TEST(qtum_rpc, amounts_convert_exactly_or_not_at_all) {
   EXPECT_FALSE(amount_to_sat(nlohmann::json(1e12)).has_value());
 }
 
+// The pure reply parser (parse_rpc_reply) on answers no well-behaved node sends; the fuzz target
+// tests/fuzz/fuzz_qtum_rpc.cpp explores the rest.
+TEST(qtum_rpc_reply, nesting_beyond_the_bound_is_a_bad_response_not_a_stack_overflow) {
+  // Without the bound the error's text was nlohmann's recursive dump() of a million levels.
+  const std::size_t depth = 1'000'000;
+  const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+  auto err = parse_rpc_reply(500, R"({"error":)" + deep + "}");
+  ASSERT_FALSE(err.result);
+  EXPECT_EQ(err.result.error().code, error_code::http);  // not read as a JSON-RPC error
+  EXPECT_LT(err.result.error().message.size(), 300u);
+  EXPECT_FALSE(err.retryable);
+  auto ok = parse_rpc_reply(200, R"({"result":)" + deep + "}");
+  ASSERT_FALSE(ok.result);
+  EXPECT_EQ(ok.result.error().code, error_code::bad_response);
+  EXPECT_NE(ok.result.error().message.find("deeper than 64"), std::string::npos) << ok.result.error().message;
+  // At the bound it parses; brackets inside strings do not count.
+  const std::string at_bound = std::string(63, '[') + std::string(63, ']');
+  auto fine = parse_rpc_reply(200, R"({"result":)" + at_bound + R"(,"note":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})");
+  ASSERT_TRUE(fine.result) << fine.result.error().message;
+  EXPECT_TRUE(fine.result->is_array());
+}
+
+TEST(qtum_rpc_reply, error_code_outside_int_is_no_code_and_not_retried) {
+  // 2^32 - 28 used to narrow to -28 (RPC_IN_WARMUP) and be retried.
+  auto r = parse_rpc_reply(500, R"({"result":null,"error":{"code":4294967268,"message":"odd"},"id":1})");
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().code, error_code::rpc);
+  EXPECT_EQ(r.result.error().rpc_code, 0);
+  EXPECT_FALSE(r.retryable);
+  auto warm = parse_rpc_reply(500, R"({"result":null,"error":{"code":-28,"message":"Loading"},"id":1})");
+  ASSERT_FALSE(warm.result);
+  EXPECT_EQ(warm.result.error().rpc_code, rpc_in_warmup);
+  EXPECT_TRUE(warm.retryable);
+  EXPECT_EQ(warm.result.error().message, "Loading");
+}
+
+TEST(qtum_rpc_reply, status_and_body_mapping) {
+  EXPECT_EQ(parse_rpc_reply(401, "").result.error().code, error_code::auth);
+  auto busy = parse_rpc_reply(503, "Work queue depth exceeded");
+  EXPECT_EQ(busy.result.error().code, error_code::http);
+  EXPECT_TRUE(busy.retryable);
+  EXPECT_EQ(parse_rpc_reply(200, "not json").result.error().code, error_code::bad_response);
+  EXPECT_EQ(parse_rpc_reply(200, R"({"id":1})").result.error().code, error_code::bad_response);
+  auto ok = parse_rpc_reply(200, R"({"result":7,"error":null,"id":1})");
+  ASSERT_TRUE(ok.result);
+  EXPECT_EQ(*parse_block_count(*ok.result), 7u);
+}
+
 }  // namespace
 }  // namespace energo::qtum

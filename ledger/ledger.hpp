@@ -292,6 +292,7 @@ class ledger {
   result<account_index> account_for(const account_address& address, bool& created);
   account_index create_account(const account_address& address, account_kind kind);
   void close_epoch(apply_outcome& out);
+  [[nodiscard]] std::string fee_counters_problem(uint64_t epochs) const;
   void mark_account(account_index i);
   void mark_meter(uint32_t i);
   void mark_unit(uint32_t i);

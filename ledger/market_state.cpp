@@ -7,6 +7,7 @@
 #include "crypto/hash.hpp"
 #include "ledger/byte_io.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/ledger_internal.hpp"
 
 namespace energo::ledger {
 
@@ -24,6 +25,17 @@ class ledger_balance_view final : public market::balance_view {
     if (!ledger::has_storage_access(acct)) return 0;
     return std::max<int64_t>(0, l_.bmax_wh_ - acct.watt_wh);
   }
+  // Overflow discipline: the ledger's lifetime totals a trade raises, at this trade's amounts, checked
+  // by the book before the trade changes anything (balances need no check: TSL is conserved within
+  // the supply and WATT stays below Bmax).
+  bool counters_fit(const market::trade& t) const override {
+    return checked_add(l_.totals_.market_trades, int64_t{1}) && checked_add(l_.totals_.market_volume_wh, t.quantity_wh);
+  }
+  // The same for a trade that goes into a car (settle_into_car), which also counts a burn.
+  bool counters_fit_into_car(const market::trade& t) const {
+    return counters_fit(t) && checked_add(l_.accounts_[t.buyer].burned_wh, t.quantity_wh) &&
+           checked_add(l_.totals_.watt_burned_wh, t.quantity_wh);
+  }
   void settle(const market::trade& t) override {
     account& buyer = l_.accounts_[t.buyer];
     account& seller = l_.accounts_[t.seller];
@@ -38,28 +50,28 @@ class ledger_balance_view final : public market::balance_view {
     l_.mark_account(t.seller);
     l_.note_agent_candidate(t.buyer);
     l_.note_agent_candidate(t.seller);
-    l_.totals_.market_trades += 1;
-    l_.totals_.market_volume_wh += t.quantity_wh;
+    add_prechecked(l_.totals_.market_trades, 1);
+    add_prechecked(l_.totals_.market_volume_wh, t.quantity_wh);
   }
   // A trade of an EV purchase: the energy goes into the car, so it is burned on arrival and never
-  // sits in the vehicle's stored balance (Bmax does not bind it). The caller checked that the burn
-  // counters cannot overflow (apply_ev_delivery).
+  // sits in the vehicle's stored balance (Bmax does not bind it). The book checked the counters
+  // (counters_fit_into_car); apply_ev_delivery also checked them at the delivery's worst case.
   void settle_into_car(const market::trade& t) {
     account& vehicle = l_.accounts_[t.buyer];
     account& seller = l_.accounts_[t.seller];
     ENERGO_ASSERT(seller.watt_wh >= t.quantity_wh && vehicle.tsl_units >= t.notional_units,
                   "order book settled an EV purchase that is not executable");
     seller.watt_wh -= t.quantity_wh;
-    vehicle.burned_wh += t.quantity_wh;
-    l_.totals_.watt_burned_wh += t.quantity_wh;
+    add_prechecked(vehicle.burned_wh, t.quantity_wh);
+    add_prechecked(l_.totals_.watt_burned_wh, t.quantity_wh);
     vehicle.tsl_units -= t.notional_units;
     seller.tsl_units += t.notional_units;
     l_.mark_account(t.buyer);
     l_.mark_account(t.seller);
     l_.note_agent_candidate(t.buyer);
     l_.note_agent_candidate(t.seller);
-    l_.totals_.market_trades += 1;
-    l_.totals_.market_volume_wh += t.quantity_wh;
+    add_prechecked(l_.totals_.market_trades, 1);
+    add_prechecked(l_.totals_.market_volume_wh, t.quantity_wh);
   }
 
  private:
@@ -81,6 +93,9 @@ class ev_purchase_view final : public market::balance_view {
   int64_t watt_room_wh(market::account_ref a) const override { return base_.watt_room_wh(a); }
   int64_t bid_room_wh(market::account_ref a, market::order_id order) const override {
     return order == purchase_ ? INT64_MAX : base_.watt_room_wh(a);
+  }
+  bool counters_fit(const market::trade& t) const override {
+    return t.buy_order == purchase_ ? base_.counters_fit_into_car(t) : base_.counters_fit(t);
   }
   void settle(const market::trade& t) override {
     if (t.buy_order == purchase_) base_.settle_into_car(t);
@@ -174,11 +189,14 @@ void ledger::run_agent(account_index i, market::balance_view& view) {
   for (const auto& o : book_.orders_of(i)) (o.order_side == market::side::buy ? has_buy : has_sell) = true;
   const int64_t watt = accounts_[i].watt_wh;
   auto place = [&](market::side s, int64_t price, int64_t quantity) {
+    // The counter is checked before the order is placed (overflow discipline): an agent order that
+    // could not be counted is not placed, like any other refusal below.
+    if (totals_.agent_orders == INT64_MAX) return;
     market::order_request r{i, s, market::order_kind::limit, price, quantity};
     // A refusal (book full, account order bound) just means the agent does not act this time.
     if (book_.place(r, view, epoch_).has_value()) {
       market_dirty_ = true;
-      ++totals_.agent_orders;
+      add_prechecked(totals_.agent_orders, 1);
     }
   };
   if (!has_sell && watt > cfg.sell_above_wh) place(market::side::sell, cfg.sell_price_units_per_wh, watt - cfg.sell_above_wh);
@@ -187,6 +205,8 @@ void ledger::run_agent(account_index i, market::balance_view& view) {
 
 namespace {
 error market_error(market::errc code) {
+  if (code == market::errc::counter_overflow)
+    return error{errc::overflow, std::string(market::errc_name(code)) + ": " + std::string(market::errc_message(code))};
   return error{errc::market_rejected, std::string(market::errc_name(code)) + ": " + std::string(market::errc_message(code))};
 }
 }  // namespace
@@ -381,15 +401,17 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
     v.tsl_units -= fee;
     accounts_[station.account].tsl_units += fee;
     const int64_t unsettled = delta - bought;
-    v.grid_import_wh += unsettled;
-    totals_.grid_import_wh += unsettled;
-    s.settled_wh += bought;
+    // bought + unsettled = delta and fee ≤ the vehicle's TSL: all pre-checked above.
+    add_prechecked(v.grid_import_wh, unsettled);
+    add_prechecked(totals_.grid_import_wh, unsettled);
+    add_prechecked(s.settled_wh, bought);
+    add_prechecked(s.unsettled_wh, unsettled);
+    add_prechecked(station.delivered_wh, bought);
+    add_prechecked(station.fees_earned_units, fee);
+    // Bounded, not checked: the order was sized so that spent + cost + fee ≤ cap ≤ supply (10^17).
     s.energy_cost_units += cost;
     s.fees_units += fee;
     s.spent_units += cost + fee;
-    s.unsettled_wh += unsettled;
-    station.delivered_wh += bought;
-    station.fees_earned_units += fee;
     note_balance_change(s.vehicle);
     note_balance_change(station.account);
     out.filled_wh = bought;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/assert.hpp"
+#include "common/checked.hpp"
 
 namespace energo::market {
 
@@ -29,6 +30,7 @@ std::string_view errc_name(errc code) noexcept {
     case errc::invalid_request: return "invalid_request";
     case errc::malformed_snapshot: return "malformed_snapshot";
     case errc::invalid_params: return "invalid_params";
+    case errc::counter_overflow: return "counter_overflow";
   }
   return "unknown";
 }
@@ -47,13 +49,15 @@ std::string_view errc_message(errc code) noexcept {
     case errc::invalid_request: return "side or order kind is not a known value";
     case errc::malformed_snapshot: return "market snapshot bytes do not decode or violate a book invariant";
     case errc::invalid_params: return "market parameters are inconsistent (see market_params)";
+    case errc::counter_overflow: return "an order id or a lifetime counter of the market would overflow; nothing changed";
   }
   return "unknown market error";
 }
 
 energo::result<void, errc> validate(const market_params& p) {
   const bool valid = p.orders_per_account_max >= 1 && p.book_orders_max >= 1 &&
-                     p.book_orders_max < (1u << 30) && p.quantity_wh_max >= 1 && p.price_min >= 1 &&
+                     p.book_orders_max < (1u << 30) && p.quantity_wh_max >= 1 &&
+                     p.quantity_wh_max <= quantity_wh_max_limit && p.price_min >= 1 &&
                      p.price_max >= p.price_min && p.accounts_max >= 1 && p.accounts_max < UINT32_MAX &&
                      p.match_trades_per_call_max >= 1 && p.match_steps_per_call_max >= 1 &&
                      p.trade_ring_max <= ring_capacity_limit && p.epoch_stats_max >= 1 &&
@@ -96,6 +100,9 @@ result<order_book::placement> order_book::place(const order_request& request, ba
       return unexpected{errc::account_orders_full};
     if (resting_count_ >= params_.book_orders_max) return unexpected{errc::book_full};
   }
+  // Overflow discipline (one for every counter): the id this order takes is checked before anything
+  // changes. Trades are checked one by one before each executes (execute()).
+  if (next_order_id_ >= order_id_max) return unexpected{errc::counter_overflow};
 
   prefetch_account(request.account);
   enter_epoch(epoch);
@@ -138,6 +145,7 @@ result<order_book::placement> order_book::replace(const replace_request& request
     return unexpected{errc::quantity_out_of_range};
   const int128 notional = static_cast<int128>(request.price_units_per_wh) * request.quantity_wh;
   if (notional > INT64_MAX) return unexpected{errc::notional_overflow};
+  if (next_order_id_ >= order_id_max) return unexpected{errc::counter_overflow};  // a renumber takes an id
 
   enter_epoch(epoch);
   order_slot& s = orders_[o];
@@ -336,12 +344,14 @@ void order_book::run_matching(balance_view& view) {
     const int64_t ask_cap = view.watt_wh(orders_[a].owner);
     ENERGO_ASSERT(bid_cap > 0 && ask_cap > 0, "pair checked executable");
     const int64_t q = std::min(std::min(orders_[a].remaining_wh, orders_[b].remaining_wh), std::min(ask_cap, bid_cap));
-    execute(b, a, q, view);
+    // A trade whose counters cannot take it is not executed: matching stops before it, as at the
+    // per-call work bound, and the crossing stays pending (matching_pending()).
+    if (!execute(b, a, q, view)) return;
     ++trades;
   }
 }
 
-void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) {
+bool order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) {
   order_slot& bid = orders_[b];
   order_slot& ask = orders_[a];
   const int64_t price = bid.id < ask.id ? bid.price : ask.price;  // SPEC §4: the older order's price
@@ -349,7 +359,7 @@ void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   // price <= the bid's limit and q <= both open quantities, whose notionals were checked at entry.
   ENERGO_ASSERT(notional <= INT64_MAX, "trade notional checked at order entry");
   trade t;
-  t.id = next_trade_id_++;
+  t.id = next_trade_id_;  // taken below, once the trade is known to fit
   t.epoch = epoch_;
   t.buy_order = bid.id;
   t.sell_order = ask.id;
@@ -358,6 +368,12 @@ void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   t.price_units_per_wh = price;
   t.quantity_wh = q;
   t.notional_units = static_cast<int64_t>(notional);
+  // Overflow discipline: every counter this trade raises, the book's and (through the view) the
+  // ledger's, is checked at the trade's amounts before anything changes. The unit of change inside
+  // matching is one trade: a command's or tick's worst case (agent rounds × calls × trades per call)
+  // is far beyond int64 for legal configurations, so checking at that bound would halt the ledger.
+  if (!trade_fits(t, bid, ask, view)) return false;
+  ++next_trade_id_;
   view.settle(t);
 
   bid.remaining_wh -= q;
@@ -379,6 +395,16 @@ void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   // asks may be funded now). Their other orders that lost funding are parked lazily when reached.
   unpark_side(t.seller, side::buy, view);
   unpark_side(t.buyer, side::sell, view);
+  return true;
+}
+
+bool order_book::trade_fits(const trade& t, const order_slot& bid, const order_slot& ask, const balance_view& view) const {
+  // The trade id (next_trade_id_ becomes t.id + 1), both orders' filled quantities (they grow across
+  // replaces, which keep the filled part), the epoch's trade count and volume. The epoch's notional is
+  // 128-bit: at most trade_id_max (2^62) trades of at most INT64_MAX each, < 2^125.
+  const epoch_stats& e = epoch_stats_.newest();
+  return t.id < trade_id_max && checked_add(bid.filled_wh, t.quantity_wh) && checked_add(ask.filled_wh, t.quantity_wh) &&
+         e.trade_count < UINT64_MAX && checked_add(e.volume_wh, t.quantity_wh) && view.counters_fit(t);
 }
 
 void order_book::unpark_side(account_ref account, side s, const balance_view& view) {

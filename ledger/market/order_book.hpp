@@ -166,7 +166,9 @@ class order_book {
   // Cache hints only (no semantic effect): start the independent memory loads of a command together.
   void prefetch_neighbours(uint32_t o) const noexcept;
   void prefetch_account(account_ref a) const noexcept;
-  void execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
+  // Executes one trade, or returns false having changed nothing when a counter could not take it.
+  [[nodiscard]] bool execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
+  [[nodiscard]] bool trade_fits(const trade& t, const order_slot& bid, const order_slot& ask, const balance_view& view) const;
   // Wh the bid's owner can buy at `price` (its TSL / price, its room below Bmax): SPEC §4 funds a
   // bid at the price it would actually trade at, the older order's price (trade_price).
   [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, int64_t price, const balance_view& view);

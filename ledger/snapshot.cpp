@@ -193,7 +193,7 @@ void ledger::rebuild_indexes_and_trees() {
   station_by_key_.clear();
   for (uint32_t i = 0; i < stations_.size(); ++i)
     if (!station_by_key_.find(stations_[i].key.bytes)) station_by_key_.insert(stations_[i].key.bytes, i);
-  market_dirty_ = true;
+  rebuild_market_commitment();
   meter_dirty_flag_.assign(meters_.size(), 0);
   unit_dirty_flag_.assign(units_.size(), 0);
   for (account_index i = 0; i < accounts_.size(); ++i) {

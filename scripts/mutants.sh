@@ -32,6 +32,11 @@ trap cleanup EXIT
 # relative to the copy and do not hash the working directory (RelWithDebInfo builds carry -g).
 export CCACHE_BASEDIR="$work/tree"
 export CCACHE_NOHASHDIR=1
+# A mutant only has to make a test fail: RapidCheck's shrinking of the counterexample can take many
+# minutes on a loaded machine and adds nothing here. A binary that hangs counts as failing after
+# ENERGO_MUTANTS_TIMEOUT_S (default 600).
+export RC_PARAMS="${RC_PARAMS:-noshrink=1}"
+binary_timeout_s=${ENERGO_MUTANTS_TIMEOUT_S:-600}
 
 # ENERGO_MUTANTS_REV=<commit> copies that commit instead of the working tree (a stable run while the
 # working tree is being edited).
@@ -65,7 +70,7 @@ build_and_run() {
     [ -n "$path" ] || return 2
     # Tests run from the source root (WORKING_DIRECTORY in tests/CMakeLists.txt).
     # (the outer redirection silences the shell's own "Aborted" notice when a mutant crashes a binary)
-    if ! { (cd "$work/tree" && "$path") >"$log.$bin" 2>&1; } 2>/dev/null; then status=1; fi
+    if ! { (cd "$work/tree" && timeout "$binary_timeout_s" "$path") >"$log.$bin" 2>&1; } 2>/dev/null; then status=1; fi
   done
   return $status
 }

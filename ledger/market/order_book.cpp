@@ -174,6 +174,7 @@ result<order_book::placement> order_book::replace(const replace_request& request
     renumber(o);
     insert_active(o, true);
   }
+  touch(o);
   const order_id id = orders_[o].id;
   record(request.account, history_entry{epoch_, id, 0, keeps_priority ? 0 : request.id, request.price_units_per_wh,
                                         request.quantity_wh, history_kind::replaced, sd});
@@ -389,8 +390,14 @@ bool order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   record(t.buyer, history_entry{epoch_, t.buy_order, t.id, 0, price, q, history_kind::traded, side::buy});
   record(t.seller, history_entry{epoch_, t.sell_order, t.id, 0, price, q, history_kind::traded, side::sell});
 
-  if (orders_[b].remaining_wh == 0) remove_order(b);
-  if (orders_[a].remaining_wh == 0) remove_order(a);
+  touch(b);
+  touch(a);
+  // Only the pool's last slot moves on a removal: remove the larger slot first so the other stays put.
+  const bool bid_done = orders_[b].remaining_wh == 0;
+  const bool ask_done = orders_[a].remaining_wh == 0;
+  const uint32_t first = std::max(a, b), second = std::min(a, b);
+  if (first == b ? bid_done : ask_done) remove_order(first);
+  if (second == b ? bid_done : ask_done) remove_order(second);
   // The seller gained TSL and Bmax room (its bids may be funded now); the buyer gained WATT (its
   // asks may be funded now). Their other orders that lost funding are parked lazily when reached.
   unpark_side(t.seller, side::buy, view);
@@ -497,15 +504,12 @@ order_book::account_state& order_book::account(account_ref a) {
 }
 
 uint32_t order_book::new_order(const order_request& r) {
-  uint32_t o = free_order_;
-  if (o != npos) {
-    free_order_ = orders_[o].next;
-  } else {
-    o = static_cast<uint32_t>(orders_.size());
-    orders_.emplace_back();
-  }
+  // The pool is dense: a new order takes the slot after the last (remove_order fills holes).
+  const auto o = static_cast<uint32_t>(orders_.size());
+  orders_.emplace_back();
+  slot_changed_.push_back(0);
+  touch(o);
   order_slot& s = orders_[o];
-  s = order_slot{};
   s.id = next_order_id_++;
   s.price = r.price_units_per_wh;
   s.remaining_wh = r.quantity_wh;
@@ -578,9 +582,59 @@ void order_book::remove_order(uint32_t o) {
   resting_count_ -= 1;
   const bool erased = ids_.erase(s.id);
   ENERGO_ASSERT(erased, "order id indexed");
-  s.id = 0;
-  s.next = free_order_;
-  free_order_ = o;
+  // Keep the pool dense: the last slot's order moves into the hole, so the pool's layout (a Merkle
+  // leaf per slot in the ledger's market root) is a function of the command history alone, and a
+  // restored book has exactly the live orders in exactly their slots. Callers holding two slot
+  // indices remove the larger first (execute), since only the last slot moves.
+  const auto last = static_cast<uint32_t>(orders_.size() - 1);
+  if (o != last) move_slot(last, o);
+  touch(last);  // removed: the ledger shrinks its tree to order_slot_count()
+  orders_.pop_back();
+  slot_changed_.pop_back();
+}
+
+void order_book::move_slot(uint32_t from, uint32_t to) {
+  orders_[to] = orders_[from];
+  order_slot& s = orders_[to];
+  if (s.prev != npos) orders_[s.prev].next = to;
+  if (s.next != npos) orders_[s.next].prev = to;
+  if (s.level != npos) {
+    level& lv = levels_[s.level];
+    if (lv.head == from) lv.head = to;
+    if (lv.tail == from) lv.tail = to;
+  }
+  account_state& a = accounts_[s.owner];
+  if (s.account_prev != npos) orders_[s.account_prev].account_next = to;
+  else a.head = to;
+  if (s.account_next != npos) orders_[s.account_next].account_prev = to;
+  else a.tail = to;
+  const bool erased = ids_.erase(s.id);
+  ENERGO_ASSERT(erased, "moved order id indexed");
+  ids_.insert(s.id, to);
+  touch(to);
+}
+
+void order_book::touch(uint32_t o) {
+  if (slot_changed_[o]) return;
+  slot_changed_[o] = 1;
+  changed_slots_.push_back(o);
+}
+
+void order_book::touch_account(account_ref a) {
+  account_state& s = accounts_[a];
+  if (s.changed) return;
+  s.changed = true;
+  changed_accounts_.push_back(a);
+}
+
+void order_book::take_changes(changes& out) {
+  out.slots.clear();
+  out.accounts.clear();
+  out.slots.swap(changed_slots_);
+  out.accounts.swap(changed_accounts_);
+  for (const uint32_t o : out.slots)
+    if (o < slot_changed_.size()) slot_changed_[o] = 0;
+  for (const account_ref a : out.accounts) accounts_[a].changed = false;
 }
 
 uint32_t order_book::find_or_add_level(side sd, int64_t price) {
@@ -663,6 +717,7 @@ void order_book::park(uint32_t o) {
   unlink_active(o);
   order_slot& s = orders_[o];
   s.parked = true;
+  touch(o);
   parked_add(s.order_side, s.price, s.remaining_wh);
   accounts_[s.owner].parked[side_index(s.order_side)] += 1;
   parked_count_ += 1;
@@ -674,6 +729,7 @@ void order_book::unpark(uint32_t o) {
   if (s.order_side == side::buy) wake_index_erase(s);
   parked_sub(s.order_side, s.price, s.remaining_wh, 1);
   s.parked = false;
+  touch(o);
   accounts_[s.owner].parked[side_index(s.order_side)] -= 1;
   parked_count_ -= 1;
   insert_active(o, false);
@@ -710,6 +766,7 @@ void order_book::record(account_ref a, const history_entry& e) {
     history_entries_.resize(history_entries_.size() + cap);
   }
   history_entries_[static_cast<std::size_t>(s.history) * cap + s.history_next] = e;
+  touch_account(a);
   s.history_next = s.history_next + 1 == cap ? 0 : s.history_next + 1;
   if (s.history_size < cap) s.history_size += 1;
 }

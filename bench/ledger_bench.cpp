@@ -10,6 +10,8 @@
 //                                                      state_root(); ns_per_changed_account = root
 //                                                      thread CPU time / distinct accounts changed
 //                                                      ("Time" is that CPU time, via manual timing)
+//   BM_market_root_update/<orders>/<changes>          the market's share of the root: root cost per
+//                                                      changed order at 10^3/10^5/10^6 resting orders
 // Items are commands; items_per_second is per CPU second (Google Benchmark's default), so a busy
 // shared machine does not distort it; compare "Time" (wall) with "CPU" to see the load. Targets: ≥ 300,000 transfers/s applied
 // (root per 1,000); root cost per changed account at 10^6 within 3× of 10^3.
@@ -147,11 +149,24 @@ struct reading_source {
   }
 };
 
+// Meters for the signing senders, and one storage unit: without registered storage nothing is
+// minted (SPEC §2, 1 WATT = 1 kWh stored) and readings would only book grid export. Its capacity
+// (the per-unit maximum) never binds here, so every reading mints up to Bmax.
 void register_meters(ledger& l) {
   const world& w = the_world();
   for (uint32_t n = 0; n < meter_count; ++n)
     must(l.verify_and_apply(sign_ed25519(register_meter{{w.admin.public_key(), n + 1}, w.meters[n].public_key(), w.addresses[n], 0, 0},
                                          w.admin, l.genesis_hash())));
+  const auto unit_key = crypto::ed25519_keypair::from_seed(seed_for(0xc3, 0)).public_key();
+  must(l.verify_and_apply(sign_ed25519(register_storage_unit{{w.admin.public_key(), meter_count + 1}, unit_key, w.addresses[0],
+                                                             limits::storage_capacity_wh_max},
+                                       w.admin, l.genesis_hash())));
+}
+
+// Shows the readings benches measure real minting (a regression to grid-only export shows as 0).
+void report_minting(benchmark::State& state, const ledger& l) {
+  state.counters["minted_wh"] = static_cast<double>(l.sums().watt_minted_wh);
+  state.counters["grid_export_wh"] = static_cast<double>(l.sums().grid_export_wh);
 }
 
 template <class Source>
@@ -179,6 +194,7 @@ void BM_apply_readings(benchmark::State& state) {
   register_meters(l);
   reading_source source;
   run_apply_only(state, l, source);
+  report_minting(state, l);
 }
 BENCHMARK(BM_apply_readings)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
@@ -234,6 +250,7 @@ void BM_verify_and_apply_readings(benchmark::State& state) {
     ++next;
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch_commands));
+  report_minting(state, l);
 }
 BENCHMARK(BM_verify_and_apply_readings)->Unit(benchmark::kMillisecond)->Iterations(signed_batches);
 
@@ -296,6 +313,89 @@ void BM_state_root_update(benchmark::State& state) {
 }
 BENCHMARK(BM_state_root_update)
     ->ArgNames({"accounts", "transfers"})
+    ->Args({1'000, 100})
+    ->Args({100'000, 100})
+    ->Args({1'000'000, 100})
+    ->Args({1'000, 1'000})
+    ->Args({100'000, 1'000})
+    ->Args({1'000'000, 1'000})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// --- The market's share of the root (issue 11 §5) ------------------------------------------------
+// A ledger whose book holds <orders> resting bids (64 per trader, the per-account maximum, at random
+// prices 1..1000, no asks: nothing matches), built once per size with apply(). Each iteration
+// applies <changes> replaces of random resting orders (untimed: same price, quantity ±1, so each
+// changes one order's leaf, its owner's history leaf and nonce), then times state_root().
+// ns_per_changed_order = root thread CPU time / changes. Goal: at 10^6 orders within 3× of 10^3.
+constexpr uint32_t market_orders_per_trader = 64;
+
+struct market_world {
+  std::vector<crypto::secp256k1_public_key> publics;
+  std::vector<account_address> addresses;
+  explicit market_world(uint32_t traders) {
+    for (uint32_t n = 0; n < traders; ++n) {
+      publics.push_back(crypto::secp256k1_secret_key::from_bytes(seed_for(0x7a, n + 1))->public_key());
+      addresses.push_back(crypto::hash160_of(publics.back().bytes));
+    }
+  }
+};
+
+struct market_fixture {
+  std::optional<ledger> l;
+  std::vector<uint64_t> nonces;
+  std::vector<account_index> index;
+  market_world world;
+  explicit market_fixture(uint32_t orders) : world((orders + market_orders_per_trader - 1) / market_orders_per_trader) {
+    const auto traders = static_cast<uint32_t>(world.addresses.size());
+    genesis g = make_genesis(0);
+    const int64_t each = tsl_supply_units / (2 * (sender_count + traders));
+    for (auto& a : g.allocations) a.tsl_units = each;
+    for (uint32_t n = 0; n < traders; ++n) g.allocations.push_back({world.addresses[n], each});
+    g.allocations[0].tsl_units += tsl_supply_units - each * static_cast<int64_t>(g.allocations.size());
+    l.emplace(make_ledger(g));
+    nonces.assign(traders, 0);
+    splitmix rng{7};
+    for (uint32_t k = 0; k < orders; ++k) {
+      const uint32_t t = k / market_orders_per_trader;
+      const int64_t price = 1 + static_cast<int64_t>(rng.next() % 1000);
+      must(l->apply(command{place_order{world.publics[t], ++nonces[t], market::side::buy, market::order_kind::limit, price, 100}, {}}));
+    }
+    for (uint32_t n = 0; n < traders; ++n) index.push_back(*l->account_index_of(world.addresses[n]));
+    (void)l->state_root();
+  }
+};
+
+void BM_market_root_update(benchmark::State& state) {
+  const auto orders = static_cast<uint32_t>(state.range(0));
+  const auto changes = static_cast<std::size_t>(state.range(1));
+  market_fixture f(orders);
+  ledger& l = *f.l;
+  splitmix rng{99};
+  double root_ns_total = 0;
+  double changed_total = 0;
+  const auto traders = static_cast<uint32_t>(f.index.size());
+  for (auto _ : state) {
+    for (std::size_t k = 0; k < changes; ++k) {
+      const auto t = static_cast<uint32_t>(rng.next() % traders);
+      const auto mine = l.book().orders_of(f.index[t]);
+      const auto& o = mine[rng.next() % mine.size()];
+      const int64_t quantity = o.remaining_wh == 100 ? 99 : 100;
+      must(l.apply(command{replace_order{f.world.publics[t], ++f.nonces[t], o.id, o.price_units_per_wh, quantity}, {}}));
+    }
+    const int64_t t0 = thread_cpu_ns();
+    benchmark::DoNotOptimize(l.state_root());
+    const int64_t t1 = thread_cpu_ns();
+    const auto ns = static_cast<double>(t1 - t0);
+    state.SetIterationTime(ns / 1e9);
+    root_ns_total += ns;
+    changed_total += static_cast<double>(changes);
+  }
+  state.counters["resting_orders"] = static_cast<double>(l.book().resting_orders());
+  state.counters["ns_per_changed_order"] = root_ns_total / changed_total;
+}
+BENCHMARK(BM_market_root_update)
+    ->ArgNames({"orders", "changes"})
     ->Args({1'000, 100})
     ->Args({100'000, 100})
     ->Args({1'000'000, 100})

@@ -77,6 +77,26 @@ uint64_t merkle_tree::append(const hash256& leaf_hash) {
   return leaf_count_++;
 }
 
+void merkle_tree::pop_back() {
+  ENERGO_ASSERT(leaf_count_ > 0, "merkle_tree::pop_back on an empty tree");
+  --leaf_count_;
+  levels_[0].pop_back();
+  if (leaf_count_ == 0) {
+    clear();
+    return;
+  }
+  // Shrink the upper levels to the new shape now (root() only grows them); dirty entries of the
+  // removed leaf are dropped in root(), where the list is sorted anyway.
+  const std::size_t depth = merkle_depth(leaf_count_);
+  levels_.resize(std::min(levels_.size(), depth + 1));
+  uint64_t width = leaf_count_;
+  for (std::size_t k = 1; k < levels_.size(); ++k) {
+    width = parent_width(width);
+    if (levels_[k].size() > width) levels_[k].resize(width);
+  }
+  note_dirty(dirty_, leaf_count_ - 1, leaf_count_);
+}
+
 void merkle_tree::update(uint64_t index, const hash256& leaf_hash) {
   ENERGO_ASSERT(index < leaf_count_, "merkle_tree::update: index out of range");
   hash256& slot = levels_[0][index];
@@ -98,6 +118,7 @@ hash256 merkle_tree::root() {
   if (leaf_count_ == 0) return root_hash(0, zero_hash);
   if (!dirty_.empty()) {
     sort_unique(dirty_);
+    while (!dirty_.empty() && dirty_.back() >= leaf_count_) dirty_.pop_back();  // popped leaves
     // Grow the upper levels to the current leaf count. Every node this creates lies on the path
     // of an appended leaf, so the dirty walk below fills it in.
     uint64_t width = leaf_count_;

@@ -10,6 +10,7 @@
 // n leaves is merkle_depth(n) = ceil(log2 n), and 0 for n <= 1 (one leaf is its own top node).
 // Appending past a power of two adds a level on top. Proofs and merkle_verify use the same rule.
 //
+// pop_back() removes the last leaf (the shape is always the one of the current leaf count).
 // Changing a leaf marks its path dirty; root() rehashes only dirty nodes, so the cost per changed
 // leaf is O(log n) and a batch of changes shares the upper levels. Proofs carry the sibling on
 // every level; a verifier needs only the root, the leaf hash and the proof.
@@ -36,6 +37,9 @@ class merkle_tree {
   [[nodiscard]] uint64_t size() const { return leaf_count_; }
   // Appends a leaf and returns its index.
   uint64_t append(const hash256& leaf_hash);
+  // Removes the last leaf (a dense table that shrinks, e.g. the order book's pool). Every node whose
+  // subtree lost it lies on the new last leaf's path, which is marked dirty: O(log n).
+  void pop_back();
   void update(uint64_t index, const hash256& leaf_hash);
   [[nodiscard]] const hash256& leaf(uint64_t index) const;
   // A hint before update(index, …) in a batch: starts loading the leaf slot into cache.

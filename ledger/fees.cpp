@@ -18,6 +18,9 @@ result<apply_outcome> ledger::apply_tick(const tick& c) {
   if (to_close > static_cast<uint64_t>(limits::tick_epochs_max))
     return fail(errc::out_of_range, "tick would close " + std::to_string(to_close) + " epochs, more than " +
                                         std::to_string(limits::tick_epochs_max) + "; propose intermediate ticks");
+  if (to_close > 0) {
+    if (auto problem = fee_counters_problem(to_close); !problem.empty()) return fail(errc::overflow, problem);
+  }
   apply_outcome out;
   while (epoch_ < target_epoch) {
     close_epoch(out);
@@ -27,6 +30,43 @@ result<apply_outcome> ledger::apply_tick(const tick& c) {
   }
   time_ms_ = c.time_ms;
   return out;
+}
+
+// Overflow discipline for the fee counters: before a tick changes anything, every fee counter is
+// checked at the worst case of all the epochs it closes. That worst case is not epochs × supply
+// (672 × 10^17 > INT64_MAX, which would refuse a week-long tick at genesis) but a bound on what the
+// epochs can really collect, B = min(k·M, k·F + D), because during a tick:
+//   - members' TSL M = supply − pools' TSL does not grow (fees leave members for the pools and the
+//     owners, who are members; trades and agents move TSL between members), so one epoch
+//     collects ≤ M;
+//   - WATT does not grow (nothing is minted in a tick; trades move it), so one epoch's fees are
+//     ≤ F = floor(W × rate / 1000) with W = the WATT held now (Σ floor ≤ floor Σ);
+//   - debt paid is either today's debt D or debt made of this tick's unpaid fees (already in k·F).
+// Every counter close_epoch raises — the four fee totals, each member's fees_paid, each unit's
+// fees_earned — grows by at most B over the tick. Returns "" when all fit.
+std::string ledger::fee_counters_problem(uint64_t epochs) const {
+  const int128 k = epochs;
+  const int128 members_tsl = static_cast<int128>(tsl_supply_units) - accounts_[education_pool_].tsl_units -
+                             accounts_[network_pool_].tsl_units;
+  int128 watt = 0, debt = 0;
+  int64_t largest_paid = 0;
+  for (const account& a : accounts_) {
+    if (a.kind != account_kind::member) continue;
+    watt += a.watt_wh;
+    debt += a.fee_debt_units;
+    largest_paid = std::max(largest_paid, a.fees_paid_units);
+  }
+  const int128 per_epoch_fees = watt * params_.fee_units_per_kwh_epoch / wh_per_watt;
+  const int128 bound = std::min(k * members_tsl, k * per_epoch_fees + debt);
+  int64_t largest_earned = 0;
+  for (const storage_unit& u : units_) largest_earned = std::max(largest_earned, u.fees_earned_units);
+  const auto fits = [&](int64_t counter) { return static_cast<int128>(counter) + bound <= INT64_MAX; };
+  if (!fits(totals_.fees_collected_units) || !fits(totals_.fees_to_owners_units) ||
+      !fits(totals_.fees_to_education_units) || !fits(totals_.fees_to_network_units))
+    return "closing " + std::to_string(epochs) + " epochs could overflow the lifetime fee totals";
+  if (!fits(largest_paid) || !fits(largest_earned))
+    return "closing " + std::to_string(epochs) + " epochs could overflow a member's fees paid or a unit's fees earned";
+  return {};
 }
 
 // Closes epoch_ (SPEC §3.5). Every member pays fee = floor(watt_wh × rate / 1000) plus any debt, as far as
@@ -47,8 +87,8 @@ void ledger::close_epoch(apply_outcome& out) {
     a.tsl_units -= paid;
     // A debt larger than the whole TSL supply can never be paid; capping it keeps the arithmetic bounded.
     a.fee_debt_units = std::min(due - paid, tsl_supply_units);
-    a.fees_paid_units += paid;
-    proceeds += paid;  // ≤ total supply
+    add_prechecked(a.fees_paid_units, paid);  // fee_counters_problem()
+    proceeds += paid;  // ≤ members' TSL ≤ total supply
     note_balance_change(i);
   }
   const int64_t to_education = proceeds * fee_share_education_percent / 100;
@@ -67,7 +107,7 @@ void ledger::close_epoch(apply_outcome& out) {
       const int64_t share = *mul_div_floor(to_owners, u.stored_wh, total_stored);
       if (share == 0) continue;
       accounts_[u.owner].tsl_units += share;
-      u.fees_earned_units += share;
+      add_prechecked(u.fees_earned_units, share);
       distributed += share;
       note_balance_change(u.owner);
       mark_unit(k);
@@ -80,13 +120,15 @@ void ledger::close_epoch(apply_outcome& out) {
     mark_account(education_pool_);
     mark_account(network_pool_);
   }
-  totals_.fees_collected_units += proceeds;
-  totals_.fees_to_owners_units += distributed;
-  totals_.fees_to_education_units += to_education;
-  totals_.fees_to_network_units += to_network + remainder;
-  out.fees_units += proceeds;
-  ++out.epochs_closed;
-  ++epoch_;
+  // Pre-checked for the whole tick (fee_counters_problem); the balances above are bounded by the
+  // conserved supply (every paid unit lands in exactly one account).
+  add_prechecked(totals_.fees_collected_units, proceeds);
+  add_prechecked(totals_.fees_to_owners_units, distributed);
+  add_prechecked(totals_.fees_to_education_units, to_education);
+  add_prechecked(totals_.fees_to_network_units, to_network + remainder);
+  add_prechecked(out.fees_units, proceeds);  // ≤ the same bound as fees_collected_units
+  ++out.epochs_closed;  // ≤ tick_epochs_max
+  ++epoch_;             // ≤ (time_ms − epoch start) / epoch_ms: bounded by int64 time
 }
 
 }  // namespace energo::ledger

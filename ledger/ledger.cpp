@@ -193,7 +193,7 @@ void ledger::consume_claimed_nonce() {
       return;
     case claim_kind::station:
       stations_[c.index].sequence = c.nonce;
-      market_dirty_ = true;
+      mark_station(c.index);
       return;
   }
 }

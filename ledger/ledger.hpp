@@ -292,9 +292,16 @@ class ledger {
   result<account_index> account_for(const account_address& address, bool& created);
   account_index create_account(const account_address& address, account_kind kind);
   void close_epoch(apply_outcome& out);
+  [[nodiscard]] std::string fee_counters_problem(uint64_t epochs) const;
   void mark_account(account_index i);
   void mark_meter(uint32_t i);
   void mark_unit(uint32_t i);
+  void mark_station(uint32_t i);
+  void sync_market_commitment();
+  void rebuild_market_commitment();
+  void rebuild_trades_tree();
+  void write_agents(byte_writer& w) const;
+  void write_sessions(byte_writer& w) const;
   [[nodiscard]] crypto::hash256 globals_hash() const;
   void rebuild_indexes_and_trees();
   [[nodiscard]] std::string check_account_records() const;  // restore only (snapshot.cpp)
@@ -349,8 +356,21 @@ class ledger {
   std::vector<uint8_t> pending_flag_;             // per account
   std::vector<account_index> pending_book_;       // balance changed outside a trade during this command
   std::vector<account_index> pending_agents_;     // agents to re-examine
-  bool market_dirty_ = true;
-  crypto::hash256 market_hash_{};
+  // The market's share of the state root, committed incrementally (market_state.cpp,
+  // sync_market_commitment); derived from the book and the tables, rebuilt after restore.
+  bool agents_sessions_dirty_ = true;  // agents or sessions changed: their hash is recomputed
+  crypto::hash256 agents_sessions_hash_{};
+  crypto::merkle_tree book_orders_tree_;    // one leaf per book pool slot
+  crypto::merkle_tree book_accounts_tree_;  // one leaf per entry of the book's account table
+  crypto::merkle_tree book_trades_tree_;    // trade id t at leaf (t − 1) mod trade_ring_max
+  crypto::merkle_tree book_epochs_tree_;    // the epoch ring, oldest first
+  uint64_t trades_committed_ = 0;           // newest trade id in book_trades_tree_
+  uint64_t epochs_committed_oldest_ = 0;    // oldest epoch in book_epochs_tree_
+  crypto::merkle_tree stations_tree_;       // one leaf per station, registration order
+  std::vector<uint8_t> station_dirty_flag_;
+  std::vector<uint32_t> dirty_stations_;
+  market::order_book::changes book_changes_;  // reused buffers
+  std::vector<uint8_t> leaf_buffer_;
   nonce_claim claim_;  // of the command being applied; reset by apply()
   // Derived: capacity of units_[0, capacity_units_counted_) (units are never removed or resized).
   mutable int64_t capacity_total_wh_ = 0;

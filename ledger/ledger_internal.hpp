@@ -5,8 +5,24 @@
 #include <cstddef>
 #include <vector>
 
+#include "common/assert.hpp"
+#include "common/checked.hpp"
 #include "ledger/byte_io.hpp"
 #include "ledger/ledger.hpp"
+
+namespace energo::ledger {
+
+// Overflow discipline (SPEC §2, one for every counter): each unit of change — a command, a tick, one
+// trade inside matching, one agent order — checks every counter it raises at its worst case before it
+// changes anything, and is refused (errc::overflow; a trade is not executed) if one would overflow.
+// The addition itself then goes through here: the paired, always-on assertion of that pre-check.
+inline void add_prechecked(int64_t& counter, int64_t amount) {
+  const auto sum = checked_add(counter, amount);
+  ENERGO_ASSERT(sum.has_value(), "a counter overflowed although its pre-check passed");
+  counter = *sum;
+}
+
+}  // namespace energo::ledger
 
 namespace energo::ledger::detail {
 

@@ -7,6 +7,7 @@
 #include "crypto/hash.hpp"
 #include "ledger/byte_io.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/ledger_internal.hpp"
 
 namespace energo::ledger {
 
@@ -24,6 +25,17 @@ class ledger_balance_view final : public market::balance_view {
     if (!ledger::has_storage_access(acct)) return 0;
     return std::max<int64_t>(0, l_.bmax_wh_ - acct.watt_wh);
   }
+  // Overflow discipline: the ledger's lifetime totals a trade raises, at this trade's amounts, checked
+  // by the book before the trade changes anything (balances need no check: TSL is conserved within
+  // the supply and WATT stays below Bmax).
+  bool counters_fit(const market::trade& t) const override {
+    return checked_add(l_.totals_.market_trades, int64_t{1}) && checked_add(l_.totals_.market_volume_wh, t.quantity_wh);
+  }
+  // The same for a trade that goes into a car (settle_into_car), which also counts a burn.
+  bool counters_fit_into_car(const market::trade& t) const {
+    return counters_fit(t) && checked_add(l_.accounts_[t.buyer].burned_wh, t.quantity_wh) &&
+           checked_add(l_.totals_.watt_burned_wh, t.quantity_wh);
+  }
   void settle(const market::trade& t) override {
     account& buyer = l_.accounts_[t.buyer];
     account& seller = l_.accounts_[t.seller];
@@ -38,28 +50,28 @@ class ledger_balance_view final : public market::balance_view {
     l_.mark_account(t.seller);
     l_.note_agent_candidate(t.buyer);
     l_.note_agent_candidate(t.seller);
-    l_.totals_.market_trades += 1;
-    l_.totals_.market_volume_wh += t.quantity_wh;
+    add_prechecked(l_.totals_.market_trades, 1);
+    add_prechecked(l_.totals_.market_volume_wh, t.quantity_wh);
   }
   // A trade of an EV purchase: the energy goes into the car, so it is burned on arrival and never
-  // sits in the vehicle's stored balance (Bmax does not bind it). The caller checked that the burn
-  // counters cannot overflow (apply_ev_delivery).
+  // sits in the vehicle's stored balance (Bmax does not bind it). The book checked the counters
+  // (counters_fit_into_car); apply_ev_delivery also checked them at the delivery's worst case.
   void settle_into_car(const market::trade& t) {
     account& vehicle = l_.accounts_[t.buyer];
     account& seller = l_.accounts_[t.seller];
     ENERGO_ASSERT(seller.watt_wh >= t.quantity_wh && vehicle.tsl_units >= t.notional_units,
                   "order book settled an EV purchase that is not executable");
     seller.watt_wh -= t.quantity_wh;
-    vehicle.burned_wh += t.quantity_wh;
-    l_.totals_.watt_burned_wh += t.quantity_wh;
+    add_prechecked(vehicle.burned_wh, t.quantity_wh);
+    add_prechecked(l_.totals_.watt_burned_wh, t.quantity_wh);
     vehicle.tsl_units -= t.notional_units;
     seller.tsl_units += t.notional_units;
     l_.mark_account(t.buyer);
     l_.mark_account(t.seller);
     l_.note_agent_candidate(t.buyer);
     l_.note_agent_candidate(t.seller);
-    l_.totals_.market_trades += 1;
-    l_.totals_.market_volume_wh += t.quantity_wh;
+    add_prechecked(l_.totals_.market_trades, 1);
+    add_prechecked(l_.totals_.market_volume_wh, t.quantity_wh);
   }
 
  private:
@@ -81,6 +93,9 @@ class ev_purchase_view final : public market::balance_view {
   int64_t watt_room_wh(market::account_ref a) const override { return base_.watt_room_wh(a); }
   int64_t bid_room_wh(market::account_ref a, market::order_id order) const override {
     return order == purchase_ ? INT64_MAX : base_.watt_room_wh(a);
+  }
+  bool counters_fit(const market::trade& t) const override {
+    return t.buy_order == purchase_ ? base_.counters_fit_into_car(t) : base_.counters_fit(t);
   }
   void settle(const market::trade& t) override {
     if (t.buy_order == purchase_) base_.settle_into_car(t);
@@ -150,7 +165,6 @@ void ledger::settle_market(bool all_agents) {
   if (all_agents)
     for (const auto& [i, cfg] : agents_) note_agent_candidate(i);
   if (!reported && pending_agents_.empty() && !book_.matching_pending() && book_.current_epoch() == epoch_) return;
-  market_dirty_ = true;
   for (int round = 0; round < limits::agent_rounds_max; ++round) {
     auto matched = book_.match_pending(view, epoch_);
     ENERGO_ASSERT(matched.has_value(), "match_pending failed with a monotonic epoch");
@@ -174,11 +188,13 @@ void ledger::run_agent(account_index i, market::balance_view& view) {
   for (const auto& o : book_.orders_of(i)) (o.order_side == market::side::buy ? has_buy : has_sell) = true;
   const int64_t watt = accounts_[i].watt_wh;
   auto place = [&](market::side s, int64_t price, int64_t quantity) {
+    // The counter is checked before the order is placed (overflow discipline): an agent order that
+    // could not be counted is not placed, like any other refusal below.
+    if (totals_.agent_orders == INT64_MAX) return;
     market::order_request r{i, s, market::order_kind::limit, price, quantity};
     // A refusal (book full, account order bound) just means the agent does not act this time.
     if (book_.place(r, view, epoch_).has_value()) {
-      market_dirty_ = true;
-      ++totals_.agent_orders;
+      add_prechecked(totals_.agent_orders, 1);
     }
   };
   if (!has_sell && watt > cfg.sell_above_wh) place(market::side::sell, cfg.sell_price_units_per_wh, watt - cfg.sell_above_wh);
@@ -187,6 +203,8 @@ void ledger::run_agent(account_index i, market::balance_view& view) {
 
 namespace {
 error market_error(market::errc code) {
+  if (code == market::errc::counter_overflow)
+    return error{errc::overflow, std::string(market::errc_name(code)) + ": " + std::string(market::errc_message(code))};
   return error{errc::market_rejected, std::string(market::errc_name(code)) + ": " + std::string(market::errc_message(code))};
 }
 }  // namespace
@@ -199,7 +217,6 @@ result<apply_outcome> ledger::apply_place_order(const place_order& c) {
   auto placed = book_.place(market::order_request{*who, c.order_side, c.kind, c.price_units_per_wh, c.quantity_wh}, view, epoch_);
   if (!placed) return unexpected<error>{market_error(placed.error())};
   commit_signer(*who, c.from_key, c.nonce);
-  market_dirty_ = true;
   apply_outcome out;
   out.order_id = placed->id;
   out.filled_wh = placed->filled_wh;
@@ -213,7 +230,6 @@ result<apply_outcome> ledger::apply_cancel_order(const cancel_order& c) {
   auto cancelled = book_.cancel(c.order_id, *who, epoch_);
   if (!cancelled) return unexpected<error>{market_error(cancelled.error())};
   commit_signer(*who, c.from_key, c.nonce);
-  market_dirty_ = true;
   apply_outcome out;
   out.order_id = c.order_id;
   return out;
@@ -226,7 +242,6 @@ result<apply_outcome> ledger::apply_replace_order(const replace_order& c) {
   auto replaced = book_.replace(market::replace_request{c.order_id, *who, c.price_units_per_wh, c.quantity_wh}, view, epoch_);
   if (!replaced) return unexpected<error>{market_error(replaced.error())};
   commit_signer(*who, c.from_key, c.nonce);
-  market_dirty_ = true;
   apply_outcome out;
   out.order_id = replaced->id;
   out.filled_wh = replaced->filled_wh;
@@ -259,7 +274,7 @@ result<apply_outcome> ledger::apply_set_agent(const set_agent& c) {
   } else {
     agents_.erase(*who);
   }
-  market_dirty_ = true;
+  agents_sessions_dirty_ = true;
   return apply_outcome{};
 }
 
@@ -281,7 +296,9 @@ result<apply_outcome> ledger::apply_register_station(const register_station& c) 
   s.service_fee_units_per_kwh = c.service_fee_units_per_kwh;
   station_by_key_.insert(c.station_key.bytes, static_cast<uint32_t>(stations_.size()));
   stations_.push_back(s);
-  market_dirty_ = true;
+  station_dirty_flag_.push_back(0);
+  stations_tree_.append(crypto::hash256{});
+  mark_station(static_cast<uint32_t>(stations_.size() - 1));
   return out;
 }
 
@@ -308,7 +325,7 @@ result<apply_outcome> ledger::apply_ev_open_session(const ev_open_session& c) {
   s.price_cap_units_per_wh = c.price_cap_units_per_wh;
   s.opened_epoch = epoch_;
   sessions_.emplace(s.id, s);
-  market_dirty_ = true;
+  agents_sessions_dirty_ = true;
   apply_outcome out;
   out.session_id = s.id;
   return out;
@@ -349,7 +366,8 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
 
   station.sequence = c.sequence;
   s.delivered_wh = c.delivered_wh_total;
-  market_dirty_ = true;
+  agents_sessions_dirty_ = true;  // the session
+  mark_station(*st);
   apply_outcome out;
   out.session_id = s.id;
   session_state stop = session_state::open;
@@ -381,15 +399,17 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
     v.tsl_units -= fee;
     accounts_[station.account].tsl_units += fee;
     const int64_t unsettled = delta - bought;
-    v.grid_import_wh += unsettled;
-    totals_.grid_import_wh += unsettled;
-    s.settled_wh += bought;
+    // bought + unsettled = delta and fee ≤ the vehicle's TSL: all pre-checked above.
+    add_prechecked(v.grid_import_wh, unsettled);
+    add_prechecked(totals_.grid_import_wh, unsettled);
+    add_prechecked(s.settled_wh, bought);
+    add_prechecked(s.unsettled_wh, unsettled);
+    add_prechecked(station.delivered_wh, bought);
+    add_prechecked(station.fees_earned_units, fee);
+    // Bounded, not checked: the order was sized so that spent + cost + fee ≤ cap ≤ supply (10^17).
     s.energy_cost_units += cost;
     s.fees_units += fee;
     s.spent_units += cost + fee;
-    s.unsettled_wh += unsettled;
-    station.delivered_wh += bought;
-    station.fees_earned_units += fee;
     note_balance_change(s.vehicle);
     note_balance_change(station.account);
     out.filled_wh = bought;
@@ -425,7 +445,7 @@ void ledger::close_session(std::map<uint64_t, ev_session>::iterator it, session_
   closed_sessions_.push_back(it->second);
   if (closed_sessions_.size() > limits::ev_closed_sessions_kept) closed_sessions_.erase(closed_sessions_.begin());
   sessions_.erase(it);
-  market_dirty_ = true;
+  agents_sessions_dirty_ = true;
 }
 
 const charging_station* ledger::find_station(const crypto::ed25519_public_key& key) const {
@@ -469,11 +489,7 @@ constexpr std::size_t session_record_bytes = 8 + 4 + 4 + 8 * 8 + 8 + 1;
 
 }  // namespace
 
-// Everything of the market that the state root covers, in a canonical order: the book's own
-// canonical encoding, agents by account, stations by registration, sessions by id.
-void ledger::write_market_state(byte_writer& w) const {
-  const auto book_bytes = book_.serialize();
-  w.put_bytes(book_bytes);
+void ledger::write_agents(byte_writer& w) const {
   w.put_u32(static_cast<uint32_t>(agents_.size()));
   for (const auto& [i, a] : agents_) {
     w.put_u32(i);
@@ -483,20 +499,36 @@ void ledger::write_market_state(byte_writer& w) const {
     w.put_i64(a.sell_price_units_per_wh);
     w.put_i64(a.sell_above_wh);
   }
-  w.put_u32(static_cast<uint32_t>(stations_.size()));
-  for (const auto& st : stations_) {
-    w.put_array(st.key.bytes);
-    w.put_u32(st.account);
-    w.put_i64(st.service_fee_units_per_kwh);
-    w.put_u64(st.sequence);
-    w.put_i64(st.delivered_wh);
-    w.put_i64(st.fees_earned_units);
-  }
+}
+
+namespace {
+void write_station(byte_writer& w, const charging_station& st) {
+  w.put_array(st.key.bytes);
+  w.put_u32(st.account);
+  w.put_i64(st.service_fee_units_per_kwh);
+  w.put_u64(st.sequence);
+  w.put_i64(st.delivered_wh);
+  w.put_i64(st.fees_earned_units);
+}
+}  // namespace
+
+void ledger::write_sessions(byte_writer& w) const {
   w.put_u64(next_session_id_);
   w.put_u32(static_cast<uint32_t>(sessions_.size()));
   for (const auto& [id, s] : sessions_) write_session(w, s);
   w.put_u32(static_cast<uint32_t>(closed_sessions_.size()));
   for (const auto& s : closed_sessions_) write_session(w, s);
+}
+
+// The market part of a snapshot, in a canonical order: the book's own encoding, agents by account,
+// stations by registration, sessions by id.
+void ledger::write_market_state(byte_writer& w) const {
+  const auto book_bytes = book_.serialize();
+  w.put_bytes(book_bytes);
+  write_agents(w);
+  w.put_u32(static_cast<uint32_t>(stations_.size()));
+  for (const auto& st : stations_) write_station(w, st);
+  write_sessions(w);
 }
 
 // Decodes the market part of a snapshot into a ledger whose accounts are already decoded (restore).
@@ -606,15 +638,160 @@ std::string ledger::read_market_state(byte_reader& r) {
   return {};
 }
 
-crypto::hash256 ledger::market_hash() {
-  if (market_dirty_) {
-    byte_writer w;
-    w.put_raw(crypto::as_bytes("energo/market/v1"));
-    write_market_state(w);
-    market_hash_ = crypto::sha256(w.bytes());
-    market_dirty_ = false;
+void ledger::mark_station(uint32_t i) {
+  if (station_dirty_flag_[i]) return;
+  station_dirty_flag_[i] = 1;
+  dirty_stations_.push_back(i);
+}
+
+// The market's share of the state root (issue 11 §5). The book is committed per order, not hashed
+// whole: one Merkle leaf per pool slot (the pool is dense and its layout is state, see
+// order_book.hpp), one per entry of the book's account table (history rings), the trade ring with
+// trade id t at leaf (t − 1) mod trade_ring_max, the epoch ring (≤ epoch_stats_max leaves, rebuilt
+// only when it shifts, once per epoch with activity), and a small header (params, next ids, epoch,
+// re-examination queue, sizes). The book reports which slots and accounts changed
+// (order_book::take_changes), so a root costs O(changed orders × log book). Stations are a tree
+// too; agents and sessions (bounded tables that change only through their own commands) are
+// hashed whole when they changed.
+//   market = SHA-256("energo/market/v2" || SHA-256(book header) || orders root || book accounts root
+//                    || trades root || epochs root || stations root || SHA-256(agents || sessions))
+void ledger::sync_market_commitment() {
+  book_.take_changes(book_changes_);
+  // Orders: the tree follows the pool's size (a removal moved the last slot into a hole and
+  // touched both), then every changed slot still in the pool is rehashed.
+  const uint32_t slots = book_.order_slot_count();
+  while (book_orders_tree_.size() > slots) book_orders_tree_.pop_back();
+  while (book_orders_tree_.size() < slots) book_orders_tree_.append(crypto::hash256{});
+  for (const uint32_t o : book_changes_.slots) {
+    if (o >= slots) continue;
+    book_.order_leaf_bytes(o, leaf_buffer_);
+    book_orders_tree_.update(o, crypto::merkle_leaf_hash(leaf_buffer_));
   }
-  return market_hash_;
+  // Account table: it only grows; a new entry starts with an empty history (and is touched when
+  // its first entry is recorded).
+  const uint32_t table = book_.account_table_size();
+  if (book_accounts_tree_.size() < table) {
+    leaf_buffer_.assign(4, 0);  // an empty ring: history_size 0 (order_book::account_leaf_bytes)
+    const auto empty = crypto::merkle_leaf_hash(leaf_buffer_);
+    while (book_accounts_tree_.size() < table) book_accounts_tree_.append(empty);
+  }
+  for (const market::account_ref a : book_changes_.accounts) {
+    book_.account_leaf_bytes(a, leaf_buffer_);
+    book_accounts_tree_.update(a, crypto::merkle_leaf_hash(leaf_buffer_));
+  }
+  // Trade ring: the trades since the last sync, at most one ring's worth.
+  const uint32_t trades = book_.trade_ring_size();
+  if (trades > 0) {
+    const uint64_t capacity = book_.params().trade_ring_max;
+    const market::trade_id newest = book_.trade_ring_at(trades - 1).id;
+    const uint64_t first = std::max<uint64_t>(trades_committed_ + 1, newest - trades + 1);
+    // A whole ring (or more) of trades since the last sync: every leaf is new, and while the tree
+    // is not yet at capacity the positions would skip; rebuild it from the ring.
+    if (first != trades_committed_ + 1) rebuild_trades_tree();
+    for (uint64_t id = first; id <= newest && first == trades_committed_ + 1; ++id) {
+      const market::trade& t = book_.trade_ring_at(static_cast<uint32_t>(trades - 1 - (newest - id)));
+      market::order_book::trade_leaf_bytes(t, leaf_buffer_);
+      const uint64_t leaf = (id - 1) % capacity;
+      const auto h = crypto::merkle_leaf_hash(leaf_buffer_);
+      if (leaf == book_trades_tree_.size()) book_trades_tree_.append(h);
+      else book_trades_tree_.update(leaf, h);
+    }
+    trades_committed_ = newest;
+  }
+  // Epoch ring: only the newest entry changes between two pushes.
+  const uint32_t epochs = book_.epoch_ring_size();
+  if (epochs > 0) {
+    const uint64_t oldest = book_.epoch_ring_at(0).epoch;
+    if (epochs != book_epochs_tree_.size() || oldest != epochs_committed_oldest_) {
+      book_epochs_tree_.clear();
+      for (uint32_t i = 0; i < epochs; ++i) {
+        market::order_book::epoch_leaf_bytes(book_.epoch_ring_at(i), leaf_buffer_);
+        book_epochs_tree_.append(crypto::merkle_leaf_hash(leaf_buffer_));
+      }
+      epochs_committed_oldest_ = oldest;
+    } else {
+      market::order_book::epoch_leaf_bytes(book_.epoch_ring_at(epochs - 1), leaf_buffer_);
+      book_epochs_tree_.update(epochs - 1, crypto::merkle_leaf_hash(leaf_buffer_));
+    }
+  }
+  for (const uint32_t i : dirty_stations_) {
+    station_dirty_flag_[i] = 0;
+    byte_writer w;
+    write_station(w, stations_[i]);
+    stations_tree_.update(i, crypto::merkle_leaf_hash(w.bytes()));
+  }
+  dirty_stations_.clear();
+}
+
+// The trade ring's tree from the ring itself: leaves by position (t − 1) mod capacity, so the ring's
+// oldest kept trade need not sit at leaf 0 (restore and deserialize check the ids are consecutive).
+void ledger::rebuild_trades_tree() {
+  book_trades_tree_.clear();
+  trades_committed_ = 0;
+  const uint32_t trades = book_.trade_ring_size();
+  if (trades == 0) return;
+  const uint64_t capacity = book_.params().trade_ring_max;
+  std::vector<crypto::hash256> leaves(trades);
+  for (uint32_t i = 0; i < trades; ++i) {
+    const market::trade& t = book_.trade_ring_at(i);
+    market::order_book::trade_leaf_bytes(t, leaf_buffer_);
+    leaves[(t.id - 1) % capacity] = crypto::merkle_leaf_hash(leaf_buffer_);
+  }
+  for (const auto& h : leaves) book_trades_tree_.append(h);
+  trades_committed_ = book_.trade_ring_at(trades - 1).id;
+}
+
+// After restore (or for a test): every tree from scratch, from the restored tables.
+void ledger::rebuild_market_commitment() {
+  book_orders_tree_.clear();
+  book_accounts_tree_.clear();
+  book_trades_tree_.clear();
+  book_epochs_tree_.clear();
+  trades_committed_ = 0;
+  epochs_committed_oldest_ = 0;
+  market::order_book::changes discard;
+  book_.take_changes(discard);
+  for (uint32_t o = 0; o < book_.order_slot_count(); ++o) {
+    book_.order_leaf_bytes(o, leaf_buffer_);
+    book_orders_tree_.append(crypto::merkle_leaf_hash(leaf_buffer_));
+  }
+  for (uint32_t a = 0; a < book_.account_table_size(); ++a) {
+    book_.account_leaf_bytes(a, leaf_buffer_);
+    book_accounts_tree_.append(crypto::merkle_leaf_hash(leaf_buffer_));
+  }
+  rebuild_trades_tree();
+  stations_tree_.clear();
+  station_dirty_flag_.assign(stations_.size(), 0);
+  dirty_stations_.clear();
+  for (uint32_t i = 0; i < stations_.size(); ++i) {
+    stations_tree_.append(crypto::hash256{});
+    mark_station(i);
+  }
+  agents_sessions_dirty_ = true;
+  sync_market_commitment();
+}
+
+crypto::hash256 ledger::market_hash() {
+  sync_market_commitment();
+  if (agents_sessions_dirty_) {
+    byte_writer w;
+    write_agents(w);
+    write_sessions(w);
+    agents_sessions_hash_ = crypto::sha256(w.bytes());
+    agents_sessions_dirty_ = false;
+  }
+  book_.header_bytes(leaf_buffer_);
+  const auto header = crypto::sha256(leaf_buffer_);
+  crypto::sha256_hasher h;
+  h.update(crypto::as_bytes("energo/market/v2"));
+  h.update(header)
+      .update(book_orders_tree_.root())
+      .update(book_accounts_tree_.root())
+      .update(book_trades_tree_.root())
+      .update(book_epochs_tree_.root())
+      .update(stations_tree_.root())
+      .update(agents_sessions_hash_);
+  return h.finish();
 }
 
 }  // namespace energo::ledger

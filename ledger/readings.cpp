@@ -30,11 +30,13 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
     return fail(errc::out_of_range, "reading time is more than " + std::to_string(limits::meter_clock_skew_ms_max) +
                                         " ms ahead of ledger time");
   if (c.export_wh_total < m.export_wh_total || c.import_wh_total < m.import_wh_total) {
+    if (m.backwards_flags == UINT32_MAX || totals_.readings_refused_backwards == INT64_MAX)
+      return fail(errc::overflow, "the meter's backwards-flag counter would overflow");
     // SPEC §3.1: refused and flagged. The flag is the audit record; no energy is booked. Like every
     // refusal after authentication it consumes the sequence (SPEC §8): the corrected reading comes
     // with the next sequence number.
-    ++m.backwards_flags;
-    ++totals_.readings_refused_backwards;
+    ++m.backwards_flags;  // checked above
+    add_prechecked(totals_.readings_refused_backwards, 1);
     mark_meter(*mi);
     return fail(errc::register_backwards, "a cumulative register went backwards; meter flagged (" +
                                               std::to_string(m.backwards_flags) + " times)");
@@ -69,7 +71,8 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
   auto a_burned = checked_add(a.burned_wh, burn);
   auto a_grid_out = checked_add(a.grid_export_wh, to_grid);
   auto a_grid_in = checked_add(a.grid_import_wh, from_grid);
-  if (!minted || !burned || !grid_out || !grid_in || !a_minted || !a_burned || !a_grid_out || !a_grid_in)
+  if (!minted || !burned || !grid_out || !grid_in || !a_minted || !a_burned || !a_grid_out || !a_grid_in ||
+      totals_.readings_accepted == INT64_MAX)
     return fail(errc::overflow, "energy totals would overflow");
 
   a.watt_wh = watt_after_burn + mint;
@@ -81,7 +84,7 @@ result<apply_outcome> ledger::apply_meter_reading(const meter_reading& c) {
   totals_.watt_burned_wh = *burned;
   totals_.grid_export_wh = *grid_out;
   totals_.grid_import_wh = *grid_in;
-  ++totals_.readings_accepted;
+  add_prechecked(totals_.readings_accepted, 1);
   m.sequence = c.sequence;
   m.export_wh_total = c.export_wh_total;
   m.import_wh_total = c.import_wh_total;

@@ -98,7 +98,7 @@ result<ledger> ledger::restore(std::span<const uint8_t> bytes) {
   if (l.epoch_start_ms_ < 0 || l.time_ms_ < l.epoch_start_ms_ ||
       l.epoch_ != static_cast<uint64_t>((l.time_ms_ - l.epoch_start_ms_) / epoch_ms))
     return fail(errc::malformed, "snapshot time, epoch start and epoch do not agree");
-  // Lifetime totals only grow, by unchecked `+=` in places (fees, trades): bounded here, with headroom.
+  // Lifetime totals only grow (every addition pre-checked): a value beyond any real history is refused.
   for (const int64_t* v : totals_fields(l.totals_))
     if (*v < 0 || *v > limits::lifetime_total_max) return fail(errc::malformed, "snapshot totals are out of range");
   for (uint32_t k = 0; k < admin_count; ++k) {
@@ -193,7 +193,7 @@ void ledger::rebuild_indexes_and_trees() {
   station_by_key_.clear();
   for (uint32_t i = 0; i < stations_.size(); ++i)
     if (!station_by_key_.find(stations_[i].key.bytes)) station_by_key_.insert(stations_[i].key.bytes, i);
-  market_dirty_ = true;
+  rebuild_market_commitment();
   meter_dirty_flag_.assign(meters_.size(), 0);
   unit_dirty_flag_.assign(units_.size(), 0);
   for (account_index i = 0; i < accounts_.size(); ++i) {

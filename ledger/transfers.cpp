@@ -24,6 +24,8 @@ result<apply_outcome> ledger::apply_education_grant(const education_grant& c) {
                                              " units, grant needs " + std::to_string(params_.grant_units));
   if (existing && accounts_[*existing].tsl_units > tsl_supply_units - params_.grant_units)
     return fail(errc::overflow, "grant would overflow the account");  // cannot happen while supply is conserved
+  if (!checked_add(totals_.grants_paid_units, params_.grant_units))
+    return fail(errc::overflow, "the lifetime grants total would overflow");
   apply_outcome out;
   auto acct = account_for(c.account, out.created_account);
   if (!acct) return unexpected<error>{acct.error()};
@@ -31,7 +33,7 @@ result<apply_outcome> ledger::apply_education_grant(const education_grant& c) {
   accounts_[education_pool_].tsl_units -= params_.grant_units;
   accounts_[*acct].tsl_units += params_.grant_units;
   accounts_[*acct].granted = true;
-  totals_.grants_paid_units += params_.grant_units;
+  add_prechecked(totals_.grants_paid_units, params_.grant_units);
   mark_account(education_pool_);
   note_balance_change(*acct);
   return out;

@@ -51,8 +51,8 @@ struct limits {
   // Session ids count from 1; far beyond any real use, and the next id can never wrap.
   static constexpr uint64_t ev_session_id_max = uint64_t{1} << 62;
   // Lifetime totals and counters (totals, stations, units) are refused above this in a snapshot:
-  // 2^62 is beyond any real history and leaves 2^62 of headroom, more than any command adds, so
-  // the unchecked `+=` of fees, trades and deliveries cannot overflow after a restore.
+  // 2^62 is beyond any real history. Safety does not rest on it: every addition to a counter is
+  // pre-checked at its worst case (ledger_internal.hpp, add_prechecked).
   static constexpr int64_t lifetime_total_max = int64_t{1} << 62;
   // Snapshots (issue 7 §3): the order book's encoding inside a ledger snapshot. A book at
   // book_orders_max (10^6 × 39 bytes) plus its market data stays far below this.

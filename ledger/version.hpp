@@ -7,6 +7,8 @@
 
 namespace energo::ledger {
 
-inline constexpr uint32_t rules_version = 1;
+// 2: the market root is incremental (per-order Merkle leaves, issue 11 §5) and the book snapshot keeps
+//    the pool layout (book snapshot version 2).
+inline constexpr uint32_t rules_version = 2;
 
 }  // namespace energo::ledger

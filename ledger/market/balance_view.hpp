@@ -28,6 +28,10 @@ class balance_view {
   // Room for one buy order: the account's room unless the buyer does not keep what this order buys
   // (an EV purchase is consumed at once, so Bmax does not bind it: ledger/market_state.cpp).
   [[nodiscard]] virtual int64_t bid_room_wh(account_ref account, order_id /*order*/) const { return watt_room_wh(account); }
+  // Whether every counter settle(t) would raise outside the book (the ledger's lifetime totals) can
+  // take this trade. Asked before the trade changes anything; false: the trade is not executed and
+  // matching stops before it, as at the per-call work bound (overflow discipline, SPEC §2).
+  [[nodiscard]] virtual bool counters_fit(const trade& /*t*/) const { return true; }
   virtual void settle(const trade& t) = 0;
 
  protected:

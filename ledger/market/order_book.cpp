@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/assert.hpp"
+#include "common/checked.hpp"
 
 namespace energo::market {
 
@@ -29,6 +30,7 @@ std::string_view errc_name(errc code) noexcept {
     case errc::invalid_request: return "invalid_request";
     case errc::malformed_snapshot: return "malformed_snapshot";
     case errc::invalid_params: return "invalid_params";
+    case errc::counter_overflow: return "counter_overflow";
   }
   return "unknown";
 }
@@ -47,13 +49,15 @@ std::string_view errc_message(errc code) noexcept {
     case errc::invalid_request: return "side or order kind is not a known value";
     case errc::malformed_snapshot: return "market snapshot bytes do not decode or violate a book invariant";
     case errc::invalid_params: return "market parameters are inconsistent (see market_params)";
+    case errc::counter_overflow: return "an order id or a lifetime counter of the market would overflow; nothing changed";
   }
   return "unknown market error";
 }
 
 energo::result<void, errc> validate(const market_params& p) {
   const bool valid = p.orders_per_account_max >= 1 && p.book_orders_max >= 1 &&
-                     p.book_orders_max < (1u << 30) && p.quantity_wh_max >= 1 && p.price_min >= 1 &&
+                     p.book_orders_max < (1u << 30) && p.quantity_wh_max >= 1 &&
+                     p.quantity_wh_max <= quantity_wh_max_limit && p.price_min >= 1 &&
                      p.price_max >= p.price_min && p.accounts_max >= 1 && p.accounts_max < UINT32_MAX &&
                      p.match_trades_per_call_max >= 1 && p.match_steps_per_call_max >= 1 &&
                      p.trade_ring_max <= ring_capacity_limit && p.epoch_stats_max >= 1 &&
@@ -96,6 +100,9 @@ result<order_book::placement> order_book::place(const order_request& request, ba
       return unexpected{errc::account_orders_full};
     if (resting_count_ >= params_.book_orders_max) return unexpected{errc::book_full};
   }
+  // Overflow discipline (one for every counter): the id this order takes is checked before anything
+  // changes. Trades are checked one by one before each executes (execute()).
+  if (next_order_id_ >= order_id_max) return unexpected{errc::counter_overflow};
 
   prefetch_account(request.account);
   enter_epoch(epoch);
@@ -138,6 +145,7 @@ result<order_book::placement> order_book::replace(const replace_request& request
     return unexpected{errc::quantity_out_of_range};
   const int128 notional = static_cast<int128>(request.price_units_per_wh) * request.quantity_wh;
   if (notional > INT64_MAX) return unexpected{errc::notional_overflow};
+  if (next_order_id_ >= order_id_max) return unexpected{errc::counter_overflow};  // a renumber takes an id
 
   enter_epoch(epoch);
   order_slot& s = orders_[o];
@@ -166,6 +174,7 @@ result<order_book::placement> order_book::replace(const replace_request& request
     renumber(o);
     insert_active(o, true);
   }
+  touch(o);
   const order_id id = orders_[o].id;
   record(request.account, history_entry{epoch_, id, 0, keeps_priority ? 0 : request.id, request.price_units_per_wh,
                                         request.quantity_wh, history_kind::replaced, sd});
@@ -336,12 +345,14 @@ void order_book::run_matching(balance_view& view) {
     const int64_t ask_cap = view.watt_wh(orders_[a].owner);
     ENERGO_ASSERT(bid_cap > 0 && ask_cap > 0, "pair checked executable");
     const int64_t q = std::min(std::min(orders_[a].remaining_wh, orders_[b].remaining_wh), std::min(ask_cap, bid_cap));
-    execute(b, a, q, view);
+    // A trade whose counters cannot take it is not executed: matching stops before it, as at the
+    // per-call work bound, and the crossing stays pending (matching_pending()).
+    if (!execute(b, a, q, view)) return;
     ++trades;
   }
 }
 
-void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) {
+bool order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) {
   order_slot& bid = orders_[b];
   order_slot& ask = orders_[a];
   const int64_t price = bid.id < ask.id ? bid.price : ask.price;  // SPEC §4: the older order's price
@@ -349,7 +360,7 @@ void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   // price <= the bid's limit and q <= both open quantities, whose notionals were checked at entry.
   ENERGO_ASSERT(notional <= INT64_MAX, "trade notional checked at order entry");
   trade t;
-  t.id = next_trade_id_++;
+  t.id = next_trade_id_;  // taken below, once the trade is known to fit
   t.epoch = epoch_;
   t.buy_order = bid.id;
   t.sell_order = ask.id;
@@ -358,6 +369,12 @@ void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   t.price_units_per_wh = price;
   t.quantity_wh = q;
   t.notional_units = static_cast<int64_t>(notional);
+  // Overflow discipline: every counter this trade raises, the book's and (through the view) the
+  // ledger's, is checked at the trade's amounts before anything changes. The unit of change inside
+  // matching is one trade: a command's or tick's worst case (agent rounds × calls × trades per call)
+  // is far beyond int64 for legal configurations, so checking at that bound would halt the ledger.
+  if (!trade_fits(t, bid, ask, view)) return false;
+  ++next_trade_id_;
   view.settle(t);
 
   bid.remaining_wh -= q;
@@ -373,12 +390,28 @@ void order_book::execute(uint32_t b, uint32_t a, int64_t q, balance_view& view) 
   record(t.buyer, history_entry{epoch_, t.buy_order, t.id, 0, price, q, history_kind::traded, side::buy});
   record(t.seller, history_entry{epoch_, t.sell_order, t.id, 0, price, q, history_kind::traded, side::sell});
 
-  if (orders_[b].remaining_wh == 0) remove_order(b);
-  if (orders_[a].remaining_wh == 0) remove_order(a);
+  touch(b);
+  touch(a);
+  // Only the pool's last slot moves on a removal: remove the larger slot first so the other stays put.
+  const bool bid_done = orders_[b].remaining_wh == 0;
+  const bool ask_done = orders_[a].remaining_wh == 0;
+  const uint32_t first = std::max(a, b), second = std::min(a, b);
+  if (first == b ? bid_done : ask_done) remove_order(first);
+  if (second == b ? bid_done : ask_done) remove_order(second);
   // The seller gained TSL and Bmax room (its bids may be funded now); the buyer gained WATT (its
   // asks may be funded now). Their other orders that lost funding are parked lazily when reached.
   unpark_side(t.seller, side::buy, view);
   unpark_side(t.buyer, side::sell, view);
+  return true;
+}
+
+bool order_book::trade_fits(const trade& t, const order_slot& bid, const order_slot& ask, const balance_view& view) const {
+  // The trade id (next_trade_id_ becomes t.id + 1), both orders' filled quantities (they grow across
+  // replaces, which keep the filled part), the epoch's trade count and volume. The epoch's notional is
+  // 128-bit: at most trade_id_max (2^62) trades of at most INT64_MAX each, < 2^125.
+  const epoch_stats& e = epoch_stats_.newest();
+  return t.id < trade_id_max && checked_add(bid.filled_wh, t.quantity_wh) && checked_add(ask.filled_wh, t.quantity_wh) &&
+         e.trade_count < UINT64_MAX && checked_add(e.volume_wh, t.quantity_wh) && view.counters_fit(t);
 }
 
 void order_book::unpark_side(account_ref account, side s, const balance_view& view) {
@@ -471,15 +504,12 @@ order_book::account_state& order_book::account(account_ref a) {
 }
 
 uint32_t order_book::new_order(const order_request& r) {
-  uint32_t o = free_order_;
-  if (o != npos) {
-    free_order_ = orders_[o].next;
-  } else {
-    o = static_cast<uint32_t>(orders_.size());
-    orders_.emplace_back();
-  }
+  // The pool is dense: a new order takes the slot after the last (remove_order fills holes).
+  const auto o = static_cast<uint32_t>(orders_.size());
+  orders_.emplace_back();
+  slot_changed_.push_back(0);
+  touch(o);
   order_slot& s = orders_[o];
-  s = order_slot{};
   s.id = next_order_id_++;
   s.price = r.price_units_per_wh;
   s.remaining_wh = r.quantity_wh;
@@ -552,9 +582,59 @@ void order_book::remove_order(uint32_t o) {
   resting_count_ -= 1;
   const bool erased = ids_.erase(s.id);
   ENERGO_ASSERT(erased, "order id indexed");
-  s.id = 0;
-  s.next = free_order_;
-  free_order_ = o;
+  // Keep the pool dense: the last slot's order moves into the hole, so the pool's layout (a Merkle
+  // leaf per slot in the ledger's market root) is a function of the command history alone, and a
+  // restored book has exactly the live orders in exactly their slots. Callers holding two slot
+  // indices remove the larger first (execute), since only the last slot moves.
+  const auto last = static_cast<uint32_t>(orders_.size() - 1);
+  if (o != last) move_slot(last, o);
+  touch(last);  // removed: the ledger shrinks its tree to order_slot_count()
+  orders_.pop_back();
+  slot_changed_.pop_back();
+}
+
+void order_book::move_slot(uint32_t from, uint32_t to) {
+  orders_[to] = orders_[from];
+  order_slot& s = orders_[to];
+  if (s.prev != npos) orders_[s.prev].next = to;
+  if (s.next != npos) orders_[s.next].prev = to;
+  if (s.level != npos) {
+    level& lv = levels_[s.level];
+    if (lv.head == from) lv.head = to;
+    if (lv.tail == from) lv.tail = to;
+  }
+  account_state& a = accounts_[s.owner];
+  if (s.account_prev != npos) orders_[s.account_prev].account_next = to;
+  else a.head = to;
+  if (s.account_next != npos) orders_[s.account_next].account_prev = to;
+  else a.tail = to;
+  const bool erased = ids_.erase(s.id);
+  ENERGO_ASSERT(erased, "moved order id indexed");
+  ids_.insert(s.id, to);
+  touch(to);
+}
+
+void order_book::touch(uint32_t o) {
+  if (slot_changed_[o]) return;
+  slot_changed_[o] = 1;
+  changed_slots_.push_back(o);
+}
+
+void order_book::touch_account(account_ref a) {
+  account_state& s = accounts_[a];
+  if (s.changed) return;
+  s.changed = true;
+  changed_accounts_.push_back(a);
+}
+
+void order_book::take_changes(changes& out) {
+  out.slots.clear();
+  out.accounts.clear();
+  out.slots.swap(changed_slots_);
+  out.accounts.swap(changed_accounts_);
+  for (const uint32_t o : out.slots)
+    if (o < slot_changed_.size()) slot_changed_[o] = 0;
+  for (const account_ref a : out.accounts) accounts_[a].changed = false;
 }
 
 uint32_t order_book::find_or_add_level(side sd, int64_t price) {
@@ -637,6 +717,7 @@ void order_book::park(uint32_t o) {
   unlink_active(o);
   order_slot& s = orders_[o];
   s.parked = true;
+  touch(o);
   parked_add(s.order_side, s.price, s.remaining_wh);
   accounts_[s.owner].parked[side_index(s.order_side)] += 1;
   parked_count_ += 1;
@@ -648,6 +729,7 @@ void order_book::unpark(uint32_t o) {
   if (s.order_side == side::buy) wake_index_erase(s);
   parked_sub(s.order_side, s.price, s.remaining_wh, 1);
   s.parked = false;
+  touch(o);
   accounts_[s.owner].parked[side_index(s.order_side)] -= 1;
   parked_count_ -= 1;
   insert_active(o, false);
@@ -684,6 +766,7 @@ void order_book::record(account_ref a, const history_entry& e) {
     history_entries_.resize(history_entries_.size() + cap);
   }
   history_entries_[static_cast<std::size_t>(s.history) * cap + s.history_next] = e;
+  touch_account(a);
   s.history_next = s.history_next + 1 == cap ? 0 : s.history_next + 1;
   if (s.history_size < cap) s.history_size += 1;
 }

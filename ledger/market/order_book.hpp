@@ -81,8 +81,9 @@ class order_book {
   [[nodiscard]] std::size_t market_data_memory_bytes() const noexcept;
 
   // --- state ---
-  // Canonical encoding of the whole logical state (params, orders by id, queues, market data);
-  // independent of pool layout. deserialize(serialize()) behaves identically in the future.
+  // Canonical encoding of the whole state (params, orders in slot order, queues, market data).
+  // The pool layout is part of the state (the market root commits to it per slot), so
+  // deserialize(serialize()) restores the same slots and behaves identically in the future.
   [[nodiscard]] std::vector<uint8_t> serialize() const;
   // Untrusted bytes (a snapshot from the network or a file). The encoded params must equal
   // `params` (the owner's, fixed in code), every account reference must be below `accounts_count`
@@ -96,6 +97,34 @@ class order_book {
   // 64-bit FNV-1a fingerprint of serialize(): for tests and quick comparisons. The ledger's state
   // root should hash serialize() with SHA-256 (crypto/), not use this value.
   [[nodiscard]] uint64_t digest() const;
+
+  // --- incremental commitment: the ledger's market root (ledger/market_state.cpp) -------------
+  // Orders live in a dense pool of slots [0, order_slot_count()): a removal moves the last slot's
+  // order into the hole. The layout is a function of the command history, is serialized, and is
+  // restored exactly, so a Merkle tree with one leaf per slot is the same on every replica.
+  [[nodiscard]] uint32_t order_slot_count() const noexcept { return static_cast<uint32_t>(orders_.size()); }
+  // The per-account table (history rings): one leaf per entry; its size is serialized too.
+  [[nodiscard]] uint32_t account_table_size() const noexcept { return static_cast<uint32_t>(accounts_.size()); }
+  // Canonical leaf bytes: the order in a slot; an account's history ring (oldest first, empty if none).
+  void order_leaf_bytes(uint32_t slot, std::vector<uint8_t>& out) const;
+  void account_leaf_bytes(account_ref a, std::vector<uint8_t>& out) const;
+  // Everything else of the book that is small: params, next ids, epoch, the re-examination queue,
+  // the pool and table sizes.
+  void header_bytes(std::vector<uint8_t>& out) const;
+  // Market-data rings (bounded by params): i = 0 is the oldest kept entry.
+  [[nodiscard]] uint32_t trade_ring_size() const noexcept { return trades_.size(); }
+  [[nodiscard]] const trade& trade_ring_at(uint32_t i) const { return trades_.at(i); }
+  [[nodiscard]] uint32_t epoch_ring_size() const noexcept { return epoch_stats_.size(); }
+  [[nodiscard]] const epoch_stats& epoch_ring_at(uint32_t i) const { return epoch_stats_.at(i); }
+  static void trade_leaf_bytes(const trade& t, std::vector<uint8_t>& out);
+  static void epoch_leaf_bytes(const epoch_stats& e, std::vector<uint8_t>& out);
+  // Slots and accounts whose leaf may have changed since the last call (a slot may be beyond
+  // order_slot_count(): removed). The lists are moved out and the book's flags cleared.
+  struct changes {
+    std::vector<uint32_t> slots;
+    std::vector<account_ref> accounts;
+  };
+  void take_changes(changes& out);
 
   // Structural invariants (lists, levels, counts, indexes). Empty string when all hold.
   // With a view and no pending work it also checks "no executable crossing pair" (O(n²): tests).
@@ -148,6 +177,7 @@ class order_book {
     uint32_t history_next = 0;    // ring position of the next write
     uint32_t history_size = 0;    // entries kept (<= account_history_max)
     bool dirty = false;           // queued in dirty_
+    bool changed = false;         // listed in changed_accounts_ (history changed)
   };
 
   // commands' shared parts
@@ -161,12 +191,19 @@ class order_book {
   void park(uint32_t o);
   void unpark(uint32_t o);
   void unpark_side(account_ref account, side s, const balance_view& view);
-  void remove_order(uint32_t o);  // from the book entirely (active or parked)
+  void remove_order(uint32_t o);  // from the book entirely (active or parked); the last slot moves into o
+  void move_slot(uint32_t from, uint32_t to);
+  void touch(uint32_t o);
+  template <class byte_writer_type>
+  static void put_order(byte_writer_type& w, const order_slot& s);  // order_book_state.cpp only
+  void touch_account(account_ref a);
   void renumber(uint32_t o);      // detached order loses priority: takes the next id
   // Cache hints only (no semantic effect): start the independent memory loads of a command together.
   void prefetch_neighbours(uint32_t o) const noexcept;
   void prefetch_account(account_ref a) const noexcept;
-  void execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
+  // Executes one trade, or returns false having changed nothing when a counter could not take it.
+  [[nodiscard]] bool execute(uint32_t bid, uint32_t ask, int64_t quantity_wh, balance_view& view);
+  [[nodiscard]] bool trade_fits(const trade& t, const order_slot& bid, const order_slot& ask, const balance_view& view) const;
   // Wh the bid's owner can buy at `price` (its TSL / price, its room below Bmax): SPEC §4 funds a
   // bid at the price it would actually trade at, the older order's price (trade_price).
   [[nodiscard]] static int64_t bid_capacity_wh(const order_slot& o, int64_t price, const balance_view& view);
@@ -198,7 +235,11 @@ class order_book {
 
   market_params params_;
   std::vector<order_slot> orders_;
-  uint32_t free_order_ = npos;
+  // Change tracking for the ledger's incremental market root (take_changes): slots and accounts
+  // whose committed content changed since the last take. Derived, never serialized.
+  std::vector<uint8_t> slot_changed_;   // parallel to orders_
+  std::vector<uint32_t> changed_slots_;
+  std::vector<account_ref> changed_accounts_;
   std::vector<level> levels_;
   uint32_t free_level_ = npos;
   std::vector<level_ref> active_[2];    // by side

@@ -11,10 +11,15 @@ namespace energo::market {
 namespace {
 
 constexpr uint32_t snapshot_magic = 0x454D4B42;  // "EMKB"
-constexpr uint32_t snapshot_version = 1;
+// 2: orders in pool-slot order (the layout the market root commits to), the account table's size,
+// trades contiguous up to the last trade id.
+constexpr uint32_t snapshot_version = 2;
 
 class writer {
  public:
+  writer() = default;
+  // Reuses `buffer`'s allocation (cleared): leaf encoders run once per changed leaf.
+  explicit writer(std::vector<uint8_t>&& buffer) : out_(std::move(buffer)) { out_.clear(); }
   void u8(uint8_t v) { out_.push_back(v); }
   void u32(uint32_t v) {
     for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
@@ -153,6 +158,66 @@ constexpr int64_t counter_max = int64_t{1} << 62;
 
 }  // namespace
 
+template <class byte_writer_type>
+void order_book::put_order(byte_writer_type& w, const order_slot& s) {
+  w.u64(s.id);
+  w.u32(s.owner);
+  w.u8(static_cast<uint8_t>(s.order_side));
+  w.u8(static_cast<uint8_t>(s.kind));
+  w.u8(s.parked ? 1 : 0);
+  w.i64(s.price);
+  w.i64(s.remaining_wh);
+  w.i64(s.filled_wh);
+}
+
+void order_book::order_leaf_bytes(uint32_t slot, std::vector<uint8_t>& out) const {
+  writer w(std::move(out));
+  put_order(w, orders_[slot]);
+  out = w.take();
+}
+
+void order_book::account_leaf_bytes(account_ref a, std::vector<uint8_t>& out) const {
+  writer w(std::move(out));
+  const account_state& s = accounts_[a];
+  w.u32(s.history_size);
+  for (uint32_t i = 0; i < s.history_size; ++i) put_history(w, history_at(s, i));
+  out = w.take();
+}
+
+void order_book::header_bytes(std::vector<uint8_t>& out) const {
+  writer w(std::move(out));
+  w.u32(snapshot_magic);
+  w.u32(snapshot_version);
+  const market_params& p = params_;
+  for (uint32_t v : {p.orders_per_account_max, p.book_orders_max, p.accounts_max, p.match_trades_per_call_max,
+                     p.match_steps_per_call_max, p.trade_ring_max, p.epoch_stats_max, p.account_history_max,
+                     p.depth_levels_max})
+    w.u32(v);
+  w.i64(p.quantity_wh_max);
+  w.i64(p.price_min);
+  w.i64(p.price_max);
+  w.u64(next_order_id_);
+  w.u64(next_trade_id_);
+  w.u64(epoch_);
+  w.u32(static_cast<uint32_t>(accounts_.size()));
+  w.u32(static_cast<uint32_t>(orders_.size()));
+  w.u32(static_cast<uint32_t>(dirty_.size()));
+  for (const account_ref a : dirty_) w.u32(a);
+  out = w.take();
+}
+
+void order_book::trade_leaf_bytes(const trade& t, std::vector<uint8_t>& out) {
+  writer w(std::move(out));
+  put_trade(w, t);
+  out = w.take();
+}
+
+void order_book::epoch_leaf_bytes(const epoch_stats& e, std::vector<uint8_t>& out) {
+  writer w(std::move(out));
+  put_epoch(w, e);
+  out = w.take();
+}
+
 std::vector<uint8_t> order_book::serialize() const {
   writer w;
   w.u32(snapshot_magic);
@@ -178,23 +243,10 @@ std::vector<uint8_t> order_book::serialize() const {
   w.u32(static_cast<uint32_t>(dirty_.size()));
   for (const account_ref a : dirty_) w.u32(a);
 
-  std::vector<std::pair<order_id, uint32_t>> live;
-  live.reserve(resting_count_);
-  for (uint32_t o = 0; o < orders_.size(); ++o)
-    if (orders_[o].id != 0) live.emplace_back(orders_[o].id, o);
-  std::sort(live.begin(), live.end());
-  w.u32(static_cast<uint32_t>(live.size()));
-  for (const auto& [id, o] : live) {
-    const order_slot& s = orders_[o];
-    w.u64(s.id);
-    w.u32(s.owner);
-    w.u8(static_cast<uint8_t>(s.order_side));
-    w.u8(static_cast<uint8_t>(s.kind));
-    w.u8(s.parked ? 1 : 0);
-    w.i64(s.price);
-    w.i64(s.remaining_wh);
-    w.i64(s.filled_wh);
-  }
+  w.u32(static_cast<uint32_t>(accounts_.size()));
+  // The pool is dense and its layout is state (the market root has a leaf per slot): slot order.
+  w.u32(static_cast<uint32_t>(orders_.size()));
+  for (const order_slot& s : orders_) put_order(w, s);
 
   w.u32(trades_.size());
   for (uint32_t i = 0; i < trades_.size(); ++i) put_trade(w, trades_.at(i));
@@ -279,10 +331,13 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
     if (a >= accounts_count) return bad;
   }
 
+  const uint32_t table_size = r.u32();
+  if (r.failed() || table_size > accounts_count) return bad;
+  // At most book_orders_max resting orders, plus the one IOC/market order of a call in progress
+  // (serialize is only called between calls, but the bound is what the pool can ever hold).
   const uint32_t order_count = r.u32();
   if (r.failed() || order_count > p.book_orders_max || order_count > r.remaining() / order_record_bytes) return bad;
-  std::vector<uint32_t> active;
-  order_id last_id = 0;
+  b.orders_.reserve(order_count);
   for (uint32_t i = 0; i < order_count; ++i) {
     order_slot s;
     s.id = r.u64();
@@ -293,18 +348,30 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
     s.price = r.i64();
     s.remaining_wh = r.i64();
     s.filled_wh = r.i64();
-    if (r.failed() || s.id <= last_id || s.id >= b.next_order_id_ || s.owner >= accounts_count || sd > 1 ||
+    if (r.failed() || s.id == 0 || s.id >= b.next_order_id_ || s.owner >= accounts_count || sd > 1 ||
         kind != static_cast<uint8_t>(order_kind::limit) || parked > 1 || !price_in_range(p, s.price) ||
         s.remaining_wh < 1 || s.remaining_wh > p.quantity_wh_max || s.filled_wh < 0 || s.filled_wh > counter_max ||
         static_cast<int128>(s.price) * s.remaining_wh > INT64_MAX)
       return bad;
-    last_id = s.id;
     s.order_side = static_cast<side>(sd);
     s.kind = order_kind::limit;
-    if (b.account(s.owner).order_count >= p.orders_per_account_max) return bad;
-
-    const uint32_t o = static_cast<uint32_t>(b.orders_.size());
+    s.parked = parked == 1;
     b.orders_.push_back(s);
+  }
+  // Link in id order (time priority): account lists ascend by id, level FIFOs too.
+  std::vector<std::pair<order_id, uint32_t>> by_id;
+  by_id.reserve(order_count);
+  for (uint32_t o = 0; o < order_count; ++o) by_id.emplace_back(b.orders_[o].id, o);
+  std::sort(by_id.begin(), by_id.end());
+  for (uint32_t i = 1; i < by_id.size(); ++i)
+    if (by_id[i].first == by_id[i - 1].first) return bad;  // an id twice
+  b.slot_changed_.assign(order_count, 0);
+  std::vector<uint32_t> active;
+  for (const auto& [id, o] : by_id) {
+    const order_slot s = b.orders_[o];
+    const bool parked = s.parked;
+    b.orders_[o].parked = false;
+    if (b.account(s.owner).order_count >= p.orders_per_account_max) return bad;
     b.ids_.insert(s.id, o);
     account_state& a = b.accounts_[s.owner];
     b.orders_[o].account_prev = a.tail;
@@ -313,7 +380,7 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
     a.tail = o;
     a.order_count += 1;
     b.resting_count_ += 1;
-    if (parked == 1) {
+    if (parked) {
       b.orders_[o].parked = true;
       b.parked_add(s.order_side, s.price, s.remaining_wh);
       a.parked[static_cast<uint32_t>(s.order_side)] += 1;
@@ -345,9 +412,15 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
         t.quantity_wh < 1 || t.quantity_wh > p.quantity_wh_max ||
         static_cast<int128>(t.price_units_per_wh) * t.quantity_wh != t.notional_units)
       return bad;
+    // Every trade enters the ring, so it holds the last min(trade_ring_max, trades so far) trades
+    // with consecutive ids (the market root places trade id t at ring leaf (t − 1) mod capacity).
+    if (last_trade != 0 && t.id != last_trade + 1) return bad;
     last_trade = t.id;
     b.trades_.push(t);
   }
+  if (trade_count != std::min<uint64_t>(p.trade_ring_max, b.next_trade_id_ - 1) ||
+      (trade_count > 0 && last_trade != b.next_trade_id_ - 1))
+    return bad;
   const uint32_t epoch_count = r.u32();
   if (r.failed() || epoch_count > p.epoch_stats_max || epoch_count > r.remaining() / 88) return bad;
   for (uint32_t i = 0; i < epoch_count; ++i) {
@@ -379,7 +452,12 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
     }
   }
   if (r.failed() || !r.at_end()) return bad;
+  if (b.accounts_.size() > table_size) return bad;  // the table must hold every account it refers to
+  b.accounts_.resize(table_size);
   if (!b.check_invariants().empty()) return bad;
+  // Restored: the owner rebuilds its commitment from the whole book, nothing is pending.
+  changes discard;
+  b.take_changes(discard);
   return b;
 }
 
@@ -414,11 +492,8 @@ std::string order_book::check_invariants(const balance_view* view) const {
   }
   if (live != resting_count_ || live != ids_.size()) return "resting order count mismatch";
   if (parked != parked_count_) return "parked order count mismatch";
-  uint32_t free_slots = 0;
-  for (uint32_t o = free_order_; o != npos; o = orders_[o].next) {
-    if (orders_[o].id != 0 || ++free_slots > orders_.size()) return "free list corrupt";
-  }
-  if (free_slots + live != orders_.size()) return "order pool leak";
+  if (live != orders_.size()) return "order pool not dense";
+  if (slot_changed_.size() != orders_.size()) return "change flags out of step with the pool";
 
   // Accounts: their lists hold exactly their orders, ascending id.
   uint32_t listed = 0;

@@ -41,6 +41,7 @@ enum class errc : uint16_t {
   invalid_request = 10,        // side/kind outside the enum
   malformed_snapshot = 11,     // deserialize(): bytes do not decode or violate an invariant
   invalid_params = 12,         // market_params inconsistent
+  counter_overflow = 13,       // an order id or a counter of the book would overflow (nothing changed)
 };
 
 [[nodiscard]] std::string_view errc_name(errc code) noexcept;
@@ -53,7 +54,7 @@ using result = energo::result<T, errc>;
 struct market_params {
   uint32_t orders_per_account_max = 64;        // resting orders of one account
   uint32_t book_orders_max = 1'000'000;        // resting orders in the whole book
-  int64_t quantity_wh_max = 1'000'000'000;     // 1 GWh per order
+  int64_t quantity_wh_max = 1'000'000'000;     // 1 GWh per order (validate: ≤ quantity_wh_max_limit)
   int64_t price_min = 1;                       // TSL base units per Wh
   int64_t price_max = 1'000'000'000'000;       // 10^4 TSL per Wh
   uint32_t accounts_max = 20'000'000;          // account_ref must be below this (ledger::limits)
@@ -72,6 +73,10 @@ struct market_params {
 // (2^62 orders at a million a second last 146,000 years) leave room so the next id never wraps
 // to the reserved 0.
 inline constexpr order_id order_id_max = order_id{1} << 62;
+// quantity_wh_max may not exceed this: a level's or a parked aggregate's open Wh is the sum of at
+// most book_orders_max (< 2^30) quantities, so 2^30 × 2^32 = 2^62 bounds every aggregate (no
+// overflow check is needed on them).
+inline constexpr int64_t quantity_wh_max_limit = int64_t{1} << 32;
 inline constexpr trade_id trade_id_max = trade_id{1} << 62;
 // deserialize(bytes) without an account count (tests, tools on their own files): account
 // references must stay below this, so the per-account table it allocates stays small.

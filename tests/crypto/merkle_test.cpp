@@ -250,5 +250,49 @@ TEST(merkle, property_incremental_equals_rebuild) {
   EXPECT_TRUE(ok);
 }
 
+// pop_back (the order book's dense pool shrinks): random interleavings of append, update, pop and
+// root() always equal a full rebuild, across shape changes (powers of two, down to empty).
+TEST(merkle, property_pop_back_equals_rebuild) {
+  const bool ok = rc::check("incremental root with pops == rebuilt root", [] {
+    const auto ops = *rc::gen::container<std::vector<std::tuple<int, uint64_t, uint64_t>>>(
+        rc::gen::tuple(rc::gen::inRange(0, 10), rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint64_t>()));
+    merkle_tree tree;
+    std::vector<hash256> leaves;
+    for (const auto& [kind, a, b] : ops) {
+      if (kind < 3 || leaves.empty()) {
+        leaves.push_back(leaf_n(a));
+        tree.append(leaves.back());
+      } else if (kind < 6) {
+        const uint64_t i = b % leaves.size();
+        leaves[i] = leaf_n(a);
+        tree.update(i, leaves[i]);
+      } else if (kind < 8) {
+        leaves.pop_back();
+        tree.pop_back();
+      } else if (kind == 8) {
+        RC_ASSERT(tree.root() == reference_root(leaves));
+      } else {
+        const uint64_t i = b % leaves.size();
+        RC_ASSERT(merkle_verify(reference_root(leaves), leaves[i], tree.proof(i)));
+      }
+    }
+    RC_ASSERT(tree.size() == leaves.size());
+    RC_ASSERT(tree.root() == reference_root(leaves));
+  });
+  EXPECT_TRUE(ok);
+}
+
+TEST(merkle, pop_back_across_a_power_of_two_and_to_empty) {
+  auto leaves = leaves_of(9);
+  merkle_tree tree = tree_of(leaves);
+  (void)tree.root();
+  for (int k = 0; k < 9; ++k) {
+    leaves.pop_back();
+    tree.pop_back();
+    EXPECT_EQ(tree.root(), reference_root(leaves)) << leaves.size() << " leaves";
+  }
+  EXPECT_EQ(tree.size(), 0u);
+}
+
 }  // namespace
 }  // namespace energo::crypto

@@ -213,6 +213,9 @@ class command_maker {
     return admin_signed(register_storage_unit{{keys().admins[0].public_key(), next_admin_nonce()},
                                               keys().units[u].public_key(), addr(owner), capacity_wh});
   }
+  command grant(uint32_t n) const {
+    return admin_signed(education_grant{{keys().admins[0].public_key(), next_admin_nonce()}, addr(n)});
+  }
   command station(uint32_t st, uint32_t owner, int64_t fee_units_per_kwh) const {
     return admin_signed(register_station{{keys().admins[0].public_key(), next_admin_nonce()},
                                          keys().stations[st].public_key(), addr(owner), fee_units_per_kwh});

@@ -4,6 +4,7 @@
 // (SPEC §2), overflow-checked EV counters, and refused commands consuming their nonce (SPEC §8).
 #include <gtest/gtest.h>
 
+#include "tests/ledger/refusal_check.hpp"
 #include "tests/market/ledger_market_fixture.hpp"
 
 namespace energo::ledger {
@@ -13,6 +14,7 @@ struct ledger_test_access {
   static charging_station& station(ledger& l, uint32_t i) { return l.stations_.at(i); }
   static account& account_at(ledger& l, account_index i) { return l.accounts_.at(i); }
   static totals& sums(ledger& l) { return l.totals_; }
+  static storage_unit& unit(ledger& l, uint32_t i) { return l.units_.at(i); }
 };
 
 namespace market_test {
@@ -158,6 +160,111 @@ TEST_F(market_rules_test, an_ev_delivery_that_would_overflow_a_lifetime_counter_
   ledger_test_access::sums(l()).grid_import_wh -= shift;
   ledger_test_access::account_at(l(), idx(vera)).grid_import_wh -= shift;
   EXPECT_EQ(must(make().delivery(0, session, 10)).filled_wh, 10);
+}
+
+// --- One overflow discipline for every counter (issue 7 §1) -----------------------------------------
+// Each unit of change checks every counter it raises at its worst case before changing anything. The
+// counters are driven near INT64_MAX through ledger_test_access, moving each total together with the
+// per-account (or per-unit) records that must add up to it, so the invariants still hold.
+
+class overflow_test : public market_rules_test {
+ protected:
+  // Raises the fee totals (collected = to_owners + education + network; per-member fees paid add up to
+  // collected) by the same amount, on alice's record and the network pool's share.
+  void shift_fee_totals(int64_t shift) {
+    ledger_test_access::sums(l()).fees_collected_units += shift;
+    ledger_test_access::sums(l()).fees_to_network_units += shift;
+    ledger_test_access::account_at(l(), idx(alice)).fees_paid_units += shift;
+  }
+  // A tick is a system command: refused, it changes nothing at all (no nonce to consume).
+  void expect_tick_refused(const command& tick_cmd) {
+    const ledger before = l();
+    const auto root = l().state_root();
+    auto r = l().apply(tick_cmd);
+    ASSERT_FALSE(r.has_value()) << "the tick was accepted";
+    EXPECT_EQ(errc_name(r.error().code), errc_name(errc::overflow)) << r.error().message;
+    EXPECT_EQ(test_support::refusal_diff(before, l(), tick_cmd, false), "");
+    EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(root));
+    EXPECT_TRUE(l().snapshot() == before.snapshot());
+  }
+};
+
+// close_epoch's totals: a tick whose epochs could collect more than the fee totals can hold is refused
+// before any epoch closes. The worst case is the fees the held WATT can owe (alice's 1,000 Wh at 1,000
+// units per kWh = 1,000 units per epoch), not epochs × supply: the boundary is exact.
+TEST_F(overflow_test, a_tick_whose_fees_could_overflow_the_fee_totals_is_refused_and_changes_nothing) {
+  must(make().params(1000));
+  mint(alice, 1000);
+  const int64_t headroom = 999;  // one unit short of one epoch's worst case
+  shift_fee_totals(INT64_MAX - headroom - l().sums().fees_collected_units);
+  expect_tick_refused(make().next_epoch());
+  // A tick inside the epoch closes nothing and raises no counter: accepted.
+  must(make().tick_to(l().time_ms() + 1000));
+  // Exactly one epoch's worst case of room: accepted, and the totals land on INT64_MAX.
+  shift_fee_totals(-1);
+  const auto out = must(make().next_epoch());
+  EXPECT_EQ(out.fees_units, 1000);
+  EXPECT_EQ(l().sums().fees_collected_units, INT64_MAX);
+  // Now no room at all: the next epoch close is refused.
+  expect_tick_refused(make().next_epoch());
+}
+
+// A week-long tick with no WATT held and no debt owes nothing: accepted however full the totals are
+// (a bound of epochs × supply would refuse every long tick at genesis).
+TEST_F(overflow_test, a_long_tick_that_can_collect_no_fee_is_accepted_with_full_fee_totals) {
+  must(make().params(1000));
+  shift_fee_totals(INT64_MAX - l().sums().fees_collected_units);
+  const auto out = must(make().tick_to(l().time_ms() + limits::tick_epochs_max * epoch_ms));
+  EXPECT_EQ(out.epochs_closed, limits::tick_epochs_max);
+}
+
+// A member's own fees_paid and a storage unit's fees_earned are checked too, not only the totals.
+TEST_F(overflow_test, a_tick_that_could_overflow_a_units_fees_earned_is_refused) {
+  must(make().params(1000));
+  mint(alice, 1000);
+  ledger_test_access::unit(l(), 0).fees_earned_units = INT64_MAX - 10;
+  expect_tick_refused(make().next_epoch());
+  ledger_test_access::unit(l(), 0).fees_earned_units = 0;
+  must(make().next_epoch());
+}
+
+// The market's totals: a trade the ledger's counters cannot take is not executed; nothing of it
+// changes, the crossing stays pending, and it trades once the counter has room.
+TEST_F(overflow_test, a_trade_that_would_overflow_the_market_volume_is_not_executed) {
+  mint(alice, 100);
+  must(make().ask(alice, 2, 100));
+  ledger_test_access::sums(l()).market_volume_wh = INT64_MAX - 99;
+  const ledger before = l();
+  const auto bid = make().bid(bob, 2, 100);
+  ASSERT_TRUE(l().verify_and_apply(bid).has_value());  // the order itself is accepted and rests
+  EXPECT_EQ(watt(alice), 100);
+  EXPECT_EQ(watt(bob), 0);
+  EXPECT_EQ(tsl(bob), rich_units);
+  EXPECT_EQ(l().sums().market_trades, before.sums().market_trades);
+  EXPECT_EQ(l().sums().market_volume_wh, INT64_MAX - 99);
+  EXPECT_TRUE(l().book().matching_pending());
+  EXPECT_EQ(orders(bob).size(), 1u);
+  // Room for exactly this trade: the next command resumes matching and the pair trades.
+  ledger_test_access::sums(l()).market_volume_wh = INT64_MAX - 100;
+  must(make().tick_to(l().time_ms() + 1000));
+  EXPECT_EQ(watt(bob), 100);
+  EXPECT_EQ(l().sums().market_volume_wh, INT64_MAX);
+  EXPECT_FALSE(l().book().matching_pending());
+}
+
+// Per-command counters: a reading, a backwards reading and a grant are refused with `overflow` when a
+// counter they raise is full (the signer's nonce is consumed, SPEC §8; nothing else changes).
+TEST_F(overflow_test, readings_and_grants_are_refused_when_their_counters_are_full) {
+  ledger_test_access::sums(l()).readings_accepted = INT64_MAX;
+  refused(make().reading(alice, 10, 0), errc::overflow);
+  ledger_test_access::sums(l()).readings_accepted = 0;
+  mint(alice, 10);
+  ledger_test_access::sums(l()).readings_refused_backwards = INT64_MAX;
+  refused(make().reading(alice, -5, 0), errc::overflow);  // backwards: the flag counters are full
+  ledger_test_access::sums(l()).readings_refused_backwards = 0;
+  ledger_test_access::sums(l()).grants_paid_units = INT64_MAX - 999;
+  refused(make().grant(stranger), errc::overflow);
+  ledger_test_access::sums(l()).grants_paid_units = 0;
 }
 
 // SPEC §8: an order refused for a rule (here: more resting orders than allowed) consumes its nonce,

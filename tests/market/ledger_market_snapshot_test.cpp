@@ -174,5 +174,59 @@ TEST_F(market_snapshot_test, one_tick_over_several_epochs_equals_one_tick_per_ep
   EXPECT_EQ(crypto::to_hex(stepped->state_root()), crypto::to_hex(l().state_root()));
 }
 
+// Issue 11 §5: the market root is incremental (one Merkle leaf per book pool slot, per book account,
+// per ring entry). After every command of a history with fills, parks, unparks, cancels in the middle
+// of the pool (the last slot moves into the hole), replaces and IOC remainders, the live root equals
+// the root of a ledger restored from the snapshot, which rebuilds every tree from scratch; and the
+// restored ledger keeps the same pool layout, so both stay equal on the same future.
+TEST_F(market_snapshot_test, incremental_market_root_equals_a_rebuild_after_every_command) {
+  std::vector<command> history;
+  auto step = [&](const command& c) {
+    must(c);
+    auto restored = ledger::restore(l().snapshot());
+    ASSERT_TRUE(restored.has_value()) << describe(restored.error());
+    ASSERT_EQ(crypto::to_hex(restored->state_root()), crypto::to_hex(l().state_root()))
+        << "after " << command_name(c.body) << " #" << history.size();
+    history.push_back(c);
+  };
+  mint(alice, 1500);
+  mint(bob, 800);
+  for (int k = 0; k < 6; ++k) step(make().ask(alice, 20 + k, 50));
+  for (int k = 0; k < 4; ++k) step(make().bid(carol, 5 + k, 40));
+  step(make().cancel(alice, orders(alice).front().id));         // a hole early in the pool
+  step(make().ask(erin, 10, 100));                              // unfunded: parked when reached
+  step(make().bid(bob, 21, 60));                                // fills alice @ 21, crosses erin (parked)
+  step(make().replace(carol, orders(carol).back().id, 9, 10));  // loses priority, new id
+  step(make().cancel(carol, orders(carol).front().id));
+  step(make().reading(erin, 100, 0));                           // erin's ask returns
+  step(make().bid(frank, 30, 500, order_kind::immediate_or_cancel));
+  step(make().next_epoch());
+  const auto live_root = l().state_root();
+  auto restored = ledger::restore(l().snapshot());
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->book().serialize(), l().book().serialize());
+  // The same further commands on both: equal roots (the restored pool layout is the live one).
+  command_maker other(*restored);
+  for (const auto& c : {make().cancel(alice, orders(alice).front().id), make().ask(bob, 12, 30), make().bid(carol, 12, 30)}) {
+    must(c);
+    ASSERT_TRUE(restored->verify_and_apply(c).has_value());
+    EXPECT_EQ(crypto::to_hex(restored->state_root()), crypto::to_hex(l().state_root()));
+  }
+  EXPECT_NE(live_root, l().state_root());
+}
+
+
+// More trades than the trade ring holds (1,024) between two roots: the ring's tree is rebuilt, not
+// updated position by position (regression: RC seed 17901205511370755242 of dense_trading).
+TEST_F(market_snapshot_test, more_trades_than_the_ring_between_two_roots_keep_the_root_right) {
+  mint(alice, 1100);
+  (void)l().state_root();
+  must(make().ask(alice, 3, 1100));
+  for (int k = 0; k < 1030; ++k) ASSERT_TRUE(l().apply(make().bid(bob, 3, 1)).has_value());
+  auto restored = ledger::restore(l().snapshot());
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(crypto::to_hex(restored->state_root()), crypto::to_hex(l().state_root()));
+}
+
 }  // namespace
 }  // namespace energo::ledger::market_test

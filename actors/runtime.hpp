@@ -12,7 +12,9 @@
 
 #include "common/result.hpp"
 #include "consensus/types.hpp"
+#include "actors/event_hub.hpp"
 #include "actors/membership.hpp"
+#include "actors/metrics.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/ed25519.hpp"
 #include "ledger/ledger.hpp"
@@ -54,6 +56,10 @@ struct node_context {
   bool clock_enabled = true;
   uint32_t clock_interval_ms = 1000;
   int64_t clock_step_ms_max = 15 * 60 * 1000;
+  // Written by the actors, read by the HTTP gateway (actors/metrics.hpp, actors/event_hub.hpp).
+  // The pointers are fixed; what they point to is thread-safe.
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  std::shared_ptr<event_hub> events = std::make_shared<event_hub>();
 };
 
 struct node_handles {

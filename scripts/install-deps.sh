@@ -7,6 +7,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   litecoind  # a real Bitcoin-Core-lineage node for the Qtum anchoring tests (tests/qtum, DEPENDENCIES.md)
+  chromium   # headless browser for the dashboard test (tests/node/http_test.cpp; skipped when absent)
 )
 missing=()
 for p in "${packages[@]}"; do

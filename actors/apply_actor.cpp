@@ -108,6 +108,7 @@ struct apply_state {
   struct waiter {
     caf::response_promise promise;
     clock_type::time_point deadline;
+    clock_type::time_point registered;  // proposal-to-apply latency (actors/metrics.hpp)
   };
   std::map<std::string, std::vector<waiter>> waiters;
   struct pending_read {
@@ -119,6 +120,9 @@ struct apply_state {
     std::string query_params;
   };
   std::vector<pending_read> reads;
+  // Event stream and trade metrics: the book's next trade id and prices last seen.
+  uint64_t next_trade_id = 0;
+  int64_t last_price = -1, buy_price = -1, sell_price = -1;
   static inline const char* name = "apply";
 };
 
@@ -174,7 +178,14 @@ void answer(apply_state& s, const std::string& hash, const stored_outcome& o, bo
   r.what = net::client_response::kind::outcome;
   r.outcome = o.outcome;
   r.outcome.duplicate = duplicate;
-  for (auto& w : it->second) w.promise.deliver(r);
+  const auto now = clock_type::now();
+  for (auto& w : it->second) {
+    if (!duplicate) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - w.registered).count();
+      s.ctx->metrics->proposal_to_apply.observe_ms(static_cast<uint64_t>(std::max<int64_t>(0, ms)));
+    }
+    w.promise.deliver(r);
+  }
   s.waiters.erase(it);
 }
 
@@ -213,6 +224,87 @@ void serve_reads(apply_state& s) {
   }
 }
 
+void count_outcome(node_metrics& m, const ledger::result<ledger::apply_outcome>& r) {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  m.apply_commands_total.fetch_add(1, relaxed);
+  if (!r) {
+    m.apply_commands_refused_total.fetch_add(1, relaxed);
+    return;
+  }
+  auto add = [](node_metrics::counter& c, int64_t v) {
+    if (v > 0) c.fetch_add(static_cast<uint64_t>(v), relaxed);
+  };
+  add(m.apply_fees_units_total, r->fees_units);
+  add(m.apply_minted_wh_total, r->minted_wh);
+  add(m.apply_burned_wh_total, r->burned_wh);
+}
+
+void update_gauges(const apply_state& s) {
+  auto& m = *s.ctx->metrics;
+  constexpr auto relaxed = std::memory_order_relaxed;
+  m.apply_applied_index.store(static_cast<int64_t>(s.applied), relaxed);
+  m.apply_durable_index.store(static_cast<int64_t>(s.durable_applied), relaxed);
+  m.apply_waiting_commands.store(static_cast<int64_t>(s.waiters.size()), relaxed);
+  m.apply_pending_reads.store(static_cast<int64_t>(s.reads.size()), relaxed);
+  m.apply_outgoing_proposals.store(static_cast<int64_t>(s.outgoing_commands.size()), relaxed);
+}
+
+// After a delivery: trade metrics and the event stream (actors/event_hub.hpp): new trades (read
+// from the book's ring by trade id), changed prices, then the applied index. Never blocks: the
+// hub drops a subscriber that falls behind.
+void publish_events(apply_state& s, uint64_t commands) {
+  auto& m = *s.ctx->metrics;
+  auto& hub = *s.ctx->events;
+  const bool listening = hub.subscribers() > 0;
+  std::size_t dropped = 0;  // subscribers that fell behind
+  const auto& book = s.led->book();
+  const uint64_t next = book.next_trade_id();
+  if (s.next_trade_id == 0) s.next_trade_id = next;  // first delivery after start: nothing is new
+  if (next > s.next_trade_id) {
+    m.apply_trades_total.fetch_add(next - s.next_trade_id, std::memory_order_relaxed);
+    // The ring keeps the last trade_ring_max trades: a delivery with more loses the oldest ones
+    // for volume (the count above stays exact).
+    for (const auto& t : book.recent_trades()) {
+      if (t.id < s.next_trade_id) continue;
+      if (t.quantity_wh > 0) m.apply_traded_wh_total.fetch_add(static_cast<uint64_t>(t.quantity_wh), std::memory_order_relaxed);
+      if (t.notional_units > 0) m.apply_traded_units_total.fetch_add(static_cast<uint64_t>(t.notional_units), std::memory_order_relaxed);
+      if (!listening) continue;
+      nlohmann::json j;
+      j["id"] = t.id;
+      j["epoch"] = t.epoch;
+      j["buy_order"] = t.buy_order;
+      j["sell_order"] = t.sell_order;
+      j["price_units_per_wh"] = t.price_units_per_wh;
+      j["quantity_wh"] = t.quantity_wh;
+      j["notional_units"] = t.notional_units;
+      j["applied_index"] = s.applied;
+      dropped += hub.publish("trade", j.dump());
+    }
+    s.next_trade_id = next;
+  }
+  if (!listening) return;
+  int64_t last_price = 0;
+  if (const auto e = book.epochs(); !e.empty()) last_price = e.back().last_price_units_per_wh;
+  const int64_t buy = book.buy_price(), sell = book.sell_price();
+  if (last_price != s.last_price || buy != s.buy_price || sell != s.sell_price) {
+    nlohmann::json j;
+    j["last_price_units_per_wh"] = last_price;
+    j["buy_price_units_per_wh"] = buy;
+    j["sell_price_units_per_wh"] = sell;
+    j["epoch"] = s.led->epoch();
+    j["applied_index"] = s.applied;
+    dropped += hub.publish("price", j.dump());
+    s.last_price = last_price, s.buy_price = buy, s.sell_price = sell;
+  }
+  nlohmann::json j;
+  j["applied_index"] = s.applied;
+  j["commands"] = commands;
+  j["ledger_time_ms"] = s.led->time_ms();
+  j["epoch"] = s.led->epoch();
+  dropped += hub.publish("applied", j.dump());
+  if (dropped > 0) m.http_event_subscribers_dropped_total.fetch_add(dropped, std::memory_order_relaxed);
+}
+
 // Writes the ledger image, the pending outcome writes and the applied index in one synced batch.
 void persist(self_ptr self) {
   auto& s = self->state;
@@ -226,6 +318,7 @@ void persist(self_ptr self) {
   }
   writes.clear();
   s.durable_applied = s.applied;
+  s.ctx->metrics->apply_durable_index.store(static_cast<int64_t>(s.durable_applied), std::memory_order_relaxed);
   refresh_root(s);
   spdlog::debug("apply: persisted {} root {}", s.durable_applied, crypto::to_hex(crypto::as_bytes(s.root)));
   // Only a persisted state may become a snapshot: raft compacts its log up to it.
@@ -321,13 +414,16 @@ void apply_checkpoint_entry(apply_state& s, const cs::entry& e, entry_kind kind)
 void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   auto& s = self->state;
   auto& writes = s.pending_writes;
+  auto& metrics = *s.ctx->metrics;
   uint64_t last = s.applied;
+  uint64_t commands_applied = 0;
   bool registry_changed = false;
   bool book_changed = false;
   for (const auto& e : entries) {
     if (e.index <= s.applied) continue;  // already in the durable state (restart re-delivers)
     if (e.index != last + 1) fatal("gap in committed entries: expected " + std::to_string(last + 1) + ", got " + std::to_string(e.index));
     last = e.index;
+    metrics.apply_entries_total.fetch_add(1, std::memory_order_relaxed);
     if (e.type != cs::entry_type::normal) continue;
     const auto kind = kind_of(e.data);
     if (kind == entry_kind::leader_tick) {
@@ -397,6 +493,8 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       }
       ledger::result<ledger::apply_outcome> r =
           cmd ? s.led->apply(*cmd) : ledger::result<ledger::apply_outcome>{ledger::fail(cmd.error().code, cmd.error().message)};
+      count_outcome(metrics, r);
+      ++commands_applied;
       stored_outcome so{e.index, position++, to_outcome(e.index, r)};
       const auto h = crypto::sha256(crypto::as_bytes(bytes));
       std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
@@ -422,6 +520,8 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   s.applied = last;
   if (registry_changed) publish_registry(self);
   serve_reads(s);
+  publish_events(s, commands_applied);
+  update_gauges(s);
   // A snapshot is due (every snapshot_every_entries): persist now, so raft can compact on time.
   if (writes.size() >= pending_writes_max || s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
     return persist(self);
@@ -470,6 +570,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     return false;
   }
   s.led.emplace(std::move(*led));
+  s.next_trade_id = 0;  // trades inside the snapshot are not this node's to count
   s.registry = std::move(*reg);
   s.book = std::move(*book);
   // The installed state replaced this replica's checkpoint images: proofs at older marks must be
@@ -597,7 +698,9 @@ caf::result<net::client_response> wait_and_propose(self_ptr self, std::string ha
       }
     }
     auto rp = self->make_response_promise();
-    it->second.push_back({rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms)});
+    const auto now = clock_type::now();
+    it->second.push_back({rp, now + std::chrono::milliseconds(s.ctx->submit_timeout_ms), now});
+    update_gauges(s);
     return rp;
 }
 
@@ -656,6 +759,7 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
   load(self->state);
   return {
       [self](wire_atom, caf::actor raft, caf::actor peers) {
+        update_gauges(self->state);
         self->state.raft = std::move(raft);
         self->state.peers = std::move(peers);
         publish_registry(self);
@@ -737,6 +841,7 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
             ++it;
           }
         }
+        update_gauges(s);
         self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
       },
       [self](stop_atom) {

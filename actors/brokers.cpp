@@ -356,6 +356,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
         auto& st = self->state;
         st.conns.insert_or_assign(msg.handle, client_broker_state::conn{net::frame_reader(net::limits::client_frame_bytes_max),
                                                                         st.next_serial++});
+        ctx->metrics->client_connections.store(static_cast<int64_t>(st.conns.size()), std::memory_order_relaxed);
         self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_bytes));
       },
       [self, ctx, raft, apply, ingest, timeout](const caf::io::new_data_msg& msg) {
@@ -384,36 +385,48 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
           switch (req->what) {
             case net::client_request::kind::submit: {
               if (self->state.inflight >= ctx->submit_inflight_max) {
+                ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::busy));
                 reply(self, hdl, id, fail(net::client_errc::busy, "the node's submission queue is full; retry"));
                 break;
               }
               ++self->state.inflight;
+              ctx->metrics->client_inflight_submissions.fetch_add(1, std::memory_order_relaxed);
               self->request(ingest, timeout, submit_atom::value, std::move(req->command))
                   .then(
-                      [self, hdl, id](net::client_response& r) {
+                      [self, ctx, hdl, id](net::client_response& r) {
                         --self->state.inflight;
+                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+                        if (r.what == net::client_response::kind::failure) ctx->metrics->refused(static_cast<uint16_t>(r.failure.code));
                         reply(self, hdl, id, std::move(r));
                       },
-                      [self, hdl, id](caf::error& e) {
+                      [self, ctx, hdl, id](caf::error& e) {
                         --self->state.inflight;
+                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+                        ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
                         reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
                       });
               break;
             }
             case net::client_request::kind::admin: {
               if (self->state.inflight >= ctx->submit_inflight_max) {
+                ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::busy));
                 reply(self, hdl, id, fail(net::client_errc::busy, "the node's submission queue is full; retry"));
                 break;
               }
               ++self->state.inflight;
+              ctx->metrics->client_inflight_submissions.fetch_add(1, std::memory_order_relaxed);
               self->request(ingest, timeout, admin_atom::value, std::move(req->command))
                   .then(
-                      [self, hdl, id](net::client_response& r) {
+                      [self, ctx, hdl, id](net::client_response& r) {
                         --self->state.inflight;
+                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+                        if (r.what == net::client_response::kind::failure) ctx->metrics->refused(static_cast<uint16_t>(r.failure.code));
                         reply(self, hdl, id, std::move(r));
                       },
-                      [self, hdl, id](caf::error& e) {
+                      [self, ctx, hdl, id](caf::error& e) {
                         --self->state.inflight;
+                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+                        ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
                         reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
                       });
               break;
@@ -542,7 +555,10 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
           }
         }
       },
-      [self](const caf::io::connection_closed_msg& msg) { self->state.conns.erase(msg.handle); },
+      [self, ctx](const caf::io::connection_closed_msg& msg) {
+        self->state.conns.erase(msg.handle);
+        ctx->metrics->client_connections.store(static_cast<int64_t>(self->state.conns.size()), std::memory_order_relaxed);
+      },
       [](const caf::io::acceptor_closed_msg&) {},
       [self](stop_atom) {
         // Stop accepting work: close the listening socket; connections get `shutting_down`.

@@ -154,6 +154,19 @@ void flush_proposals(self_ptr self) {
 
 void finish_ready(self_ptr self, cs::ready r);
 
+// Gauges of actors/metrics.hpp, refreshed after every ready.
+void publish_metrics(const raft_state& s) {
+  auto& m = *s.ctx->metrics;
+  const auto& core = *s.core;
+  constexpr auto relaxed = std::memory_order_relaxed;
+  m.raft_term.store(static_cast<int64_t>(core.term()), relaxed);
+  m.raft_commit_index.store(static_cast<int64_t>(core.commit_index()), relaxed);
+  m.raft_last_index.store(static_cast<int64_t>(core.last_index()), relaxed);
+  m.raft_snapshot_index.store(static_cast<int64_t>(core.snapshot_metadata().index), relaxed);
+  m.raft_is_leader.store(core.role() == cs::role::leader ? 1 : 0, relaxed);
+  m.raft_proposals_pending.store(static_cast<int64_t>(s.proposals.size()), relaxed);
+}
+
 void process_ready(self_ptr self) {
   auto& s = self->state;
   s.ready_scheduled = false;
@@ -195,7 +208,11 @@ void finish_ready(self_ptr self, cs::ready r) {
     if (auto res = ctx.store->persist(std::span<const st::group_write>(&w, 1)); !res) fatal_storage("persist", res.error());
   }
   // (d) messages
-  for (auto& m : r.messages) self->send(s.peers, peer_out_atom::value, std::move(m));
+  auto& metrics = *ctx.metrics;
+  for (auto& m : r.messages) {
+    if (m.type == cs::message_type::snapshot_chunk) metrics.raft_snapshot_chunks_sent_total.fetch_add(1, std::memory_order_relaxed);
+    self->send(s.peers, peer_out_atom::value, std::move(m));
+  }
   // (e) committed entries, in order, to the apply actor
   if (!r.committed_entries.empty()) self->send(s.apply, committed_atom::value, r.committed_entries);
   for (const auto& rs : r.read_states) {
@@ -219,9 +236,11 @@ void finish_ready(self_ptr self, cs::ready r) {
   }
   if (s.core->role() != s.last_role || s.core->leader() != s.last_leader) {
     spdlog::info("raft: {} in term {}, leader {}", cs::to_string(s.core->role()), s.core->term(), s.core->leader());
+    if (s.core->leader() != s.last_leader) metrics.raft_leader_changes_total.fetch_add(1, std::memory_order_relaxed);
     s.last_role = s.core->role();
     s.last_leader = s.core->leader();
   }
+  publish_metrics(s);
   if (s.core->has_ready()) schedule_ready(self);
 }
 

@@ -14,7 +14,9 @@
 #include "common/result.hpp"
 #include "consensus/types.hpp"
 #include "actors/checkpoint_actor.hpp"
+#include "actors/event_hub.hpp"
 #include "actors/membership.hpp"
+#include "actors/metrics.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/ed25519.hpp"
 #include "ledger/ledger.hpp"
@@ -61,6 +63,10 @@ struct node_context {
   // only while this node leads). The metrics object exists whenever the actor does.
   std::optional<checkpoint_config> checkpoint;
   std::shared_ptr<checkpoint_metrics> checkpoint_stats;
+  // Written by the actors, read by the HTTP gateway (actors/metrics.hpp, actors/event_hub.hpp).
+  // The pointers are fixed; what they point to is thread-safe.
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  std::shared_ptr<event_hub> events = std::make_shared<event_hub>();
 };
 
 struct node_handles {

@@ -74,6 +74,7 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       {"qtum", {"network", "rpc_url", "rpc_cookie_file", "rpc_user", "rpc_password", "rpc_timeout_ms", "key_file",
                 "address_version", "coinbase_maturity_blocks", "fee_rate_sat_per_kvb", "relay_fee_min_sat_per_kvb",
                 "dust_relay_fee_sat_per_kvb", "confirmations", "every_entries", "every_ms", "poll_ms", "funds_low_sat"}},
+      {"http", {"listen", "connections_max", "body_bytes_max"}},
   };
   for (auto&& [k, v] : doc) {
     const std::string key(k.str());
@@ -103,7 +104,10 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       take(doc, "bootstrap", c.bootstrap_file, "", err) && take(doc, "join", c.join, "", err) &&
       take(sub("listen"), "peer", c.peer_listen, "listen.", err) &&
       take(sub("listen"), "client", c.client_listen, "listen.", err) &&
-      take(sub("listen"), "http", c.http_listen, "listen.", err) &&
+      take(sub("listen"), "http", c.http_listen, "listen.", err) &&  // older spelling of http.listen
+      take(sub("http"), "listen", c.http_listen, "http.", err) &&
+      take(sub("http"), "connections_max", c.http_connections_max, "http.", err) &&
+      take(sub("http"), "body_bytes_max", c.http_body_bytes_max, "http.", err) &&
       take(sub("raft"), "tick_ms", c.tick_ms, "raft.", err) &&
       take(sub("raft"), "election_ticks", c.election_ticks, "raft.", err) &&
       take(sub("raft"), "heartbeat_ticks", c.heartbeat_ticks, "raft.", err) &&
@@ -186,6 +190,13 @@ energo::result<void, std::string> validate_config(const node_config& c) {
   if (c.data_dir.empty()) return fail_t{"data_dir is not set (--data or data_dir in the config)"};
   if (!net::parse_endpoint(c.peer_listen)) return fail_t{"listen.peer '" + c.peer_listen + "' is not host:port"};
   if (!net::parse_endpoint(c.client_listen)) return fail_t{"listen.client '" + c.client_listen + "' is not host:port"};
+  if (!c.http_listen.empty() && !net::parse_endpoint(c.http_listen)) {
+    return fail_t{"http.listen '" + c.http_listen + "' is not host:port"};
+  }
+  if (c.http_connections_max < 1 || c.http_connections_max > 4096) return fail_t{"http.connections_max must be in [1, 4096]"};
+  if (c.http_body_bytes_max < 1024 || c.http_body_bytes_max > (1u << 20)) {
+    return fail_t{"http.body_bytes_max must be in [1024, 1048576]"};
+  }
   if (c.tick_ms < 1 || c.tick_ms > 10000) return fail_t{"raft.tick_ms must be in [1, 10000]"};
   if (c.election_ticks < 2 || c.election_ticks > 1000) return fail_t{"raft.election_ticks must be in [2, 1000]"};
   if (c.heartbeat_ticks < 1 || c.heartbeat_ticks >= c.election_ticks) {

@@ -36,7 +36,6 @@ struct node_config {
   std::string data_dir;
   std::string peer_listen = "127.0.0.1:7100";
   std::string client_listen = "127.0.0.1:7200";
-  std::string http_listen = "127.0.0.1:7300";  // reserved: the HTTP gateway is not served yet
   std::string bootstrap_file;                  // first start of an initial voter
   std::string join;                            // not supported yet (membership changes come later)
   // Raft timings
@@ -56,6 +55,11 @@ struct node_config {
   int64_t clock_step_ms_max = 15 * 60 * 1000;  // one tick never advances ledger time more
   // Demo and test communities only: ledger time = anchor + speedup × elapsed (actors/tick_source.hpp).
   int64_t clock_speedup = 1;
+  // HTTP gateway (docs/node.md "HTTP API"): off unless a listen address is set; loopback
+  // addresses are the norm (the gateway has no TLS; put a reverse proxy in front to expose it).
+  std::string http_listen;                   // host:port, e.g. 127.0.0.1:7300; empty = no gateway
+  uint32_t http_connections_max = 64;        // served at once (one thread each); beyond: 503
+  uint32_t http_body_bytes_max = 64 * 1024;  // a request body; beyond: 413
   // Logging
   std::string log_level = "info";  // trace, debug, info, warn, error
   std::string log_format = "text"; // text or json

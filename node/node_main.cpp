@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "actors/http_gateway.hpp"
 #include "actors/runtime.hpp"
 #include "net/client_conn.hpp"
 
@@ -44,7 +45,8 @@ int fail(int code, const std::string& message) {
 // Flags shared by start and check-config; each overrides the file when given.
 struct flag_overrides {
   std::string config_file;
-  std::string data_dir, name, peer_listen, client_listen, bootstrap, log_level, log_format;
+  std::string data_dir, name, peer_listen, client_listen, http_listen, bootstrap, log_level, log_format;
+  uint32_t http_connections_max = 0;
   std::vector<std::string> join;
   uint32_t tick_ms = 0;
   uint64_t snapshot_every = 0;
@@ -58,6 +60,8 @@ void add_flags(CLI::App* app, flag_overrides& f) {
   app->add_option("--name", f.name, "node name (logs, status)");
   app->add_option("--peer-listen", f.peer_listen, "peer listen address host:port (default 127.0.0.1:7100)");
   app->add_option("--client-listen", f.client_listen, "client listen address host:port (default 127.0.0.1:7200)");
+  app->add_option("--http-listen", f.http_listen, "HTTP gateway address host:port (default: none; e.g. 127.0.0.1:7300)");
+  app->add_option("--http-connections-max", f.http_connections_max, "HTTP connections served at once (default 64)");
   app->add_option("--bootstrap", f.bootstrap, "bootstrap file (first start of an initial voter)");
   app->add_option("--join", f.join, "first start of a new member: a member's client address host:port (several: comma)")
       ->delimiter(',');
@@ -79,6 +83,8 @@ energo::result<config_load, std::string> resolve(const flag_overrides& f) {
   if (!f.peer_listen.empty()) c.peer_listen = f.peer_listen;
   if (!f.client_listen.empty()) c.client_listen = f.client_listen;
   if (!f.bootstrap.empty()) c.bootstrap_file = f.bootstrap;
+  if (!f.http_listen.empty()) c.http_listen = f.http_listen;
+  if (f.http_connections_max != 0) c.http_connections_max = f.http_connections_max;
   if (!f.log_level.empty()) c.log_level = f.log_level;
   if (!f.log_format.empty()) c.log_format = f.log_format;
   if (f.tick_ms != 0) c.tick_ms = f.tick_ms;
@@ -332,8 +338,24 @@ int cmd_start(const flag_overrides& f) {
       std::fflush(nullptr);
       std::_Exit(exit);  // actors hold the store; nothing was served, nothing to flush
     }
-    spdlog::info("started node {} ({}) in cluster {}: peers on {}:{}, clients on {}:{}", ctx->self, ctx->name,
-                 ctx->cluster_id, ctx->peer_listen.host, handles->peer_port, ctx->client_listen.host, handles->client_port);
+    std::unique_ptr<actors::http_gateway> http;
+    if (!c.http_listen.empty()) {
+      actors::http_options ho;
+      ho.listen = *net::parse_endpoint(c.http_listen);
+      ho.connections_max = c.http_connections_max;
+      ho.body_bytes_max = c.http_body_bytes_max;
+      auto g = actors::http_gateway::start(sys, *handles, ctx, ho);
+      if (!g) {
+        spdlog::error("http: {}", g.error());
+        std::fflush(nullptr);
+        std::_Exit(exit_network);
+      }
+      http = std::move(*g);
+    }
+    spdlog::info("started node {} ({}) in cluster {}: peers on {}:{}, clients on {}:{}{}", ctx->self, ctx->name,
+                 ctx->cluster_id, ctx->peer_listen.host, handles->peer_port, ctx->client_listen.host, handles->client_port,
+                 http ? ", http on " + c.http_listen.substr(0, c.http_listen.rfind(':')) + ":" + std::to_string(http->port())
+                      : std::string());
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
       const auto r = reload_log_level(f.config_file);
@@ -343,6 +365,7 @@ int cmd_start(const flag_overrides& f) {
       else spdlog::log(std::max(spdlog::get_level(), spdlog::level::info), "{}", r.message);
     }
     spdlog::info("signal {}: shutting down", sig);
+    if (http) http->stop();  // first: HTTP clients get no new work once the actors drain
     actors::stop_node(sys, *handles, shutdown_transfer_wait_ms);
   }
   if (auto r = store->flush(); !r) spdlog::warn("flush: {}", r.error().message);

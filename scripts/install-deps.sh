@@ -8,6 +8,7 @@ packages=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   litecoind  # a real Bitcoin-Core-lineage node for the Qtum anchoring tests (tests/qtum, DEPENDENCIES.md)
   iproute2   # `ip netns` for tests/cluster_faults (without it, or without root, the harness runs on loopback)
+  chromium   # headless browser for the dashboard test (tests/node/http_test.cpp; skipped when absent)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -76,6 +76,9 @@ class order_book {
   [[nodiscard]] uint64_t current_epoch() const noexcept { return epoch_; }
   // The id the next new (or renumbered) order will get.
   [[nodiscard]] order_id next_order_id() const noexcept { return next_order_id_; }
+  // The id the next trade will get: trades with ids in [a, next_trade_id()) happened since a
+  // caller saw `a` (the node's event stream and metrics read them from recent_trades()).
+  [[nodiscard]] trade_id next_trade_id() const noexcept { return next_trade_id_; }
   // Bytes held by the book structures (pool, levels, indexes), excluding market-data rings.
   [[nodiscard]] std::size_t book_memory_bytes() const noexcept;
   [[nodiscard]] std::size_t market_data_memory_bytes() const noexcept;

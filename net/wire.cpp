@@ -516,6 +516,7 @@ wire_result<client_response> decode_client_response(std::string_view body) {
       case schema::ClientResponse::QUERY:
         out.what = client_response::kind::query;
         out.text = text_of(res.getQuery(), limits::client_response_text_bytes_max);
+        return out;
       case schema::ClientResponse::CHECKPOINT:
         out.what = client_response::kind::checkpoint;
         out.text = text_of(res.getCheckpoint(), limits::client_response_text_bytes_max);

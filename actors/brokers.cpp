@@ -383,31 +383,9 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
             continue;
           }
           switch (req->what) {
-            case net::client_request::kind::submit: {
-              if (self->state.inflight >= ctx->submit_inflight_max) {
-                ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::busy));
-                reply(self, hdl, id, fail(net::client_errc::busy, "the node's submission queue is full; retry"));
-                break;
-              }
-              ++self->state.inflight;
-              ctx->metrics->client_inflight_submissions.fetch_add(1, std::memory_order_relaxed);
-              self->request(ingest, timeout, submit_atom::value, std::move(req->command))
-                  .then(
-                      [self, ctx, hdl, id](net::client_response& r) {
-                        --self->state.inflight;
-                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
-                        if (r.what == net::client_response::kind::failure) ctx->metrics->refused(static_cast<uint16_t>(r.failure.code));
-                        reply(self, hdl, id, std::move(r));
-                      },
-                      [self, ctx, hdl, id](caf::error& e) {
-                        --self->state.inflight;
-                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
-                        ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
-                        reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
-                      });
-              break;
-            }
+            case net::client_request::kind::submit:
             case net::client_request::kind::admin: {
+              // Both are signed submissions through ingest and share the in-flight bound.
               if (self->state.inflight >= ctx->submit_inflight_max) {
                 ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::busy));
                 reply(self, hdl, id, fail(net::client_errc::busy, "the node's submission queue is full; retry"));
@@ -415,20 +393,23 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
               }
               ++self->state.inflight;
               ctx->metrics->client_inflight_submissions.fetch_add(1, std::memory_order_relaxed);
-              self->request(ingest, timeout, admin_atom::value, std::move(req->command))
-                  .then(
-                      [self, ctx, hdl, id](net::client_response& r) {
-                        --self->state.inflight;
-                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
-                        if (r.what == net::client_response::kind::failure) ctx->metrics->refused(static_cast<uint16_t>(r.failure.code));
-                        reply(self, hdl, id, std::move(r));
-                      },
-                      [self, ctx, hdl, id](caf::error& e) {
-                        --self->state.inflight;
-                        ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
-                        ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
-                        reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
-                      });
+              auto on_answer = [self, ctx, hdl, id](net::client_response& r) {
+                --self->state.inflight;
+                ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+                if (r.what == net::client_response::kind::failure) ctx->metrics->refused(static_cast<uint16_t>(r.failure.code));
+                reply(self, hdl, id, std::move(r));
+              };
+              auto on_error = [self, ctx, hdl, id](caf::error& e) {
+                --self->state.inflight;
+                ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+                ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
+                reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
+              };
+              if (req->what == net::client_request::kind::submit) {
+                self->request(ingest, timeout, submit_atom::value, std::move(req->command)).then(on_answer, on_error);
+              } else {
+                self->request(ingest, timeout, admin_atom::value, std::move(req->command)).then(on_answer, on_error);
+              }
               break;
             }
             case net::client_request::kind::members:

@@ -77,10 +77,13 @@ struct node_proc {
 
 class cluster_fixture : public ::testing::Test {
  protected:
+  // Nodes in the bootstrap file; a fixture may run a one-node cluster (cheaper, same code paths).
+  virtual int cluster_size() const { return 3; }
+
   void SetUp() override {
     char tmpl[] = "/tmp/energo-cluster-XXXXXX";
     root_ = ::mkdtemp(tmpl);
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < cluster_size(); ++i) {
       node_proc n;
       n.name = "n" + std::to_string(i + 1);
       n.dir = root_ + "/" + n.name;
@@ -94,7 +97,7 @@ class cluster_fixture : public ::testing::Test {
     }
     std::ofstream b(root_ + "/bootstrap.toml");
     b << "genesis = \"" << fs::absolute("examples/community/genesis.json").string() << "\"\n";
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < cluster_size(); ++i) {
       b << "[[member]]\nname = \"" << nodes_[i].name << "\"\npublic_key = \"" << public_keys_[i]
         << "\"\npeer = \"127.0.0.1:" << nodes_[i].peer_port << "\"\nclient = \"127.0.0.1:" << nodes_[i].client_port << "\"\n";
     }

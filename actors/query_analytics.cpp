@@ -1,6 +1,7 @@
 // analytics and statement (actors/query.hpp) over the analytics index (actors/analytics.hpp).
 #include "actors/analytics.hpp"
 #include "actors/query_internal.hpp"
+#include "common/checked.hpp"
 
 namespace energo::actors::query_detail {
 
@@ -11,7 +12,7 @@ json figures_json(const member_figures& f) {
   member_figures::fields([&](const char* name, int64_t member_figures::*p) { j[name] = f.*p; });
   // Share of consumption served by the community (storage), in per mille; null without consumption.
   if (f.consumed_wh > 0) {
-    j["self_sufficiency_permille"] = static_cast<int64_t>(static_cast<__int128>(f.community_wh) * 1000 / f.consumed_wh);
+    j["self_sufficiency_permille"] = static_cast<int64_t>(static_cast<energo::int128>(f.community_wh) * 1000 / f.consumed_wh);
   } else {
     j["self_sufficiency_permille"] = nullptr;
   }

@@ -1,5 +1,6 @@
 #include "node/sizing.hpp"
 
+#include "common/checked.hpp"
 #include "ledger/types.hpp"
 
 namespace energo::node {
@@ -13,11 +14,11 @@ energo::result<sizing_result, std::string> size_storage(const sizing_input& in) 
   sizing_result r;
   r.bmax_wh = *bmax;
   // bmax ≤ 10^12 and users ≤ 10^8: products below stay under 2^127; checked against int64 below.
-  const __int128 per_user = (static_cast<__int128>(3) * r.bmax_wh + 3) / 4;
-  const __int128 capacity = per_user * static_cast<__int128>(in.users);
-  const __int128 cost = (capacity * in.battery_price_cents_per_kwh + 999) / 1000;
-  const __int128 containers = (capacity + limits::container_capacity_wh - 1) / limits::container_capacity_wh;
-  constexpr __int128 int64_max = INT64_MAX;
+  const energo::int128 per_user = (static_cast<energo::int128>(3) * r.bmax_wh + 3) / 4;
+  const energo::int128 capacity = per_user * static_cast<energo::int128>(in.users);
+  const energo::int128 cost = (capacity * in.battery_price_cents_per_kwh + 999) / 1000;
+  const energo::int128 containers = (capacity + limits::container_capacity_wh - 1) / limits::container_capacity_wh;
+  constexpr energo::int128 int64_max = INT64_MAX;
   if (capacity > int64_max || cost > int64_max || containers * limits::container_area_m2 > int64_max)
     return fail{"the result does not fit in 64 bits; use fewer users"};
   r.capacity_per_user_wh = static_cast<int64_t>(per_user);

@@ -19,6 +19,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actors_internal.hpp"
+#include "actors/analytics.hpp"
 #include "actors/messages.hpp"
 #include "actors/query.hpp"
 #include "actors/state_codec.hpp"
@@ -38,6 +39,7 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr std::string_view ledger_key = "ledger";
+constexpr std::string_view analytics_key = "analytics";  // the analytics index (actors/analytics.hpp)
 constexpr std::string_view members_key = "members";  // the member registry (actors/membership.hpp)
 constexpr std::string_view outcome_prefix = "o/";
 // Checkpoints on Qtum (checkpoint_state.hpp): the replicated book, and - local to each replica,
@@ -87,6 +89,7 @@ struct apply_state {
   caf::actor raft;
   caf::actor peers;
   std::optional<ledger::ledger> led;
+  std::optional<analytics_index> analytics;  // derived from the applied commands; persisted with the ledger
   member_registry registry;
   checkpoint_book book;
   std::deque<uint64_t> checkpoint_images;  // indexes with a ledger image kept (oldest first)
@@ -123,6 +126,9 @@ struct apply_state {
   // Event stream and trade metrics: the book's next trade id and prices last seen.
   uint64_t next_trade_id = 0;
   int64_t last_price = -1, buy_price = -1, sell_price = -1;
+  // `snapshot save` (query "node_image"): one encoded image served in chunks; a new save replaces it.
+  std::string image_cache;
+  uint64_t image_cache_index = 0;
   static inline const char* name = "apply";
 };
 
@@ -168,6 +174,7 @@ node_image make_image(const apply_state& s) {
   for (const auto& h : s.outcome_order) img.outcomes.emplace_back(h, s.outcomes.at(h));
   img.registry_bytes = encode_registry(s.registry);
   img.checkpoint_bytes = encode_book(s.book);
+  img.analytics_bytes = s.analytics->encode();
   return img;
 }
 
@@ -203,8 +210,43 @@ net::client_response account_response(const apply_state& s, const address_bytes&
   return r;
 }
 
-net::client_response query_response(const apply_state& s, std::string_view name, std::string_view params) {
-  const auto a = run_query(query_context{*s.led, s.applied}, name, params);
+
+// The node image (the data of a Raft snapshot) in chunks of image_chunk_bytes, hex in JSON, for
+// `energoctl snapshot save` (docs/node.md "Backup"). Offset 0 encodes a fresh image at the applied
+// index and keeps it; later chunks name that index, so a save never mixes two states.
+net::client_response image_chunk_response(apply_state& s, std::string_view params_text) {
+  const auto params = nlohmann::json::parse(params_text, nullptr, false);
+  if (params.is_discarded() || !params.is_object() || !params.contains("offset") || !params["offset"].is_number_unsigned())
+    return failure(net::client_errc::malformed, "node_image needs {\"offset\": N[, \"applied_index\": I]}");
+  const uint64_t offset = params["offset"].get<uint64_t>();
+  if (offset == 0) {
+    s.image_cache = encode_image(make_image(s));
+    s.image_cache_index = s.applied;
+  } else if (!params.contains("applied_index") || !params["applied_index"].is_number_unsigned() ||
+             params["applied_index"].get<uint64_t>() != s.image_cache_index || s.image_cache.empty()) {
+    return failure(net::client_errc::malformed, "the image being saved was replaced (another save started); start again");
+  }
+  if (offset > s.image_cache.size()) return failure(net::client_errc::malformed, "offset beyond the image");
+  const auto n = std::min<std::size_t>(limits::image_chunk_bytes, s.image_cache.size() - offset);
+  nlohmann::json j;
+  j["applied_index"] = s.image_cache_index;
+  j["total_bytes"] = s.image_cache.size();
+  j["offset"] = offset;
+  j["data"] = crypto::to_hex(crypto::as_bytes(std::string_view(s.image_cache).substr(offset, n)));
+  if (offset == 0) j["sha256"] = crypto::to_hex(crypto::sha256(crypto::as_bytes(s.image_cache)));
+  if (offset + n == s.image_cache.size()) {  // the last chunk: release the copy
+    s.image_cache.clear();
+    s.image_cache.shrink_to_fit();
+  }
+  net::client_response r;
+  r.what = net::client_response::kind::query;
+  r.text = j.dump();
+  return r;
+}
+
+net::client_response query_response(apply_state& s, std::string_view name, std::string_view params) {
+  if (name == "node_image") return image_chunk_response(s, params);
+  const auto a = run_query(query_context{*s.led, s.applied, &*s.led, &*s.analytics}, name, params);
   if (!a.ok) return failure(a.code, a.text);
   net::client_response r;
   r.what = net::client_response::kind::query;
@@ -313,6 +355,7 @@ void persist(self_ptr self) {
   auto& writes = s.pending_writes;
   const auto image = s.led->snapshot();
   writes.push_back({std::string(ledger_key), std::string(image.begin(), image.end())});
+  writes.push_back({std::string(analytics_key), s.analytics->encode()});
   if (auto res = s.ctx->store->apply_batch(community_group, writes, s.applied); !res) {
     fatal("apply_batch failed: " + res.error().message);
   }
@@ -433,8 +476,12 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
         spdlog::error("apply: entry {} is a malformed tick; skipped", e.index);
         continue;
       }
+      const int64_t time_before = s.led->time_ms();
+      const uint64_t epoch_before = s.led->epoch();
       if (auto r = s.led->apply(ledger::command{ledger::tick{*t}, {}}); !r) {
         spdlog::debug("apply: tick {} at {} refused: {}", *t, e.index, r.error().message);
+      } else {
+        s.analytics->observe(*s.led, time_before, epoch_before);
       }
       continue;
     }
@@ -491,10 +538,14 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
         ++position;
         continue;
       }
+      const int64_t time_before = s.led->time_ms();
+      const uint64_t epoch_before = s.led->epoch();
       ledger::result<ledger::apply_outcome> r =
           cmd ? s.led->apply(*cmd) : ledger::result<ledger::apply_outcome>{ledger::fail(cmd.error().code, cmd.error().message)};
       count_outcome(metrics, r);
       ++commands_applied;
+      // A refusal may still consume a nonce (journal: the signer); figures only change on success.
+      if (cmd && r) s.analytics->observe(*s.led, time_before, epoch_before);
       stored_outcome so{e.index, position++, to_outcome(e.index, r)};
       const auto h = crypto::sha256(crypto::as_bytes(bytes));
       std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
@@ -558,8 +609,17 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     spdlog::error("apply: snapshot at {} holds a malformed checkpoint book", snap.meta.index);
     return false;
   }
+  // The analytics index is untrusted input like the rest of the image: decoded with its bounds; an
+  // image without one (older node) or a malformed one starts a baseline at the snapshot's state.
+  std::optional<analytics_index> analytics =
+      img->analytics_bytes.empty() ? std::nullopt : analytics_index::decode(img->analytics_bytes);
+  if (!analytics) {
+    if (!img->analytics_bytes.empty()) spdlog::warn("apply: snapshot at {} holds a malformed analytics index; starting a baseline", snap.meta.index);
+    analytics = analytics_index::starting_at(*led);
+  }
   std::vector<st::state_write> state;
   state.push_back({std::string(ledger_key), img->ledger_bytes});
+  state.push_back({std::string(analytics_key), analytics->encode()});
   state.push_back({std::string(members_key), encode_registry(*reg)});
   state.push_back({std::string(checkpoints_key), encode_book(*book)});
   for (const auto& [hash, o] : img->outcomes) state.push_back({outcome_key(hash), encode_outcome(o)});
@@ -571,6 +631,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   }
   s.led.emplace(std::move(*led));
   s.next_trade_id = 0;  // trades inside the snapshot are not this node's to count
+  s.analytics = std::move(analytics);
   s.registry = std::move(*reg);
   s.book = std::move(*book);
   // The installed state replaced this replica's checkpoint images: proofs at older marks must be
@@ -608,6 +669,13 @@ void load(apply_state& s) {
     auto led = ledger::ledger::create(s.ctx->genesis);
     if (!led) fatal("genesis: " + led.error().message);
     s.led.emplace(std::move(*led));
+  }
+  auto stored_analytics = store.get_state(community_group, analytics_key);
+  if (!stored_analytics) fatal("read analytics: " + stored_analytics.error().message);
+  if (stored_analytics->has_value()) s.analytics = analytics_index::decode(**stored_analytics);
+  if (!s.analytics) {
+    if (stored_analytics->has_value()) spdlog::warn("apply: stored analytics index does not decode; starting a baseline");
+    s.analytics = analytics_index::starting_at(*s.led);  // from genesis when the ledger is fresh
   }
   auto members = store.get_state(community_group, members_key);
   if (!members) fatal("read members: " + members.error().message);

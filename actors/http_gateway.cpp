@@ -105,6 +105,8 @@ constexpr query_alias query_aliases[] = {
     {R"(/api/v1/accounts/([1-9A-HJ-NP-Za-km-z]{1,64}))", "account", "address"},
     {R"(/api/v1/accounts/([1-9A-HJ-NP-Za-km-z]{1,64})/analytics)", "analytics", "address"},
     {R"(/api/v1/accounts/([1-9A-HJ-NP-Za-km-z]{1,64})/statement)", "statement", "address"},
+    {R"(/api/v1/accounts/([1-9A-HJ-NP-Za-km-z]{1,64})/history)", "account_history", "address"},
+    {R"(/api/v1/accounts/([1-9A-HJ-NP-Za-km-z]{1,64})/orders)", "orders", "address"},
     {"/api/v1/summary", "summary", nullptr},
     {"/api/v1/book", "book", nullptr},
     {"/api/v1/trades", "trades", nullptr},

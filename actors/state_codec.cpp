@@ -8,7 +8,8 @@ namespace {
 
 constexpr std::string_view image_magic_v1 = "ENI1";
 constexpr std::string_view image_magic_v2 = "ENI2";  // v1 + the member registry
-constexpr std::string_view image_magic = "ENI3";     // v2 + the checkpoint book
+constexpr std::string_view image_magic_v3 = "ENI3";  // v2 + the checkpoint book
+constexpr std::string_view image_magic = "ENI4";     // v3 + the analytics index (actors/analytics.hpp)
 
 void put_u64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -130,12 +131,14 @@ std::string encode_image(const node_image& img) {
   }
   put_bytes(out, img.registry_bytes);
   put_bytes(out, img.checkpoint_bytes);
+  put_bytes(out, img.analytics_bytes);
   return out;
 }
 
 std::optional<node_image> decode_image(std::string_view bytes) {
   if (bytes.size() > limits::image_bytes_max) return std::nullopt;
-  const bool v3 = bytes.substr(0, image_magic.size()) == image_magic;
+  const bool v4 = bytes.substr(0, image_magic.size()) == image_magic;
+  const bool v3 = v4 || bytes.substr(0, image_magic_v3.size()) == image_magic_v3;
   const bool v2 = v3 || bytes.substr(0, image_magic_v2.size()) == image_magic_v2;
   if (!v2 && bytes.substr(0, image_magic_v1.size()) != image_magic_v1) return std::nullopt;
   reader r{bytes.substr(image_magic.size())};
@@ -152,6 +155,7 @@ std::optional<node_image> decode_image(std::string_view bytes) {
   }
   if (v2) img.registry_bytes = r.bytes(limits::registry_bytes_max);
   if (v3) img.checkpoint_bytes = r.bytes(limits::checkpoint_image_bytes_max);
+  if (v4) img.analytics_bytes = r.bytes(limits::analytics_bytes_max);
   if (!r.good || !r.in.empty()) return std::nullopt;
   return img;
 }

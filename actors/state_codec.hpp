@@ -4,9 +4,9 @@
 //    other kinds (leader tick, admin request) are in membership.hpp;
 //  - a stored outcome: what applying one command did, kept so that a retried command gets its
 //    first answer (the nonce already guarantees it is never applied twice);
-//  - the node image: ledger snapshot + the outcome cache + the member registry, the data of a
-//    Raft snapshot ("ENI3" adds the checkpoint book; "ENI2" without it and "ENI1" without a
-//    registry still decode).
+//  - the node image: ledger snapshot + the outcome cache + the member registry + the checkpoint
+//    book + the analytics index, the data of a Raft snapshot ("ENI4"; "ENI3" without analytics,
+//    "ENI2" also without the checkpoint book and "ENI1" also without a registry still decode).
 // Everything here is a pure function of its input, so every replica writes the same bytes.
 #include <cstdint>
 #include <optional>
@@ -24,6 +24,9 @@ inline constexpr std::size_t outcome_cache_entries_max = 8192;  // recent comman
 inline constexpr std::size_t outcome_message_bytes_max = 256;
 inline constexpr std::size_t image_bytes_max = 256u << 20;
 inline constexpr std::size_t checkpoint_image_bytes_max = 1u << 20;  // = checkpoint_book_bytes_max
+// A `node_image` read answers one chunk of this size, as hex (2 MiB of text < the 4 MiB response frame).
+inline constexpr std::size_t image_chunk_bytes = 1u << 20;
+inline constexpr std::size_t analytics_bytes_max = 128u << 20;  // analytics index (actors/analytics.hpp)
 inline constexpr std::size_t registry_bytes_max = 64u << 10;  // 64 members of < 1 KiB each  // = storage::limits::snapshot_bytes_max
 }  // namespace limits
 
@@ -48,6 +51,7 @@ struct node_image {
   std::vector<std::pair<std::string, stored_outcome>> outcomes; // (command hash, outcome), log order
   std::string registry_bytes;  // encode_registry() (actors/membership.hpp); empty in v1 images
   std::string checkpoint_bytes;  // encode_book() (actors/checkpoint_state.hpp); empty before v3
+  std::string analytics_bytes;   // analytics_index::encode(); empty before v4
 };
 [[nodiscard]] std::string encode_image(const node_image& img);
 [[nodiscard]] std::optional<node_image> decode_image(std::string_view bytes);

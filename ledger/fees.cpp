@@ -108,6 +108,7 @@ void ledger::close_epoch(apply_outcome& out) {
       if (share == 0) continue;
       accounts_[u.owner].tsl_units += share;
       add_prechecked(u.fees_earned_units, share);
+      journal_.owner_fees.push_back({u.owner, share});
       distributed += share;
       note_balance_change(u.owner);
       mark_unit(k);

@@ -91,6 +91,7 @@ result<account_index> ledger::account_for(const account_address& address, bool& 
 }
 
 void ledger::mark_account(account_index i) {
+  if (journal_.accounts.empty() || journal_.accounts.back() != i) journal_.accounts.push_back(i);
   if (!account_dirty_flag_[i]) {
     account_dirty_flag_[i] = 1;
     dirty_accounts_.push_back(i);
@@ -119,6 +120,7 @@ result<apply_outcome> ledger::verify_and_apply(const command& cmd) {
 
 result<apply_outcome> ledger::apply(const command& cmd) {
   claim_ = nonce_claim{};
+  journal_.clear();
   auto out = std::visit(
       [this](const auto& c) -> result<apply_outcome> {
         using T = std::decay_t<decltype(c)>;

@@ -163,6 +163,35 @@ struct apply_outcome {
   uint64_t session_id = 0;        // EV commands
 };
 
+// What the last apply() did, account by account: NOT state (never serialized, not in the root,
+// not compared between replicas), for indexes kept outside the ledger (actors/analytics.hpp).
+// Cleared at the start of every apply(); its size is bounded by the command's own work.
+struct apply_journal {
+  struct payment {
+    account_index account = 0;
+    int64_t units = 0;
+  };
+  struct ev_charge {
+    account_index vehicle = 0;
+    account_index station_account = 0;
+    int64_t energy_wh = 0;       // bought through the book and delivered
+    int64_t energy_units = 0;    // paid to the sellers (also in `trades`)
+    int64_t fee_units = 0;       // paid to the station
+  };
+  std::vector<account_index> accounts;  // every account whose record changed (may repeat)
+  std::vector<market::trade> trades;    // settled trades in execution order (EV purchases included)
+  std::vector<payment> owner_fees;      // fee shares paid to storage-unit owners (SPEC §3.5)
+  std::vector<payment> grants;          // education grants paid
+  std::vector<ev_charge> ev_charges;    // settled EV deliveries (SPEC §5)
+  void clear() {
+    accounts.clear();
+    trades.clear();
+    owner_fees.clear();
+    grants.clear();
+    ev_charges.clear();
+  }
+};
+
 // One account's balances with a proof against the state root alone.
 struct account_proof {
   account record;
@@ -229,6 +258,9 @@ class ledger {
   }
   [[nodiscard]] int64_t tsl_total_units() const;   // sums every account: O(accounts)
   [[nodiscard]] int64_t watt_total_wh() const;
+
+  // What the last apply() changed (see apply_journal); empty after create/restore.
+  [[nodiscard]] const apply_journal& journal() const { return journal_; }
 
   // Deep invariant check (SPEC §3.9); empty when all hold. O(state): tests and debug builds.
   [[nodiscard]] std::vector<std::string> check_invariants() const;
@@ -372,6 +404,7 @@ class ledger {
   market::order_book::changes book_changes_;  // reused buffers
   std::vector<uint8_t> leaf_buffer_;
   nonce_claim claim_;  // of the command being applied; reset by apply()
+  apply_journal journal_;  // of the command being applied; reset by apply(); not state
   // Derived: capacity of units_[0, capacity_units_counted_) (units are never removed or resized).
   mutable int64_t capacity_total_wh_ = 0;
   mutable std::size_t capacity_units_counted_ = 0;

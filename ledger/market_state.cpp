@@ -48,6 +48,7 @@ class ledger_balance_view final : public market::balance_view {
     seller.tsl_units += t.notional_units;
     l_.mark_account(t.buyer);
     l_.mark_account(t.seller);
+    l_.journal_.trades.push_back(t);
     l_.note_agent_candidate(t.buyer);
     l_.note_agent_candidate(t.seller);
     add_prechecked(l_.totals_.market_trades, 1);
@@ -68,6 +69,7 @@ class ledger_balance_view final : public market::balance_view {
     seller.tsl_units += t.notional_units;
     l_.mark_account(t.buyer);
     l_.mark_account(t.seller);
+    l_.journal_.trades.push_back(t);
     l_.note_agent_candidate(t.buyer);
     l_.note_agent_candidate(t.seller);
     add_prechecked(l_.totals_.market_trades, 1);
@@ -410,6 +412,7 @@ result<apply_outcome> ledger::apply_ev_delivery(const ev_delivery& c) {
     s.energy_cost_units += cost;
     s.fees_units += fee;
     s.spent_units += cost + fee;
+    journal_.ev_charges.push_back({s.vehicle, station.account, bought, cost, fee});
     note_balance_change(s.vehicle);
     note_balance_change(station.account);
     out.filled_wh = bought;

@@ -34,6 +34,7 @@ result<apply_outcome> ledger::apply_education_grant(const education_grant& c) {
   accounts_[*acct].tsl_units += params_.grant_units;
   accounts_[*acct].granted = true;
   add_prechecked(totals_.grants_paid_units, params_.grant_units);
+  journal_.grants.push_back({*acct, params_.grant_units});
   mark_account(education_pool_);
   note_balance_change(*acct);
   return out;

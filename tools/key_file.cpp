@@ -150,4 +150,34 @@ energo::result<key_file, std::string> key_from_seed(signer_kind type, const std:
   return unexpected<std::string>{"unknown key type"};
 }
 
+energo::result<ledger::command, std::string> sign_command_json(json doc, const key_file& key, crypto::network net,
+                                                              const crypto::hash256& genesis_hash) {
+  auto error = [](std::string message) { return energo::unexpected<std::string>{std::move(message)}; };
+  if (!doc.is_object() || !doc.contains("type") || !doc["type"].is_string())
+    return error("a command must be a JSON object with a string field \"type\"");
+  const auto type = doc["type"].get<std::string>();
+  const auto signer = signer_for_type(type);
+  if (!signer) return error("field 'type': unknown command type \"" + type.substr(0, error_echo_chars_max) + "\"");
+  if (signer->kind != signer_kind::none) {
+    if (signer->kind != key.type)
+      return error("a " + type + " command is signed with an " + std::string(signer_kind_name(signer->kind)) +
+                   " key (field '" + std::string(signer->field) + "'), but the key file holds a " +
+                   std::string(signer_kind_name(key.type)) + " key");
+    const std::string field(signer->field);
+    const std::string mine = key.public_key_hex();
+    if (!doc.contains(field)) {
+      doc[field] = mine;
+    } else if (!doc[field].is_string() || doc[field].get<std::string>() != mine) {
+      return error("field '" + field + "' names another key than the key file's " + mine);
+    }
+  }
+  auto cmd = command_from_json(doc, net, signature_form::unsigned_form);
+  if (!cmd) return error(cmd.error().to_string());
+  ledger::command signed_cmd = *cmd;  // a tick stays unsigned
+  if (signer->kind == signer_kind::ed25519) signed_cmd = ledger::sign_ed25519(cmd->body, *key.ed25519, genesis_hash);
+  if (signer->kind == signer_kind::secp256k1) signed_cmd = ledger::sign_secp256k1(cmd->body, *key.secp256k1, genesis_hash);
+  if (auto v = ledger::verify(signed_cmd, genesis_hash); !v) return error("signature does not verify: " + v.error().message);
+  return signed_cmd;
+}
+
 }  // namespace energo::tools

@@ -39,6 +39,15 @@ struct key_file {
 // Writes the file with mode 0600 (and fsyncs it); refuses an existing file unless `overwrite`.
 [[nodiscard]] energo::result<void, std::string> write_key_file(const std::string& path, const key_file& key, bool overwrite);
 
+// Signs one unsigned JSON command (docs/commands.md "Signing"): fills the signer field
+// ("from_key", "admin_key", ...) from the key when absent, refuses a key of the wrong kind or one
+// that does not match the field, signs over the genesis hash, and verifies the signature before
+// returning (paired with the ledger's verify). A tick is returned unsigned. Used by energo-keys
+// sign and energoctl (every state-changing verb and `sign`).
+[[nodiscard]] energo::result<ledger::command, std::string> sign_command_json(json doc, const key_file& key,
+                                                                             crypto::network net,
+                                                                             const crypto::hash256& genesis_hash);
+
 // A deterministic key from a 32-byte seed, for demos and tests: the seed is the Ed25519 seed
 // (RFC 8032 secret key) or the secp256k1 scalar itself. An error if the scalar is out of range.
 [[nodiscard]] energo::result<key_file, std::string> key_from_seed(signer_kind type, const std::array<uint8_t, 32>& seed,

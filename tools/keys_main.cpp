@@ -91,36 +91,9 @@ energo::result<std::string, std::string> sign_line(const std::string& line, std:
     e.line = line_number;
     return energo::unexpected<std::string>{e.to_string()};
   }
-  if (!doc->is_object() || !doc->contains("type") || !(*doc)["type"].is_string())
-    return error("a command must be a JSON object with a string field \"type\"");
-  const auto type = (*doc)["type"].get<std::string>();
-  const auto signer = tools::signer_for_type(type);
-  if (!signer) return error("field 'type': unknown command type \"" + type.substr(0, tools::error_echo_chars_max) + "\"");
-
-  if (signer->kind != tools::signer_kind::none) {
-    if (signer->kind != key.type)
-      return error("a " + type + " command is signed with an " + std::string(tools::signer_kind_name(signer->kind)) +
-                   " key (field '" + std::string(signer->field) + "'), but the key file holds a " +
-                   std::string(tools::signer_kind_name(key.type)) + " key");
-    const std::string field(signer->field);
-    const std::string mine = key.public_key_hex();
-    if (!doc->contains(field)) {
-      (*doc)[field] = mine;
-    } else if (!(*doc)[field].is_string() || (*doc)[field].get<std::string>() != mine) {
-      return error("field '" + field + "' names another key than the key file's " + mine);
-    }
-  }
-  auto cmd = tools::command_from_json(*doc, genesis.network, tools::signature_form::unsigned_form);
-  if (!cmd) {
-    auto e = cmd.error();
-    e.line = line_number;
-    return energo::unexpected<std::string>{e.to_string()};
-  }
-  energo::ledger::command signed_cmd = *cmd;  // a tick stays unsigned
-  if (signer->kind == tools::signer_kind::ed25519) signed_cmd = energo::ledger::sign_ed25519(cmd->body, *key.ed25519, genesis_hash);
-  if (signer->kind == tools::signer_kind::secp256k1) signed_cmd = energo::ledger::sign_secp256k1(cmd->body, *key.secp256k1, genesis_hash);
-  if (auto v = energo::ledger::verify(signed_cmd, genesis_hash); !v) return error("signature does not verify: " + v.error().message);
-  return tools::command_to_line(signed_cmd, genesis.network, tools::signature_form::signed_form);
+  auto signed_cmd = tools::sign_command_json(std::move(*doc), key, genesis.network, genesis_hash);
+  if (!signed_cmd) return error(signed_cmd.error());
+  return tools::command_to_line(*signed_cmd, genesis.network, tools::signature_form::signed_form);
 }
 
 int cmd_sign(const std::string& key_path, const std::string& genesis_path) {

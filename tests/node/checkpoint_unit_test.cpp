@@ -186,18 +186,32 @@ TEST(checkpoint_book, the_node_image_carries_the_book_and_older_images_still_dec
   checkpoint_book b;
   apply_mark(b, 5, root_of(5));
   img.checkpoint_bytes = encode_book(b);
+  img.analytics_bytes = "analytics";
   const auto bytes = encode_image(img);
+  ASSERT_EQ(bytes.substr(0, 4), "ENI4");
   auto back = decode_image(bytes);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->checkpoint_bytes, img.checkpoint_bytes);
-  // An ENI2 image (no book): the same bytes without the trailing field.
+  EXPECT_EQ(back->analytics_bytes, "analytics");
+  // Each older format is the same bytes without the trailing fields it predates (each an empty
+  // length-prefixed string here: 4 bytes).
+  img.analytics_bytes.clear();
+  std::string v3 = encode_image(img);
+  v3 = "ENI3" + v3.substr(4, v3.size() - 4 - 4);
+  auto three = decode_image(v3);
+  ASSERT_TRUE(three);
+  EXPECT_EQ(three->checkpoint_bytes, img.checkpoint_bytes);
+  EXPECT_TRUE(three->analytics_bytes.empty());
   img.checkpoint_bytes.clear();
   std::string v2 = encode_image(img);
-  v2 = "ENI2" + v2.substr(4, v2.size() - 4 - 4);
+  v2 = "ENI2" + v2.substr(4, v2.size() - 4 - 8);
   auto old = decode_image(v2);
   ASSERT_TRUE(old);
   EXPECT_EQ(old->registry_bytes, "registry");
   EXPECT_TRUE(old->checkpoint_bytes.empty());
+  // An ENI3 image must not carry the analytics field, an ENI2 one not the book.
+  EXPECT_FALSE(decode_image("ENI3" + bytes.substr(4)));
+  EXPECT_FALSE(decode_image("ENI2" + v3.substr(4)));
 }
 
 TEST(checkpoint_proofs, a_proof_file_verifies_against_the_anchored_root_and_tampering_fails) {

@@ -259,7 +259,7 @@ class cluster_fixture : public ::testing::Test {
     return nullptr;
   }
 
-  int cluster_size_ = 3;  // initial voters; a derived fixture may set it in its constructor
+  int cluster_size_ = 3;  // initial voters; a derived fixture may set it in its constructor (one node: cheaper, same code paths)
   std::string root_;
   std::vector<node_proc> nodes_;
   std::vector<std::string> public_keys_;

@@ -1181,9 +1181,13 @@ void raft_node::step(const message& m) {
   if (m.term > s.term) {
     if (vote_request) {
       // Leader lease: a follower that heard from a live leader within the election timeout
-      // ignores (pre-)votes, unless they come from a leadership transfer.
-      const bool in_lease = s.cfg.check_quorum && s.lead != no_node &&
-                            s.election_elapsed < s.cfg.election_ticks;
+      // ignores (pre-)votes, unless they come from a leadership transfer. Without check-quorum
+      // the lease still holds against a candidate that is not a voter in our configuration: a
+      // node removed without learning it (it campaigns in its old configuration) otherwise
+      // deposes the leader at every timeout when pre-vote is off too (dissertation §4.2.3;
+      // raft_removed_node.*, found with the simulator's removed nodes that live on).
+      const bool heard_leader = s.lead != no_node && s.election_elapsed < s.cfg.election_ticks;
+      const bool in_lease = heard_leader && (s.cfg.check_quorum || !s.members.is_voter(m.from));
       if (in_lease && !m.force) return;
     }
     if (m.type == message_type::pre_vote) {

@@ -158,6 +158,9 @@ struct sim_node {
   sim_time tick_period_ms = tick_ms;  // clock skew: each process ticks at its own rate
   sim_time paused_until = 0;          // a stalled process (GC pause, swapped out)
   std::vector<message> inbox;         // packets that arrived while paused
+  // Disk faults: the store's records as of the last crash (storage/ codec) and what was damaged.
+  std::optional<store_image> image;
+  std::string damage;
 };
 
 struct sim_client {
@@ -220,6 +223,8 @@ struct simulation::state {
   bool corrupt_on = false;
   uint64_t corrupt_per_million = 0;  // raft messages corrupted in flight
   bool live_on = false;              // removed nodes keep running
+  bool disk_on = false;              // torn batches and corrupted records at crashes
+  uint64_t record_corrupt_per_million = 0;  // per crash
   std::set<node_id> removed_alive;
 
   // Global knowledge for the safety checks.
@@ -328,6 +333,9 @@ struct simulation::state {
     if (corrupt_on) corrupt_per_million = frng.range(2'000, 30'000);
     live_on = removed_live_on_selected(opts);
     stats.removed_live_on = live_on;
+    disk_on = disk_faults_selected(opts);
+    stats.disk_faults = disk_on;
+    if (disk_on) record_corrupt_per_million = frng.range(100'000, 500'000);
   }
 
   register_state_machine fresh_sm() const { return register_state_machine{profile.session_lim, opts.ledger}; }
@@ -502,7 +510,18 @@ struct simulation::state {
 
   void crash_node(sim_node& n) {
     if (!n.up) return;
-    if (n.io && rng.chance(500'000)) {
+    const bool reached = n.io && rng.chance(500'000);
+    if (n.io && !reached && disk_on && frng.chance(500'000)) {
+      // Torn: a prefix of the batch's WAL record reached the disk. Replay keeps a record only if
+      // whole and intact (RocksDB kPointInTimeRecovery), so the unsynced batch is dropped.
+      std::string wal = wal_record_of_ready(*n.io);
+      wal.resize(frng.below(wal.size()));
+      if (wal_record_intact(wal)) fail("node " + std::to_string(n.id) + ": a torn WAL record passed replay");
+      ++stats.torn_writes;
+      trace("n%llu crash tore its in-flight batch (%zu bytes of its WAL record reached the disk)",
+            static_cast<unsigned long long>(n.id), wal.size());
+    }
+    if (reached) {
       // The write reached the platter but the node died before it could send or apply.
       persist(n, *n.io);
     }
@@ -514,6 +533,17 @@ struct simulation::state {
       if (n.durable_sm.applied_index() > n.disk.hard.commit) n.durable_sm = fresh_sm();
       set_chain_base_from_snapshot(n);
       rechain(n, n.disk.first_index());
+    }
+    if (disk_on) {
+      // What the store holds now, in its own record layout; now and then one synced record is
+      // damaged (bit rot, a bad copy, a misdirected write) while the node is down.
+      n.image = encode_store(n.disk);
+      n.damage.clear();
+      if (frng.chance(record_corrupt_per_million)) {
+        n.damage = corrupt_one_record(*n.image, frng);
+        ++stats.records_corrupted;
+        trace("n%llu disk damage: %s", static_cast<unsigned long long>(n.id), n.damage.c_str());
+      }
     }
     reset_volatile(n);
     n.up = false;
@@ -529,6 +559,36 @@ struct simulation::state {
 
   void restart_node(sim_node& n) {
     if (n.up || n.destroyed) return;
+    if (disk_on && n.image) {
+      // Recovery reads the store's records through its codec and rules (sim_disk.hpp).
+      const store_recovery rec = recover_store(*n.image);
+      if (!rec.state) {
+        if (n.damage.empty()) {
+          fail("node " + std::to_string(n.id) + ": recovery refused an undamaged store: " + rec.error);
+          return;
+        }
+        // It refuses to serve: nothing is applied or acknowledged from garbage. The operator
+        // restores the replica's data from an intact copy; it starts again later.
+        ++stats.replicas_refused;
+        digest(17, n.id);
+        trace("n%llu REFUSES TO START (%s): %s", static_cast<unsigned long long>(n.id), n.damage.c_str(),
+              rec.error.c_str());
+        n.image = encode_store(n.disk);
+        n.damage.clear();
+        n.restart_at = now + frng.range(50, 1000);
+        return;
+      }
+      if (!n.damage.empty()) {
+        fail("node " + std::to_string(n.id) + " recovered from a damaged store without noticing (" + n.damage + ")");
+        return;
+      }
+      if (!same_durable_state(*rec.state, n.disk)) {
+        fail("node " + std::to_string(n.id) + " recovered a store that differs from what it had synced");
+        return;
+      }
+      n.disk = *rec.state;  // the core restarts from what recovery decoded
+      n.image.reset();
+    }
     ++n.incarnation;
     // Both ways of restarting with a snapshot are exercised (no random draw: the choice must not
     // reshuffle runs): with its data, or with its meta only — then the core asks for the data

@@ -53,6 +53,14 @@ TEST(raft_sim_determinism, same_seed_same_run_different_seed_different_run) {
   EXPECT_EQ(a.stats.client_ops_acked, b.stats.client_ops_acked);
   o.seed = 12346;
   EXPECT_NE(simulation(o).run().stats.digest, a.stats.digest);
+  // The issue 11 §2 faults replay too (their own prng stream, drawn from the seed).
+  o.corrupt_messages = o.removed_nodes_live_on = o.disk_faults = fault_mode::always;
+  const sim_result c = simulation(o).run();
+  const sim_result d = simulation(o).run();
+  ASSERT_TRUE(c.ok) << c.failure;
+  EXPECT_EQ(c.stats.digest, d.stats.digest);
+  EXPECT_EQ(c.stats.corrupt_frames, d.stats.corrupt_frames);
+  EXPECT_GT(c.stats.corrupt_frames, 0u);
 }
 
 // The checkers must be able to fail: with a disk that loses acknowledged syncs on a crash, Raft

@@ -32,6 +32,7 @@ std::vector<std::string> check_invariants(const raft_node& node, invariant_histo
 
   // Log shape.
   if (s.commit < s.snap_meta.index) fail("commit below snapshot index");
+  if (s.snap_meta.term > s.term) fail("snapshot term " + std::to_string(s.snap_meta.term) + " beyond the current term");
   if (s.commit > last) fail("commit " + std::to_string(s.commit) + " beyond last index " + std::to_string(last));
   if (s.applied > s.commit) fail("applied beyond commit");
   // applied may lag the snapshot index only while that snapshot is on its way to the application.

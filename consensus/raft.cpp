@@ -591,6 +591,11 @@ propose_result leader_append(state& s, entry_type type, std::string data) {
 void handle_append_response(state& s, const message& m) {
   auto it = s.prs.find(m.from);
   if (it == s.prs.end()) return;
+  // A follower answers an append of this term, whose index (and its commit, which leader
+  // completeness puts in our log) is within our log, and a leader's log only grows within its
+  // term. An index beyond it is nonsense from the peer (found by the simulator's corrupted
+  // messages): trusting it made match run past the log.
+  if (m.index > s.last_index()) return;
   peer_progress& p = it->second;
   p.recent_active = true;
   if (m.reject) {
@@ -715,7 +720,9 @@ void step_leader(state& s, const message& m) {
         p.inflight.pop_front();
       }
       if (p.match < s.last_index()) send_append(s, m.from, true);
-      if (m.context != 0) {
+      // The context echoes a read round of this term (<= read_round); a larger one from the peer
+      // would acknowledge read rounds it never saw.
+      if (m.context != 0 && m.context <= s.read_round) {
         p.read_ack = std::max(p.read_ack, m.context);
         release_reads(s);
       }
@@ -993,9 +1000,28 @@ void handle_vote_request(state& s, const message& m) {
   send(s, std::move(r));
 }
 
+// A snapshot's meta as a correct sender describes it: a real entry (index and term >= 1) of a
+// term no later than the sender's, and a membership this core can hold (what decode_membership
+// demands of a config_change entry, plus at least one voter).
+bool valid_snapshot_meta(const snapshot_meta& meta, term_t sender_term) {
+  if (meta.index == 0 || meta.term == 0 || meta.term > sender_term) return false;
+  const membership& c = meta.config;
+  if (c.voters.empty() || !c.voters_outgoing.empty() || c.voters.count(no_node) || c.learners.count(no_node))
+    return false;
+  for (node_id id : c.learners)
+    if (c.voters.count(id)) return false;
+  return true;
+}
+
+// Structural checks of peer input (a peer's fields are not trusted: the simulator steps
+// corrupted-but-decodable messages into a copy of a node and checks its invariants).
 bool well_formed(const state& s, const message& m) {
   if (m.from == no_node || m.from == s.cfg.id) return false;
+  // Terms only grow by one at a time from 1; the last value would wrap at the next campaign.
+  if (m.term == std::numeric_limits<term_t>::max()) return false;
+  if (m.type == message_type::snapshot_chunk && !valid_snapshot_meta(m.snap, m.term)) return false;
   if (m.type == message_type::append) {
+    if (m.entries.size() > std::numeric_limits<index_t>::max() - m.index) return false;  // indexes would wrap
     index_t expect = m.index + 1;
     term_t prev = m.log_term;
     for (const auto& e : m.entries) {
@@ -1017,6 +1043,7 @@ raft_node::raft_node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 raft_node::raft_node(raft_node&&) noexcept = default;
 raft_node& raft_node::operator=(raft_node&&) noexcept = default;
 raft_node::~raft_node() = default;
+raft_node raft_node::clone() const { return raft_node(std::make_unique<impl>(*impl_)); }
 
 namespace {
 std::unique_ptr<state> make_state(const config& cfg) {
@@ -1154,9 +1181,13 @@ void raft_node::step(const message& m) {
   if (m.term > s.term) {
     if (vote_request) {
       // Leader lease: a follower that heard from a live leader within the election timeout
-      // ignores (pre-)votes, unless they come from a leadership transfer.
-      const bool in_lease = s.cfg.check_quorum && s.lead != no_node &&
-                            s.election_elapsed < s.cfg.election_ticks;
+      // ignores (pre-)votes, unless they come from a leadership transfer. Without check-quorum
+      // the lease still holds against a candidate that is not a voter in our configuration: a
+      // node removed without learning it (it campaigns in its old configuration) otherwise
+      // deposes the leader at every timeout when pre-vote is off too (dissertation §4.2.3;
+      // raft_removed_node.*, found with the simulator's removed nodes that live on).
+      const bool heard_leader = s.lead != no_node && s.election_elapsed < s.cfg.election_ticks;
+      const bool in_lease = heard_leader && (s.cfg.check_quorum || !s.members.is_voter(m.from));
       if (in_lease && !m.force) return;
     }
     if (m.type == message_type::pre_vote) {

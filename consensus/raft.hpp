@@ -163,6 +163,9 @@ class raft_node {
   raft_node(raft_node&&) noexcept;
   raft_node& operator=(raft_node&&) noexcept;
   ~raft_node();
+  // A deep copy of the whole state (volatile included). For tests and simulators: probe how the
+  // core would handle an input (e.g. a corrupted message) without touching the real node.
+  [[nodiscard]] raft_node clone() const;
 
   void tick();
   void step(const message& m);  // network input; invalid, stale or foreign-group input is dropped

@@ -53,6 +53,14 @@ TEST(raft_sim_determinism, same_seed_same_run_different_seed_different_run) {
   EXPECT_EQ(a.stats.client_ops_acked, b.stats.client_ops_acked);
   o.seed = 12346;
   EXPECT_NE(simulation(o).run().stats.digest, a.stats.digest);
+  // The issue 11 §2 faults replay too (their own prng stream, drawn from the seed).
+  o.corrupt_messages = o.removed_nodes_live_on = o.disk_faults = fault_mode::always;
+  const sim_result c = simulation(o).run();
+  const sim_result d = simulation(o).run();
+  ASSERT_TRUE(c.ok) << c.failure;
+  EXPECT_EQ(c.stats.digest, d.stats.digest);
+  EXPECT_EQ(c.stats.corrupt_frames, d.stats.corrupt_frames);
+  EXPECT_GT(c.stats.corrupt_frames, 0u);
 }
 
 // The checkers must be able to fail: with a disk that loses acknowledged syncs on a crash, Raft
@@ -334,6 +342,127 @@ TEST(raft_sim_regression, seed_1363_late_duplicate_of_evicted_session_applied_tw
   o.steps = 3000;
   const sim_result r = simulation(o).run();
   EXPECT_TRUE(r.ok) << r.failure;
+}
+
+// --- issue 11 §2: corrupted messages, removed nodes that live on, disk faults, uncapped runs ------
+
+// Found by the corrupted-message probe (before the fix): a corrupted append_response whose index
+// decoded far beyond the leader's log was trusted; the follower's progress ran past the log
+// (invariant "match beyond log"). The leader now ignores such acks (raft_untrusted_input.*).
+// `raft_sim --seed 2 --nodes 3 --steps 3000 --corrupt-messages` failed at t=114ms.
+TEST(raft_sim_regression, seed_2_corrupted_ack_beyond_the_leaders_log) {
+  sim_options o;
+  o.seed = 2;
+  o.nodes = 3;
+  o.steps = 3000;
+  o.corrupt_messages = fault_mode::always;
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_GT(r.stats.corrupt_decoded, 0u);
+}
+
+// The corrupted-message fault reaches the peer codec and both of its outcomes: frames the
+// decoder refuses and frames that decode into another message (stepped into a copy of the
+// receiver); each closes the connection and loses what was in flight on it.
+TEST(raft_sim_checkers, corrupted_messages_reach_both_decoder_outcomes) {
+  sim_stats total;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    sim_options o;
+    o.seed = seed;
+    o.corrupt_messages = fault_mode::always;
+    const sim_result r = simulation(o).run();
+    ASSERT_TRUE(r.ok) << r.failure;
+    total.corrupt_frames += r.stats.corrupt_frames;
+    total.corrupt_refused += r.stats.corrupt_refused;
+    total.corrupt_decoded += r.stats.corrupt_decoded;
+    total.links_reset += r.stats.links_reset;
+  }
+  std::printf("corrupted frames %llu: refused %llu, decoded and probed %llu; connections closed %llu\n",
+              static_cast<unsigned long long>(total.corrupt_frames), static_cast<unsigned long long>(total.corrupt_refused),
+              static_cast<unsigned long long>(total.corrupt_decoded), static_cast<unsigned long long>(total.links_reset));
+  EXPECT_GT(total.corrupt_refused, 0u);
+  EXPECT_GT(total.corrupt_decoded, 0u);
+  EXPECT_EQ(total.links_reset, total.corrupt_frames);
+}
+
+// A voter is cut off, removed while it cannot hear, and lives on in its old configuration: it
+// campaigns (its requests reach the members) yet never leads, the members keep their leader's
+// term while it is alive, and the group stays safe and converges.
+TEST(raft_sim_scenario, removed_voter_that_missed_its_removal_lives_on) {
+  uint64_t requests = 0;
+  for (uint64_t seed : {41, 42, 43, 44, 45}) {
+    sim_options o = scenario_options(seed, 5);
+    o.removed_nodes_live_on = fault_mode::always;
+    simulation sim(o);
+    sim.run_for(1000);
+    const auto leader = sim.leader();
+    ASSERT_TRUE(leader.has_value()) << "seed " << seed;
+    consensus::node_id victim = 0;
+    for (auto id : sim.node_ids())
+      if (id != *leader) victim = id;
+    sim.isolate(victim);
+    ASSERT_TRUE(sim.propose_config_change({consensus::config_change_type::remove_node, victim})) << "seed " << seed;
+    sim.run_for(500);
+    ASSERT_FALSE(sim.node(*leader)->membership().contains(victim)) << "seed " << seed;
+    ASSERT_TRUE(sim.node(victim)->membership().contains(victim)) << "seed " << seed << ": it heard of its removal";
+    const consensus::term_t term = sim.node(*leader)->term();
+    sim.heal_network();
+    for (int i = 0; i < 30 && !sim.failed(); ++i) {
+      sim.run_for(100);
+      ASSERT_NE(sim.node(victim)->role(), consensus::role::leader) << "seed " << seed;
+    }
+    ASSERT_FALSE(sim.failed()) << sim.failure();
+    EXPECT_EQ(sim.leader(), leader) << "seed " << seed << ": the removed node deposed the leader";
+    EXPECT_EQ(sim.node(*leader)->term(), term) << "seed " << seed;
+    requests += sim.stats().removed_campaigns;
+    const sim_result r = sim.finish();
+    EXPECT_TRUE(r.ok) << r.failure;
+  }
+  EXPECT_GT(requests, 0u) << "the removed nodes never campaigned: the scenario tests nothing";
+}
+
+// Disk faults: every damaged synced record is detected at recovery (the replica refuses to
+// start, never restarts from garbage) and torn in-flight batches are dropped; the runs stay safe
+// and live (the operator restores a refused replica from an intact copy).
+TEST(raft_sim_checkers, damaged_records_always_refuse_to_start) {
+  sim_stats total;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    sim_options o;
+    o.seed = seed;
+    o.disk_faults = fault_mode::always;
+    const sim_result r = simulation(o).run();
+    ASSERT_TRUE(r.ok) << r.failure;
+    total.records_corrupted += r.stats.records_corrupted;
+    total.replicas_refused += r.stats.replicas_refused;
+    total.torn_writes += r.stats.torn_writes;
+    total.restarts += r.stats.restarts;
+  }
+  std::printf("disk faults: %llu restarts, %llu synced records corrupted, %llu refusals, %llu torn batches\n",
+              static_cast<unsigned long long>(total.restarts), static_cast<unsigned long long>(total.records_corrupted),
+              static_cast<unsigned long long>(total.replicas_refused), static_cast<unsigned long long>(total.torn_writes));
+  EXPECT_GT(total.records_corrupted, 0u);
+  EXPECT_EQ(total.replicas_refused, total.records_corrupted);
+  EXPECT_GT(total.torn_writes, 0u);
+}
+
+// --uncapped: clients never stop (past ops_per_client_max) and move to fresh keys every epoch,
+// so the history stays checkable however long the run.
+TEST(raft_sim_workload, uncapped_clients_keep_going_on_fresh_keys) {
+  sim_options o = scenario_options(77, 3);  // no random faults: the count below measures the clients
+  o.ops_per_client_max = 20;
+  o.uncapped_workload = true;
+  o.uncapped_key_epoch_ms = 1000;
+  simulation uncapped(o);
+  uncapped.run_for(6000);
+  const sim_result r = uncapped.finish();
+  ASSERT_TRUE(r.ok) << r.failure;
+  EXPECT_GT(r.stats.client_ops_acked, o.ops_per_client_max * o.clients * 2);
+  o.uncapped_workload = false;
+  simulation capped_sim(o);
+  capped_sim.run_for(6000);
+  const sim_result capped = capped_sim.finish();
+  ASSERT_TRUE(capped.ok) << capped.failure;
+  EXPECT_LE(capped.stats.client_ops, o.ops_per_client_max * o.clients + 1);  // + the liveness probe
 }
 
 }  // namespace

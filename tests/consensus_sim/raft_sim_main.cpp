@@ -26,6 +26,11 @@ void usage() {
                "  --send-while-persist-by-seed  that for ~30%% of seeds (as the sweeps do)\n"
                "  --bootstrap-in-memory  founders keep their bootstrap in memory until the first ready (unsafe)\n"
                "  --restart-meta-only | --restart-with-data   how restarts hand the snapshot to the core\n"
+               "  --corrupt-messages  corrupt raft messages in flight through the peer wire codec\n"
+               "  --removed-live-on   removed nodes keep running (often cut off before their removal)\n"
+               "  --disk-faults       crashes tear the in-flight batch or corrupt a synced record\n"
+               "  --faults-by-seed    each of the three above for its fraction of seeds (as the sweeps do)\n"
+               "  --uncapped          clients never stop (fresh keys every 5 s): for long --steps runs\n"
                "                (default: alternate per incarnation)\n");
 }
 
@@ -67,6 +72,14 @@ int main(int argc, char** argv) {
     else if (a == "--bootstrap-in-memory") { base.bootstrap_in_memory = true; }
     else if (a == "--restart-meta-only" || a == "--no-snapshot-resupply") { base.restart_snapshot = restart_snapshot_mode::meta_only; }
     else if (a == "--restart-with-data") { base.restart_snapshot = restart_snapshot_mode::with_data; }
+    else if (a == "--corrupt-messages") { base.corrupt_messages = fault_mode::always; }
+    else if (a == "--removed-live-on") { base.removed_nodes_live_on = fault_mode::always; }
+    else if (a == "--disk-faults") { base.disk_faults = fault_mode::always; }
+    else if (a == "--faults-by-seed") {
+      // What the CI sweeps do: each issue 11 §2 fault for its fraction of seeds.
+      base.corrupt_messages = base.removed_nodes_live_on = base.disk_faults = fault_mode::by_seed;
+    }
+    else if (a == "--uncapped") { base.uncapped_workload = true; }
     else if (a == "--strict-applied-index") { /* always on since raft_bugs.md #1 was fixed */ }
     else { usage(); return 2; }
   }
@@ -102,6 +115,25 @@ int main(int argc, char** argv) {
       for (const auto& [what, count] : ls.by_outcome)
         std::printf("  %-40s %llu\n", what.c_str(), static_cast<unsigned long long>(count));
     }
+    if (s.corrupt_messages)
+      std::printf("corrupted frames %llu: refused %llu, decoded unchanged %llu, wrong sender %llu, decoded and probed "
+                  "%llu; connections closed %llu (%llu packets lost with them)\n",
+                  static_cast<unsigned long long>(s.corrupt_frames), static_cast<unsigned long long>(s.corrupt_refused),
+                  static_cast<unsigned long long>(s.corrupt_unchanged),
+                  static_cast<unsigned long long>(s.corrupt_wrong_sender),
+                  static_cast<unsigned long long>(s.corrupt_decoded), static_cast<unsigned long long>(s.links_reset),
+                  static_cast<unsigned long long>(s.packets_lost_with_link));
+    if (s.removed_live_on)
+      std::printf("removed nodes living on %llu (cut off before removal %llu), their (pre-)vote requests delivered %llu\n",
+                  static_cast<unsigned long long>(s.removed_alive), static_cast<unsigned long long>(s.removed_cut_off),
+                  static_cast<unsigned long long>(s.removed_campaigns));
+    if (s.disk_faults)
+      std::printf("disk faults: torn writes %llu, synced records corrupted %llu, replicas that refused to start %llu\n",
+                  static_cast<unsigned long long>(s.torn_writes), static_cast<unsigned long long>(s.records_corrupted),
+                  static_cast<unsigned long long>(s.replicas_refused));
+    std::printf("client ops issued %llu, acknowledged %llu; linearizability search steps %llu\n",
+                static_cast<unsigned long long>(s.client_ops), static_cast<unsigned long long>(s.client_ops_acked),
+                static_cast<unsigned long long>(s.linearizability_steps));
     if (!r.ok) std::printf("%s\n", r.failure.c_str());
     return r.ok ? 0 : 1;
   }

@@ -37,6 +37,9 @@ inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, si
   uint64_t skipped = 0;
   uint64_t ok = 0, budget = 0, commits = 0, leaders = 0, crashes = 0, snapshots = 0, config = 0, ops = 0;
   uint64_t data_requests = 0, chunks = 0, early = 0, early_sends = 0, ledger_entries = 0;
+  uint64_t corrupt_seeds = 0, corrupt_frames = 0, corrupt_refused = 0, corrupt_probed = 0;
+  uint64_t live_on_seeds = 0, removed_alive = 0, removed_campaigns = 0;
+  uint64_t disk_seeds = 0, torn = 0, corrupted_records = 0, refused = 0;
   for (uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
     if (known_core_bug_seed(nodes, seed, steps)) {
       ++skipped;
@@ -48,6 +51,9 @@ inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, si
     o.steps = steps;
     o.ledger = ledger;
     o.send_while_persist = send_while_persist_mode::by_seed;
+    o.corrupt_messages = fault_mode::by_seed;
+    o.removed_nodes_live_on = fault_mode::by_seed;
+    o.disk_faults = fault_mode::by_seed;
     simulation sim(o);
     const sim_result r = sim.run();
     ASSERT_TRUE(r.ok) << r.failure;
@@ -64,6 +70,17 @@ inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, si
     early += r.stats.send_while_persist ? 1 : 0;
     early_sends += r.stats.early_sends;
     ledger_entries += r.stats.ledger_entries_applied;
+    corrupt_seeds += r.stats.corrupt_messages ? 1 : 0;
+    corrupt_frames += r.stats.corrupt_frames;
+    corrupt_refused += r.stats.corrupt_refused;
+    corrupt_probed += r.stats.corrupt_decoded;
+    live_on_seeds += r.stats.removed_live_on ? 1 : 0;
+    removed_alive += r.stats.removed_alive;
+    removed_campaigns += r.stats.removed_campaigns;
+    disk_seeds += r.stats.disk_faults ? 1 : 0;
+    torn += r.stats.torn_writes;
+    corrupted_records += r.stats.records_corrupted;
+    refused += r.stats.replicas_refused;
   }
   std::printf("raft_sim: %zu nodes, seeds %llu..%llu (%llu seeds%s), %llu ms each: ok; totals: commits %llu, "
               "leaders %llu, crashes %llu, snapshots installed %llu, snapshot data requests %llu, snapshot chunks sent %llu, config changes %llu, "
@@ -80,6 +97,15 @@ inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, si
   std::printf("  send-while-persist seeds %llu (early sends %llu); ledger entries applied (all replicas) %llu\n",
               static_cast<unsigned long long>(early), static_cast<unsigned long long>(early_sends),
               static_cast<unsigned long long>(ledger_entries));
+  std::printf("  corrupt-message seeds %llu (frames %llu: refused by the decoder %llu, decoded and probed %llu); "
+              "removed-live-on seeds %llu (removed nodes living on %llu, their vote requests %llu); "
+              "disk-fault seeds %llu (torn writes %llu, synced records corrupted %llu, replicas refused %llu)\n",
+              static_cast<unsigned long long>(corrupt_seeds), static_cast<unsigned long long>(corrupt_frames),
+              static_cast<unsigned long long>(corrupt_refused), static_cast<unsigned long long>(corrupt_probed),
+              static_cast<unsigned long long>(live_on_seeds), static_cast<unsigned long long>(removed_alive),
+              static_cast<unsigned long long>(removed_campaigns), static_cast<unsigned long long>(disk_seeds),
+              static_cast<unsigned long long>(torn), static_cast<unsigned long long>(corrupted_records),
+              static_cast<unsigned long long>(refused));
   // A suite where the checker gave up everywhere proves nothing.
   EXPECT_LT(budget, count / 10 + 1);
 }

@@ -1,6 +1,11 @@
 #include "tests/consensus_sim/sim_disk.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <set>
+
+#include "storage/codec.hpp"
+#include "storage/crc32c.hpp"
 
 namespace energo::sim {
 
@@ -50,6 +55,211 @@ void persist_compaction(durable_state& disk, const consensus::snapshot& snap) {
     if (e.index > upto) kept.push_back(std::move(e));
   disk.log = std::move(kept);
   disk.snap = snap;
+}
+
+}  // namespace energo::sim
+
+// ---------------------------------------------------------------------------------------------
+// Disk faults: the node store's records (storage/codec.hpp), not a codec of our own.
+
+namespace energo::sim {
+namespace {
+
+namespace codec = storage::codec;
+
+std::vector<storage::node_id> ids_of(const std::set<consensus::node_id>& s) { return {s.begin(), s.end()}; }
+std::set<consensus::node_id> set_of(const std::vector<storage::node_id>& v) { return {v.begin(), v.end()}; }
+
+store_recovery refuse(std::string why) { return store_recovery{std::nullopt, "refusing to start: " + std::move(why)}; }
+
+}  // namespace
+
+bool same_durable_state(const durable_state& a, const durable_state& b) {
+  if (!(a.hard == b.hard) || a.log != b.log || a.snap.has_value() != b.snap.has_value()) return false;
+  return !a.snap || (a.snap->meta == b.snap->meta && a.snap->data == b.snap->data);
+}
+
+store_image encode_store(const durable_state& d) {
+  const uint64_t g = store_group;
+  store_image img;
+  const std::string hk = codec::tagged_key(g, codec::tag_hard_state);
+  img.raft_state[hk] = codec::seal(hk, codec::encode_hard_state({d.hard.term, d.hard.vote, d.hard.commit}));
+  if (d.snap) {
+    const auto& meta = d.snap->meta;
+    const std::string ck = codec::tagged_key(g, codec::tag_compacted);
+    img.raft_state[ck] = codec::seal(ck, codec::encode_index_term({meta.index, meta.term}));
+    // As node_store's add_snapshot: 1 MiB chunks, the meta carries their count and the data crc.
+    const std::string& data = d.snap->data;
+    codec::snapshot_meta_body body;
+    body.meta.index = meta.index;
+    body.meta.term = meta.term;
+    body.meta.config = {ids_of(meta.config.voters), ids_of(meta.config.learners), ids_of(meta.config.voters_outgoing)};
+    body.meta.data_bytes = data.size();
+    body.chunk_count = (data.size() + storage::limits::snapshot_chunk_bytes - 1) / storage::limits::snapshot_chunk_bytes;
+    body.data_crc = storage::crc32c(data);
+    for (uint64_t c = 0; c < body.chunk_count; ++c) {
+      const std::string key = codec::chunk_key(g, c);
+      img.snapshot[key] = codec::seal(key, data.substr(c * storage::limits::snapshot_chunk_bytes,
+                                                       storage::limits::snapshot_chunk_bytes));
+    }
+    const std::string mk = codec::tagged_key(g, codec::tag_snapshot_meta);
+    img.snapshot[mk] = codec::seal(mk, codec::encode_snapshot_meta(body));
+  }
+  for (const auto& e : d.log) {
+    const std::string key = codec::log_key(g, e.index);
+    img.log[key] = codec::encode_log_value(key, {e.term, e.index, static_cast<uint8_t>(e.type), e.data});
+  }
+  return img;
+}
+
+store_recovery recover_store(const store_image& img) {
+  const uint64_t g = store_group;
+  durable_state d;
+  // Raft state records, sealed (node_store::recover_group).
+  if (auto it = img.raft_state.find(codec::tagged_key(g, codec::tag_hard_state)); it != img.raft_state.end()) {
+    auto body = codec::unseal(it->first, it->second);
+    if (!body) return refuse("hard state: " + body.error().message);
+    auto hs = codec::decode_hard_state(*body);
+    if (!hs) return refuse("hard state: " + hs.error().message);
+    d.hard = {hs->term, hs->vote, hs->commit};
+  }
+  codec::index_term compacted;
+  if (auto it = img.raft_state.find(codec::tagged_key(g, codec::tag_compacted)); it != img.raft_state.end()) {
+    auto body = codec::unseal(it->first, it->second);
+    if (!body) return refuse("compacted marker: " + body.error().message);
+    auto c = codec::decode_index_term(*body);
+    if (!c) return refuse("compacted marker: " + c.error().message);
+    compacted = *c;
+  }
+  // Snapshot meta + chunks (node_store::snapshot_meta / snapshot_data, read by the restart recipe).
+  if (auto it = img.snapshot.find(codec::tagged_key(g, codec::tag_snapshot_meta)); it != img.snapshot.end()) {
+    auto body = codec::unseal(it->first, it->second);
+    if (!body) return refuse("snapshot meta: " + body.error().message);
+    auto meta = codec::decode_snapshot_meta(*body);
+    if (!meta || meta->meta.data_bytes > storage::limits::snapshot_bytes_max)
+      return refuse("snapshot meta unreadable or over snapshot_bytes_max");
+    std::string data;
+    for (uint64_t c = 0; c < meta->chunk_count; ++c) {
+      auto chunk_it = img.snapshot.find(codec::chunk_key(g, c));
+      if (chunk_it == img.snapshot.end()) return refuse("snapshot chunk " + std::to_string(c) + " missing");
+      auto chunk = codec::unseal(chunk_it->first, chunk_it->second);
+      if (!chunk) return refuse("snapshot chunk " + std::to_string(c) + " checksum mismatch");
+      data.append(*chunk);
+    }
+    if (data.size() != meta->meta.data_bytes || storage::crc32c(data) != meta->data_crc)
+      return refuse("snapshot data does not match its meta checksum");
+    consensus::snapshot snap;
+    snap.meta.index = meta->meta.index;
+    snap.meta.term = meta->meta.term;
+    snap.meta.config = {set_of(meta->meta.config.voters), set_of(meta->meta.config.learners),
+                        set_of(meta->meta.config.voters_outgoing)};
+    snap.data = std::move(data);
+    d.snap = std::move(snap);
+  }
+  // The log: the store's recovery rules, every record through the codec.
+  uint64_t expected = compacted.index + 1;
+  uint64_t previous_term = compacted.term;
+  for (const auto& [key, value] : img.log) {
+    storage::group_id kg = 0;
+    storage::log_index index = 0;
+    if (!codec::decode_log_key(key, kg, index) || kg != g) return refuse("malformed log key");
+    if (index != expected) {
+      return refuse(expected == compacted.index + 1
+                        ? "log starts at index " + std::to_string(index) + " but the compacted index is " +
+                              std::to_string(compacted.index)
+                        : "log gap, expected index " + std::to_string(expected) + " found " + std::to_string(index));
+    }
+    auto record = codec::decode_log_value(key, value);
+    if (!record) return refuse(record.error().message);
+    if (record->term < previous_term) return refuse("term decreases at index " + std::to_string(index));
+    if (record->type > static_cast<uint8_t>(consensus::entry_type::noop))
+      return refuse("unknown entry type at index " + std::to_string(index));
+    previous_term = record->term;
+    ++expected;
+    d.log.push_back({record->term, record->index, static_cast<consensus::entry_type>(record->type),
+                     std::move(record->payload)});
+  }
+  if (d.snapshot_index() != compacted.index)
+    return refuse("snapshot at " + std::to_string(d.snapshot_index()) + " but the compacted index is " +
+                  std::to_string(compacted.index));
+  if (d.hard.commit > d.last_index())
+    return refuse("commit index " + std::to_string(d.hard.commit) + " is beyond the last log index " +
+                  std::to_string(d.last_index()) + ": committed entries lost");
+  return store_recovery{std::move(d), {}};
+}
+
+std::string corrupt_one_record(store_image& img, prng& rng) {
+  auto draw = [&rng](uint64_t bound) { return rng.below(bound); };
+  std::vector<std::pair<std::map<std::string, std::string>*, std::string>> all;
+  for (auto* family : {&img.log, &img.raft_state, &img.snapshot})
+    for (const auto& [key, value] : *family) all.emplace_back(family, key);
+  if (all.empty()) return {};
+  auto& [family, key] = all[draw(all.size())];
+  std::string& v = (*family)[key];
+  const std::string name = family == &img.log ? "log entry" : family == &img.raft_state ? "raft_state record" : "snapshot record";
+  uint64_t kind = draw(4);
+  if (kind == 3 && family->size() < 2) kind = 0;
+  if (v.empty()) kind = 3;
+  switch (kind) {
+    case 0: {
+      v[draw(v.size())] ^= static_cast<char>(1u << draw(8));
+      return name + ": one bit flipped";
+    }
+    case 1: {
+      v[draw(v.size())] ^= static_cast<char>(1 + draw(255));
+      return name + ": one byte overwritten";
+    }
+    case 2: {
+      v.resize(draw(v.size()));
+      return name + ": value cut to " + std::to_string(v.size()) + " bytes";
+    }
+    default: {
+      // Another key's value written here (a misdirected write): its checksum covers the other key.
+      auto other = family->begin();
+      std::advance(other, static_cast<std::ptrdiff_t>(draw(family->size())));
+      if (other->first == key) other = std::next(other) == family->end() ? family->begin() : std::next(other);
+      if (other->first == key || other->second == v) {
+        v += '\0';
+        return name + ": a byte appended";
+      }
+      v = other->second;
+      return name + ": holds another key's value";
+    }
+  }
+}
+
+std::string wal_record_of_ready(const consensus::ready& r) {
+  // The batch's puts in the store's layout; the framing is the model of RocksDB's WAL record.
+  std::string body;
+  auto put = [&](const std::string& key, const std::string& value) {
+    codec::put_le32(body, static_cast<uint32_t>(key.size()));
+    body += key;
+    codec::put_le32(body, static_cast<uint32_t>(value.size()));
+    body += value;
+  };
+  for (const auto& e : r.entries_to_persist) {
+    const std::string key = codec::log_key(store_group, e.index);
+    put(key, codec::encode_log_value(key, {e.term, e.index, static_cast<uint8_t>(e.type), e.data}));
+  }
+  if (r.hard_state) {
+    const std::string key = codec::tagged_key(store_group, codec::tag_hard_state);
+    put(key, codec::seal(key, codec::encode_hard_state({r.hard_state->term, r.hard_state->vote, r.hard_state->commit})));
+  }
+  if (r.snapshot_to_install) {
+    const std::string key = codec::tagged_key(store_group, codec::tag_snapshot_meta);
+    put(key, r.snapshot_to_install->data);
+  }
+  std::string out;
+  codec::put_le32(out, static_cast<uint32_t>(body.size()));
+  codec::put_le32(out, storage::crc32c(body));
+  return out + body;
+}
+
+bool wal_record_intact(std::string_view bytes) {
+  if (bytes.size() < 8) return false;
+  const uint32_t len = codec::get_le32(bytes.data());
+  if (bytes.size() - 8 < len) return false;
+  return storage::crc32c(bytes.substr(8, len)) == codec::get_le32(bytes.data() + 4);
 }
 
 }  // namespace energo::sim

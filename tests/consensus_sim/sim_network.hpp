@@ -94,6 +94,22 @@ class sim_network {
     }
   }
 
+  // Drops everything in flight between a and b, both ways (their connection closed). Returns the
+  // number of packets dropped.
+  uint64_t drop_between(endpoint_id a, endpoint_id b) {
+    uint64_t dropped = 0;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      const auto& d = it->second;
+      if ((d.from == a && d.to == b) || (d.from == b && d.to == a)) {
+        it = queue_.erase(it);
+        ++dropped;
+      } else {
+        ++it;
+      }
+    }
+    return dropped;
+  }
+
   uint64_t in_flight() const { return queue_.size(); }
   uint64_t sent() const { return sent_; }
   uint64_t dropped_loss() const { return dropped_loss_; }

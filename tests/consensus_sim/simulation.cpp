@@ -12,6 +12,7 @@
 #include "common/assert.hpp"
 #include "consensus/invariants.hpp"
 #include "consensus/session.hpp"
+#include "net/wire.hpp"
 #include "tests/consensus_sim/ledger_workload.hpp"
 #include "tests/consensus_sim/linearizability.hpp"
 #include "tests/consensus_sim/prng.hpp"
@@ -157,6 +158,9 @@ struct sim_node {
   sim_time tick_period_ms = tick_ms;  // clock skew: each process ticks at its own rate
   sim_time paused_until = 0;          // a stalled process (GC pause, swapped out)
   std::vector<message> inbox;         // packets that arrived while paused
+  // Disk faults: the store's records as of the last crash (storage/ codec) and what was damaged.
+  std::optional<store_image> image;
+  std::string damage;
 };
 
 struct sim_client {
@@ -174,6 +178,7 @@ struct sim_client {
   sim_time next_op_at = 0;
   uint64_t ops_issued = 0;
   uint64_t acked = 0;
+  bool stopped = false;  // finish(): only the liveness probe issues new operations
   std::set<node_id> pinned;
 };
 
@@ -213,6 +218,14 @@ struct simulation::state {
   struct snap_msg { index_t snap = 0; uint64_t offset = 0; bool reject = false; sim_time at = 0; };
   std::map<std::pair<node_id, node_id>, snap_msg> last_chunk, last_snap_response;
   bool early_send = false;                  // send-while-persist for this run
+  // Issue 11 §2 faults: their own prng stream, so a seed that selects none replays unchanged.
+  prng frng;
+  bool corrupt_on = false;
+  uint64_t corrupt_per_million = 0;  // raft messages corrupted in flight
+  bool live_on = false;              // removed nodes keep running
+  bool disk_on = false;              // torn batches and corrupted records at crashes
+  uint64_t record_corrupt_per_million = 0;  // per crash
+  std::set<node_id> removed_alive;
 
   // Global knowledge for the safety checks.
   std::map<term_t, node_id> leader_of_term;
@@ -227,7 +240,9 @@ struct simulation::state {
   bool failed = false;
   std::string failure;
 
-  explicit state(sim_options o) : opts(o), rng(o.seed), net(o.seed ^ 0x6e6574776f726bULL), random_faults(o.random_faults) {}
+  explicit state(sim_options o)
+      : opts(o), rng(o.seed), net(o.seed ^ 0x6e6574776f726bULL), random_faults(o.random_faults),
+        frng(o.seed ^ 0x69737375653131ULL) {}
 
   // --- reporting ----------------------------------------------------------------------------------
   template <class... A>
@@ -312,6 +327,15 @@ struct simulation::state {
     // No prng draw: existing runs replay unchanged whichever way this goes.
     early_send = send_while_persist_selected(opts);
     stats.send_while_persist = early_send;
+    // The issue 11 §2 faults draw from frng only.
+    corrupt_on = corrupt_messages_selected(opts);
+    stats.corrupt_messages = corrupt_on;
+    if (corrupt_on) corrupt_per_million = frng.range(2'000, 30'000);
+    live_on = removed_live_on_selected(opts);
+    stats.removed_live_on = live_on;
+    disk_on = disk_faults_selected(opts);
+    stats.disk_faults = disk_on;
+    if (disk_on) record_corrupt_per_million = frng.range(100'000, 500'000);
   }
 
   register_state_machine fresh_sm() const { return register_state_machine{profile.session_lim, opts.ledger}; }
@@ -486,7 +510,18 @@ struct simulation::state {
 
   void crash_node(sim_node& n) {
     if (!n.up) return;
-    if (n.io && rng.chance(500'000)) {
+    const bool reached = n.io && rng.chance(500'000);
+    if (n.io && !reached && disk_on && frng.chance(500'000)) {
+      // Torn: a prefix of the batch's WAL record reached the disk. Replay keeps a record only if
+      // whole and intact (RocksDB kPointInTimeRecovery), so the unsynced batch is dropped.
+      std::string wal = wal_record_of_ready(*n.io);
+      wal.resize(frng.below(wal.size()));
+      if (wal_record_intact(wal)) fail("node " + std::to_string(n.id) + ": a torn WAL record passed replay");
+      ++stats.torn_writes;
+      trace("n%llu crash tore its in-flight batch (%zu bytes of its WAL record reached the disk)",
+            static_cast<unsigned long long>(n.id), wal.size());
+    }
+    if (reached) {
       // The write reached the platter but the node died before it could send or apply.
       persist(n, *n.io);
     }
@@ -498,6 +533,17 @@ struct simulation::state {
       if (n.durable_sm.applied_index() > n.disk.hard.commit) n.durable_sm = fresh_sm();
       set_chain_base_from_snapshot(n);
       rechain(n, n.disk.first_index());
+    }
+    if (disk_on) {
+      // What the store holds now, in its own record layout; now and then one synced record is
+      // damaged (bit rot, a bad copy, a misdirected write) while the node is down.
+      n.image = encode_store(n.disk);
+      n.damage.clear();
+      if (frng.chance(record_corrupt_per_million)) {
+        n.damage = corrupt_one_record(*n.image, frng);
+        ++stats.records_corrupted;
+        trace("n%llu disk damage: %s", static_cast<unsigned long long>(n.id), n.damage.c_str());
+      }
     }
     reset_volatile(n);
     n.up = false;
@@ -513,6 +559,36 @@ struct simulation::state {
 
   void restart_node(sim_node& n) {
     if (n.up || n.destroyed) return;
+    if (disk_on && n.image) {
+      // Recovery reads the store's records through its codec and rules (sim_disk.hpp).
+      const store_recovery rec = recover_store(*n.image);
+      if (!rec.state) {
+        if (n.damage.empty()) {
+          fail("node " + std::to_string(n.id) + ": recovery refused an undamaged store: " + rec.error);
+          return;
+        }
+        // It refuses to serve: nothing is applied or acknowledged from garbage. The operator
+        // restores the replica's data from an intact copy; it starts again later.
+        ++stats.replicas_refused;
+        digest(17, n.id);
+        trace("n%llu REFUSES TO START (%s): %s", static_cast<unsigned long long>(n.id), n.damage.c_str(),
+              rec.error.c_str());
+        n.image = encode_store(n.disk);
+        n.damage.clear();
+        n.restart_at = now + frng.range(50, 1000);
+        return;
+      }
+      if (!n.damage.empty()) {
+        fail("node " + std::to_string(n.id) + " recovered from a damaged store without noticing (" + n.damage + ")");
+        return;
+      }
+      if (!same_durable_state(*rec.state, n.disk)) {
+        fail("node " + std::to_string(n.id) + " recovered a store that differs from what it had synced");
+        return;
+      }
+      n.disk = *rec.state;  // the core restarts from what recovery decoded
+      n.image.reset();
+    }
     ++n.incarnation;
     // Both ways of restarting with a snapshot are exercised (no random draw: the choice must not
     // reshuffle runs): with its data, or with its meta only — then the core asks for the data
@@ -740,10 +816,18 @@ struct simulation::state {
     last_config_index_seen = e.index;
     ++stats.config_changes_applied;
     for (auto& [id, other] : nodes) {
-      if (other.destroyed || other.destroy_at != 0) continue;
+      if (other.destroyed || other.destroy_at != 0 || removed_alive.count(id)) continue;
       if (ever_member.count(id) && !m->contains(id)) {
-        other.destroy_at = now + rng.range(20, 400);
         removal_planned.insert(id);
+        if (live_on) {
+          // It keeps running with whatever it knows (maybe not its removal) until the end.
+          removed_alive.insert(id);
+          ++stats.removed_alive;
+          digest(16, id);
+          trace("n%llu removed from the group but keeps running", static_cast<unsigned long long>(id));
+        } else {
+          other.destroy_at = now + rng.range(20, 400);
+        }
       }
     }
     for (node_id id : m->voters) ever_member.insert(id);
@@ -903,6 +987,12 @@ struct simulation::state {
     sim_node* n = find(d.to);
     if (!n || !n->up) return;
     if (auto* m = std::get_if<message>(&d.body)) {
+      if (corrupt_on && frng.chance(corrupt_per_million)) {
+        corrupt_in_flight(*n, d.from, *m);
+        return;
+      }
+      if (removed_alive.count(m->from) && (m->type == message_type::vote || m->type == message_type::pre_vote))
+        ++stats.removed_campaigns;
       if (now < n->paused_until) {
         if (n->inbox.size() < paused_inbox_max) n->inbox.push_back(std::move(*m));
         return;
@@ -912,6 +1002,82 @@ struct simulation::state {
     } else if (auto* req = std::get_if<client_request>(&d.body)) {
       if (now < n->paused_until) return;  // the client times out and retries elsewhere
       on_client_request(*n, d.from, *req);
+    }
+  }
+
+  // --- corrupted messages (README.md "Corrupted messages") ---------------------------------------
+  // The frame's bytes are damaged in flight. On the real wire every peer frame is sealed by the
+  // Noise channel (net/secure_session.hpp): a damaged frame fails authentication before anything
+  // decodes it and the connection is closed. So the message is lost together with everything in
+  // flight between the two nodes, both ways. The damaged bytes still go through the peer codec
+  // (net::decode_peer_frame), which must refuse them or yield some message; one that decodes into
+  // a different message with the right sender is stepped into a copy of the receiver: whatever
+  // an authenticated peer sends, the core must keep its own state sane (term/index/commit/
+  // membership fields from a peer are untrusted input). Raft tolerates crashes, not lies: the
+  // copy is discarded; delivering forged messages to the real cluster would break safety by
+  // design and is not simulated.
+  void corrupt_bytes(std::string& b) {
+    if (b.empty()) return;
+    switch (frng.below(4)) {
+      case 0: b[frng.below(b.size())] ^= static_cast<char>(1u << frng.below(8)); break;  // a bit
+      case 1: b[frng.below(b.size())] = static_cast<char>(frng.below(256)); break;       // a byte
+      case 2: b.resize(frng.below(b.size())); break;                                     // cut short
+      default: {                                                                         // a run
+        const size_t at = frng.below(b.size());
+        const size_t len = 1 + frng.below(16);
+        for (size_t i = at; i < b.size() && i < at + len; ++i) b[i] = static_cast<char>(frng.below(256));
+      }
+    }
+  }
+
+  static std::string describe_message(const message& m) {
+    return std::string(consensus::to_string(m.type)) + " from " + std::to_string(m.from) + " to " +
+           std::to_string(m.to) + " term " + std::to_string(m.term) + " index " + std::to_string(m.index) +
+           " log_term " + std::to_string(m.log_term) + " commit " + std::to_string(m.commit) + " entries " +
+           std::to_string(m.entries.size()) + " context " + std::to_string(m.context) + " snap " +
+           std::to_string(m.snap.index) + "/" + std::to_string(m.snap.term) + " offset " +
+           std::to_string(m.chunk_offset) + "/" + std::to_string(m.snapshot_bytes) + (m.reject ? " reject" : "");
+  }
+
+  void corrupt_in_flight(sim_node& n, endpoint_id from, const message& m) {
+    std::string body = net::encode_peer_raft(m);
+    corrupt_bytes(body);
+    ++stats.corrupt_frames;
+    const auto decoded = net::decode_peer_frame(body);
+    const char* outcome = "refused by the decoder";
+    if (!decoded || !decoded->raft) {
+      ++stats.corrupt_refused;
+    } else if (net::encode_peer_raft(*decoded->raft) == net::encode_peer_raft(m)) {
+      ++stats.corrupt_unchanged;
+      outcome = "decoded unchanged";
+    } else if (decoded->raft->from != from) {
+      // The peer broker refuses a frame whose sender is not the authenticated node.
+      ++stats.corrupt_wrong_sender;
+      outcome = "decoded, wrong sender";
+    } else {
+      ++stats.corrupt_decoded;
+      outcome = "decoded into another message (probed)";
+      probe_corrupted(n, *decoded->raft, m);
+    }
+    const uint64_t lost = net.drop_between(from, n.id);
+    ++stats.links_reset;
+    stats.packets_lost_with_link += lost;
+    digest(15, from, n.id);
+    trace("CORRUPT n%llu -> n%llu %s: %s; connection closed, %llu packets in flight lost",
+          static_cast<unsigned long long>(from), static_cast<unsigned long long>(n.id),
+          std::string(consensus::to_string(m.type)).c_str(), outcome, static_cast<unsigned long long>(lost));
+  }
+
+  void probe_corrupted(sim_node& n, const message& bad, const message& original) {
+    raft_node probe = n.raft->clone();
+    const size_t known = probe.invariant_violations().size();
+    consensus::invariant_history h = n.invariants;
+    probe.step(bad);
+    std::vector<std::string> found = consensus::check_invariants(probe, h);
+    if (probe.invariant_violations().size() > known) found.push_back(probe.invariant_violations()[known]);
+    if (!found.empty()) {
+      fail("node " + std::to_string(n.id) + " trusts a corrupted message: stepping [" + describe_message(bad) +
+           "] (sent as [" + describe_message(original) + "]) breaks its invariants: " + found.front());
     }
   }
 
@@ -995,12 +1161,15 @@ struct simulation::state {
       }
       return;
     }
-    if (!workload_open || now < c.next_op_at || c.ops_issued >= opts.ops_per_client_max) return;
+    if (!workload_open || c.stopped || now < c.next_op_at) return;
+    if (!opts.uncapped_workload && c.ops_issued >= opts.ops_per_client_max) return;
     ++c.ops_issued;
     ++c.sequence;
     const uint64_t roll = rng.below(10);
     c.kind = roll < 4 ? op_kind::write : roll < 7 ? op_kind::add : op_kind::read;
     c.key = rng.below(opts.keys);
+    // Uncapped runs move to fresh keys every epoch: per-key histories stay searchable.
+    if (opts.uncapped_workload) c.key += (now / std::max<sim_time>(opts.uncapped_key_epoch_ms, 1)) * opts.keys;
     c.value = c.kind == op_kind::write ? static_cast<int64_t>(c.id * 1'000'000 + c.sequence)
                                        : static_cast<int64_t>(rng.range(1, 5));
     client_operation op;
@@ -1170,6 +1339,21 @@ struct simulation::state {
       node_id target = candidates[rng.below(candidates.size())];
       if (m.voters.size() >= 3 && rng.chance(250'000)) target = *lid;
       change = {consensus::config_change_type::remove_node, target};
+      // Removed nodes that live on: often cut the node off first, so that it never learns of its
+      // removal and later campaigns in its old configuration.
+      if (live_on && target != *lid && frng.chance(500'000)) {
+        active_partition p;
+        p.ends_at = now + frng.range(100, 1500);
+        for (endpoint_id e : all_endpoints())
+          if (e != target) {
+            p.links.push_back({target, e});
+            p.links.push_back({e, target});
+          }
+        partitions.push_back(std::move(p));
+        rebuild_blocks();
+        ++stats.removed_cut_off;
+        trace("PARTITION isolate n%llu before its removal", static_cast<unsigned long long>(target));
+      }
     }
     const auto res = l.raft->propose_config_change(change);
     ++stats.config_changes_proposed;
@@ -1503,7 +1687,7 @@ struct simulation::state {
       workload_open = true;
       clients.back().ops_issued = 0;
       // Only the probe issues new operations from here on.
-      for (size_t i = 0; i < probe; ++i) clients[i].ops_issued = opts.ops_per_client_max;
+      for (size_t i = 0; i < probe; ++i) clients[i].stopped = true;
       clients.back().next_op_at = now;
     }
     const sim_time heal_at = now;
@@ -1568,6 +1752,27 @@ bool send_while_persist_selected(const sim_options& opts) {
   return false;
 }
 
+bool fault_selected(fault_mode mode, uint64_t seed, uint64_t salt, uint64_t percent) {
+  switch (mode) {
+    case fault_mode::never: return false;
+    case fault_mode::always: return true;
+    case fault_mode::by_seed: {
+      uint64_t x = seed ^ salt;
+      return splitmix64(x) % 100 < percent;
+    }
+  }
+  return false;
+}
+bool corrupt_messages_selected(const sim_options& opts) {
+  return fault_selected(opts.corrupt_messages, opts.seed, 0x636f7272757074ULL, 20);
+}
+bool removed_live_on_selected(const sim_options& opts) {
+  return fault_selected(opts.removed_nodes_live_on, opts.seed, 0x6c6976656f6eULL, 30);
+}
+bool disk_faults_selected(const sim_options& opts) {
+  return fault_selected(opts.disk_faults, opts.seed, 0x6469736bULL, 20);
+}
+
 std::string replay_command(const sim_options& opts) {
   if (!opts.random_faults) {
     return "scripted scenario (seed " + std::to_string(opts.seed) +
@@ -1579,6 +1784,10 @@ std::string replay_command(const sim_options& opts) {
   if (opts.lying_fsync) cmd += " --lying-fsync";
   if (opts.ledger) cmd += " --ledger";
   if (send_while_persist_selected(opts)) cmd += " --send-while-persist";
+  if (corrupt_messages_selected(opts)) cmd += " --corrupt-messages";
+  if (removed_live_on_selected(opts)) cmd += " --removed-live-on";
+  if (disk_faults_selected(opts)) cmd += " --disk-faults";
+  if (opts.uncapped_workload) cmd += " --uncapped";
   if (opts.bootstrap_in_memory) cmd += " --bootstrap-in-memory";
   if (opts.restart_snapshot == restart_snapshot_mode::meta_only) cmd += " --restart-meta-only";
   if (opts.restart_snapshot == restart_snapshot_mode::with_data) cmd += " --restart-with-data";

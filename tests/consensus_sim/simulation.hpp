@@ -30,6 +30,13 @@ enum class restart_snapshot_mode : uint8_t {
 
 enum class send_while_persist_mode : uint8_t { by_seed, never, always };
 
+// The faults added for issue 11 §2 (README.md "Corrupted messages", "Removed nodes that live on",
+// "Torn and corrupted log records"). by_seed (what the sweeps use): each one for a fixed fraction
+// of seeds, chosen from the seed by splitmix64 without a draw from the run's prng, and its own
+// decisions come from a separate prng stream: a seed that selects none of them replays exactly
+// as before, so the sweeps keep their cost and their regression seeds.
+enum class fault_mode : uint8_t { by_seed, never, always };
+
 struct sim_options {
   uint64_t seed = 1;
   size_t nodes = 3;                  // initial voters (3 or 5 in the suites)
@@ -56,6 +63,23 @@ struct sim_options {
   // (leader, no snapshot, no change of term or vote; Raft thesis §10.2.1, what the benchmark
   // does). by_seed (the sweeps): for ~30% of seeds, chosen from the seed without a prng draw.
   send_while_persist_mode send_while_persist = send_while_persist_mode::never;
+  // Raft messages are corrupted in flight through the peer wire codec (net/wire.hpp); the frame
+  // is then dropped with everything in flight between the two nodes (the Noise channel refuses
+  // it and the connection closes), and a decodable corruption is stepped into a copy of the
+  // receiver to prove the core does not trust nonsense. by_seed: ~20% of seeds.
+  fault_mode corrupt_messages = fault_mode::never;
+  // A node removed from the group keeps running with what it knows (often cut off just before
+  // its removal, so it never learns of it), campaigns and talks until the end. by_seed: ~30%.
+  fault_mode removed_nodes_live_on = fault_mode::never;
+  // The simulated disk keeps its log and hard state as storage/ codec records; a crash may tear
+  // the in-flight batch or corrupt a synced record; restart recovers through the codec and a
+  // replica whose synced record is damaged refuses to serve. by_seed: ~20%.
+  fault_mode disk_faults = fault_mode::never;
+  // Long runs: clients never stop issuing operations (ops_per_client_max is ignored) and move to
+  // fresh keys every uncapped_key_epoch_ms, so each key's history (and the linearizability
+  // search) stays bounded however long the run. Off in CI.
+  bool uncapped_workload = false;
+  sim_time uncapped_key_epoch_ms = 5000;
 };
 
 struct sim_stats {
@@ -70,6 +94,18 @@ struct sim_stats {
   uint64_t ledger_commands_proposed = 0, ledger_ticks_proposed = 0, ledger_entries_applied = 0;
   uint64_t early_sends = 0;  // readies whose messages left before their writes were durable
   bool send_while_persist = false;
+  // Corrupted messages (fault_mode corrupt_messages): frames corrupted, refused by the decoder,
+  // decoded into a different message (probed on a copy of the receiver), decoded unchanged, and
+  // probes the core refused outright (the message names a sender other than the link's).
+  bool corrupt_messages = false;
+  uint64_t corrupt_frames = 0, corrupt_refused = 0, corrupt_decoded = 0, corrupt_unchanged = 0, corrupt_wrong_sender = 0;
+  uint64_t links_reset = 0, packets_lost_with_link = 0;
+  // Removed nodes that live on.
+  bool removed_live_on = false;
+  uint64_t removed_alive = 0, removed_cut_off = 0, removed_campaigns = 0;
+  // Disk faults: torn in-flight batches, synced records corrupted, replicas that refused to start.
+  bool disk_faults = false;
+  uint64_t torn_writes = 0, records_corrupted = 0, replicas_refused = 0;
   bool linearizability_budget_exceeded = false;
   uint64_t digest = 0;  // hash over the run's events: the same seed must give the same digest
 };
@@ -86,6 +122,11 @@ inline constexpr const char* snapshot_livelock_tag = "[snapshot stream livelock 
 
 // Whether a run sends while persisting (resolves send_while_persist_mode::by_seed).
 bool send_while_persist_selected(const sim_options& opts);
+// Whether a run has the fault (resolves fault_mode::by_seed: `percent` % of seeds, by salt).
+bool fault_selected(fault_mode mode, uint64_t seed, uint64_t salt, uint64_t percent);
+bool corrupt_messages_selected(const sim_options& opts);
+bool removed_live_on_selected(const sim_options& opts);
+bool disk_faults_selected(const sim_options& opts);
 
 // `build/release/tests/consensus_sim/raft_sim --seed S --nodes N --steps T`
 std::string replay_command(const sim_options& opts);

@@ -56,9 +56,10 @@ uint64_t merkle_depth(uint64_t leaf_count) {
 }
 
 hash256 merkle_leaf_hash(byte_span data) {
-  // Small leaves (the common case: account records) go through one stack buffer and the one-shot
-  // hash; only large ones pay for the incremental hasher's heap state.
-  constexpr std::size_t stack_leaf_bytes_max = 256;
+  // Leaves up to a few blocks' worth (account records, orders, and the order book's history leaf of
+  // up to 4 + 32 × 50 bytes) go through one stack buffer and the one-shot hash; only larger ones
+  // pay for the incremental hasher's heap state.
+  constexpr std::size_t stack_leaf_bytes_max = 2048;
   if (data.size() <= stack_leaf_bytes_max) {
     std::array<uint8_t, 1 + stack_leaf_bytes_max> buffer;
     buffer[0] = leaf_tag;

@@ -11,7 +11,9 @@
 //                                                      thread CPU time / distinct accounts changed
 //                                                      ("Time" is that CPU time, via manual timing)
 //   BM_market_root_update/<orders>/<changes>          the market's share of the root: root cost per
-//                                                      changed order at 10^3/10^5/10^6 resting orders
+//                                                      changed order at 10^3/10^5/10^6 resting orders,
+//                                                      1/10/100/1,000 changes per root; instruction
+//                                                      counts: bench/market_root_instructions.sh
 // Items are commands; items_per_second is per CPU second (Google Benchmark's default), so a busy
 // shared machine does not distort it; compare "Time" (wall) with "CPU" to see the load. Targets: ≥ 300,000 transfers/s applied
 // (root per 1,000); root cost per changed account at 10^6 within 3× of 10^3.

@@ -11,7 +11,9 @@
 //                                                      thread CPU time / distinct accounts changed
 //                                                      ("Time" is that CPU time, via manual timing)
 //   BM_market_root_update/<orders>/<changes>          the market's share of the root: root cost per
-//                                                      changed order at 10^3/10^5/10^6 resting orders
+//                                                      changed order at 10^3/10^5/10^6 resting orders,
+//                                                      1/10/100/1,000 changes per root; instruction
+//                                                      counts: bench/market_root_instructions.sh
 // Items are commands; items_per_second is per CPU second (Google Benchmark's default), so a busy
 // shared machine does not distort it; compare "Time" (wall) with "CPU" to see the load. Targets: ≥ 300,000 transfers/s applied
 // (root per 1,000); root cost per changed account at 10^6 within 3× of 10^3.
@@ -23,7 +25,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "crypto/hash.hpp"
@@ -341,6 +345,30 @@ struct market_world {
   }
 };
 
+// Callgrind hooks (ENERGO_BENCH_CALLGRIND, set by ledger_bench.cmake when valgrind/callgrind.h is
+// installed): run under `valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no`, only
+// the timed state_root() calls are instrumented and collected, and each variant is dumped under
+// its own name, so a dump's instruction total / roots is the exact cost of one root. Natively the
+// client requests are a handful of instructions outside the timed region.
+#ifdef ENERGO_BENCH_CALLGRIND
+#include <valgrind/callgrind.h>
+#define ENERGO_BENCH_COLLECT_BEGIN() \
+  do {                               \
+    CALLGRIND_START_INSTRUMENTATION; \
+    CALLGRIND_TOGGLE_COLLECT;        \
+  } while (0)
+#define ENERGO_BENCH_COLLECT_END()  \
+  do {                              \
+    CALLGRIND_TOGGLE_COLLECT;       \
+    CALLGRIND_STOP_INSTRUMENTATION; \
+  } while (0)
+#define ENERGO_BENCH_DUMP(name) CALLGRIND_DUMP_STATS_AT(name)
+#else
+#define ENERGO_BENCH_COLLECT_BEGIN() (void)0
+#define ENERGO_BENCH_COLLECT_END() (void)0
+#define ENERGO_BENCH_DUMP(name) (void)(name)
+#endif
+
 struct market_fixture {
   std::optional<ledger> l;
   std::vector<uint64_t> nonces;
@@ -362,19 +390,45 @@ struct market_fixture {
       must(l->apply(command{place_order{world.publics[t], ++nonces[t], market::side::buy, market::order_kind::limit, price, 100}, {}}));
     }
     for (uint32_t n = 0; n < traders; ++n) index.push_back(*l->account_index_of(world.addresses[n]));
+    // The first root hashes every leaf (the build's changes are all pending): O(book), once. It is
+    // measured apart (its own callgrind dump and thread CPU time) and never mixed into the
+    // per-change figures.
+    const int64_t t0 = thread_cpu_ns();
+    ENERGO_BENCH_COLLECT_BEGIN();
     (void)l->state_root();
+    ENERGO_BENCH_COLLECT_END();
+    first_root_ns = thread_cpu_ns() - t0;
+    const std::string dump = "first-root orders=" + std::to_string(orders);
+    ENERGO_BENCH_DUMP(dump.c_str());
   }
+  int64_t first_root_ns = 0;
 };
+
+// One fixture per size, kept across the variants of that size (they only replace orders, so the
+// book keeps its size); building 10^6 orders takes seconds.
+market_fixture& shared_market_fixture(uint32_t orders) {
+  static std::unique_ptr<market_fixture> cached;
+  static uint32_t cached_orders = 0;
+  if (!cached || cached_orders != orders) {
+    cached.reset();
+    cached = std::make_unique<market_fixture>(orders);
+    cached_orders = orders;
+  }
+  return *cached;
+}
 
 void BM_market_root_update(benchmark::State& state) {
   const auto orders = static_cast<uint32_t>(state.range(0));
   const auto changes = static_cast<std::size_t>(state.range(1));
-  market_fixture f(orders);
+  market_fixture& f = shared_market_fixture(orders);
   ledger& l = *f.l;
-  splitmix rng{99};
+  splitmix rng{99 + changes};
   double root_ns_total = 0;
   double changed_total = 0;
+  double owners_total = 0;
   const auto traders = static_cast<uint32_t>(f.index.size());
+  std::vector<uint8_t> owner_seen(traders, 0);
+  std::vector<uint32_t> owners;
   for (auto _ : state) {
     for (std::size_t k = 0; k < changes; ++k) {
       const auto t = static_cast<uint32_t>(rng.next() % traders);
@@ -382,26 +436,41 @@ void BM_market_root_update(benchmark::State& state) {
       const auto& o = mine[rng.next() % mine.size()];
       const int64_t quantity = o.remaining_wh == 100 ? 99 : 100;
       must(l.apply(command{replace_order{f.world.publics[t], ++f.nonces[t], o.id, o.price_units_per_wh, quantity}, {}}));
+      if (!owner_seen[t]) {
+        owner_seen[t] = 1;
+        owners.push_back(t);
+      }
     }
     const int64_t t0 = thread_cpu_ns();
+    ENERGO_BENCH_COLLECT_BEGIN();
     benchmark::DoNotOptimize(l.state_root());
+    ENERGO_BENCH_COLLECT_END();
     const int64_t t1 = thread_cpu_ns();
     const auto ns = static_cast<double>(t1 - t0);
     state.SetIterationTime(ns / 1e9);
     root_ns_total += ns;
     changed_total += static_cast<double>(changes);
+    owners_total += static_cast<double>(owners.size());
+    for (const uint32_t t : owners) owner_seen[t] = 0;
+    owners.clear();
   }
+  const std::string dump = "roots orders=" + std::to_string(orders) + " changes=" + std::to_string(changes) +
+                           " roots=" + std::to_string(state.iterations());
+  ENERGO_BENCH_DUMP(dump.c_str());
   state.counters["resting_orders"] = static_cast<double>(l.book().resting_orders());
   state.counters["ns_per_changed_order"] = root_ns_total / changed_total;
+  // Distinct owners per root: each costs its history leaf and account leaf once, however many of
+  // its orders changed (at 10^3 orders there are only 16 traders).
+  state.counters["owners_per_root"] = owners_total / static_cast<double>(state.iterations());
+  state.counters["first_root_ms"] = static_cast<double>(f.first_root_ns) / 1e6;
 }
 BENCHMARK(BM_market_root_update)
     ->ArgNames({"orders", "changes"})
-    ->Args({1'000, 100})
-    ->Args({100'000, 100})
-    ->Args({1'000'000, 100})
-    ->Args({1'000, 1'000})
-    ->Args({100'000, 1'000})
-    ->Args({1'000'000, 1'000})
+    ->Apply([](benchmark::internal::Benchmark* b) {
+      // Grouped by size, so each size's fixture is built once (shared_market_fixture).
+      for (const int64_t orders : {1'000, 100'000, 1'000'000})
+        for (const int64_t changes : {1, 10, 100, 1'000}) b->Args({orders, changes});
+    })
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 

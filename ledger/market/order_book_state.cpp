@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "common/assert.hpp"
 #include "ledger/market/order_book.hpp"
 
 namespace energo::market {
@@ -32,6 +33,26 @@ class writer {
 
  private:
   std::vector<uint8_t> out_;
+};
+
+// Writes into storage sized beforehand (the leaf encoders, which know their size): no capacity
+// check per byte. A history leaf is ~1.6 KB, encoded for every changed account at every root.
+class span_writer {
+ public:
+  explicit span_writer(uint8_t* out) : p_(out) {}
+  void u8(uint8_t v) { *p_++ = v; }
+  void u32(uint32_t v) { put_be<4>(v); }
+  void u64(uint64_t v) { put_be<8>(v); }
+  void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
+  [[nodiscard]] const uint8_t* position() const { return p_; }
+
+ private:
+  template <int bytes>
+  void put_be(uint64_t v) {
+    for (int i = 0; i < bytes; ++i) p_[i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+    p_ += bytes;
+  }
+  uint8_t* p_;
 };
 
 // Never reads past the end: a short read sets failed() and returns zeros.
@@ -128,7 +149,9 @@ epoch_stats get_epoch(reader& r) {
   return e;
 }
 
-void put_history(writer& w, const history_entry& h) {
+constexpr std::size_t history_record_bytes = 8 + 8 + 8 + 8 + 8 + 8 + 1 + 1;
+template <class writer_type>
+void put_history(writer_type& w, const history_entry& h) {
   w.u64(h.epoch);
   w.u64(h.order);
   w.u64(h.trade);
@@ -177,11 +200,22 @@ void order_book::order_leaf_bytes(uint32_t slot, std::vector<uint8_t>& out) cons
 }
 
 void order_book::account_leaf_bytes(account_ref a, std::vector<uint8_t>& out) const {
-  writer w(std::move(out));
   const account_state& s = accounts_[a];
+  out.resize(4 + static_cast<std::size_t>(s.history_size) * history_record_bytes);
+  span_writer w(out.data());
   w.u32(s.history_size);
-  for (uint32_t i = 0; i < s.history_size; ++i) put_history(w, history_at(s, i));
-  out = w.take();
+  if (s.history_size > 0) {
+    // The ring walked in place, oldest first (history_at's order, without a call per entry).
+    const uint32_t cap = params_.account_history_max;
+    const history_entry* ring = history_entries_.data() + static_cast<std::size_t>(s.history) * cap;
+    uint32_t pos = s.history_next + (cap - s.history_size);
+    if (pos >= cap) pos -= cap;
+    for (uint32_t i = 0; i < s.history_size; ++i) {
+      put_history(w, ring[pos]);
+      if (++pos == cap) pos = 0;
+    }
+  }
+  ENERGO_ASSERT(w.position() == out.data() + out.size(), "history leaf size");
 }
 
 void order_book::header_bytes(std::vector<uint8_t>& out) const {

@@ -61,10 +61,13 @@ TEST(merkle, leaf_hash_is_domain_separated) {
   h.update_u8(0x00).update(data);
   EXPECT_EQ(merkle_leaf_hash(data), h.finish());
   EXPECT_NE(merkle_leaf_hash(data), sha256(data));
-  const std::string big(1000, 'x');  // above the library's stack buffer
-  sha256_hasher h2;
-  h2.update_u8(0x00).update(as_bytes(big));
-  EXPECT_EQ(merkle_leaf_hash(as_bytes(big)), h2.finish());
+  // Both sides of the library's stack buffer (2,048 bytes; larger leaves use the heap hasher).
+  for (const std::size_t size : {std::size_t{1000}, std::size_t{2047}, std::size_t{2048}, std::size_t{2049}, std::size_t{5000}}) {
+    const std::string big(size, 'x');
+    sha256_hasher h2;
+    h2.update_u8(0x00).update(as_bytes(big));
+    EXPECT_EQ(merkle_leaf_hash(as_bytes(big)), h2.finish()) << size << " bytes";
+  }
 }
 
 TEST(merkle, depth_rule) {

@@ -619,5 +619,44 @@ TEST_F(order_book_test, a_parked_bid_wakes_when_an_older_ask_it_can_afford_becom
   EXPECT_EQ(t[0].quantity_wh, 1);
 }
 
+// The history leaf the ledger's market root commits to (order_book::account_leaf_bytes) is the
+// account's history oldest first, also after the ring wrapped: checked against history() with an
+// encoding written here from the documented layout (u32 size, then per entry epoch, order, trade,
+// previous order, price, quantity as 8-byte big-endian, kind and side as one byte each).
+TEST_F(order_book_test, history_leaf_bytes_are_the_history_oldest_first_after_the_ring_wraps) {
+  bal_.set_tsl(alice, rich_tsl);
+  const auto expected_leaf = [&](account_ref a) {
+    std::vector<uint8_t> out;
+    const auto be = [&](uint64_t v, int bytes) {
+      for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    };
+    const auto h = book_.history(a);
+    be(h.size(), 4);
+    for (const auto& e : h) {
+      for (const uint64_t v : {e.epoch, e.order, e.trade, e.previous_order, static_cast<uint64_t>(e.price_units_per_wh),
+                               static_cast<uint64_t>(e.quantity_wh)})
+        be(v, 8);
+      out.push_back(static_cast<uint8_t>(e.kind));
+      out.push_back(static_cast<uint8_t>(e.order_side));
+    }
+    return out;
+  };
+  std::vector<uint8_t> leaf;
+  const uint32_t cap = book_.params().account_history_max;
+  for (uint32_t k = 0; k < cap + cap / 2 + 3; ++k) {  // wraps the ring once and then some
+    const auto placed = place(alice, side::buy, 10 + k % 7, 5 + k);
+    if (k % 3 == 0) {
+      ASSERT_TRUE(book_.cancel(placed.id, alice, epoch_).has_value());
+    }
+    if (k == 5 || k == cap - 1 || k == cap || k == cap + 4) {
+      book_.account_leaf_bytes(alice, leaf);
+      ASSERT_EQ(leaf, expected_leaf(alice)) << "after " << k + 1 << " orders";
+    }
+  }
+  EXPECT_EQ(book_.history(alice).size(), cap);
+  book_.account_leaf_bytes(alice, leaf);
+  EXPECT_EQ(leaf, expected_leaf(alice));
+}
+
 }  // namespace
 }  // namespace energo::market

@@ -1,9 +1,9 @@
 // The apply actor: owns the ledger. Applies committed entries in order and answers the clients
 // waiting for a command. Its state is durable through the Raft log (as in etcd and LogCabin): the
-// ledger image, the outcome writes, the registry, the checkpoint book and the analytics index are
-// written, with the applied index, in ONE synced RocksDB batch only at *durable points* - when a
-// snapshot is due (every N entries), when pending_writes_max outcome writes wait, at a snapshot
-// install and at a clean stop - never per delivery: the cost of an applied command is O(its
+// ledger image, the outcome cache (as a difference), the registry, the checkpoint book and the
+// analytics index are written, with the applied index, in ONE synced RocksDB batch only at
+// *durable points* - when a snapshot is due (every N entries), after durable_commands_max
+// commands, at a snapshot install and at a clean stop - never per delivery: the cost of an applied command is O(its
 // changes), not O(state). Runs detached: its batches are synced (fsync) and encoding the image is
 // O(state); neither may block a scheduler thread.
 //
@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <deque>
+#include <unordered_map>
 #include <map>
 
 #include <caf/all.hpp>
@@ -52,12 +53,15 @@ constexpr std::string_view checkpoint_image_prefix = "cpimg/";
 constexpr std::size_t waiting_hashes_max = 65536;  // distinct commands waiting for their outcome
 constexpr std::size_t pending_reads_max = 4096;
 constexpr std::size_t roots_kept = 1024;           // (index, state root) published, most recent
-// A durable point is forced once this many state writes (outcome puts and evictions, checkpoint
-// images) wait, even if no snapshot is due: it bounds the memory they hold (~100-200 bytes each)
-// and, with snapshot_every_entries, the log a restart re-applies (about half as many commands).
-// The image is O(state) (accounts + the whole book), so a durable point costs O(state) and
-// happens at most once per this many commands: O(changes) amortised.
-constexpr std::size_t pending_writes_max = 65536;
+// A durable point is forced once this many client commands were applied since the last one, even
+// if no snapshot is due: with snapshot_every_entries it bounds the log a restart re-applies. The
+// image is O(state) (accounts + the whole book), so a durable point costs O(state) once per this
+// many commands at most: O(changes) amortised.
+constexpr uint64_t durable_commands_max = 100'000;
+// ... and once this many state writes wait (registry, checkpoint book and mark images): they are
+// held in memory until then. Outcomes are not among them: a durable point writes the difference
+// between the outcome cache and the one last made durable (at most 2 x outcome_cache_entries_max).
+constexpr std::size_t pending_writes_max = 4096;
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;      // private: send buffered proposals
 // Submissions buffered before one proposal message to raft (raft packs entries itself).
@@ -100,7 +104,11 @@ struct apply_state {
   uint64_t last_snapshot_index = 0;
   std::string root;         // state root at `root_index` (computed when asked: root_at_applied)
   uint64_t root_index = 0;
-  std::vector<st::state_write> pending_writes;  // outcome puts/deletes etc. not yet persisted, in order
+  std::vector<st::state_write> pending_writes;  // registry, book, mark images not yet persisted, in order
+  // The outcome cache at the last durable point: hash -> the index of its entry (a command evicted
+  // and applied again later has another index, so its new outcome is written).
+  std::unordered_map<std::string, uint64_t> durable_outcomes;
+  uint64_t commands_since_durable = 0;
   // New submissions not yet sent to raft: one propose message per group of them (the flush
   // message queues behind the submissions already waiting), not one per command.
   std::vector<std::string> outgoing_hashes;
@@ -367,6 +375,18 @@ void persist(self_ptr self) {
   auto& s = self->state;
   if (s.applied == s.durable_applied) return;
   auto& writes = s.pending_writes;
+  const auto started = clock_type::now();
+  // The outcome cache as a difference: evicted since the last durable point, then new ones.
+  std::unordered_map<std::string, uint64_t> cached;
+  cached.reserve(s.outcome_order.size());
+  for (const auto& h : s.outcome_order) cached.emplace(h, s.outcomes.at(h).index);
+  for (const auto& [h, index] : s.durable_outcomes) {
+    if (cached.count(h) == 0) writes.push_back({outcome_key(h), std::nullopt});
+  }
+  for (const auto& [h, index] : cached) {
+    const auto d = s.durable_outcomes.find(h);
+    if (d == s.durable_outcomes.end() || d->second != index) writes.push_back({outcome_key(h), encode_outcome(s.outcomes.at(h))});
+  }
   const auto snapshot = s.led->snapshot();
   std::string image(snapshot.begin(), snapshot.end());
   writes.push_back({std::string(ledger_key), image});
@@ -374,10 +394,14 @@ void persist(self_ptr self) {
   if (auto res = s.ctx->store->apply_batch(community_group, writes, s.applied); !res) {
     fatal("apply_batch failed: " + res.error().message);
   }
+  const auto written = writes.size();
   writes.clear();
+  s.durable_outcomes = std::move(cached);
+  s.commands_since_durable = 0;
   s.durable_applied = s.applied;
   s.ctx->metrics->apply_durable_index.store(static_cast<int64_t>(s.durable_applied), std::memory_order_relaxed);
-  spdlog::debug("apply: durable at {} root {}", s.durable_applied, crypto::to_hex(crypto::as_bytes(root_at_applied(s))));
+  spdlog::info("apply: durable at {} ({} image bytes, {} writes, {} ms)", s.durable_applied, image.size(), written,
+               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count());
   // Only a persisted state may become a snapshot: raft compacts its log up to it.
   if (s.durable_applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
     s.last_snapshot_index = s.durable_applied;
@@ -528,10 +552,8 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       stored_outcome so{e.index, 0, admin_outcome_of(e.index, a)};
       s.outcomes.emplace(hash, so);
       s.outcome_order.push_back(hash);
-      writes.push_back({outcome_key(hash), encode_outcome(so)});
       answer(s, hash, so, false);
       while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
-        writes.push_back({outcome_key(s.outcome_order.front()), std::nullopt});
         s.outcomes.erase(s.outcome_order.front());
         s.outcome_order.pop_front();
       }
@@ -558,6 +580,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
           cmd ? s.led->apply(*cmd) : ledger::result<ledger::apply_outcome>{ledger::fail(cmd.error().code, cmd.error().message)};
       count_outcome(metrics, r);
       ++commands_applied;
+      ++s.commands_since_durable;
       // A refusal may still consume a nonce (journal: the signer); figures only change on success.
       if (cmd && r) s.analytics->observe(*s.led, time_before, epoch_before);
       stored_outcome so{e.index, position++, to_outcome(e.index, r)};
@@ -570,10 +593,8 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       }
       s.outcomes.emplace(hash, so);
       s.outcome_order.push_back(hash);
-      writes.push_back({outcome_key(hash), encode_outcome(so)});
       answer(s, hash, so, false);
       while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
-        writes.push_back({outcome_key(s.outcome_order.front()), std::nullopt});
         s.outcomes.erase(s.outcome_order.front());
         s.outcome_order.pop_front();
       }
@@ -589,7 +610,8 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   update_gauges(s);
   // A durable point only when a snapshot is due (raft compacts on time) or the pending writes reach
   // their bound; otherwise the Raft log is what makes these entries durable (file comment).
-  if (writes.size() >= pending_writes_max || s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
+  if (writes.size() >= pending_writes_max || s.commands_since_durable >= durable_commands_max ||
+      s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
     persist(self);
   }
 }
@@ -653,10 +675,13 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   s.last_snapshot_index = snap.meta.index;
   s.outcomes.clear();
   s.outcome_order.clear();
+  s.durable_outcomes.clear();
   for (auto& [hash, o] : img->outcomes) {
     s.outcome_order.push_back(hash);
     s.outcomes.emplace(hash, o);
+    s.durable_outcomes.emplace(hash, o.index);
   }
+  s.commands_since_durable = 0;
   s.root.clear();  // another ledger: recompute even at an index seen before
   serve_reads(s);
   spdlog::info("apply: installed snapshot at {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(root_at_applied(s))));
@@ -726,6 +751,7 @@ void load(apply_state& s) {
   for (auto& [h, o] : list) {
     s.outcome_order.push_back(h);
     s.outcomes.emplace(h, o);
+    s.durable_outcomes.emplace(h, o.index);
   }
   auto meta = store.snapshot_meta(community_group);
   if (meta && meta->has_value()) s.last_snapshot_index = (*meta)->index;

@@ -270,11 +270,12 @@ TEST_F(replay_fixture, KillBetweenSnapshotsReplaysTheLogToTheSameRoot) {
   const int64_t baker_start = account(n, baker_address_, false).tsl_units;
   // 40 entries at one transfer each: durable points near 16 and 32, then entries only in the log.
   constexpr uint64_t transfers = 40;
-  uint64_t last_index = 0;
+  uint64_t last_index = 0, first_index = 0;
   for (uint64_t i = 1; i <= transfers; ++i) {
     const auto o = submit(n, transfer(i));
     ASSERT_TRUE(o.accepted) << o.code_name << ": " << o.message;
     last_index = o.index;
+    if (i == 1) first_index = o.index;
   }
   const auto before = status(n);
   ASSERT_TRUE(before);
@@ -304,6 +305,11 @@ TEST_F(replay_fixture, KillBetweenSnapshotsReplaysTheLogToTheSameRoot) {
     const auto dup = submit(n, transfer(transfers));
     EXPECT_TRUE(dup.duplicate);
     EXPECT_EQ(dup.index, last_index);
+    // ... and the outcomes written at the durable point (the cache's difference) were loaded.
+    ASSERT_LT(first_index, loaded);
+    const auto first = submit(n, transfer(1));
+    EXPECT_TRUE(first.duplicate) << first.code_name;
+    EXPECT_EQ(first.index, first_index);
   }
   const auto o = submit(n, transfer(transfers + 1));  // and the node serves on
   EXPECT_TRUE(o.accepted) << o.code_name << ": " << o.message;

@@ -1,19 +1,23 @@
 // The apply actor: owns the ledger. Applies committed entries in order and answers the clients
-// waiting for a command; writes the ledger image, the new outcomes and the applied index in ONE
-// synced RocksDB batch per *group* of deliveries (group commit: at most one persist per
-// persist_interval, so a busy node writes its O(state) image once per group instead of once per
-// Raft ready); takes a snapshot every N entries for the raft actor. Runs detached: its
-// batch is synced (fsync) and must not block a scheduler thread.
+// waiting for a command. Its state is durable through the Raft log (as in etcd and LogCabin): the
+// ledger image, the outcome cache (as a difference), the registry, the checkpoint book and the
+// analytics index are written, with the applied index, in ONE synced RocksDB batch only at
+// *durable points* - when a snapshot is due (every N entries), after durable_commands_max
+// commands, at a snapshot install and at a clean stop - never per delivery: the cost of an applied command is O(its
+// changes), not O(state). Runs detached: its batches are synced (fsync) and encoding the image is
+// O(state); neither may block a scheduler thread.
 //
-// Why answering before the persist is safe: an entry is delivered only once committed, i.e.
-// durable in the Raft log of a majority; after a crash the log re-delivers every entry above the
-// durable applied index (raft restarts at its snapshot index, which is never above it: the
-// snapshot is taken only from a persisted state), and applying is deterministic, so the same
-// outcomes come back.
+// Why answering before the durable point is safe: an entry is delivered only once committed, i.e.
+// durable in the Raft log of a majority, and this node's own log holds it (raft persists before it
+// delivers). The log is compacted only up to a snapshot, which is taken only at a durable point,
+// so every entry above the durable applied index stays in the log; after a crash raft restarts
+// with config.applied = the durable applied index and re-delivers every committed entry above it,
+// and applying is deterministic (same entries, same state root, same outcomes).
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <deque>
+#include <unordered_map>
 #include <map>
 
 #include <caf/all.hpp>
@@ -49,14 +53,16 @@ constexpr std::string_view checkpoint_image_prefix = "cpimg/";
 constexpr std::size_t waiting_hashes_max = 65536;  // distinct commands waiting for their outcome
 constexpr std::size_t pending_reads_max = 4096;
 constexpr std::size_t roots_kept = 1024;           // (index, state root) published, most recent
-// A persist is forced once this many state writes (outcomes) wait, even if deliveries keep coming.
-constexpr std::size_t pending_writes_max = 65536;
-// The image is O(state) (accounts + the whole book: `order_book::serialize` was the apply thread's
-// top cost under load), so it is written at most once per this interval; a crash replays at most
-// this much of the committed log. Answers never wait for it.
-constexpr auto persist_interval = std::chrono::milliseconds(250);
+// A durable point is forced once this many client commands were applied since the last one, even
+// if no snapshot is due: with snapshot_every_entries it bounds the log a restart re-applies. The
+// image is O(state) (accounts + the whole book), so a durable point costs O(state) once per this
+// many commands at most: O(changes) amortised.
+constexpr uint64_t durable_commands_max = 100'000;
+// ... and once this many state writes wait (registry, checkpoint book and mark images): they are
+// held in memory until then. Outcomes are not among them: a durable point writes the difference
+// between the outcome cache and the one last made durable (at most 2 x outcome_cache_entries_max).
+constexpr std::size_t pending_writes_max = 4096;
 
-using persist_atom = caf::atom_constant<caf::atom("persist")>;  // private to this actor
 using flush_atom = caf::atom_constant<caf::atom("flush")>;      // private: send buffered proposals
 // Submissions buffered before one proposal message to raft (raft packs entries itself).
 constexpr std::size_t proposal_batch_commands_max = 1024;
@@ -93,12 +99,16 @@ struct apply_state {
   member_registry registry;
   checkpoint_book book;
   std::deque<uint64_t> checkpoint_images;  // indexes with a ledger image kept (oldest first)
-  uint64_t applied = 0;          // in memory: reads and answers see this
-  uint64_t durable_applied = 0;  // in RocksDB with the ledger image (status reports this one)
+  uint64_t applied = 0;          // in memory: reads, answers and status see this
+  uint64_t durable_applied = 0;  // in RocksDB with the ledger image (the last durable point)
   uint64_t last_snapshot_index = 0;
-  std::string root;  // state root at `durable_applied`
-  std::vector<st::state_write> pending_writes;  // outcome puts/deletes not yet persisted, in order
-  bool persist_scheduled = false;
+  std::string root;         // state root at `root_index` (computed when asked: root_at_applied)
+  uint64_t root_index = 0;
+  std::vector<st::state_write> pending_writes;  // registry, book, mark images not yet persisted, in order
+  // The outcome cache at the last durable point: hash -> the index of its entry (a command evicted
+  // and applied again later has another index, so its new outcome is written).
+  std::unordered_map<std::string, uint64_t> durable_outcomes;
+  uint64_t commands_since_durable = 0;
   // New submissions not yet sent to raft: one propose message per group of them (the flush
   // message queues behind the submissions already waiting), not one per command.
   std::vector<std::string> outgoing_hashes;
@@ -136,11 +146,17 @@ namespace {
 
 using self_ptr = caf::stateful_actor<apply_state>*;
 
-void refresh_root(apply_state& s) {
-  const auto r = s.led->state_root();
-  s.root.assign(reinterpret_cast<const char*>(r.data()), r.size());
-  s.roots.emplace_back(s.durable_applied, s.root);
-  while (s.roots.size() > roots_kept) s.roots.pop_front();
+// The state root at the applied index (incremental: the ledger rehashes only dirty leaves), kept
+// per index so status polls between deliveries cost nothing.
+const std::string& root_at_applied(apply_state& s) {
+  if (s.root.empty() || s.root_index != s.applied) {
+    const auto r = s.led->state_root();
+    s.root.assign(reinterpret_cast<const char*>(r.data()), r.size());
+    s.root_index = s.applied;
+    s.roots.emplace_back(s.applied, s.root);
+    while (s.roots.size() > roots_kept) s.roots.pop_front();
+  }
+  return s.root;
 }
 
 net::command_outcome to_outcome(uint64_t index, const ledger::result<ledger::apply_outcome>& r) {
@@ -166,11 +182,16 @@ net::command_outcome to_outcome(uint64_t index, const ledger::result<ledger::app
   return o;
 }
 
-node_image make_image(const apply_state& s) {
+// `ledger_bytes`: the ledger's snapshot at s.applied if the caller has it already (a durable point
+// writes the same bytes), else empty and encoded here.
+node_image make_image(const apply_state& s, std::string ledger_bytes = {}) {
   node_image img;
   img.applied_index = s.applied;
-  const auto bytes = s.led->snapshot();
-  img.ledger_bytes.assign(bytes.begin(), bytes.end());
+  if (ledger_bytes.empty()) {
+    const auto bytes = s.led->snapshot();
+    ledger_bytes.assign(bytes.begin(), bytes.end());
+  }
+  img.ledger_bytes = std::move(ledger_bytes);
   for (const auto& h : s.outcome_order) img.outcomes.emplace_back(h, s.outcomes.at(h));
   img.registry_bytes = encode_registry(s.registry);
   img.checkpoint_bytes = encode_book(s.book);
@@ -347,27 +368,44 @@ void publish_events(apply_state& s, uint64_t commands) {
   if (dropped > 0) m.http_event_subscribers_dropped_total.fetch_add(dropped, std::memory_order_relaxed);
 }
 
-// Writes the ledger image, the pending outcome writes and the applied index in one synced batch.
+// A durable point: the ledger image, the analytics index, the pending writes (outcomes, registry,
+// checkpoint book and images, in order) and the applied index in one synced batch; then, if one is
+// due, a snapshot of exactly that state for raft.
 void persist(self_ptr self) {
   auto& s = self->state;
-  s.persist_scheduled = false;
   if (s.applied == s.durable_applied) return;
   auto& writes = s.pending_writes;
-  const auto image = s.led->snapshot();
-  writes.push_back({std::string(ledger_key), std::string(image.begin(), image.end())});
+  const auto started = clock_type::now();
+  // The outcome cache as a difference: evicted since the last durable point, then new ones.
+  std::unordered_map<std::string, uint64_t> cached;
+  cached.reserve(s.outcome_order.size());
+  for (const auto& h : s.outcome_order) cached.emplace(h, s.outcomes.at(h).index);
+  for (const auto& [h, index] : s.durable_outcomes) {
+    if (cached.count(h) == 0) writes.push_back({outcome_key(h), std::nullopt});
+  }
+  for (const auto& [h, index] : cached) {
+    const auto d = s.durable_outcomes.find(h);
+    if (d == s.durable_outcomes.end() || d->second != index) writes.push_back({outcome_key(h), encode_outcome(s.outcomes.at(h))});
+  }
+  const auto snapshot = s.led->snapshot();
+  std::string image(snapshot.begin(), snapshot.end());
+  writes.push_back({std::string(ledger_key), image});
   writes.push_back({std::string(analytics_key), s.analytics->encode()});
   if (auto res = s.ctx->store->apply_batch(community_group, writes, s.applied); !res) {
     fatal("apply_batch failed: " + res.error().message);
   }
+  const auto written = writes.size();
   writes.clear();
+  s.durable_outcomes = std::move(cached);
+  s.commands_since_durable = 0;
   s.durable_applied = s.applied;
   s.ctx->metrics->apply_durable_index.store(static_cast<int64_t>(s.durable_applied), std::memory_order_relaxed);
-  refresh_root(s);
-  spdlog::debug("apply: persisted {} root {}", s.durable_applied, crypto::to_hex(crypto::as_bytes(s.root)));
+  spdlog::info("apply: durable at {} ({} image bytes, {} writes, {} ms)", s.durable_applied, image.size(), written,
+               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count());
   // Only a persisted state may become a snapshot: raft compacts its log up to it.
   if (s.durable_applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
     s.last_snapshot_index = s.durable_applied;
-    self->send(s.raft, snapshot_taken_atom::value, s.durable_applied, encode_image(make_image(s)));
+    self->send(s.raft, snapshot_taken_atom::value, s.durable_applied, encode_image(make_image(s, std::move(image))));
   }
 }
 
@@ -514,10 +552,8 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       stored_outcome so{e.index, 0, admin_outcome_of(e.index, a)};
       s.outcomes.emplace(hash, so);
       s.outcome_order.push_back(hash);
-      writes.push_back({outcome_key(hash), encode_outcome(so)});
       answer(s, hash, so, false);
       while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
-        writes.push_back({outcome_key(s.outcome_order.front()), std::nullopt});
         s.outcomes.erase(s.outcome_order.front());
         s.outcome_order.pop_front();
       }
@@ -544,6 +580,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
           cmd ? s.led->apply(*cmd) : ledger::result<ledger::apply_outcome>{ledger::fail(cmd.error().code, cmd.error().message)};
       count_outcome(metrics, r);
       ++commands_applied;
+      ++s.commands_since_durable;
       // A refusal may still consume a nonce (journal: the signer); figures only change on success.
       if (cmd && r) s.analytics->observe(*s.led, time_before, epoch_before);
       stored_outcome so{e.index, position++, to_outcome(e.index, r)};
@@ -556,10 +593,8 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       }
       s.outcomes.emplace(hash, so);
       s.outcome_order.push_back(hash);
-      writes.push_back({outcome_key(hash), encode_outcome(so)});
       answer(s, hash, so, false);
       while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
-        writes.push_back({outcome_key(s.outcome_order.front()), std::nullopt});
         s.outcomes.erase(s.outcome_order.front());
         s.outcome_order.pop_front();
       }
@@ -573,14 +608,11 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   serve_reads(s);
   publish_events(s, commands_applied);
   update_gauges(s);
-  // A snapshot is due (every snapshot_every_entries): persist now, so raft can compact on time.
-  if (writes.size() >= pending_writes_max || s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
-    return persist(self);
-  }
-  // Group commit: every delivery within the interval shares one image write and one fsync.
-  if (!s.persist_scheduled) {
-    s.persist_scheduled = true;
-    self->delayed_send(self, persist_interval, persist_atom::value);
+  // A durable point only when a snapshot is due (raft compacts on time) or the pending writes reach
+  // their bound; otherwise the Raft log is what makes these entries durable (file comment).
+  if (writes.size() >= pending_writes_max || s.commands_since_durable >= durable_commands_max ||
+      s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
+    persist(self);
   }
 }
 
@@ -643,13 +675,16 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   s.last_snapshot_index = snap.meta.index;
   s.outcomes.clear();
   s.outcome_order.clear();
+  s.durable_outcomes.clear();
   for (auto& [hash, o] : img->outcomes) {
     s.outcome_order.push_back(hash);
     s.outcomes.emplace(hash, o);
+    s.durable_outcomes.emplace(hash, o.index);
   }
-  refresh_root(s);
+  s.commands_since_durable = 0;
+  s.root.clear();  // another ledger: recompute even at an index seen before
   serve_reads(s);
-  spdlog::info("apply: installed snapshot at {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(s.root)));
+  spdlog::info("apply: installed snapshot at {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(root_at_applied(s))));
   return true;
 }
 
@@ -716,11 +751,11 @@ void load(apply_state& s) {
   for (auto& [h, o] : list) {
     s.outcome_order.push_back(h);
     s.outcomes.emplace(h, o);
+    s.durable_outcomes.emplace(h, o.index);
   }
   auto meta = store.snapshot_meta(community_group);
   if (meta && meta->has_value()) s.last_snapshot_index = (*meta)->index;
-  refresh_root(s);
-  spdlog::info("apply: state at applied index {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(s.root)));
+  spdlog::info("apply: state at applied index {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(root_at_applied(s))));
 }
 
 // Registers the client as waiting for the outcome of `hash`, then proposes (once per distinct
@@ -834,7 +869,6 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
         self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
       },
       [self](committed_atom, const std::vector<cs::entry>& entries) { apply_entries(self, entries); },
-      [self](persist_atom) { persist(self); },
       [self](flush_atom) { flush_proposals(self); },
       [self](install_atom, const cs::snapshot& snap) { return install(self, snap); },
       [self](submit_atom, std::string& hash, std::string& command) -> caf::result<net::client_response> {
@@ -877,8 +911,10 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
         return prove ? checkpoint_proof_json(self, address, at) : checkpoint_list_json(self->state);
       },
       [self](status_atom) {
-        const auto& s = self->state;
-        return apply_view{s.durable_applied, s.root, s.led->time_ms(), s.led->epoch()};
+        // The applied index, not the durable point: every entry at or below it is committed and in
+        // this node's Raft log, so a restart re-applies to the same index and root.
+        auto& s = self->state;
+        return apply_view{s.applied, root_at_applied(s), s.led->time_ms(), s.led->epoch()};
       },
       [self](image_atom) {
         const auto& s = self->state;

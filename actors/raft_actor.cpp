@@ -381,6 +381,13 @@ cs::raft_node restart_core(const node_context& ctx) {
   if (meta->has_value()) {
     auto data = store.snapshot_data(community_group);
     if (!data) fatal_storage("read snapshot", data.error());
+    if (data->empty()) {
+      // A snapshot this node took itself: meta only (see snapshot_taken); the core asks for the
+      // data when a follower needs it, and the apply actor answers with a fresh image.
+      spdlog::info("raft: restart from snapshot meta at {} and {} log entries, term {} commit {}", (*meta)->index,
+                   log.size(), hs.term, hs.commit);
+      return cs::raft_node::restart(cfg, chs, std::optional<cs::snapshot_meta>{from_record(**meta)}, std::move(log));
+    }
     cs::snapshot snap{from_record(**meta), std::move(*data)};
     spdlog::info("raft: restart from snapshot at {} and {} log entries, term {} commit {}", snap.meta.index, log.size(),
                  hs.term, hs.commit);
@@ -526,13 +533,17 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
         const auto term = core.term_at(index);
         if (!term) return;
         const auto bytes = image.size();
-        if (auto res = core.compact(index, image); !res) {
+        if (auto res = core.compact(index, std::move(image)); !res) {
           spdlog::warn("raft: compact at {} refused: {}", index, res.error().message);
           return;
         }
-        // Meta (with membership) and blob first, then drop the log (storage/README.md).
+        // Meta (with membership) first, then drop the log (storage/README.md). Only the meta is
+        // written, not the image: the image is the apply actor's state at this index, which it
+        // made durable in its own batch before sending it (actors/README.md "Snapshots"); the
+        // core keeps it in memory for followers, and after a restart asks apply for a fresh
+        // one (snapshot_data_wanted). An O(state) synced write here stalled heartbeats.
         const auto meta = core.snapshot_metadata();
-        if (auto res = st2.ctx->store->save_snapshot(community_group, to_record(meta, bytes), image); !res) {
+        if (auto res = st2.ctx->store->save_snapshot(community_group, to_record(meta, bytes), std::string_view{}); !res) {
           fatal_storage("save snapshot", res.error());
         }
         if (auto res = st2.ctx->store->compact(community_group, index); !res) fatal_storage("compact", res.error());

@@ -35,6 +35,8 @@ energo::result<bool, std::string> persist_bootstrap(st::node_store& store, cs::n
   return true;
 }
 
+void configure_actor_system(caf::actor_system_config& cfg) { cfg.set("scheduler.policy", caf::atom("sharing")); }
+
 energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys, std::shared_ptr<const node_context> ctx) {
   node_handles h;
   h.apply = spawn_apply(sys, ctx);

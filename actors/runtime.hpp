@@ -10,6 +10,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 
 #include "common/result.hpp"
 #include "consensus/types.hpp"
@@ -85,6 +86,14 @@ struct spawn_error {
   int exit = 1;  // node::exit_code
   std::string message;
 };
+
+// Scheduler settings of the node's actor system (call before constructing it). CAF's default
+// work-stealing policy polls for work with short sleeps (50 µs, 500 times per idle phase): under
+// load every worker of every node woke thousands of times a second, and a quarter of the nodes'
+// CPU samples were those wake-ups (perf, bench/README.md). Work sharing: one queue, idle workers
+// block on a condition variable. Our scheduled actors are few (brokers, ingest pool, clock);
+// raft and apply have threads of their own.
+void configure_actor_system(caf::actor_system_config& cfg);
 
 // Spawns the actors; the raft actor restarts the core from the store (which must already hold
 // the bootstrap entry of an initial voter, see node/). Binds the peer and client ports.

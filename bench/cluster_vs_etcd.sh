@@ -11,7 +11,8 @@
 #
 # Environment: C (concurrency, 256), DURATION_S (closed-loop phases, 15), RATE (open loop, 2000),
 # OPEN_S (open-loop duration, 10), OPEN_C (open loop: max in flight, 1000), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
-# KEEP=1 keeps the temp dir (logs).
+# KEEP=1 keeps the temp dir (logs). For before/after comparisons: B (build dir with the binaries,
+# build/release), BUILD=0 (use B as it is, no build), ONLY=energo|etcd (one side only; no ratio).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C="${C:-256}"
@@ -30,8 +31,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-bash scripts/build.sh release energo-node energoctl energo-load >/dev/null
-B=build/release
+ONLY="${ONLY:-}"
+B="${B:-build/release}"
+[ "${BUILD:-1}" = 0 ] || bash scripts/build.sh release energo-node energoctl energo-load >/dev/null
 LOAD=$B/tools/energo-load
 
 work="$(mktemp -d -t energo-vs-etcd.XXXXXX)"
@@ -55,6 +57,7 @@ hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- etcd ---------------------------------------------------------------------------------------
+if [ "$ONLY" != energo ]; then
 declare -a ecl epe
 cluster=""
 for i in 1 2 3; do ecl[$i]=$(free_port); epe[$i]=$(free_port); cluster+="${cluster:+,}e$i=http://127.0.0.1:${epe[$i]}"; done
@@ -82,8 +85,11 @@ $LOAD run --target etcd --endpoints "$etcd_eps" --mode open --rate "$RATE" --con
 jq -c '.run | {committed_per_s, latency_ms, errors, not_sent}' "$work/etcd_open.json"
 etcd_rss=0; for p in "${pids[@]}"; do etcd_rss=$((etcd_rss + $(rss_kb "$p"))); done
 stop_all
+echo "   load average after etcd: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 
 # ---- Energo -------------------------------------------------------------------------------------
+if [ "$ONLY" != etcd ]; then
 $LOAD genesis --accounts "$ACCOUNTS" --seed bench --out "$work/genesis.json" >/dev/null
 declare -a npe ncl
 {
@@ -120,6 +126,9 @@ jq -c '.verify' "$work/energo_open.json"
 energo_rss=""; energo_hwm=""
 for p in "${pids[@]}"; do energo_rss+="$(( $(rss_kb "$p") / 1024 )) "; energo_hwm+="$(( $(hwm_kb "$p") / 1024 )) "; done
 stop_all
+echo "   load average after energo: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+[ -z "$ONLY" ] || exit 0
 
 # ---- Table --------------------------------------------------------------------------------------
 e_tp=$(jq '.run.committed_per_s' "$work/etcd_closed.json")

@@ -330,6 +330,7 @@ int cmd_start(const flag_overrides& f) {
     caf::actor_system_config cfg;
     cfg.load<caf::io::middleman>();
     cfg.set("logger.verbosity", caf::atom("quiet"));
+    actors::configure_actor_system(cfg);
     caf::actor_system sys{cfg};
     auto handles = actors::spawn_node(sys, ctx);
     if (!handles) {

@@ -624,7 +624,7 @@ TEST_F(http_test, DashboardInHeadlessChromiumShowsTheClusterNumbers) {
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (apt-get install chromium, scripts/install-deps.sh): dashboard not tested in a browser";
   submit_ok();
   submit_ok();
-  // Wait until the durable applied index (what status reports) caught up with memory (group commit).
+  // Wait until status and the HTTP status name the same applied index (both read the apply actor).
   net::node_status st;
   const auto deadline = clock_type::now() + 5s;
   do {

@@ -66,6 +66,12 @@ nlohmann::json checkpoint_metrics::to_json() const {
   j["records_proposed"] = records_proposed.load();
   j["rpc_failures"] = rpc_failures.load();
   j["coin_scans"] = coin_scans.load();
+  j["dropped_resent"] = dropped_resent.load();
+  j["anchors_confirmed"] = anchors_confirmed.load();
+  j["last_anchored_index"] = last_anchored_index.load();
+  j["last_anchored_height"] = last_anchored_height.load();
+  j["in_flight_index"] = in_flight_index.load();
+  j["funds_low"] = funds_low();
   j["funds_sat"] = funds_sat.load();
   j["chain_height"] = chain_height.load();
   return j;
@@ -99,6 +105,11 @@ struct worker {
   uint64_t latest_mark_seen = 0;
   clock_type::time_point last_mark_time = clock_type::now();
   bool change_lost = false;  // the book's change output is gone: find coins with scantxoutset
+  // The Qtum tip at which the in-flight anchor, not yet in a block, was last checked against the
+  // node's mempool (once per new block).
+  std::optional<uint64_t> mempool_checked_at;
+  bool in_flight_refused = false;  // the node refused the anchor in flight at the last check (keeps the alert)
+  std::optional<uint64_t> anchored_seen;  // the book's last anchored index last seen (metrics baseline)
   uint32_t backoff_ms = 0;
 
   worker(ctx_ptr c, const checkpoint_config& config, checkpoint_metrics& metrics)
@@ -108,6 +119,8 @@ struct worker {
 
   void forget() {
     tracker.reset();
+    mempool_checked_at.reset();
+    in_flight_refused = false;
     need_send = false;
     sent_once = false;
     mark_proposed_at.reset();
@@ -131,6 +144,7 @@ struct worker {
       case error_code::rpc: a = e.rpc_code == qtum::rpc_verify_rejected ? checkpoint_alert::rejected : checkpoint_alert::error; break;
       default: break;
     }
+    ++m.failures_by_alert[static_cast<std::size_t>(a)];
     std::string message = during + ": " + e.message;
     spdlog::warn("checkpoint: {} ({})", message, to_string(a));
     m.set_error(a, std::move(message));
@@ -161,6 +175,8 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
     w.tracked = intent.txid;
     w.need_send = true;
     w.sent_once = false;
+    w.mempool_checked_at.reset();
+    w.in_flight_refused = false;
     w.record_proposed_at.reset();
     w.intent_proposed_at.reset();
   }
@@ -205,8 +221,31 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
     if (auto delay = send()) return *delay;
   }
   const auto status = w.tracker->status(intent.txid);
+  const auto tip = w.tracker->tip_height();
+  if (w.sent_once && (!status || status->state == qtum::anchor_state::pending) && tip && w.mempool_checked_at != tip) {
+    // Sent but in no block: once per new block, ask whether the node still holds it. A node
+    // restarted without its mempool, or one that evicted it, forgets it silently; then it is
+    // sent again (the same bytes). A refusal (its inputs are gone, a conflict, a fee below a
+    // raised minimum) is an alert with the node's reason; it stays in flight, retried per block.
+    w.mempool_checked_at = tip;
+    auto verdict = w.rpc.test_mempool_accept(raw);
+    if (!verdict) return w.fail(verdict.error(), "check the anchor in flight");
+    w.in_flight_refused = !verdict->allowed && verdict->reject_reason != "txn-already-in-mempool" &&
+                          verdict->reject_reason != "txn-already-known";
+    if (verdict->allowed) {
+      ++w.m.dropped_resent;
+      spdlog::warn("checkpoint: anchor {} (index {}) is no longer in the node's mempool: sending it again",
+                   qtum::txid_hex(intent.txid), intent.index);
+      if (auto delay = send()) return *delay;
+    } else if (w.in_flight_refused) {
+      return w.fail(qtum::qtum_error{qtum::error_code::rejected, verdict->reject_reason, 0, 0},
+                    "the Qtum node refuses the anchor in flight " + qtum::txid_hex(intent.txid) + " (index " +
+                        std::to_string(intent.index) + ")");
+    }
+  }
+  if (status && status->state != qtum::anchor_state::pending) w.in_flight_refused = false;
   if (!status || status->state != qtum::anchor_state::confirmed) {
-    if (w.m.alert.load() != static_cast<uint8_t>(checkpoint_alert::funds_low)) w.m.clear_alert();
+    if (!w.in_flight_refused && w.m.alert.load() != static_cast<uint8_t>(checkpoint_alert::funds_low)) w.m.clear_alert();
     return w.ok();
   }
   const auto mark = book.marks.find(intent.index);
@@ -294,11 +333,29 @@ uint32_t build_intent(caf::blocking_actor* self, worker& w, const caf::actor& ra
   return w.ok();
 }
 
+// The book's gauges, on every node (a follower's /metrics shows the same anchors as the leader's).
+void observe_book(worker& w, const checkpoint_book& book) {
+  const uint64_t last = book.last_anchored_index();
+  if (w.anchored_seen && last > *w.anchored_seen) {
+    uint64_t fresh = 0;
+    for (auto it = book.anchors.rbegin(); it != book.anchors.rend() && it->index > *w.anchored_seen; ++it) ++fresh;
+    w.m.anchors_confirmed += fresh;
+  }
+  w.anchored_seen = last;
+  w.m.last_anchored_index = last;
+  w.m.last_anchored_height = book.anchors.empty() ? 0 : book.anchors.back().height;
+  w.m.in_flight_index = book.intent ? book.intent->index : 0;
+}
+
 uint32_t step(caf::blocking_actor* self, worker& w, const caf::actor& raft, const caf::actor& apply) {
   ++w.m.steps;
   bool leader = false;
   self->request(raft, actor_call_timeout, status_atom::value)
       .receive([&](const raft_view& v) { leader = v.role == "leader"; }, [](caf::error&) {});
+  std::optional<checkpoint_view> view;
+  self->request(apply, actor_call_timeout, checkpoint_view_atom::value)
+      .receive([&](checkpoint_view& v) { view = std::move(v); }, [](caf::error&) {});
+  if (view) observe_book(w, view->book);
   if (!leader) {
     if (w.leading) spdlog::info("checkpoint: no longer leader; anchoring paused");
     w.leading = false;
@@ -312,9 +369,6 @@ uint32_t step(caf::blocking_actor* self, worker& w, const caf::actor& raft, cons
   }
   w.leading = true;
   w.m.leading = true;
-  std::optional<checkpoint_view> view;
-  self->request(apply, actor_call_timeout, checkpoint_view_atom::value)
-      .receive([&](checkpoint_view& v) { view = std::move(v); }, [](caf::error&) {});
   if (!view) return w.cfg.poll_ms;
   const auto& book = view->book;
   const uint64_t latest_mark = book.marks.empty() ? 0 : book.marks.rbegin()->first;
@@ -346,6 +400,7 @@ uint32_t step(caf::blocking_actor* self, worker& w, const caf::actor& raft, cons
 
 void checkpoint_loop(caf::blocking_actor* self, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
   worker w(ctx, *ctx->checkpoint, *ctx->checkpoint_stats);
+  w.m.funds_low_sat = ctx->checkpoint->funds_low_sat;
   spdlog::info("checkpoint: anchoring to {} at {}:{} from {} every {} entries / {} ms, {} confirmations",
                ctx->checkpoint->params.name, ctx->checkpoint->rpc.host, ctx->checkpoint->rpc.port,
                qtum::anchor_address(ctx->checkpoint->params, ctx->checkpoint->key.public_key()),

@@ -9,7 +9,9 @@
 // is in flight is the replicated book (apply actor); the tracker and timers here are rebuilt.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <caf/all.hpp>
 
@@ -64,6 +66,7 @@ nlohmann::json checkpoint_metrics::to_json() const {
   j["rebroadcasts"] = rebroadcasts.load();
   j["reorgs_seen"] = reorgs_seen.load();
   j["records_proposed"] = records_proposed.load();
+  j["replacements"] = replacements.load();
   j["rpc_failures"] = rpc_failures.load();
   j["coin_scans"] = coin_scans.load();
   j["dropped_resent"] = dropped_resent.load();
@@ -86,6 +89,10 @@ constexpr auto actor_call_timeout = std::chrono::seconds(5);
 // Blocks connected per step: a leader resuming an old intent catches up over several steps
 // instead of one long one (each block is a getblockhash + getblock round trip).
 constexpr uint64_t sync_blocks_per_step_max = 100;
+// A fee bump pays at least this much more than the transaction it replaces (per mille), and never
+// more than fee_bump_rate_max_factor times the configured rate: a node asking for more is an alert.
+constexpr int64_t fee_bump_min_permille = 1250;
+constexpr int64_t fee_bump_rate_max_factor = 20;
 
 struct worker {
   ctx_ptr ctx;
@@ -109,6 +116,7 @@ struct worker {
   // node's mempool (once per new block).
   std::optional<uint64_t> mempool_checked_at;
   bool in_flight_refused = false;  // the node refused the anchor in flight at the last check (keeps the alert)
+  std::optional<clock_type::time_point> replacement_proposed_at;
   std::optional<uint64_t> anchored_seen;  // the book's last anchored index last seen (metrics baseline)
   uint32_t backoff_ms = 0;
 
@@ -121,6 +129,7 @@ struct worker {
     tracker.reset();
     mempool_checked_at.reset();
     in_flight_refused = false;
+    replacement_proposed_at.reset();
     need_send = false;
     sent_once = false;
     mark_proposed_at.reset();
@@ -166,12 +175,100 @@ bool propose(caf::blocking_actor* self, const caf::actor& raft, std::string entr
   return proposed;
 }
 
+// The Qtum node refuses the anchor in flight (`reason`): dropped from its mempool and now below
+// its minimum fee, or its inputs are gone or in conflict. Builds the same anchor again, spending
+// an outpoint every earlier transaction for the index spends (found with scantxoutset), at the
+// node's current minimum fee rate and at least 25% above the refused one, and replicates it as a
+// replacement (checkpoint_state.hpp): all of them conflict, so the index is anchored once.
+// When no such outpoint is unspent any more, nothing can be built: an alert says so.
+uint32_t replace_intent(caf::blocking_actor* self, worker& w, const caf::actor& raft, const checkpoint_book& book,
+                        const std::string& reason) {
+  const auto& intent = *book.intent;
+  const std::string what = "the Qtum node refuses the anchor in flight " + qtum::txid_hex(intent.txid) + " (index " +
+                           std::to_string(intent.index) + ")";
+  const auto refused = [&](const std::string& why) {
+    return w.fail(qtum::qtum_error{qtum::error_code::rejected, reason + (why.empty() ? "" : "; " + why), 0, 0}, what);
+  };
+  const auto now = clock_type::now();
+  if (w.replacement_proposed_at && now - *w.replacement_proposed_at < reproposal_after) return w.ok();  // wait for it
+  if (intent.replaced.size() >= limits::anchor_replacements_max) return refused("replaced too often already");
+  const auto mark = book.marks.find(intent.index);
+  const auto old = qtum::decode_transaction(qtum::bytes(intent.raw_tx.begin(), intent.raw_tx.end()));
+  if (mark == book.marks.end() || !old) return refused("its mark left the window");
+  std::vector<qtum::outpoint> common = intent.common_inputs;
+  if (common.empty()) {
+    for (const auto& in : old->inputs) common.push_back(in.prevout);
+  }
+  ++w.m.coin_scans;
+  auto scan = qtum::find_anchor_coins(w.rpc, w.cfg.params, w.cfg.key.public_key());
+  if (!scan) return w.fail(scan.error(), "find coins");
+  std::optional<qtum::outpoint> keep;
+  std::map<qtum::outpoint, int64_t> value_of;
+  for (const auto& c : scan->coins) value_of[c.point] = c.value_sat;
+  for (const auto& p : common) {
+    if (value_of.count(p)) {
+      keep = p;
+      break;
+    }
+  }
+  if (!keep) {
+    return refused("its inputs are spent by another transaction, so it can never be mined and no conflicting "
+                   "replacement can be built (docs/node.md \"Stuck anchors\")");
+  }
+  if (!qtum::is_fee_refusal(reason) && reason.find("missing") == std::string::npos &&
+      reason.find("conflict") == std::string::npos) {
+    return refused("");  // not something another fee or other coins can mend
+  }
+  // The refused transaction's fee rate, when every input is still known.
+  int64_t in_sum = 0, out_sum = 0;
+  bool known = true;
+  for (const auto& in : old->inputs) {
+    const auto v = value_of.find(in.prevout);
+    if (v == value_of.end()) known = false;
+    else in_sum += v->second;
+  }
+  for (const auto& o : old->outputs) out_sum += o.value_sat;
+  const int64_t old_rate = known ? (in_sum - out_sum) * 1000 / static_cast<int64_t>(intent.raw_tx.size()) : 0;
+  auto node_rate = qtum::node_min_fee_rate(w.rpc);
+  if (!node_rate) return w.fail(node_rate.error(), "getmempoolinfo");
+  auto params = w.cfg.params;
+  const int64_t configured = std::max(params.fee_rate_sat_per_kvb, params.relay_fee_min_sat_per_kvb);
+  const int64_t rate = std::max({configured, *node_rate, old_rate * fee_bump_min_permille / 1000});
+  if (rate > configured * fee_bump_rate_max_factor) {
+    return refused("a replacement would need " + std::to_string(rate) + " sat/kvB, above " +
+                   std::to_string(fee_bump_rate_max_factor) + "x the configured rate");
+  }
+  params.fee_rate_sat_per_kvb = rate;
+  qtum::anchor_payload payload{w.cluster_hash, intent.index, mark->second};
+  auto built = qtum::build_anchor_tx(params, w.cfg.key, scan->coins, scan->height, payload, keep);
+  if (!built) return w.fail(built.error(), "build a replacement for the anchor of index " + std::to_string(intent.index));
+  if (std::find(built->spent.begin(), built->spent.end(), *keep) == built->spent.end()) {
+    return refused("the replacement does not spend the common input (immature?)");
+  }
+  auto verdict = w.rpc.test_mempool_accept(built->raw);
+  if (!verdict) return w.fail(verdict.error(), "testmempoolaccept");
+  if (!verdict->allowed) return refused("its replacement at " + std::to_string(rate) + " sat/kvB too: " + verdict->reject_reason);
+  anchor_intent next{intent.index, std::string(built->raw.begin(), built->raw.end()), intent.build_height, built->txid};
+  next.replaces = intent.txid;
+  if (!propose(self, raft, encode_intent_entry(next))) return w.cfg.poll_ms;
+  ++w.m.replacements;
+  w.replacement_proposed_at = now;
+  w.built_here = built->txid;
+  spdlog::warn("checkpoint: {} ({}): replacing it with {} at {} sat/kvB (fee {} sat, was {} sat/kvB)", what, reason,
+               qtum::txid_hex(built->txid), rate, built->fee_sat, old_rate);
+  return w.ok();
+}
+
 uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& raft, const checkpoint_book& book) {
   const auto& intent = *book.intent;
   if (!w.tracker || w.tracked != intent.txid) {
     w.tracker.emplace(qtum::tracker_config{w.cfg.params.confirmations_required,
                                            std::max(w.cfg.tracker_window_blocks, w.cfg.params.confirmations_required)});
+    // Every transaction for this index: a replaced one may still be mined (checkpoint_state.hpp).
     if (auto r = w.tracker->track(intent.txid); !r) return w.fail(r.error(), "track");
+    for (const auto& x : intent.replaced) {
+      if (auto r = w.tracker->track(x.txid); !r) return w.fail(r.error(), "track");
+    }
     w.tracked = intent.txid;
     w.need_send = true;
     w.sent_once = false;
@@ -200,7 +297,13 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
   auto events = qtum::sync_tracker(w.rpc, *w.tracker, intent.build_height, sync_blocks_per_step_max);
   if (!events) return w.fail(events.error(), "follow the chain");
   for (const auto& e : *events) {
-    if (e.txid != intent.txid) continue;
+    if (!intent.is_one_of_its_txs(e.txid)) continue;
+    if (e.txid != intent.txid) {
+      spdlog::info("checkpoint: replaced anchor {} (index {}): {} at height {}", qtum::txid_hex(e.txid), intent.index,
+                   e.kind == qtum::tracker_event_kind::reorged_out ? "left the chain" : "in the chain", e.height);
+      if (e.kind == qtum::tracker_event_kind::reorged_out) ++w.m.reorgs_seen;
+      continue;
+    }
     switch (e.kind) {
       case qtum::tracker_event_kind::included:
         spdlog::info("checkpoint: anchor {} (index {}) in block at height {}", qtum::txid_hex(e.txid), intent.index, e.height);
@@ -220,7 +323,16 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
   if (w.need_send) {
     if (auto delay = send()) return *delay;
   }
-  const auto status = w.tracker->status(intent.txid);
+  // The transaction for this index furthest along: the current one, or a replaced one mined after all.
+  std::optional<qtum::anchor_status> status = w.tracker->status(intent.txid);
+  qtum::txid_t status_txid = intent.txid;
+  for (const auto& x : intent.replaced) {
+    const auto s = w.tracker->status(x.txid);
+    if (s && (!status || s->state > status->state)) {
+      status = s;
+      status_txid = x.txid;
+    }
+  }
   const auto tip = w.tracker->tip_height();
   if (w.sent_once && (!status || status->state == qtum::anchor_state::pending) && tip && w.mempool_checked_at != tip) {
     // Sent but in no block: once per new block, ask whether the node still holds it. A node
@@ -238,9 +350,9 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
                    qtum::txid_hex(intent.txid), intent.index);
       if (auto delay = send()) return *delay;
     } else if (w.in_flight_refused) {
-      return w.fail(qtum::qtum_error{qtum::error_code::rejected, verdict->reject_reason, 0, 0},
-                    "the Qtum node refuses the anchor in flight " + qtum::txid_hex(intent.txid) + " (index " +
-                        std::to_string(intent.index) + ")");
+      // Too little fee for the node now, or inputs gone / in conflict: replace it if a
+      // conflicting replacement can be built (replace_intent), else alert with the reason.
+      return replace_intent(self, w, raft, book, verdict->reject_reason);
     }
   }
   if (status && status->state != qtum::anchor_state::pending) w.in_flight_refused = false;
@@ -255,7 +367,7 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
   }
   const auto now = clock_type::now();
   if (!w.record_proposed_at || now - *w.record_proposed_at > reproposal_after) {
-    anchor_record r{intent.index, mark->second, intent.txid, status->block_hash, status->height};
+    anchor_record r{intent.index, mark->second, status_txid, status->block_hash, status->height};
     if (propose(self, raft, encode_record_entry(r))) {
       ++w.m.records_proposed;
       w.record_proposed_at = now;

@@ -55,6 +55,7 @@ struct checkpoint_metrics {
   std::atomic<uint64_t> dropped_resent{0};      // of those: sent again because the node no longer had it
   std::atomic<uint64_t> reorgs_seen{0};         // reorged_out events
   std::atomic<uint64_t> records_proposed{0};
+  std::atomic<uint64_t> replacements{0};        // fee bumps / replacements of a refused anchor proposed
   std::atomic<uint64_t> rpc_failures{0};
   std::atomic<uint64_t> coin_scans{0};          // scantxoutset runs (the chain of change was lost)
   // Confirmed anchor records this node saw applied to its book since it started (the first view

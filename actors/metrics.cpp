@@ -55,6 +55,8 @@ void render_checkpoint(std::string& out, const checkpoint_metrics& c) {
   one(out, "checkpoint_anchors_dropped_resent_total", "counter",
       "Anchors in flight the Qtum node no longer held (restart without mempool, eviction), sent again.",
       c.dropped_resent);
+  one(out, "checkpoint_anchors_replaced_total", "counter",
+      "Replacements (fee bumps) this node proposed for an anchor the Qtum node refused.", c.replacements);
   one(out, "checkpoint_reorgs_total", "counter", "Times the anchor in flight left the active Qtum chain (reorg).",
       c.reorgs_seen);
   one(out, "checkpoint_anchors_confirmed_total", "counter",

@@ -383,6 +383,66 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
     EXPECT_EQ(cp_metric(*p, "alert", alert_label("unreachable")), 0);
   }
 
+  // 5b. A stuck anchor: the Qtum node restarts without its mempool AND with a minimum relay fee
+  //     twice Qtum's, so the same bytes are refused now ("min relay fee not met"). The service
+  //     replaces the anchor: same index, the node's minimum rate, spending the same input (so the
+  //     two conflict); the replacement is recorded and the index is on chain once (step 6).
+  {
+    std::optional<json> j;
+    ASSERT_TRUE(mine_until([&] {
+      j = checkpoints(n);
+      if (!j || (*j)["in_flight"].is_null()) return false;
+      auto pool = rpc_->call("getrawmempool").value();
+      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
+    }, 0ms)) << "no anchor in the mempool";
+    const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
+    const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+    const json original = rpc_->call("getrawtransaction", json::array({txid, true})).value();  // in the mempool: no txindex needed
+    const int64_t original_fee_sat =
+        std::llround(rpc_->call("getmempoolentry", json::array({txid})).value()["fees"]["base"].get<double>() * 1e8);
+    lite_->stop();
+    lite_->start({"-persistmempool=0", "-minrelaytxfee=0.008"});
+    rpc_ = std::make_unique<qtum::rpc_client>(lite_->config());
+    const auto info = rpc_->call("getmempoolinfo").value();
+    ASSERT_EQ(info["minrelaytxfee"].get<double>(), 0.008) << info.dump();
+    std::optional<json> k;
+    ASSERT_TRUE(mine_until([&] {
+      k = checkpoints(n);
+      return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() >= index;
+    })) << (k ? k->dump() : "");
+    const json* rec = nullptr;
+    for (const auto& a : k->at("anchors"))
+      if (a["index"].get<uint64_t>() == index) rec = &a;
+    ASSERT_NE(rec, nullptr) << k->dump();
+    EXPECT_NE((*rec)["txid"].get<std::string>(), txid) << "recorded without a replacement?";
+    // It spends the original's input, and pays at least the node's new minimum (800,000 sat/kvB).
+    const auto replacement = rpc_->call("getrawtransaction", json::array({(*rec)["txid"], true, (*rec)["block_hash"]})).value();
+    std::set<std::string> original_inputs;
+    for (const auto& i : original["vin"]) original_inputs.insert(i["txid"].get<std::string>() + ":" + i["vout"].dump());
+    bool shares = false, same_inputs = replacement["vin"].size() == original["vin"].size();
+    for (const auto& i : replacement["vin"]) {
+      const bool in = original_inputs.count(i["txid"].get<std::string>() + ":" + i["vout"].dump()) > 0;
+      shares = shares || in;
+      same_inputs = same_inputs && in;
+    }
+    EXPECT_TRUE(shares) << "the replacement does not conflict with the original: both could be mined";
+    auto sat = [](const json& v) { return std::llround(v.get<double>() * 1e8); };
+    int64_t original_out = 0, replacement_out = 0;
+    for (const auto& o : original["vout"]) original_out += sat(o["value"]);
+    for (const auto& o : replacement["vout"]) replacement_out += sat(o["value"]);
+    if (same_inputs) {
+      const int64_t fee = original_out + original_fee_sat - replacement_out;
+      const int64_t rate = fee * 1000 / replacement["size"].get<int64_t>();
+      std::printf("replacement for index %llu: fee %lld sat, %lld sat/kvB (the original paid %lld sat)\n",
+                  static_cast<unsigned long long>(index), static_cast<long long>(fee), static_cast<long long>(rate),
+                  static_cast<long long>(original_fee_sat));
+      EXPECT_GE(rate, 800'000);
+    }
+    const auto p = metrics(n);
+    ASSERT_TRUE(p);
+    EXPECT_GE(cp_metric(*p, "anchors_replaced_total"), 1);
+  }
+
   // 6. No index anchored twice on chain, and every recorded anchor is there once.
   const auto on_chain = anchors_on_chain();
   const auto final_list = checkpoints(n);

@@ -17,6 +17,7 @@
 
 #include "actors/actors_internal.hpp"
 #include "actors/messages.hpp"
+#include "common/checked.hpp"
 #include "crypto/hash.hpp"
 #include "net/qtum/builder.hpp"
 #include "net/qtum/chain_sync.hpp"
@@ -228,13 +229,17 @@ uint32_t replace_intent(caf::blocking_actor* self, worker& w, const caf::actor& 
     else in_sum += v->second;
   }
   for (const auto& o : old->outputs) out_sum += o.value_sat;
-  const int64_t old_rate = known ? (in_sum - out_sum) * 1000 / static_cast<int64_t>(intent.raw_tx.size()) : 0;
+  // Amounts are below 21e6 coins (2.1e15 sat), so these sums and the ×1000 cannot overflow.
+  const int64_t old_rate = known && in_sum > out_sum ? (in_sum - out_sum) * 1000 / static_cast<int64_t>(intent.raw_tx.size()) : 0;
   auto node_rate = qtum::node_min_fee_rate(w.rpc);
   if (!node_rate) return w.fail(node_rate.error(), "getmempoolinfo");
   auto params = w.cfg.params;
   const int64_t configured = std::max(params.fee_rate_sat_per_kvb, params.relay_fee_min_sat_per_kvb);
-  const int64_t rate = std::max({configured, *node_rate, old_rate * fee_bump_min_permille / 1000});
-  if (rate > configured * fee_bump_rate_max_factor) {
+  // Capped before the multiplication: a pathological old fee cannot overflow the bump.
+  const int64_t rate_max = std::min(checked_mul(configured, fee_bump_rate_max_factor).value_or(INT64_MAX),
+                                    INT64_MAX / fee_bump_min_permille);
+  const int64_t rate = std::max({configured, *node_rate, std::min(old_rate, rate_max) * fee_bump_min_permille / 1000});
+  if (rate > rate_max) {
     return refused("a replacement would need " + std::to_string(rate) + " sat/kvB, above " +
                    std::to_string(fee_bump_rate_max_factor) + "x the configured rate");
   }
@@ -248,7 +253,11 @@ uint32_t replace_intent(caf::blocking_actor* self, worker& w, const caf::actor& 
   auto verdict = w.rpc.test_mempool_accept(built->raw);
   if (!verdict) return w.fail(verdict.error(), "testmempoolaccept");
   if (!verdict->allowed) return refused("its replacement at " + std::to_string(rate) + " sat/kvB too: " + verdict->reject_reason);
-  anchor_intent next{intent.index, std::string(built->raw.begin(), built->raw.end()), intent.build_height, built->txid};
+  anchor_intent next;
+  next.index = intent.index;
+  next.raw_tx.assign(built->raw.begin(), built->raw.end());
+  next.build_height = intent.build_height;  // the chain is followed from the original's height
+  next.txid = built->txid;
   next.replaces = intent.txid;
   if (!propose(self, raft, encode_intent_entry(next))) return w.cfg.poll_ms;
   ++w.m.replacements;
@@ -428,7 +437,11 @@ uint32_t build_intent(caf::blocking_actor* self, worker& w, const caf::actor& ra
   }
   const int64_t left = built->change ? built->change->value_sat : 0;
   w.m.funds_sat = left;
-  anchor_intent intent{index, std::string(built->raw.begin(), built->raw.end()), tip, built->txid};
+  anchor_intent intent;
+  intent.index = index;
+  intent.raw_tx.assign(built->raw.begin(), built->raw.end());
+  intent.build_height = tip;
+  intent.txid = built->txid;
   if (!propose(self, raft, encode_intent_entry(intent))) return w.cfg.poll_ms;
   ++w.m.intents_proposed;
   w.intent_proposed_at = now;

@@ -12,6 +12,7 @@ namespace energo::actors {
 namespace {
 
 constexpr uint8_t book_version = 1;
+constexpr uint8_t book_version_replacements = 2;  // v1 + an intent's replaced transactions (written only then)
 constexpr uint8_t kind_mark = 4;
 constexpr uint8_t kind_intent = 5;
 constexpr uint8_t kind_record = 6;
@@ -98,7 +99,19 @@ std::optional<qtum::transaction> decode_tx(std::string_view raw) {
 
 std::string hex_of(const crypto::hash256& h) { return crypto::to_hex(h); }
 
+std::optional<int64_t> change_of(const qtum::transaction& tx) {
+  if (tx.outputs.size() >= 2 && qtum::parse_p2pkh(tx.outputs[1].script_pubkey)) return tx.outputs[1].value_sat;
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool anchor_intent::is_one_of_its_txs(const qtum::txid_t& t) const {
+  if (t == txid) return true;
+  for (const auto& r : replaced)
+    if (r.txid == t) return true;
+  return false;
+}
 
 const anchor_record* checkpoint_book::find_anchor(uint64_t index) const {
   for (const auto& a : anchors)
@@ -114,6 +127,7 @@ std::string encode_intent_entry(const anchor_intent& i) {
   put_u64(out, i.index);
   put_u64(out, i.build_height);
   put_bytes(out, i.raw_tx);
+  if (i.replaces) put_raw(out, *i.replaces);
   return out;
 }
 
@@ -131,6 +145,7 @@ std::optional<anchor_intent> decode_intent_entry(std::string_view payload) {
   i.index = r.u64();
   i.build_height = r.u64();
   i.raw_tx = r.bytes(limits::anchor_tx_bytes_max);
+  if (r.good && r.in.size() == 32) i.replaces = r.raw<32>();  // a replacement names the txid in flight
   if (!r.good || !r.in.empty()) return std::nullopt;
   const auto tx = decode_tx(i.raw_tx);
   if (!tx) return std::nullopt;
@@ -151,10 +166,53 @@ void apply_mark(checkpoint_book& b, uint64_t index, const crypto::hash256& own_r
   while (b.marks.size() > limits::checkpoint_marks_kept_max) b.marks.erase(b.marks.begin());
 }
 
+// The outpoints every transaction for the intent's index spends (see checkpoint_state.hpp).
+std::vector<qtum::outpoint> common_inputs_of(const anchor_intent& i, const qtum::transaction& tx) {
+  if (!i.common_inputs.empty()) return i.common_inputs;
+  std::vector<qtum::outpoint> out;
+  for (const auto& in : tx.inputs) out.push_back(in.prevout);
+  return out;
+}
+
+// Why `next` may not replace the intent in flight `now` ("" = it may): same index, another
+// transaction, room for one more, and it spends an outpoint every earlier one spends
+// (conflicting spends: at most one of them is ever mined). On success, `common` is what the
+// replacement leaves in common.
+std::string replacement_refusal(const anchor_intent& now, const anchor_intent& next, std::vector<qtum::outpoint>& common) {
+  if (next.index != now.index) {
+    return "a replacement must anchor the same index as the one in flight (" + std::to_string(now.index) + ")";
+  }
+  const auto a = decode_tx(now.raw_tx);
+  const auto c = decode_tx(next.raw_tx);
+  if (!a || !c) return "the transaction does not decode";
+  if (now.is_one_of_its_txs(qtum::txid_of(*c))) return "the same anchor transaction is already in flight";
+  if (now.replaced.size() >= limits::anchor_replacements_max) {
+    return "index " + std::to_string(now.index) + " was already replaced " + std::to_string(now.replaced.size()) + " times";
+  }
+  common.clear();
+  for (const auto& p : common_inputs_of(now, *a)) {
+    for (const auto& in : c->inputs) {
+      if (in.prevout == p) {
+        common.push_back(p);
+        break;
+      }
+    }
+  }
+  if (common.empty()) return "a replacement must spend an input every earlier anchor for this index spends (else two could be mined)";
+  return {};
+}
+
 std::string apply_intent(checkpoint_book& b, const anchor_intent& i, std::string_view cluster_id) {
+  std::vector<qtum::outpoint> common;
   if (b.intent) {
-    return b.intent->txid == i.txid ? "the same anchor transaction is already in flight"
-                                    : "another anchor (index " + std::to_string(b.intent->index) + ") is in flight";
+    if (!i.replaces || *i.replaces != b.intent->txid) {
+      return b.intent->txid == i.txid ? "the same anchor transaction is already in flight"
+                                      : "another anchor (index " + std::to_string(b.intent->index) + ") is in flight";
+    }
+    if (auto why = replacement_refusal(*b.intent, i, common); !why.empty()) return why;
+    // A valid replacement passes every check below like any intent, then takes the place.
+  } else if (i.replaces) {
+    return "it replaces an anchor that is not in flight";
   }
   if (i.index <= b.last_anchored_index()) {
     return "index " + std::to_string(i.index) + " is not above the last anchored index " +
@@ -177,13 +235,22 @@ std::string apply_intent(checkpoint_book& b, const anchor_intent& i, std::string
   }
   anchor_intent kept = i;
   kept.txid = qtum::txid_of(*tx);
+  kept.replaces.reset();
+  kept.replaced.clear();
+  kept.common_inputs.clear();
+  if (b.intent) {  // a replacement (checked above)
+    kept.replaced = b.intent->replaced;
+    const auto old = decode_tx(b.intent->raw_tx);
+    kept.replaced.push_back(replaced_anchor{b.intent->txid, old ? change_of(*old) : std::nullopt});
+    kept.common_inputs = std::move(common);
+  }
   b.intent = std::move(kept);
   return {};
 }
 
 std::string apply_record(checkpoint_book& b, const anchor_record& r) {
   if (!b.intent) return "no anchor is in flight";
-  if (b.intent->index != r.index || b.intent->txid != r.txid) {
+  if (b.intent->index != r.index || !b.intent->is_one_of_its_txs(r.txid)) {
     return "the record (index " + std::to_string(r.index) + ", txid " + qtum::txid_hex(r.txid) +
            ") is not the anchor in flight (index " + std::to_string(b.intent->index) + ", txid " +
            qtum::txid_hex(b.intent->txid) + ")";
@@ -197,12 +264,16 @@ std::string apply_record(checkpoint_book& b, const anchor_record& r) {
     return "the recorded root " + hex_of(r.root) + " is not this replica's root " + hex_of(mark->second) +
            " at index " + std::to_string(r.index);
   }
-  // The change output (output 1 of our anchors) funds the next anchor.
-  const auto tx = decode_tx(b.intent->raw_tx);
+  // The change output (output 1 of our anchors) of the transaction mined funds the next anchor.
   b.change.reset();
-  if (tx && tx->outputs.size() >= 2 && qtum::parse_p2pkh(tx->outputs[1].script_pubkey)) {
-    b.change = change_coin{qtum::outpoint{r.txid, 1}, tx->outputs[1].value_sat, r.height};
+  std::optional<int64_t> change;
+  if (r.txid == b.intent->txid) {
+    if (const auto tx = decode_tx(b.intent->raw_tx)) change = change_of(*tx);
+  } else {
+    for (const auto& x : b.intent->replaced)
+      if (x.txid == r.txid) change = x.change_sat;
   }
+  if (change) b.change = change_coin{qtum::outpoint{r.txid, 1}, *change, r.height};
   b.anchors.push_back(r);
   while (b.anchors.size() > limits::anchors_kept_max) b.anchors.pop_front();
   b.intent.reset();
@@ -211,7 +282,9 @@ std::string apply_record(checkpoint_book& b, const anchor_record& r) {
 
 std::string encode_book(const checkpoint_book& b) {
   std::string out;
-  put_u8(out, book_version);
+  // v1 unless a replacement is in flight, so a book without one reads on nodes that predate them.
+  const bool v2 = b.intent && !b.intent->replaced.empty();
+  put_u8(out, v2 ? book_version_replacements : book_version);
   put_u32(out, static_cast<uint32_t>(b.marks.size()));
   for (const auto& [index, root] : b.marks) {
     put_u64(out, index);
@@ -222,6 +295,19 @@ std::string encode_book(const checkpoint_book& b) {
     put_u64(out, b.intent->index);
     put_u64(out, b.intent->build_height);
     put_bytes(out, b.intent->raw_tx);
+    if (v2) {
+      put_u8(out, static_cast<uint8_t>(b.intent->replaced.size()));
+      for (const auto& x : b.intent->replaced) {
+        put_raw(out, x.txid);
+        put_u8(out, x.change_sat ? 1 : 0);
+        put_u64(out, static_cast<uint64_t>(x.change_sat.value_or(0)));
+      }
+      put_u8(out, static_cast<uint8_t>(b.intent->common_inputs.size()));
+      for (const auto& p : b.intent->common_inputs) {
+        put_raw(out, p.txid);
+        put_u32(out, p.index);
+      }
+    }
   }
   put_u32(out, static_cast<uint32_t>(b.anchors.size()));
   for (const auto& a : b.anchors) put_record(out, a);
@@ -238,7 +324,8 @@ std::string encode_book(const checkpoint_book& b) {
 std::optional<checkpoint_book> decode_book(std::string_view bytes) {
   if (bytes.size() > limits::checkpoint_book_bytes_max) return std::nullopt;
   reader r{bytes};
-  if (r.u8() != book_version) return std::nullopt;
+  const uint8_t version = r.u8();
+  if (version != book_version && version != book_version_replacements) return std::nullopt;
   checkpoint_book b;
   const uint32_t marks = r.u32();
   if (!r.good || marks > limits::checkpoint_marks_kept_max) return std::nullopt;
@@ -257,6 +344,28 @@ std::optional<checkpoint_book> decode_book(std::string_view bytes) {
     const auto tx = decode_tx(i.raw_tx);
     if (!tx) return std::nullopt;
     i.txid = qtum::txid_of(*tx);
+    if (version == book_version_replacements) {
+      const uint8_t replaced = r.u8();
+      if (!r.good || replaced == 0 || replaced > limits::anchor_replacements_max) return std::nullopt;
+      for (uint8_t k = 0; k < replaced && r.good; ++k) {
+        replaced_anchor x;
+        x.txid = r.raw<32>();
+        const uint8_t has = r.u8();
+        const auto value = static_cast<int64_t>(r.u64());
+        if (has > 1 || value < 0) return std::nullopt;
+        if (has) x.change_sat = value;
+        i.replaced.push_back(x);
+      }
+      const uint8_t common = r.u8();
+      if (!r.good || common == 0 || common > limits::anchor_inputs_max) return std::nullopt;
+      for (uint8_t k = 0; k < common && r.good; ++k) {
+        qtum::outpoint p;
+        p.txid = r.raw<32>();
+        p.index = r.u32();
+        i.common_inputs.push_back(p);
+      }
+      if (!r.good) return std::nullopt;
+    }
     b.intent = std::move(i);
   }
   const uint32_t anchors = r.u32();

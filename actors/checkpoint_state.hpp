@@ -13,7 +13,12 @@
 //                       txid, block hash, height.
 // Each replica checks intents and records against the root it computed itself at that index
 // (the marks window); what does not match, or is older than the window, is refused and logged.
-// At most one intent is in flight: a second one is refused until the first is recorded.
+// At most one intent is in flight: a second one is refused until the first is recorded, except a
+// replacement (a fee bump, docs/node.md "Stuck anchors"): an intent that names the one in flight,
+// for the same index, and spends an outpoint that EVERY earlier transaction for that index spends
+// (`common_inputs`). All of them conflict pairwise, so at most one can ever be in the chain: the
+// index is still anchored at most once. Any of them may be recorded (the original may be mined
+// after all, e.g. from another node's mempool).
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -34,13 +39,31 @@ inline constexpr std::size_t anchors_kept_max = 1024;         // confirmed ancho
 inline constexpr std::size_t checkpoint_images_kept_max = 8;
 inline constexpr std::size_t anchor_tx_bytes_max = 16u << 10;  // 50 P2PKH inputs ≈ 7.5 kB
 inline constexpr std::size_t checkpoint_book_bytes_max = 1u << 20;
+inline constexpr std::size_t anchor_replacements_max = 8;     // per index; beyond: refused
+inline constexpr std::size_t anchor_inputs_max = 64;          // common inputs kept (the builder uses <= 50)
 }  // namespace limits
+
+// A transaction for the index in flight that a replacement took the place of.
+struct replaced_anchor {
+  qtum::txid_t txid{};
+  std::optional<int64_t> change_sat;  // its change output (output 1), if it has one
+  bool operator==(const replaced_anchor&) const = default;
+};
 
 struct anchor_intent {
   uint64_t index = 0;          // the marked log index it anchors
   std::string raw_tx;          // signed transaction, legacy serialization
   uint64_t build_height = 0;   // the Qtum tip when it was built (confirmations are followed from here)
   qtum::txid_t txid{};         // derived from raw_tx on decode
+  // Entry only (never kept in the book): the txid of the intent in flight this one replaces.
+  // Encoded as 32 trailing bytes; entries without them are ordinary intents, as before.
+  std::optional<qtum::txid_t> replaces;
+  // Book only, set by apply_intent on a replacement: the earlier transactions for this index
+  // (oldest first) and the outpoints every one of them and raw_tx spend. Both empty: no
+  // replacement yet (the common inputs are then raw_tx's own).
+  std::vector<replaced_anchor> replaced;
+  std::vector<qtum::outpoint> common_inputs;
+  [[nodiscard]] bool is_one_of_its_txs(const qtum::txid_t& t) const;
   bool operator==(const anchor_intent&) const = default;
 };
 

@@ -462,7 +462,7 @@ struct http_gateway::impl {
     s.Get("/livez", [this](const httplib::Request&, httplib::Response& res) { livez(res); });
     s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) { readyz(res); });
     s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(render_prometheus(*ctx->metrics), "text/plain; version=0.0.4; charset=utf-8");
+      res.set_content(render_prometheus(*ctx->metrics, ctx->checkpoint_stats.get()), "text/plain; version=0.0.4; charset=utf-8");
     });
     s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) { status(res); });
     s.Get("/api/v1/members", [this](const httplib::Request&, httplib::Response& res) { members(res); });

@@ -1,5 +1,6 @@
 #include "actors/metrics.hpp"
 
+#include "actors/checkpoint_actor.hpp"
 #include "net/wire.hpp"
 
 namespace energo::actors {
@@ -39,9 +40,63 @@ std::string seconds_of_ms(uint64_t ms) {
   return std::to_string(ms / 1000) + "." + std::string(3 - frac.size(), '0') + frac;
 }
 
+// The checkpoint service (docs/node.md "Checkpoints on Qtum", "Metrics").
+void render_checkpoint(std::string& out, const checkpoint_metrics& c) {
+  one(out, "checkpoint_leading", "gauge", "1 while this node's checkpoint service anchors (it leads), else 0.", c.leading);
+  one(out, "checkpoint_marks_total", "counter", "Checkpoint marks (state roots to anchor) this node proposed.",
+      c.marks_proposed);
+  one(out, "checkpoint_anchors_built_total", "counter",
+      "Anchor transactions this node built, signed and proposed for replication (intents).", c.intents_proposed);
+  one(out, "checkpoint_anchors_sent_total", "counter", "Anchor transactions this node sent to the Qtum node, re-sends included.",
+      c.broadcasts);
+  one(out, "checkpoint_anchors_rebroadcast_total", "counter",
+      "Anchor transactions sent again: after a reorg, by a new leader, or after the Qtum node dropped them.",
+      c.rebroadcasts);
+  one(out, "checkpoint_anchors_dropped_resent_total", "counter",
+      "Anchors in flight the Qtum node no longer held (restart without mempool, eviction), sent again.",
+      c.dropped_resent);
+  one(out, "checkpoint_anchors_replaced_total", "counter",
+      "Replacements (fee bumps) this node proposed for an anchor the Qtum node refused.", c.replacements);
+  one(out, "checkpoint_reorgs_total", "counter", "Times the anchor in flight left the active Qtum chain (reorg).",
+      c.reorgs_seen);
+  one(out, "checkpoint_anchors_confirmed_total", "counter",
+      "Confirmed anchor records this node applied to its replicated book since it started.", c.anchors_confirmed);
+  one(out, "checkpoint_last_anchored_index", "gauge", "Log index of the latest confirmed anchor (0: none).",
+      c.last_anchored_index);
+  one(out, "checkpoint_last_anchored_height", "gauge", "Qtum block height of the latest confirmed anchor (0: none).",
+      c.last_anchored_height);
+  one(out, "checkpoint_in_flight_index", "gauge", "Log index of the anchor in flight (sent, not yet recorded; 0: none).",
+      c.in_flight_index);
+  one(out, "checkpoint_qtum_height", "gauge", "Qtum chain height the checkpoint service last saw.", c.chain_height);
+  one(out, "checkpoint_coin_scans_total", "counter", "scantxoutset runs to find the community's coins again.",
+      c.coin_scans);
+  one(out, "checkpoint_funds_sat", "gauge", "Change left after the latest anchor built, in satoshi (-1: unknown).",
+      c.funds_sat);
+  one(out, "checkpoint_funds_low_threshold_sat", "gauge", "The configured funds_low_sat alert threshold.",
+      c.funds_low_sat);
+  header(out, "checkpoint_funds_low", "gauge", "1 when the change left is below funds_low_sat (or an anchor lacks funds).");
+  sample(out, "checkpoint_funds_low", "", c.funds_low() ? 1 : 0);
+  // Every alert name is always present (0 or 1), so an alerting rule needs no absent() guard.
+  const auto current = c.alert.load(std::memory_order_relaxed);
+  header(out, "checkpoint_alert", "gauge",
+         "1 for the checkpoint service's current alert (unreachable, auth, insufficient_funds, rejected, funds_low, error).");
+  for (uint8_t a = 1; a < checkpoint_alert_kinds; ++a) {
+    sample(out, "checkpoint_alert", std::string("{alert=\"") + to_string(static_cast<checkpoint_alert>(a)) + "\"}",
+           current == a ? 1 : 0);
+  }
+  header(out, "checkpoint_errors_total", "counter",
+         "Failed checkpoint steps by the alert raised: Qtum RPC errors (unreachable, auth, error), the node's refusals "
+         "(rejected), missing funds.");
+  for (uint8_t a = 1; a < checkpoint_alert_kinds; ++a) {
+    if (static_cast<checkpoint_alert>(a) == checkpoint_alert::funds_low) continue;  // an alert, never a failure
+    sample(out, "checkpoint_errors_total", std::string("{alert=\"") + to_string(static_cast<checkpoint_alert>(a)) + "\"}",
+           c.failures_by_alert[a].load(std::memory_order_relaxed));
+  }
+}
+
 }  // namespace
 
-std::string render_prometheus(const node_metrics& m) {
+std::string render_prometheus(const node_metrics& m, const checkpoint_metrics* cp) {
   std::string out;
   out.reserve(8192);
   // Every metric here is listed in docs/node.md "Metrics" (name, type, meaning).
@@ -107,6 +162,7 @@ std::string render_prometheus(const node_metrics& m) {
   one(out, "http_event_subscribers", "gauge", "Open Server-Sent Events streams.", m.http_event_subscribers);
   one(out, "http_event_subscribers_dropped_total", "counter",
       "Event streams closed because the client did not keep up.", m.http_event_subscribers_dropped_total);
+  if (cp != nullptr) render_checkpoint(out, *cp);
   return out;
 }
 

@@ -81,8 +81,11 @@ struct node_metrics {
   }
 };
 
+struct checkpoint_metrics;  // actors/checkpoint_actor.hpp (written by the checkpoint actor)
+
 // Prometheus text exposition format 0.0.4 of every metric above, prefixed `energo_`, with HELP
-// and TYPE lines (the scraper adds the instance label).
-[[nodiscard]] std::string render_prometheus(const node_metrics& m);
+// and TYPE lines (the scraper adds the instance label); plus the `checkpoint_*` family when the
+// node anchors on Qtum (`cp` non-null, i.e. a [qtum] section).
+[[nodiscard]] std::string render_prometheus(const node_metrics& m, const checkpoint_metrics* cp = nullptr);
 
 }  // namespace energo::actors

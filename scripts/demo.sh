@@ -12,6 +12,9 @@
 # over the client port — with ledger time running faster than wall time (clock.speedup). It prints
 # progress every few seconds, runs --minutes (default 3) or until Ctrl-C, stops the nodes cleanly
 # and prints a summary: the three nodes' state root at one index and the ledger invariants.
+# When litecoind is installed, the nodes also anchor their state roots to a local litecoind -regtest
+# that energo-demo starts (the stand-in for a Qtum node), and the summary ends with
+# `energoctl checkpoint verify` on the latest anchor; without litecoind that step is skipped, saying so.
 #
 # --no-setup skips installing and building (the binaries must exist, e.g. for the ctest `demo`).
 # Every other argument goes to energo-demo (`--seconds 20`, `--speedup 720`, `--keep`, `--help`, …).

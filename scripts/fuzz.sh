@@ -30,30 +30,33 @@ mapfile -t manifest < "$build/fuzz_targets.txt"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-failed=()
-summary=()
-for entry in "${manifest[@]}"; do
-  read -r name max_len <<<"$entry"
-  if [ -n "${ENERGO_FUZZ_TARGETS:-}" ] && [[ " $ENERGO_FUZZ_TARGETS " != *" $name "* ]]; then continue; fi
-  bin="$build/tests/fuzz/fuzz_$name"
-  seeds="tests/fuzz/corpus/$name"
-  regressions="tests/fuzz/regressions/$name"
-  work="$build/corpus/$name"
-  artifacts="$build/artifacts/$name/"
-  log="$build/logs/$name.log"
+# One target: replays, then fuzzing. Prints its report; writes its summary line to $results/<name>
+# and its verdict (ok / OPEN / CRASH / FAILED:<why>) to $results/<name>.status.
+run_target() {
+  local name="$1" max_len="$2"
+  local bin="$build/tests/fuzz/fuzz_$name"
+  local seeds="tests/fuzz/corpus/$name"
+  local regressions="tests/fuzz/regressions/$name"
+  local work="$build/corpus/$name"
+  local artifacts="$build/artifacts/$name/"
+  local log="$build/logs/$name.log"
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
-  [ -d "$seeds" ] || { echo "fuzz: $name has no seed corpus ($seeds)"; failed+=("$name(no corpus)"); continue; }
+  if [ ! -d "$seeds" ]; then
+    echo "fuzz: $name has no seed corpus ($seeds)"
+    echo "FAILED:no-corpus" >"$results/$name.status"
+    return
+  fi
 
   if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
     if ! "$bin" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" "$regressions"/* >"$build/logs/$name.regressions.log" 2>&1; then
       echo "fuzz: $name: a regression input crashes again (see $build/logs/$name.regressions.log)"
       tail -n 30 "$build/logs/$name.regressions.log"
-      failed+=("$name(regression)")
-      continue
+      echo "FAILED:regression" >"$results/$name.status"
+      return
     fi
   fi
 
-  open_count=0
+  local open_count=0 f
   if [ -d "tests/fuzz/open/$name" ]; then
     for f in "tests/fuzz/open/$name"/*; do
       [ -f "$f" ] || continue
@@ -66,23 +69,24 @@ for entry in "${manifest[@]}"; do
     done
   fi
 
-  status=ok
-  fork=()
+  local status=ok
+  local fork=()
   [ "${ENERGO_FUZZ_FORK:-0}" = 1 ] && fork=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
-  marker="$build/logs/$name.start"
+  local marker="$build/logs/$name.start"
   touch "$marker"
-  rc=0
+  local rc=0
   "$bin" "${fork[@]}" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" -timeout=10 \
        -artifact_prefix="$artifacts" -print_final_stats=1 "$work" "$seeds" >"$log" 2>&1 || rc=$?
+  local new_artifacts
   new_artifacts=$(find "$artifacts" -type f -newer "$marker" | sort)
   if [ "$rc" -ne 0 ] || [ -n "$new_artifacts" ]; then
     if [ "$open_count" -gt 0 ] && [ "${ENERGO_FUZZ_STRICT:-0}" != 1 ]; then
       status=OPEN  # most likely the open crash again; see the log
     else
       status=CRASH
-      failed+=("$name")
     fi
   fi
+  local runs cov line
   runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
   # Fork mode prints no final stats: take the last "#<execs>: cov: ..." progress line.
   [ -n "$runs" ] || runs=$(grep -oE '^#[0-9]+: cov' "$log" | tail -1 | grep -oE '[0-9]+' || true)
@@ -90,11 +94,41 @@ for entry in "${manifest[@]}"; do
   line=$(printf '%-16s %-5s %10s execs in %ss, coverage %s edges, corpus %s files' \
          "$name" "$status" "${runs:-?}" "$seconds" "${cov:-?}" "$(ls "$work" | wc -l)")
   echo "fuzz: $line"
-  summary+=("$line")
+  echo "$line" >"$results/$name"
+  echo "$status" >"$results/$name.status"
   if [ "$status" != ok ]; then
     grep -E 'ERROR|SUMMARY|contract violated|assertion failed|runtime error|Test unit written' "$log" | head -n 12 || true
     echo "fuzz: crash inputs (this run): ${new_artifacts:-none written}  (log: $log)"
   fi
+}
+
+# Targets run ENERGO_FUZZ_PARALLEL at a time (default: the core count), each single-threaded, so
+# the step's wall time is about 13 × seconds / cores. A target's report is printed when it ends.
+results="$build/results"
+rm -rf "$results"
+mkdir -p "$results"
+parallel="${ENERGO_FUZZ_PARALLEL:-${ENERGO_JOBS:-$(nproc)}}"
+names=()
+for entry in "${manifest[@]}"; do
+  read -r name max_len <<<"$entry"
+  if [ -n "${ENERGO_FUZZ_TARGETS:-}" ] && [[ " $ENERGO_FUZZ_TARGETS " != *" $name "* ]]; then continue; fi
+  names+=("$name")
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  run_target "$name" "$max_len" >"$results/$name.out" 2>&1 &
+done
+wait || true
+failed=()
+summary=()
+for name in "${names[@]}"; do
+  cat "$results/$name.out"
+  status=$(cat "$results/$name.status" 2>/dev/null || echo "FAILED:no-result")
+  [ -f "$results/$name" ] && summary+=("$(cat "$results/$name")")
+  case "$status" in
+    ok | OPEN) ;;
+    CRASH) failed+=("$name") ;;
+    FAILED:*) failed+=("$name(${status#FAILED:})") ;;
+    *) failed+=("$name($status)") ;;
+  esac
 done
 
 echo "== fuzz summary (${seconds}s per target) =="

@@ -2,10 +2,10 @@
 # The README's test command: installs what it needs, builds, and runs every test suite —
 # first under AddressSanitizer + UndefinedBehaviorSanitizer, then the optimised build.
 # Long runs (soak, millions of seeds) sit behind the "slow" label: ENERGO_SLOW=1 includes them.
-# ENERGO_FUZZ=1 adds, between the release build and its tests, a run of every libFuzzer target for
-# ENERGO_FUZZ_SECONDS (10 here; 13 targets: about 4 minutes on 2 idle cores, clang build without
-# ccache included — measured in tests/fuzz/README.md). It is off by default for CI's budget; every
-# run replays each target's seeds and crash regressions anyway (ctest: fuzz_replay_tests).
+# Between the release build and its tests, every libFuzzer target runs for ENERGO_FUZZ_SECONDS (10
+# here), two at a time on 2 cores: its own clang build included, about 2.5 minutes on 2 idle cores
+# (tests/fuzz/README.md). ENERGO_FUZZ=0 skips it; every ctest run also replays each target's seeds
+# and crash regressions (fuzz_replay_tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -28,7 +28,7 @@ ctest --preset asan -j "$jobs" "${exclude[@]}"
 
 echo "== build + test: release preset =="
 ENERGO_CMAKE_ARGS="$lean" bash scripts/build.sh release
-if [ "${ENERGO_FUZZ:-0}" = 1 ]; then
+if [ "${ENERGO_FUZZ:-1}" = 1 ]; then
   # Before the release ctest so that ctest's summary stays the last line printed.
   echo "== fuzz: every decoder, ${ENERGO_FUZZ_SECONDS:-10}s each (scripts/fuzz.sh) =="
   ENERGO_FUZZ_SECONDS="${ENERGO_FUZZ_SECONDS:-10}" bash scripts/fuzz.sh

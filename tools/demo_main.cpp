@@ -11,6 +11,14 @@
 // applied index, stops them with SIGTERM, reads each node's ledger from its data directory as an
 // auditor would, and prints a summary whose invariants it checks.
 //
+// Checkpoints (SPEC §7, docs/node.md "Checkpoints on Qtum"): when Debian's `litecoind` is installed
+// (the Bitcoin Core-family stand-in for a Qtum node the tests use, with Qtum's relay policy set by
+// flags), the demo starts a `litecoind -regtest` on 127.0.0.1 with a data directory inside its own,
+// funds the community's anchor key with maturity blocks, configures the nodes to anchor there
+// ([qtum]), mines a block every --qtum-block-s seconds, shows anchored and confirmed checkpoints in
+// the progress lines and, at the end, checks the latest anchor with `energoctl checkpoint verify`.
+// Without litecoind (or with --no-qtum) it says so and runs without checkpoints.
+//
 // Honesty of the numbers: live progress uses only what the client port answers today (status,
 // account reads) and the outcomes of the commands this driver submitted (minted, burned, fills,
 // trades of its own orders; grid flows derived exactly from the meter deltas it sent). Totals that
@@ -50,10 +58,14 @@
 #include "ledger/commands.hpp"
 #include "ledger/ledger.hpp"
 #include "net/client_conn.hpp"
+#include "net/qtum/chain_sync.hpp"
+#include "net/qtum/params.hpp"
+#include "net/qtum/rpc_client.hpp"
 #include "actors/membership.hpp"
 #include "actors/state_codec.hpp"
 #include "storage/node_store.hpp"
 #include "tools/command_json.hpp"
+#include "tools/key_file.hpp"
 #include "tools/load.hpp"
 #include "tools/sim/curves.hpp"
 #include "tools/sim/rng.hpp"
@@ -78,7 +90,20 @@ constexpr auto stop_wait = 20s;                   // SIGTERM to exit (leadership
 constexpr auto call_timeout = 12000ms;            // above the node's submit_timeout_ms (10 s)
 constexpr int manual_order_reserve_wh = 1000;     // a prosumer keeps 1 kWh for the evening
 constexpr uint32_t refusal_examples_max = 8;
+// Checkpoints on the local regtest chain.
+constexpr auto chain_start_wait = 30s;            // litecoind answering RPC (a cold start takes ~1 s)
+constexpr auto chain_stop_wait = 20s;
+constexpr auto anchor_wait = 30s;                 // at the end: the first confirmed anchor, if none yet
+constexpr int64_t qtum_block_s_max = 600;
 }  // namespace limits
+
+// The anchoring settings the demo gives its nodes: often enough that a short demo shows anchors.
+constexpr uint64_t demo_anchor_every_entries = 200;
+constexpr uint64_t demo_anchor_every_ms = 5'000;
+constexpr uint32_t demo_confirmations = 2;
+// Coinbase maturity of the stand-in (qtum::litecoin_regtest_with_qtum_policy): the first block
+// mined to the anchor address is spendable once this many more are on top.
+constexpr uint32_t chain_funding_blocks = 101;
 
 // Community constants (as the simulator's community mode, tools/sim/community.cpp).
 constexpr int64_t feed_in_price = 800;     // TSL base units per Wh the grid pays
@@ -137,14 +162,23 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string run_capture(const std::string& cmd) {
+std::string run_capture(const std::string& cmd, int* exit_code = nullptr) {
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return out;
   char buf[4096];
   while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-  ::pclose(p);
+  const int st = ::pclose(p);
+  if (exit_code) *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return out;
+}
+
+std::optional<std::string> find_litecoind() {
+  for (const char* dir : {"/usr/bin", "/usr/local/bin"}) {
+    const std::string p = std::string(dir) + "/litecoind";
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return std::nullopt;
 }
 
 crypto::ed25519_keypair device_key(const std::string& seed, const std::string& role, uint32_t i) {
@@ -239,9 +273,14 @@ class demo {
     uint32_t clock_interval_ms = 500;
     std::string summary_json;
     std::string log_level = "info";
+    bool qtum = true;               // anchor to a local litecoind -regtest when one is installed
+    std::string litecoind;          // its binary (default: /usr/bin or /usr/local/bin)
+    std::string energoctl;          // for the final `checkpoint verify`
+    int64_t qtum_block_s = 2;       // a block every this many seconds
   };
 
   explicit demo(options o) : o_(std::move(o)), rng_(o_.seed) {}
+  ~demo() { stop_chain(); }
 
   int run() {
     if (int rc = prepare(); rc != 0) return rc;
@@ -322,6 +361,7 @@ class demo {
       std::ofstream g(o_.dir + "/genesis.json");
       g << tools::genesis_to_json(genesis_).dump(2) << "\n";
     }
+    if (int rc = start_chain(); rc != 0) return rc;
     // Nodes: data directories, the bootstrap file, one config file each.
     const bool http = run_capture(shell_quote(o_.node_bin) + " start --help 2>&1").find("--http-listen") != std::string::npos;
     std::ofstream b(o_.dir + "/bootstrap.toml");
@@ -350,6 +390,13 @@ class demo {
       if (http) c << "http = \"127.0.0.1:" << n.http_port << "\"\n";
       c << "\n[clock]\n# demo only: ledger time runs " << o_.speedup << "x faster than wall time\nspeedup = " << o_.speedup
         << "\ninterval_ms = " << o_.clock_interval_ms << "\n\n[log]\nlevel = \"" << o_.log_level << "\"\n";
+      if (chain_) {
+        c << "\n[qtum]\n# the local litecoind -regtest the demo started (Qtum's relay policy); a real qtumd: docs/node.md\n"
+          << "network = \"litecoin-regtest\"\nrpc_url = \"http://127.0.0.1:" << chain_->rpc_port << "\"\n"
+          << "rpc_cookie_file = \"" << chain_->cookie() << "\"\nkey_file = \"" << chain_->key_file << "\"\n"
+          << "every_entries = " << demo_anchor_every_entries << "\nevery_ms = " << demo_anchor_every_ms
+          << "\nconfirmations = " << demo_confirmations << "\npoll_ms = 250\nrpc_timeout_ms = 5000\n";
+      }
       nodes_.push_back(n);
     }
     return 0;
@@ -696,6 +743,7 @@ class demo {
       }
       meter_readings(now_ms);
       ev_charging(now_ms);
+      mine_when_due();
       if (clock_type::now() >= next_progress) {
         progress();
         next_progress += std::chrono::seconds(o_.progress_s);
@@ -758,7 +806,200 @@ class demo {
     }
     if (b.complete) std::printf(" | fees: education pool +%s (its 10%%)", tsl_text(b.education_units - pool_tsl_units).c_str());
     std::printf("\n");
+    if (chain_) {
+      const auto cp = checkpoints();
+      const auto height = chain_->rpc->get_block_count();
+      std::printf("         checkpoints: ");
+      if (!cp) {
+        std::printf("(no answer)");
+      } else {
+        const auto& anchors = cp->at("anchors");
+        std::printf("%zu confirmed", anchors.size());
+        if (!anchors.empty()) {
+          const auto& a = anchors.back();
+          std::printf(" (latest: index %llu in block %llu, tx %.16s…)", static_cast<unsigned long long>(a["index"].get<uint64_t>()),
+                      static_cast<unsigned long long>(a["height"].get<uint64_t>()), a["txid"].get<std::string>().c_str());
+        }
+        if (!cp->at("in_flight").is_null()) {
+          std::printf(" | anchoring index %llu (tx %.16s…)", static_cast<unsigned long long>(cp->at("in_flight")["index"].get<uint64_t>()),
+                      cp->at("in_flight")["txid"].get<std::string>().c_str());
+        }
+        const auto& service = cp->at("service");
+        if (service.is_object() && service.value("alert", "none") != "none") {
+          std::printf(" | alert %s: %s", service.value("alert", "").c_str(), service.value("last_error", "").c_str());
+        }
+      }
+      if (height) std::printf(" | regtest height %llu", static_cast<unsigned long long>(*height));
+      std::printf("\n");
+    }
     std::fflush(stdout);
+  }
+
+  // ---- Checkpoints on a local regtest chain -----------------------------------------------------
+  struct regtest_chain {
+    pid_t pid = -1;
+    std::string datadir, key_file, anchor_address, miner_address;
+    uint16_t rpc_port = 0, p2p_port = 0;
+    std::optional<qtum::rpc_client> rpc;
+    clock_type::time_point next_block = clock_type::now();
+    [[nodiscard]] std::string cookie() const { return datadir + "/regtest/.cookie"; }
+    [[nodiscard]] std::string rpc_url() const { return "http://127.0.0.1:" + std::to_string(rpc_port); }
+  };
+
+  // Starts litecoind -regtest and funds the community's anchor key; 0 also when skipped.
+  int start_chain() {
+    if (!o_.qtum) {
+      std::printf("-- checkpoints: off (--no-qtum)\n");
+      return 0;
+    }
+    if (o_.litecoind.empty()) {
+      if (auto found = find_litecoind()) o_.litecoind = *found;
+    }
+    if (o_.litecoind.empty() || ::access(o_.litecoind.c_str(), X_OK) != 0) {
+      std::printf("-- checkpoints: skipped, litecoind is not installed (scripts/install-deps.sh installs it; it stands in\n"
+                  "   for a Qtum node on a local regtest chain). The community runs without anchoring its state roots.\n");
+      return 0;
+    }
+    regtest_chain c;
+    c.datadir = o_.dir + "/litecoind";
+    c.key_file = o_.dir + "/qtum-key.json";
+    c.rpc_port = free_port();
+    c.p2p_port = free_port();
+    std::error_code ec;
+    fs::create_directories(c.datadir, ec);
+    const auto params = qtum::litecoin_regtest_with_qtum_policy();
+    const auto key = account_key(std::to_string(o_.seed), "qtum-anchor", 0);
+    if (auto w = tools::write_key_file(c.key_file, tools::key_file::of(key, crypto::network::regtest), true); !w) {
+      return fail(4, "qtum key file: " + w.error());
+    }
+    c.anchor_address = qtum::anchor_address(params, key.public_key());
+    c.miner_address = qtum::anchor_address(params, account_key(std::to_string(o_.seed), "qtum-miner", 0).public_key());
+    // Qtum's relay policy (min relay and dust relay fee 400,000 sat/kvB), as tests/qtum does.
+    std::vector<std::string> args{o_.litecoind, "-regtest", "-datadir=" + c.datadir, "-rpcbind=127.0.0.1",
+                                  "-rpcallowip=127.0.0.1", "-rpcport=" + std::to_string(c.rpc_port),
+                                  "-port=" + std::to_string(c.p2p_port), "-listen=0", "-dnsseed=0", "-disablewallet",
+                                  "-printtoconsole=0", "-minrelaytxfee=0.004", "-dustrelayfee=0.004"};
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) return fail(4, "fork failed");
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the driver
+      if (::getppid() != parent) ::_exit(1);
+      const int fd = ::open((o_.dir + "/litecoind.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    c.pid = pid;
+    qtum::rpc_config rc;
+    rc.port = c.rpc_port;
+    rc.cookie_file = c.cookie();
+    rc.connect_timeout_ms = 1000;
+    rc.read_timeout_ms = 30'000;
+    rc.attempts_max = 3;
+    rc.backoff_initial_ms = 100;
+    rc.backoff_max_ms = 500;
+    c.rpc.emplace(rc);
+    chain_ = std::move(c);
+    const auto deadline = clock_type::now() + limits::chain_start_wait;
+    while (!chain_->rpc->get_block_count()) {
+      if (clock_type::now() > deadline || g_stop) return fail(4, "litecoind did not answer (see " + o_.dir + "/litecoind.log)");
+      std::this_thread::sleep_for(100ms);
+    }
+    auto mined = chain_->rpc->call("generatetoaddress", nlohmann::json::array({chain_funding_blocks, chain_->anchor_address}));
+    if (!mined) return fail(4, "litecoind: generatetoaddress: " + mined.error().message);
+    std::printf("-- checkpoints: litecoind -regtest (stand-in for a Qtum node, Qtum's relay policy) at %s, data in %s\n"
+                "   the community's anchor address %s holds %u mined blocks (1 mature); a block every %lld s;\n"
+                "   the nodes anchor their state root every %llu entries or %llu s, confirmed at depth %u\n",
+                chain_->rpc_url().c_str(), chain_->datadir.c_str(), chain_->anchor_address.c_str(), chain_funding_blocks,
+                static_cast<long long>(o_.qtum_block_s), static_cast<unsigned long long>(demo_anchor_every_entries),
+                static_cast<unsigned long long>(demo_anchor_every_ms / 1000), demo_confirmations);
+    chain_->next_block = clock_type::now() + std::chrono::seconds(o_.qtum_block_s);
+    return 0;
+  }
+
+  void mine_when_due(bool now = false) {
+    if (!chain_ || (!now && clock_type::now() < chain_->next_block)) return;
+    chain_->next_block = clock_type::now() + std::chrono::seconds(o_.qtum_block_s);
+    (void)chain_->rpc->call("generatetoaddress", nlohmann::json::array({1, chain_->miner_address}));
+  }
+
+  void stop_chain() {
+    if (!chain_ || chain_->pid <= 0) return;
+    qtum::rpc_config rc = chain_->rpc->config();
+    rc.attempts_max = 1;
+    (void)qtum::rpc_client(rc).call("stop");
+    const auto deadline = clock_type::now() + limits::chain_stop_wait;
+    int status = 0;
+    while (::waitpid(chain_->pid, &status, WNOHANG) != chain_->pid) {
+      if (clock_type::now() > deadline) {
+        ::kill(chain_->pid, SIGKILL);
+        ::waitpid(chain_->pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    chain_->pid = -1;
+  }
+
+  // The checkpoint book as node 0 answers it (the client port's `checkpoint` request).
+  std::optional<nlohmann::json> checkpoints() {
+    net::client_request req;
+    req.what = net::client_request::kind::checkpoint;
+    auto r = call(0, req, 3000ms);
+    if (!r || r->what != net::client_response::kind::checkpoint) return std::nullopt;
+    auto j = nlohmann::json::parse(r->text, nullptr, false);
+    if (j.is_discarded() || !j.contains("anchors") || !j.contains("in_flight")) return std::nullopt;
+    return j;
+  }
+
+  // At the end, nodes still running: waits for a confirmed anchor (mining), then checks the
+  // latest one as an auditor would, with energoctl and the regtest node only. False on FAIL.
+  bool verify_checkpoint(json& summary) {
+    summary["qtum"] = chain_.has_value();
+    if (!chain_) return true;
+    std::optional<nlohmann::json> cp = checkpoints();
+    const auto deadline = clock_type::now() + limits::anchor_wait;
+    while ((!cp || cp->at("anchors").empty()) && clock_type::now() < deadline && !g_stop) {
+      mine_when_due(true);
+      std::this_thread::sleep_for(1s);
+      cp = checkpoints();
+    }
+    summary["anchors_confirmed"] = cp ? cp->at("anchors").size() : 0;
+    if (!cp || cp->at("anchors").empty()) {
+      std::printf("checkpoints: NO anchor confirmed within %lld s after the run (logs in %s)\n",
+                  static_cast<long long>(limits::anchor_wait.count()), o_.dir.c_str());
+      summary["checkpoint_verified"] = false;
+      return false;
+    }
+    const uint64_t index = cp->at("anchors").back()["index"].get<uint64_t>();
+    summary["checkpoint_verified_index"] = index;
+    if (::access(o_.energoctl.c_str(), X_OK) != 0) {
+      std::printf("checkpoints: %zu anchors confirmed; verify skipped: %s is not executable (build energoctl or give --energoctl)\n",
+                  cp->at("anchors").size(), o_.energoctl.c_str());
+      return true;
+    }
+    std::string endpoints;
+    for (const auto& n : nodes_) endpoints += (endpoints.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(n.client_port);
+    const std::string cmd = shell_quote(o_.energoctl) + " --endpoints " + endpoints + " checkpoint verify " + std::to_string(index) +
+                            " --qtum-rpc " + chain_->rpc_url() + " --rpc-cookie " + shell_quote(chain_->cookie()) + " 2>&1";
+    int rc = -1;
+    const std::string out = run_capture(cmd, &rc);
+    std::printf("checkpoints: %zu anchors confirmed on the regtest chain; the latest, checked as an auditor would:\n"
+                "   $ energoctl --endpoints %s checkpoint verify %llu --qtum-rpc %s --rpc-cookie %s\n",
+                cp->at("anchors").size(), endpoints.c_str(), static_cast<unsigned long long>(index), chain_->rpc_url().c_str(),
+                chain_->cookie().c_str());
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) std::printf("   %s\n", line.c_str());
+    const bool pass = rc == 0 && out.find("PASS") != std::string::npos;
+    summary["checkpoint_verified"] = pass;
+    if (!pass) std::printf("checkpoints: verify FAILED (exit %d)\n", rc);
+    return pass;
   }
 
   // ---- Shutdown and summary ---------------------------------------------------------------------
@@ -908,8 +1149,11 @@ class demo {
     summary["live_watt_total_wh"] = b.watt_wh;
     summary["live_tsl_ok"] = live_tsl;
     summary["live_watt_ok"] = live_watt;
-    // 3. Clean stop.
+    // 3. A checkpoint anchored on the local regtest chain, verified (nodes still running).
+    ok = verify_checkpoint(summary) && ok;
+    // 4. Clean stop.
     stop_nodes();
+    stop_chain();
     std::printf("stopped: ");
     json exits = json::object();
     for (const auto& n : nodes_) {
@@ -919,7 +1163,7 @@ class demo {
     }
     std::printf("(SIGTERM: drain, flush, exit 0)\n");
     summary["exit_codes"] = exits;
-    // 4. Each node's stored ledger, read from its data directory after the stop.
+    // 5. Each node's stored ledger, read from its data directory after the stop.
     std::vector<stored_node> stored;
     for (const auto& n : nodes_) stored.push_back(read_store(n));
     json nodes_json = json::array();
@@ -1078,6 +1322,7 @@ class demo {
   int64_t bmax_wh_ = 0;
   std::vector<L::account_address> watched_;
   std::vector<node_proc> nodes_;
+  std::optional<regtest_chain> chain_;
   std::vector<net::client_conn> conns_;
   std::size_t next_node_ = 0;
   stats stats_;
@@ -1106,6 +1351,12 @@ int main(int argc, char** argv) {
   app.add_option("--progress-s", o.progress_s, "seconds between progress lines")->capture_default_str();
   app.add_option("--log-level", o.log_level, "the nodes' log level")->capture_default_str();
   app.add_option("--summary-json", o.summary_json, "also write the summary as JSON to this file");
+  bool no_qtum = false;
+  o.energoctl = (self.parent_path().parent_path() / "node" / "energoctl").string();
+  app.add_flag("--no-qtum", no_qtum, "do not anchor checkpoints, even when litecoind is installed");
+  app.add_option("--litecoind", o.litecoind, "the litecoind binary (default: /usr/bin or /usr/local/bin; absent: no checkpoints)");
+  app.add_option("--energoctl", o.energoctl, "the energoctl binary (the final checkpoint verify)")->capture_default_str();
+  app.add_option("--qtum-block-s", o.qtum_block_s, "seconds between regtest blocks")->capture_default_str();
   app.set_version_flag("--version", "energo-demo 0.1.0");
   try {
     app.parse(argc, argv);
@@ -1113,6 +1364,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   o.duration_s = seconds > 0 ? seconds : minutes * 60;
+  o.qtum = !no_qtum;
+  if (o.qtum_block_s < 1 || o.qtum_block_s > limits::qtum_block_s_max) {
+    std::fprintf(stderr, "energo-demo: --qtum-block-s within [1, %lld]\n", static_cast<long long>(limits::qtum_block_s_max));
+    return 2;
+  }
   if (o.duration_s < 1 || o.duration_s > limits::duration_s_max) {
     std::fprintf(stderr, "energo-demo: the duration must be within [1 s, 24 h]\n");
     return 2;

@@ -1,6 +1,7 @@
 #include "net/qtum/chain_sync.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "crypto/address.hpp"
@@ -58,6 +59,36 @@ qtum_result<txid_t> broadcast(rpc_client& rpc, const bytes& raw_tx) {
     if (tx) return txid_of(*tx);
   }
   return sent;
+}
+
+qtum_result<int64_t> parse_min_fee_rate(const nlohmann::json& info) {
+  constexpr double sat_per_coin = 100'000'000.0;
+  int64_t rate = 0;
+  for (const char* field : {"mempoolminfee", "minrelaytxfee"}) {
+    if (!info.is_object() || !info.contains(field) || !info[field].is_number()) {
+      return make_error(error_code::bad_response, std::string("getmempoolinfo has no number ") + field);
+    }
+    // The node prints whole satoshis as decimal coins; rounding to the nearest satoshi is exact
+    // for every amount below 2^53 satoshi.
+    const double coins = info[field].get<double>();
+    if (!(coins >= 0.0 && coins <= 1.0)) {
+      return make_error(error_code::bad_response, std::string(field) + " outside [0, 1] coin/kvB: " + info[field].dump());
+    }
+    rate = std::max<int64_t>(rate, std::llround(coins * sat_per_coin));
+  }
+  return rate;
+}
+
+qtum_result<int64_t> node_min_fee_rate(rpc_client& rpc) {
+  auto info = rpc.call("getmempoolinfo");
+  if (!info) return unexpected<qtum_error>{info.error()};
+  return parse_min_fee_rate(*info);
+}
+
+bool is_fee_refusal(const std::string& reject_reason) {
+  return reject_reason.find("min relay fee not met") != std::string::npos ||
+         reject_reason.find("mempool min fee not met") != std::string::npos ||
+         reject_reason.find("insufficient fee") != std::string::npos;
 }
 
 qtum_result<std::vector<tracker_event>> sync_tracker(rpc_client& rpc, confirmation_tracker& tracker,

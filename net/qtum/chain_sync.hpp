@@ -4,6 +4,7 @@
 //                        generated (coinbase/coinstake) outputs marked so maturity is respected;
 //   broadcast          - testmempoolaccept (the node's reject reason verbatim), then
 //                        sendrawtransaction; "already in the chain" counts as success;
+//   node_min_fee_rate  - the node's current minimum fee rate (getmempoolinfo), for fee bumps;
 //   sync_tracker       - feeds the node's active chain to a confirmation_tracker block by block,
 //                        cutting it back where the node's chain forked (reorg).
 #include <string>
@@ -26,6 +27,15 @@ inline constexpr uint64_t sync_blocks_per_call_max = 1000;
                                                          const crypto::secp256k1_public_key& key);
 
 [[nodiscard]] qtum_result<txid_t> broadcast(rpc_client& rpc, const bytes& raw_tx);
+
+// max(mempoolminfee, minrelaytxfee) of `getmempoolinfo`, in sat/kvB (the node reports coins/kvB).
+[[nodiscard]] qtum_result<int64_t> node_min_fee_rate(rpc_client& rpc);
+// The same from a `getmempoolinfo` result (pure): a field missing, negative or above 1 coin/kvB is an error.
+[[nodiscard]] qtum_result<int64_t> parse_min_fee_rate(const nlohmann::json& info);
+
+// Reasons a node gives when a transaction pays too little (Bitcoin Core 0.21 / Qtum):
+// "min relay fee not met", "mempool min fee not met", "insufficient fee".
+[[nodiscard]] bool is_fee_refusal(const std::string& reject_reason);
 
 // One sync step: finds the highest tracked block still on the node's chain (walking down from
 // the tracked tip), disconnects above it, then connects up to `blocks_max` new blocks. With an

@@ -4,7 +4,8 @@
 # verdict: three nodes agreed on one state root at one index, exited 0 on SIGTERM, and their stored
 # ledgers are consistent (equal roots at equal indexes, no invariant problem); TSL total = 10^17 and
 # WATT = minted − burned, recomputed here from the reported numbers; some trades and at least one
-# closed epoch. Usage: demo_test.sh BUILD_DIR [seconds]
+# closed epoch; with litecoind installed, a checkpoint anchored on a local regtest chain and
+# verified by energoctl. Usage: demo_test.sh BUILD_DIR [seconds]
 set -euo pipefail
 build_dir="$1"
 seconds="${2:-12}"
@@ -49,4 +50,16 @@ nodes="$(tr -d ' \n' < "$summary" | grep -oE '"nodes":\[[^]]*(\[\][^]]*)*\]' || 
 pairs="$(grep -oE '"applied_index":[0-9]+,"state_root":"[0-9a-f]{64}"' <<< "$nodes" | sort -u)"
 dups="$(cut -d, -f1 <<< "$pairs" | uniq -d)"
 [ -z "$dups" ] || fail "two nodes differ at one index: $pairs"
-echo "demo_test: ok (index $(num agreed_index), $(num trades) trades, $(num epochs_closed) epochs)"
+# Checkpoints: when litecoind is installed the demo anchors to a local regtest chain and verifies
+# the latest anchor with energoctl at the end; without it, it says it skipped them.
+anchors=""
+if [ "$(flag qtum)" = true ]; then
+  [ "$(num anchors_confirmed)" -ge 1 ] || fail "no checkpoint anchored and confirmed on the regtest chain"
+  [ "$(flag checkpoint_verified)" = true ] || fail "energoctl checkpoint verify did not PASS"
+  grep -q "^   PASS$" "$out/demo.log" || fail "no PASS line from energoctl checkpoint verify in the demo's output"
+  anchors=", $(num anchors_confirmed) anchors, index $(num checkpoint_verified_index) verified"
+else
+  grep -q "checkpoints: skipped, litecoind is not installed" "$out/demo.log" || fail "no checkpoints and no message saying why"
+  anchors=", checkpoints skipped (no litecoind)"
+fi
+echo "demo_test: ok (index $(num agreed_index), $(num trades) trades, $(num epochs_closed) epochs$anchors)"

@@ -4,11 +4,14 @@
 // when litecoind is absent.
 #include "tests/node/cluster_fixture.hpp"
 
+#include <httplib.h>
+
 #include <set>
 
 #include "actors/checkpoint_state.hpp"
 #include "net/qtum/anchor.hpp"
 #include "net/qtum/chain_sync.hpp"
+#include "tests/node/prometheus_text.hpp"
 #include "tests/qtum/litecoind_fixture.hpp"
 
 namespace {
@@ -46,15 +49,17 @@ class checkpoint_fixture : public cluster_fixture {
     lite_.reset();  // stops litecoind, removes its directory
   }
 
-  // The node's config file: [qtum] against our litecoind; `extra` is appended inside [qtum].
+  // The node's config file: [qtum] against our litecoind; `extra` is appended inside [qtum];
+  // `every`: the anchoring interval (a mark every 6 entries by default, never by time).
   std::string write_config(const std::string& name, const std::string& extra = "",
-                           const std::string& key_file = "qtum_key.json") {
+                           const std::string& key_file = "qtum_key.json",
+                           const std::string& every = "every_entries = 6\nevery_ms = 0\n") {
     const std::string path = root_ + "/" + name + ".toml";
     std::ofstream f(path);
     f << "[clock]\ninterval_ms = 100\n\n[qtum]\nnetwork = \"litecoin-regtest\"\n"
       << "rpc_url = \"http://127.0.0.1:" << lite_->rpc_port() << "\"\n"
       << "key_file = \"" << root_ << "/" << key_file << "\"\n"
-      << "confirmations = 2\nevery_entries = 6\nevery_ms = 0\npoll_ms = 50\nrpc_timeout_ms = 2000\n";
+      << "confirmations = 2\n" << every << "poll_ms = 50\nrpc_timeout_ms = 2000\n";
     if (extra.find("rpc_user") == std::string::npos) {
       f << "rpc_cookie_file = \"" << (lite_->datadir() / "regtest" / ".cookie").string() << "\"\n";
     }
@@ -62,13 +67,38 @@ class checkpoint_fixture : public cluster_fixture {
     return path;
   }
 
-  void start_all(const std::string& config) {
-    for (auto& n : nodes_) {
-      n.clock = true;
-      n.extra_args = {"--config", config};
-      start(n);
+  // Every node with the HTTP gateway (for /metrics) on a port of its own.
+  void start_with(node_proc& n, const std::string& config) {
+    if (http_ports_.empty()) {
+      for (std::size_t i = 0; i < nodes_.size(); ++i) http_ports_.push_back(free_port());
     }
+    n.clock = true;
+    n.extra_args = {"--config", config, "--http-listen", "127.0.0.1:" + std::to_string(http_port_of(n))};
+    start(n);
   }
+  void start_all(const std::string& config) {
+    for (auto& n : nodes_) start_with(n, config);
+  }
+  uint16_t http_port_of(const node_proc& n) const {
+    return http_ports_.at(static_cast<std::size_t>(&n - nodes_.data()));
+  }
+
+  // GET /metrics, parsed by the test's own Prometheus parser (tests/node/prometheus_text.hpp).
+  std::optional<prom_page> metrics(const node_proc& n) {
+    httplib::Client c("127.0.0.1", http_port_of(n));
+    c.set_connection_timeout(1, 0);
+    c.set_read_timeout(3, 0);
+    auto r = c.Get("/metrics");
+    if (!r || r->status != 200) return std::nullopt;
+    auto page = parse_prometheus(r->body);
+    EXPECT_TRUE(page.errors.empty()) << page.errors.front();
+    return page;
+  }
+  // One checkpoint sample (-1 when absent: a test of presence can fail).
+  static double cp_metric(const prom_page& p, const std::string& name, const std::string& labels = "") {
+    return p.value("energo_checkpoint_" + name, labels).value_or(-1);
+  }
+  static std::string alert_label(const char* a) { return std::string("{alert=\"") + a + "\"}"; }
 
   std::optional<json> checkpoints(const node_proc& n) {
     net::client_request req;
@@ -141,6 +171,7 @@ class checkpoint_fixture : public cluster_fixture {
   std::unique_ptr<qtum::rpc_client> rpc_;
   std::optional<crypto::secp256k1_secret_key> qkey_;
   std::string qaddress_, other_address_, cluster_id_;
+  std::vector<uint16_t> http_ports_;
 };
 
 std::string service_field(const json& j, const char* field) {
@@ -180,6 +211,32 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
     const auto header = rpc_->call("getblockheader", json::array({a["block_hash"].get<std::string>()})).value();
     EXPECT_EQ(header["height"].get<uint64_t>(), a["height"].get<uint64_t>());
     EXPECT_GE(header["confirmations"].get<int64_t>(), 2) << "recorded before the confirmation depth";
+  }
+
+  // 1b. /metrics tells the same story as the book: anchors sent and confirmed, the last anchored
+  //     index and height; leading; no alert, funds fine. (Without mining the book settles.)
+  {
+    std::optional<prom_page> p;
+    std::optional<json> l;
+    ASSERT_TRUE(mine_until([&] {
+      p = metrics(n);
+      l = checkpoints(n);
+      if (!p || !l || l->at("anchors").empty()) return false;
+      const auto& last = l->at("anchors").back();
+      return cp_metric(*p, "last_anchored_index") == last["index"].get<double>() &&
+             cp_metric(*p, "last_anchored_height") == last["height"].get<double>() &&
+             cp_metric(*p, "anchors_confirmed_total") == static_cast<double>(l->at("anchors").size());
+    }, 0ms, 10s)) << (p ? "" : "no /metrics") << (l ? l->dump() : "");
+    EXPECT_GE(cp_metric(*p, "anchors_sent_total"), static_cast<double>(l->at("anchors").size()));
+    EXPECT_GE(cp_metric(*p, "anchors_built_total"), static_cast<double>(l->at("anchors").size()));
+    EXPECT_EQ(cp_metric(*p, "leading"), 1);
+    EXPECT_GT(cp_metric(*p, "qtum_height"), 100);
+    EXPECT_GT(cp_metric(*p, "funds_sat"), 0);
+    EXPECT_EQ(cp_metric(*p, "funds_low"), 0);
+    for (const char* a : {"unreachable", "auth", "insufficient_funds", "rejected", "funds_low", "error"}) {
+      EXPECT_EQ(cp_metric(*p, "alert", alert_label(a)), 0) << a;
+    }
+    EXPECT_EQ(cp_metric(*p, "errors_total", alert_label("unreachable")), 0);
   }
 
   // 2. checkpoint verify: PASS for a recorded index, FAIL for an index never anchored.
@@ -278,24 +335,112 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
     EXPECT_EQ((*rec)["txid"].get<std::string>(), txid) << "the same transaction, not a new anchor";
     EXPECT_NE((*rec)["block_hash"].get<std::string>(), block) << "recorded in the block that left the chain";
     EXPECT_GE(std::stoull(service_field(*after, "rebroadcasts")), 1u);
+    const auto p = metrics(n);
+    ASSERT_TRUE(p);
+    EXPECT_GE(cp_metric(*p, "reorgs_total"), 1);
+    EXPECT_GE(cp_metric(*p, "anchors_rebroadcast_total"), 1);
   }
 
-  // 5. The Qtum node stops: alert `unreachable`, nothing lost; it starts again: anchoring resumes.
+  // 5. The Qtum node stops with an anchor in its mempool: alert `unreachable` (in the book's
+  //    service and /metrics). It starts again WITHOUT its mempool (-persistmempool=0), so the
+  //    anchor is gone: the service notices at the next block, sends the same transaction again,
+  //    and it is recorded; the alert clears.
   {
+    std::optional<json> j;
+    ASSERT_TRUE(mine_until([&] {
+      j = checkpoints(n);
+      if (!j || (*j)["in_flight"].is_null()) return false;
+      auto pool = rpc_->call("getrawmempool").value();
+      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
+    }, 0ms)) << "no anchor in the mempool";
+    const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
+    const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
     lite_->stop();
+    std::optional<prom_page> p;
     ASSERT_TRUE(mine_until([&] {
       auto k = checkpoints(n);
-      return k && service_field(*k, "alert") == "unreachable";
+      p = metrics(n);
+      return k && service_field(*k, "alert") == "unreachable" && p && cp_metric(*p, "alert", alert_label("unreachable")) == 1;
     }, 0ms, 15s)) << "no unreachable alert";
-    const uint64_t before = checkpoints(n)->at("anchors").size();
-    lite_->start();
+    EXPECT_GE(cp_metric(*p, "errors_total", alert_label("unreachable")), 1);
+    lite_->start({"-persistmempool=0"});
     rpc_ = std::make_unique<qtum::rpc_client>(lite_->config());
     ASSERT_TRUE(rpc_->get_block_count());
+    ASSERT_TRUE(rpc_->call("getrawmempool").value().empty()) << "the restarted node kept its mempool: nothing was dropped";
     std::optional<json> k;
     ASSERT_TRUE(mine_until([&] {
       k = checkpoints(n);
-      return k && k->at("anchors").size() >= before + 1;
+      return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() >= index;
     })) << (k ? k->dump() : "");
+    const json* rec = nullptr;
+    for (const auto& a : k->at("anchors"))
+      if (a["index"].get<uint64_t>() == index) rec = &a;
+    ASSERT_NE(rec, nullptr) << k->dump();
+    EXPECT_EQ((*rec)["txid"].get<std::string>(), txid) << "the dropped anchor was replaced instead of sent again";
+    p = metrics(n);
+    ASSERT_TRUE(p);
+    EXPECT_GE(cp_metric(*p, "anchors_dropped_resent_total"), 1);
+    EXPECT_EQ(cp_metric(*p, "alert", alert_label("unreachable")), 0);
+  }
+
+  // 5b. A stuck anchor: the Qtum node restarts without its mempool AND with a minimum relay fee
+  //     twice Qtum's, so the same bytes are refused now ("min relay fee not met"). The service
+  //     replaces the anchor: same index, the node's minimum rate, spending the same input (so the
+  //     two conflict); the replacement is recorded and the index is on chain once (step 6).
+  {
+    std::optional<json> j;
+    ASSERT_TRUE(mine_until([&] {
+      j = checkpoints(n);
+      if (!j || (*j)["in_flight"].is_null()) return false;
+      auto pool = rpc_->call("getrawmempool").value();
+      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
+    }, 0ms)) << "no anchor in the mempool";
+    const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
+    const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+    const json original = rpc_->call("getrawtransaction", json::array({txid, true})).value();  // in the mempool: no txindex needed
+    const int64_t original_fee_sat =
+        std::llround(rpc_->call("getmempoolentry", json::array({txid})).value()["fees"]["base"].get<double>() * 1e8);
+    lite_->stop();
+    lite_->start({"-persistmempool=0", "-minrelaytxfee=0.008"});
+    rpc_ = std::make_unique<qtum::rpc_client>(lite_->config());
+    const auto info = rpc_->call("getmempoolinfo").value();
+    ASSERT_EQ(info["minrelaytxfee"].get<double>(), 0.008) << info.dump();
+    std::optional<json> k;
+    ASSERT_TRUE(mine_until([&] {
+      k = checkpoints(n);
+      return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() >= index;
+    })) << (k ? k->dump() : "");
+    const json* rec = nullptr;
+    for (const auto& a : k->at("anchors"))
+      if (a["index"].get<uint64_t>() == index) rec = &a;
+    ASSERT_NE(rec, nullptr) << k->dump();
+    EXPECT_NE((*rec)["txid"].get<std::string>(), txid) << "recorded without a replacement?";
+    // It spends the original's input, and pays at least the node's new minimum (800,000 sat/kvB).
+    const auto replacement = rpc_->call("getrawtransaction", json::array({(*rec)["txid"], true, (*rec)["block_hash"]})).value();
+    std::set<std::string> original_inputs;
+    for (const auto& i : original["vin"]) original_inputs.insert(i["txid"].get<std::string>() + ":" + i["vout"].dump());
+    bool shares = false, same_inputs = replacement["vin"].size() == original["vin"].size();
+    for (const auto& i : replacement["vin"]) {
+      const bool in = original_inputs.count(i["txid"].get<std::string>() + ":" + i["vout"].dump()) > 0;
+      shares = shares || in;
+      same_inputs = same_inputs && in;
+    }
+    EXPECT_TRUE(shares) << "the replacement does not conflict with the original: both could be mined";
+    auto sat = [](const json& v) { return std::llround(v.get<double>() * 1e8); };
+    int64_t original_out = 0, replacement_out = 0;
+    for (const auto& o : original["vout"]) original_out += sat(o["value"]);
+    for (const auto& o : replacement["vout"]) replacement_out += sat(o["value"]);
+    if (same_inputs) {
+      const int64_t fee = original_out + original_fee_sat - replacement_out;
+      const int64_t rate = fee * 1000 / replacement["size"].get<int64_t>();
+      std::printf("replacement for index %llu: fee %lld sat, %lld sat/kvB (the original paid %lld sat)\n",
+                  static_cast<unsigned long long>(index), static_cast<long long>(fee), static_cast<long long>(rate),
+                  static_cast<long long>(original_fee_sat));
+      EXPECT_GE(rate, 800'000);
+    }
+    const auto p = metrics(n);
+    ASSERT_TRUE(p);
+    EXPECT_GE(cp_metric(*p, "anchors_replaced_total"), 1);
   }
 
   // 6. No index anchored twice on chain, and every recorded anchor is there once.
@@ -329,6 +474,17 @@ TEST_F(checkpoint_fixture, leader_killed_mid_anchor_new_leader_resumes_without_a
   }, 0ms)) << "no anchor sent";
   const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
   const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+  // Leader-only: the followers' services marked, built and sent nothing; the leader did.
+  for (const auto& n : nodes_) {
+    const auto p = metrics(n);
+    ASSERT_TRUE(p) << n.name;
+    const bool leads = &n == old_leader;
+    EXPECT_EQ(cp_metric(*p, "leading"), leads ? 1 : 0) << n.name;
+    for (const char* c : {"marks_total", "anchors_built_total", "anchors_sent_total"}) {
+      if (leads) EXPECT_GE(cp_metric(*p, c), 1) << n.name << " " << c;
+      else EXPECT_EQ(cp_metric(*p, c), 0) << n.name << " " << c;
+    }
+  }
   stop(*old_leader, SIGKILL);
   std::vector<const node_proc*> live;
   for (auto& n : nodes_) if (&n != old_leader) live.push_back(&n);
@@ -356,6 +512,15 @@ TEST_F(checkpoint_fixture, leader_killed_mid_anchor_new_leader_resumes_without_a
     for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(other->at("anchors")[i], k->at("anchors")[i]);
   }
   for (const auto& [i, txids] : anchors_on_chain()) EXPECT_EQ(txids.size(), 1u) << "index " << i << " anchored twice";
+  // Every live replica publishes the book's gauges, followers included.
+  const double last = k->at("anchors").back()["index"].get<double>();
+  for (const auto* n : live) {
+    std::optional<prom_page> p;
+    EXPECT_TRUE(mine_until([&] {
+      p = metrics(*n);
+      return p && cp_metric(*p, "last_anchored_index") >= last;
+    }, 0ms, 10s)) << n->name;
+  }
 }
 
 // One node restarted with faulty settings: each fault is a clear alert with the reason, and
@@ -377,32 +542,63 @@ TEST_F(checkpoint_fixture, wrong_credentials_fee_too_low_insufficient_funds_and_
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    n.clock = true;
-    n.extra_args = {"--config", write_config(c.name, c.extra, c.key)};
-    start(n);
+    start_with(n, write_config(c.name, c.extra, c.key));
     ASSERT_TRUE(wait_leader({&n}, 20s));
     std::optional<json> j;
+    std::optional<prom_page> p;
     ASSERT_TRUE(mine_until([&] {
       j = checkpoints(n);
-      return j && service_field(*j, "alert") == c.alert;
+      p = metrics(n);
+      return j && service_field(*j, "alert") == c.alert && p && cp_metric(*p, "alert", alert_label(c.alert.c_str())) == 1;
     }, 0ms, 15s)) << (j ? j->dump() : "no answer");
+    EXPECT_GE(cp_metric(*p, "errors_total", alert_label(c.alert.c_str())), 1);
+    EXPECT_EQ(cp_metric(*p, "funds_low"), c.name == "funds" ? 1 : 0) << "funds_low is about funds only";
     EXPECT_NE(service_field(*j, "last_error").find(c.reason), std::string::npos) << j->dump();
     EXPECT_TRUE(j->at("in_flight").is_null()) << "a refused anchor was replicated";
     std::printf("%s: %s\n", c.name.c_str(), service_field(*j, "last_error").c_str());
     stop(n, SIGTERM);
   }
   EXPECT_TRUE(rpc_->call("getrawmempool").value().empty()) << "something was sent";
-  // Funds low: anchoring works, the alert says how much is left.
-  n.extra_args = {"--config", write_config("low", "funds_low_sat = 1000000000000\n")};
-  start(n);
+  // Funds low, with marks by time only (every_ms; the entry interval is out of reach): anchoring
+  // works, the alert says how much is left and /metrics raises funds_low. The marks earlier
+  // cases left unanchored are anchored first; each new mark comes every_ms after the one before.
+  constexpr auto every = 2000ms;
+  start_with(n, write_config("low", "funds_low_sat = 1000000000000\n", "qtum_key.json",
+                             "every_entries = 1000000000\nevery_ms = " + std::to_string(every.count()) + "\n"));
   ASSERT_TRUE(wait_leader({&n}, 20s));
+  std::set<uint64_t> old_marks;
+  std::map<uint64_t, clock_type::time_point> new_marks;  // first seen
   std::optional<json> j;
   ASSERT_TRUE(mine_until([&] {
     j = checkpoints(n);
-    return j && !j->at("anchors").empty();
-  })) << (j ? j->dump() : "");
+    if (!j) return false;
+    const bool first = old_marks.empty() && new_marks.empty();
+    for (const auto& m : j->at("marks")) {
+      const auto index = m["index"].get<uint64_t>();
+      if (first) old_marks.insert(index);
+      else if (!old_marks.count(index)) new_marks.emplace(index, clock_type::now());
+    }
+    if (first && old_marks.empty()) old_marks.insert(0);  // none: later marks are all new
+    return new_marks.size() >= 3 && !j->at("anchors").empty();
+  }, 100ms)) << (j ? j->dump() : "");
+  ASSERT_FALSE(old_marks.empty());
+  for (auto it = std::next(new_marks.begin()); it != new_marks.end(); ++it) {
+    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(it->second - std::prev(it)->second);
+    std::printf("mark %llu: %lld ms after the one before\n", static_cast<unsigned long long>(it->first),
+                static_cast<long long>(gap.count()));
+    // Seen by polling every ~100-150 ms: allow that much early.
+    EXPECT_GE(gap, every - 400ms) << "mark " << it->first << " came before every_ms";
+    EXPECT_LE(gap, every + 4000ms) << "mark " << it->first << " came long after every_ms";
+  }
   EXPECT_EQ(service_field(*j, "alert"), "funds_low") << j->dump();
   EXPECT_NE(service_field(*j, "last_error").find("sat left"), std::string::npos) << j->dump();
+  const auto p = metrics(n);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(cp_metric(*p, "funds_low"), 1);
+  EXPECT_EQ(cp_metric(*p, "alert", alert_label("funds_low")), 1);
+  EXPECT_EQ(cp_metric(*p, "funds_low_threshold_sat"), 1e12);
+  EXPECT_GT(cp_metric(*p, "funds_sat"), 0);
+  EXPECT_LT(cp_metric(*p, "funds_sat"), 1e12);
 }
 
 }  // namespace

@@ -139,6 +139,109 @@ TEST(checkpoint_book, a_record_must_match_the_intent_and_the_own_root_then_funds
             std::string::npos);
 }
 
+// An anchor for (cluster, index, root) spending exactly the given made-up coins (coin byte, value),
+// at `fee_rate` sat/kvB; `replaces` names the intent in flight it replaces.
+anchor_intent spending(uint64_t index, const crypto::hash256& root, const std::vector<std::pair<uint8_t, int64_t>>& coins,
+                       int64_t fee_rate = 400'000, std::optional<qtum::txid_t> replaces = std::nullopt) {
+  static const auto key = crypto::secp256k1_secret_key::generate();
+  auto params = qtum::litecoin_regtest_with_qtum_policy();
+  params.fee_rate_sat_per_kvb = fee_rate;
+  std::vector<qtum::utxo> utxos;
+  for (const auto& [coin, value] : coins) {
+    qtum::utxo c;
+    c.point.txid.fill(coin);
+    c.value_sat = value;
+    c.script_pubkey = qtum::p2pkh_script(crypto::hash160_of(key.public_key().bytes));
+    c.height = 1;
+    utxos.push_back(c);
+  }
+  const qtum::anchor_payload payload{qtum::cluster_id_hash_of(cluster), index, root};
+  auto built = qtum::build_anchor_tx(params, key, utxos, 10, payload);
+  EXPECT_TRUE(built.has_value()) << (built ? "" : built.error().message);
+  EXPECT_EQ(built->tx.inputs.size(), coins.size()) << "the test needs every coin spent";
+  anchor_intent i;
+  i.index = index;
+  i.raw_tx.assign(built->raw.begin(), built->raw.end());
+  i.build_height = 10;
+  i.txid = built->txid;
+  i.replaces = replaces;
+  return i;
+}
+
+// docs/node.md "Stuck anchors": a replacement (fee bump) names the intent in flight, anchors the
+// same index, and spends an outpoint that every earlier transaction for that index spends, so
+// all of them conflict pairwise and at most one can be mined; any of them may be recorded.
+TEST(checkpoint_book, a_replacement_must_conflict_with_every_earlier_anchor_for_its_index) {
+  checkpoint_book b;
+  apply_mark(b, 10, root_of(1));
+  apply_mark(b, 20, root_of(2));
+  constexpr int64_t small = 95'000;  // one coin cannot pay the fee (~98,800 sat): the builder spends both
+  const auto a = spending(10, root_of(1), {{1, small}, {2, small}});
+  ASSERT_EQ(apply_intent(b, a, cluster), "");
+  // The entry codec carries `replaces`; an entry without it is an ordinary intent.
+  const auto bump = spending(10, root_of(1), {{2, small}, {3, small}}, 420'000, a.txid);
+  EXPECT_EQ(decode_intent_entry(encode_intent_entry(bump)), bump);
+  EXPECT_FALSE(decode_intent_entry(encode_intent_entry(a))->replaces);
+  // Not a replacement (no `replaces`), or naming another txid: refused as before.
+  auto plain = bump;
+  plain.replaces.reset();
+  EXPECT_NE(apply_intent(b, plain, cluster).find("is in flight"), std::string::npos);
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{2, small}, {3, small}}, 420'000, root_of(9)), cluster).find("is in flight"),
+            std::string::npos);
+  // Another index, disjoint inputs, the same transaction: refused; nothing changed.
+  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, small}, {2, small}}, 420'000, a.txid), cluster).find("same index"),
+            std::string::npos);
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{4, small}, {5, small}}, 420'000, a.txid), cluster).find("must spend"),
+            std::string::npos);
+  auto same = a;
+  same.replaces = a.txid;
+  EXPECT_NE(apply_intent(b, same, cluster).find("already in flight"), std::string::npos);
+  EXPECT_EQ(b.intent->txid, a.txid);
+  // A replacement must still carry this replica's root.
+  EXPECT_NE(apply_intent(b, spending(10, root_of(7), {{2, small}, {3, small}}, 420'000, a.txid), cluster).find("root"),
+            std::string::npos);
+  // B shares coin 2 with A: accepted; in common now {2}.
+  ASSERT_EQ(apply_intent(b, bump, cluster), "");
+  EXPECT_EQ(b.intent->txid, bump.txid);
+  ASSERT_EQ(b.intent->replaced.size(), 1u);
+  EXPECT_EQ(b.intent->replaced[0].txid, a.txid);
+  ASSERT_EQ(b.intent->common_inputs.size(), 1u);
+  EXPECT_EQ(b.intent->common_inputs[0].txid, root_of(2));
+  // C shares coin 3 with B (in flight) but nothing with A: A and C could both be mined, refused;
+  // so is E, sharing coin 1 with A only. D shares coin 2 with both: accepted.
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{3, small}, {4, small}}, 440'000, bump.txid), cluster).find("must spend"),
+            std::string::npos);
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{1, small}, {4, small}}, 440'000, bump.txid), cluster).find("must spend"),
+            std::string::npos);
+  const auto d = spending(10, root_of(1), {{2, small}, {5, small}}, 440'000, bump.txid);
+  ASSERT_EQ(apply_intent(b, d, cluster), "");
+  EXPECT_EQ(b.intent->replaced.size(), 2u);
+  // The book with replacements survives its codec (v2); a book without them stays v1.
+  EXPECT_EQ(decode_book(encode_book(b)), b);
+  EXPECT_EQ(encode_book(b)[0], 2);
+  // The ORIGINAL was mined after all: its record is accepted (it is one of the index's txs).
+  auto rec = record_for(a, root_of(1));
+  EXPECT_NE(apply_record(b, record_for(spending(10, root_of(1), {{6, small}, {7, small}}), root_of(1))).find("not the anchor in flight"),
+            std::string::npos);
+  ASSERT_EQ(apply_record(b, rec), "");
+  EXPECT_FALSE(b.intent);
+  EXPECT_EQ(b.last_anchored_index(), 10u);
+  EXPECT_EQ(encode_book(b)[0], 1);
+  // A replacement when nothing is in flight, and the bound on replacements per index.
+  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, small}, {2, small}}, 400'000, a.txid), cluster).find("not in flight"),
+            std::string::npos);
+  constexpr int64_t big = 10'000'000;  // with change: each fee rate gives another transaction
+  auto current = spending(20, root_of(2), {{1, big}});
+  ASSERT_EQ(apply_intent(b, current, cluster), "");
+  for (std::size_t k = 0; k < limits::anchor_replacements_max; ++k) {
+    const auto next = spending(20, root_of(2), {{1, big}}, 401'000 + static_cast<int64_t>(k) * 1000, current.txid);
+    ASSERT_EQ(apply_intent(b, next, cluster), "") << k;
+    current = next;
+  }
+  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, big}}, 900'000, current.txid), cluster).find("already replaced"),
+            std::string::npos);
+}
+
 TEST(checkpoint_book, an_index_older_than_the_window_is_refused_and_bounds_hold) {
   checkpoint_book b;
   apply_mark(b, 10, root_of(1));

@@ -65,7 +65,9 @@ class litecoind_node {
     fs::remove_all(datadir_, ec);
   }
 
-  void start() {
+  // `extra`: more litecoind options for this run (e.g. -persistmempool=0: a restart then drops
+  // every unconfirmed transaction).
+  void start(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args{binary_.string(),
                                   "-regtest",
                                   "-datadir=" + datadir_.string(),
@@ -80,6 +82,7 @@ class litecoind_node {
                                   "-minrelaytxfee=0.004",
                                   "-dustrelayfee=0.004",
                                   "-fallbackfee=0.004"};
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     ENERGO_ASSERT(pid_ >= 0, "fork failed");
     if (pid_ == 0) {

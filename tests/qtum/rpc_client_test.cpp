@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "net/qtum/chain_sync.hpp"
 #include "net/qtum/rpc_client.hpp"
 
 namespace energo::qtum {
@@ -315,3 +316,26 @@ TEST(qtum_rpc_reply, status_and_body_mapping) {
 
 }  // namespace
 }  // namespace energo::qtum
+
+// getmempoolinfo as Bitcoin Core 0.21 / Qtum print it (decimal coins per kvB): the larger of the
+// two minimums, in sat/kvB, exact; anything else is a bad response (docs/node.md "Stuck anchors").
+TEST(qtum_fee_bump, the_node_minimum_fee_rate_and_fee_refusals) {
+  using energo::qtum::parse_min_fee_rate;
+  const auto info = [](const char* text) { return nlohmann::json::parse(text); };
+  EXPECT_EQ(parse_min_fee_rate(info(R"({"mempoolminfee":0.00400000,"minrelaytxfee":0.00400000})")).value(), 400'000);
+  EXPECT_EQ(parse_min_fee_rate(info(R"({"mempoolminfee":0.01234567,"minrelaytxfee":0.008})")).value(), 1'234'567);
+  EXPECT_EQ(parse_min_fee_rate(info(R"({"mempoolminfee":0.00001,"minrelaytxfee":0.00001})")).value(), 1'000);
+  EXPECT_EQ(parse_min_fee_rate(info(R"({"mempoolminfee":0,"minrelaytxfee":0.00000001})")).value(), 1);
+  EXPECT_FALSE(parse_min_fee_rate(info(R"({"mempoolminfee":0.004})")));
+  EXPECT_FALSE(parse_min_fee_rate(info(R"({"mempoolminfee":"0.004","minrelaytxfee":0.004})")));
+  EXPECT_FALSE(parse_min_fee_rate(info(R"({"mempoolminfee":-0.004,"minrelaytxfee":0.004})")));
+  EXPECT_FALSE(parse_min_fee_rate(info(R"({"mempoolminfee":2,"minrelaytxfee":0.004})")));
+  EXPECT_FALSE(parse_min_fee_rate(info(R"([1,2])")));
+  using energo::qtum::is_fee_refusal;
+  EXPECT_TRUE(is_fee_refusal("min relay fee not met"));
+  EXPECT_TRUE(is_fee_refusal("mempool min fee not met"));
+  EXPECT_TRUE(is_fee_refusal("insufficient fee"));
+  EXPECT_FALSE(is_fee_refusal("missing-inputs"));
+  EXPECT_FALSE(is_fee_refusal("txn-mempool-conflict"));
+  EXPECT_FALSE(is_fee_refusal("dust"));
+}

@@ -2,7 +2,7 @@
 //   energoctl [--endpoints a,b] [--json] status
 //   energoctl [--endpoints a,b] [--json] submit [--file F | --binary F]   (JSON lines on stdin by default)
 //   energoctl [--endpoints a,b] [--json] account ADDRESS [--stale]
-//   energoctl [--endpoints a,b] [--json] member list | add | promote | remove | transfer-leader
+//   energoctl [--endpoints a,b] [--json] member list | add | promote | demote | remove | transfer-leader
 //   energoctl [--endpoints a,b] [--json] checkpoint list | verify INDEX --qtum-rpc URL
 //   energoctl [--endpoints a,b] account prove ADDRESS [--at INDEX] --out FILE
 //   energoctl proof verify FILE --qtum-rpc URL                   (no cluster needed)
@@ -384,15 +384,17 @@ int cmd_member_change(const options& o, const member_options& mo, actors::admin_
   auto m = find_member(*list, mo.target);
   if (!m) return std::fprintf(stderr, "energoctl: no member named or numbered '%s'\n", mo.target.c_str()), exit_usage;
   req.node = (*m)["id"].get<uint64_t>();
-  if (op == actors::admin_op::remove && (*m)["registry_role"].get<std::string>() == "voter") {
+  if ((op == actors::admin_op::remove || op == actors::admin_op::demote) &&
+      (*m)["registry_role"].get<std::string>() == "voter") {
     std::size_t voters = 0;
     for (const auto& x : (*list)["members"]) voters += x["registry_role"].get<std::string>() == "voter" ? 1 : 0;
     // Fewer than 3 voters cannot survive the loss of any one of them.
     if (voters - 1 < 3 && !mo.force) {
       std::fprintf(stderr,
-                   "energoctl: removing %s leaves %zu voter(s): the cluster would stop on the loss of any %s. "
+                   "energoctl: %s %s leaves %zu voter(s): the cluster would stop on the loss of any %s. "
                    "Add --force to do it anyway.\n",
-                   mo.target.c_str(), voters - 1, voters - 1 <= 1 ? "node" : "one of them");
+                   op == actors::admin_op::remove ? "removing" : "demoting", mo.target.c_str(), voters - 1,
+                   voters - 1 <= 1 ? "node" : "one of them");
       return exit_usage;
     }
   }
@@ -681,6 +683,10 @@ int main(int argc, char** argv) {
   auto* m_promote = member->add_subcommand("promote", "make a learner a voter");
   m_promote->add_option("member", mo.target, "NAME or node id")->required();
   add_admin(m_promote);
+  auto* m_demote = member->add_subcommand("demote", "make a voter a learner");
+  m_demote->add_option("member", mo.target, "NAME or node id")->required();
+  m_demote->add_flag("--force", mo.force, "demote even if fewer than 3 voters remain");
+  add_admin(m_demote);
   auto* m_remove = member->add_subcommand("remove", "remove a member");
   m_remove->add_option("member", mo.target, "NAME or node id")->required();
   m_remove->add_flag("--force", mo.force, "remove even if fewer than 3 voters remain");
@@ -729,6 +735,7 @@ int main(int argc, char** argv) {
   if (*m_add) return cmd_member_change(o, mo, actors::admin_op::add);
   if (*m_promote) return cmd_member_change(o, mo, actors::admin_op::promote);
   if (*m_remove) return cmd_member_change(o, mo, actors::admin_op::remove);
+  if (*m_demote) return cmd_member_change(o, mo, actors::admin_op::demote);
   if (*m_transfer) return cmd_member_change(o, mo, actors::admin_op::transfer_leader);
   if (*keys_new) return cmd_keys_new(key_out);
   if (*status) return cmd_status(o);

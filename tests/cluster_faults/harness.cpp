@@ -47,6 +47,8 @@ constexpr uint16_t ns_client_port = 7200;
 constexpr const char* key_seed = "faults";
 constexpr uint64_t balance_bits = 40;
 constexpr int join_relay_base = 1000;
+constexpr int storage_exit_code = 5;  // node/exit_codes.hpp: storage (a full disk included)
+constexpr int removed_exit_code = 8;  // node/exit_codes.hpp: removed from the member registry
 constexpr int data_fs_mib = 256;         // disk faults: each data dir's tmpfs  // relay listener ids of the join paths (never a node index)  // read value = nonce << 40 | balance (balances stay below 2^40)
 
 std::string run_capture(const std::string& cmd) {
@@ -829,8 +831,9 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
     }
     case fault_kind::remove_member: {
       // energoctl member remove of a follower while other faults run (--force: a 3-node cluster
-      // goes down to 2 voters). The removed node lives on, talking, until this fault heals; then
-      // it is killed for good and a spare joins in its place (member add, promoted once caught up).
+      // goes down to 2 voters). The removed node stops by itself (exit 8) once it applies its
+      // removal; if it cannot hear of it (partitioned) it lives on until this fault heals; then it
+      // is killed for good and a spare joins in its place (member add, promoted once caught up).
       const int l = leader();
       std::vector<int> candidates;
       for (int i = 0; i < n; ++i) {
@@ -895,12 +898,12 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
         kill_node(v);
       } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         problem(victim.name + ": start on a bad data disk exited 0");
-      } else if (WIFEXITED(st)) {
-        detail += "; restart refused, exit " + std::to_string(WEXITSTATUS(st));
+      } else if (WIFEXITED(st) && WEXITSTATUS(st) == storage_exit_code) {
+        detail += "; restart refused, exit 5";
       } else {
-        // Known gap (reported): on a full disk RocksDB's writer asserts at open (SIGABRT) instead
-        // of the node exiting 5. It stops and never serves, which is what is checked here.
-        detail += "; restart stopped by signal " + std::to_string(WTERMSIG(st)) + " (not exit 5)";
+        problem(victim.name + ": start on a " +
+                (f.kind == fault_kind::disk_full_restart ? std::string("full") : std::string("read-only")) +
+                " data disk ended with status " + std::to_string(st) + ", not exit 5 (storage)");
       }
       break;
     }
@@ -959,6 +962,8 @@ void run::reap() {
       std::lock_guard lock(pids_mutex_);
       pids_[static_cast<std::size_t>(i)] = -1;
     }
+    // A removed member stops by itself once it applies its removal (exit 8, docs/node.md).
+    if (n.removed && WIFEXITED(st) && WEXITSTATUS(st) == removed_exit_code) continue;
     if (!n.disk_fault) problem(n.name + " exited by itself, status " + std::to_string(st) + " (see its log)");
   }
 }

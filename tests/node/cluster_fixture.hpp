@@ -225,7 +225,14 @@ class cluster_fixture : public ::testing::Test {
     req.what = net::client_request::kind::account;
     req.account.address = a;
     req.account.stale = stale;
+    // A linearizable read is refused (no_leader) until a new leader has committed an entry of its
+    // term: retried briefly, as a client would.
     auto r = ask(n, req);
+    for (const auto deadline = clock_type::now() + 5s;
+         r && r->what == net::client_response::kind::failure && clock_type::now() < deadline;) {
+      std::this_thread::sleep_for(50ms);
+      r = ask(n, req);
+    }
     EXPECT_TRUE(r && r->what == net::client_response::kind::account) << n.name;
     return r ? r->account : net::account_answer{};
   }

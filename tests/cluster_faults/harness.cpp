@@ -882,7 +882,9 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
         sh("fallocate -l " + std::to_string(data_fs_mib) + "M " + victim.dir + "/filler");  // fails past the end: fills it
         sh("dd if=/dev/zero of=" + victim.dir + "/filler2 bs=64k");                            // the last blocks
         const int st = wait_exit(v, 1500ms);
-        detail = victim.name + (st == -1 ? " did not write in 1.5 s: killed" : " stopped by itself, status " + std::to_string(st));
+        detail = victim.name + (st == -1 ? " did not stop in 1.5 s: killed"
+                                         : WIFEXITED(st) ? " stopped by itself, exit " + std::to_string(WEXITSTATUS(st))
+                                                         : " stopped by itself, status " + std::to_string(st));
         if (st >= 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 5)) problem(victim.name + ": on a full disk exited with status " + std::to_string(st) + ", not 5 (storage)");
       } else {
         kill_node(v);

@@ -376,6 +376,11 @@ TEST_F(disk_fixture, FullDiskStopsTheNodeWithExitFive) {
     }
     ASSERT_TRUE(again) << "the node runs on a full disk (" << config << ")";
     EXPECT_TRUE(WIFEXITED(*again) && WEXITSTATUS(*again) == exit_storage) << config << ": " << describe(*again);
+    const auto start_log = slurp(root_ + "/n1.log");
+    const auto last_start = start_log.substr(start_log.rfind("bootstrap file ignored"));
+    EXPECT_NE(last_start.find(config == std::string("reserve8.toml") ? "below limits.disk_free_mib_min" : "No space left"),
+              std::string::npos)
+        << config << ": no clear reason: " << last_start;
   }
   node.extra_args = {"--config", root_ + "/reserve8.toml"};
   // Space freed: it starts, and every acknowledged transfer is there.

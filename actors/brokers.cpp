@@ -178,7 +178,7 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
   if (!listen(self, ctx->peer_listen, *bound)) return {};
   self->state.registry = std::make_shared<const member_registry>(ctx->initial_registry);
   follow_registry(self, ctx);
-  self->send(self, connect_atom::value);
+  caf::anon_send(caf::actor_cast<caf::actor>(self), connect_atom::value);
   return {
       [self, ctx](connect_atom) {
         auto& s = self->state;
@@ -215,7 +215,10 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
           if (!c.ch->established() && now - c.opened > handshake_deadline) late.push_back(hdl);
         }
         for (auto hdl : late) close_conn(self, hdl, "handshake did not finish in time");
-        self->delayed_send(self, reconnect_interval, connect_atom::value);
+        // Anonymous on purpose: a broker's termination in CAF 0.17 does not drain its mailbox, so a
+        // timer message that arrives after the stop stays there; with the broker as its sender it
+        // would hold the broker alive (a reference cycle: the shutdown leak LeakSanitizer reported).
+        caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), reconnect_interval, connect_atom::value);
       },
       [self, ctx](members_atom, std::shared_ptr<const member_registry> reg) {
         self->state.registry = std::move(reg);

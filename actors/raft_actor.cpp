@@ -288,12 +288,14 @@ constexpr uint64_t promote_lag_max = 64;
 // removal and would run on (campaigning in vain, refused by every member). The leader therefore
 // waits until the node's log holds the registry change and one more heartbeat round has carried the
 // commit index to it (it then applies the change and stops itself, exit 8), but never longer than
-// removal_grace_ticks: an unreachable node is removed anyway.
+// removal_grace_election_timeouts: an unreachable node is removed anyway.
+constexpr uint64_t removal_grace_election_timeouts = 4;
+
 bool removal_due(raft_state& s, cs::node_id id) {
   auto it = s.removals.find(id);
   if (it == s.removals.end()) return true;
   auto& r = it->second;
-  const uint64_t grace_ticks = 4ull * s.ctx->election_ticks;
+  const uint64_t grace_ticks = removal_grace_election_timeouts * s.ctx->election_ticks;
   if (s.ticks >= r.since_tick + grace_ticks) return true;
   const auto p = s.core->progress_of(id);
   if (!p || p->match < r.commit_index) return false;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <chrono>
 #include <thread>
 
 #include "actors/http_gateway.hpp"
@@ -37,6 +38,9 @@ using namespace energo::node;
 
 constexpr const char* version_text = "energo-node 0.1.0";
 constexpr uint32_t shutdown_transfer_wait_ms = 3000;
+// A stop (SIGTERM, or the node stopping itself) that takes longer ends the process with exit 1:
+// above the transfer wait plus every actor's own stop bound (actors/runtime.hpp).
+constexpr std::chrono::seconds shutdown_bound{60};
 constexpr const char* removed_marker = "removed";  // DIR/removed: docs/node.md "Data directory"
 
 int fail(int code, const std::string& message) {
@@ -407,6 +411,16 @@ int cmd_start(const flag_overrides& f) {
     } else {
       spdlog::info("signal {}: shutting down", sig);
     }
+    // The whole stop is bounded: each step below has its own bound, and this watchdog ends the
+    // process if something unbounded still hangs (the HTTP gateway's threads, a RocksDB flush or
+    // close, the actor system's destructor). Every acknowledged write is already durable.
+    std::thread([] {
+      std::this_thread::sleep_for(shutdown_bound);
+      spdlog::critical("shutdown did not finish within {} s; exiting (exit 1)", shutdown_bound.count());
+      spdlog::shutdown();
+      std::fflush(nullptr);
+      std::_Exit(exit_internal);
+    }).detach();
     if (http) http->stop();  // first: HTTP clients get no new work once the actors drain
     if (!actors::stop_node(sys, *handles, shutdown_transfer_wait_ms)) {
       // An actor did not stop in time: the actor system's destructor would wait for it forever.

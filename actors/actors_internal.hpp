@@ -33,7 +33,7 @@ caf::actor spawn_apply(caf::actor_system& sys, ctx_ptr ctx);     // detached
 caf::actor spawn_ingest(caf::actor_system& sys, ctx_ptr ctx, caf::actor apply);  // pool
 caf::actor spawn_checkpoint(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply);  // own thread
 caf::actor spawn_clock(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply);
-caf::actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, bind_promise bound);
+caf::actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply, bind_promise bound);
 caf::actor spawn_client_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply,
                                caf::actor ingest, bind_promise bound);
 

@@ -19,6 +19,7 @@
 #include <deque>
 #include <unordered_map>
 #include <map>
+#include <set>
 
 #include <caf/all.hpp>
 
@@ -807,6 +808,36 @@ caf::result<net::client_response> wait_and_propose(self_ptr self, std::string ha
     return rp;
 }
 
+// A new Raft term (raft_actor.cpp): a proposal made before it and not applied yet may have been
+// dropped with the old leader's uncommitted log, and nothing but the submit timeout would answer
+// its clients. They get "outcome unknown, resubmit the same bytes" now; that is safe: the nonce
+// applies a command at most once, and one that did commit answers the resubmission `duplicate`.
+// Submissions still buffered here (not yet sent to raft) are not affected: they go out in the new
+// term.
+// The peer broker answers the same way for a forwarded proposal it had to drop (`hashes`).
+void answer_lost_proposals(self_ptr self, const std::string& why, const std::vector<std::string>* hashes) {
+  auto& s = self->state;
+  if (s.waiters.empty()) return;
+  const std::set<std::string> buffered(s.outgoing_hashes.begin(), s.outgoing_hashes.end());
+  const auto r = failure(net::client_errc::timeout,
+                         why + " before the command was applied; outcome unknown: resubmit the same signed command "
+                               "(it applies at most once)");
+  std::size_t answered = 0;
+  auto answer_all = [&](std::map<std::string, std::vector<apply_state::waiter>>::iterator it) {
+    for (auto& w : it->second) w.promise.deliver(r), ++answered;
+    return s.waiters.erase(it);
+  };
+  if (hashes != nullptr) {
+    for (const auto& h : *hashes) {
+      if (auto it = s.waiters.find(h); it != s.waiters.end()) answer_all(it);
+    }
+  } else {
+    for (auto it = s.waiters.begin(); it != s.waiters.end();) it = buffered.count(it->first) != 0 ? std::next(it) : answer_all(it);
+  }
+  if (answered > 0) spdlog::info("apply: {}: {} waiting submissions answered 'outcome unknown'", why, answered);
+  update_gauges(s);
+}
+
 // JSON of the checkpoint book for `energoctl checkpoint list` (docs/node.md "Checkpoints on Qtum").
 std::string checkpoint_list_json(const apply_state& s) {
   nlohmann::json j;
@@ -919,6 +950,12 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
       [self](image_atom) {
         const auto& s = self->state;
         return caf::make_message(s.applied, encode_image(make_image(s)));
+      },
+      [self](term_changed_atom, uint64_t term) {
+        answer_lost_proposals(self, "leadership changed (term " + std::to_string(term) + ")", nullptr);
+      },
+      [self](proposals_lost_atom, const std::vector<std::string>& hashes) {
+        answer_lost_proposals(self, "the proposal forwarded to the leader was dropped (no link)", &hashes);
       },
       [self](timer_atom) {
         auto& s = self->state;

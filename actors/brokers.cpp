@@ -14,7 +14,9 @@
 #include "actors/actors_internal.hpp"
 #include "actors/messages.hpp"
 #include "actors/membership.hpp"
+#include "actors/state_codec.hpp"
 #include "crypto/bytes.hpp"
+#include "crypto/hash.hpp"
 #include "net/client_conn.hpp"
 #include "net/peer_handshake.hpp"
 
@@ -124,6 +126,26 @@ void close_conn(peer_self self, connection_handle hdl, const std::string& reason
   self->close(hdl);
 }
 
+// The command hashes (the apply actor's waiter keys) in a forwarded proposal.
+std::vector<std::string> hashes_of_forward(const cs::message& m) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view bytes) {
+    const auto h = crypto::sha256(crypto::as_bytes(bytes));
+    out.emplace_back(reinterpret_cast<const char*>(h.data()), h.size());
+  };
+  for (const auto& e : m.entries) {
+    const auto kind = kind_of(e.data);
+    if (kind == entry_kind::admin_request) {
+      add(std::string_view(e.data).substr(1));
+    } else if (kind == entry_kind::command_batch) {
+      if (auto batch = decode_command_batch(e.data)) {
+        for (const auto& c : *batch) add(c);
+      }
+    }
+  }
+  return out;
+}
+
 // Outbound slots follow the registry: one per other member; removed members are disconnected.
 void follow_registry(peer_self self, const ctx_ptr& ctx) {
   auto& s = self->state;
@@ -152,11 +174,11 @@ void follow_registry(peer_self self, const ctx_ptr& ctx) {
 }  // namespace
 
 caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker>* self, ctx_ptr ctx, caf::actor raft,
-                          bind_promise bound) {
+                          caf::actor apply, bind_promise bound) {
   if (!listen(self, ctx->peer_listen, *bound)) return {};
   self->state.registry = std::make_shared<const member_registry>(ctx->initial_registry);
   follow_registry(self, ctx);
-  self->send(self, connect_atom::value);
+  caf::anon_send(caf::actor_cast<caf::actor>(self), connect_atom::value);
   return {
       [self, ctx](connect_atom) {
         auto& s = self->state;
@@ -193,29 +215,34 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
           if (!c.ch->established() && now - c.opened > handshake_deadline) late.push_back(hdl);
         }
         for (auto hdl : late) close_conn(self, hdl, "handshake did not finish in time");
-        self->delayed_send(self, reconnect_interval, connect_atom::value);
+        // Anonymous on purpose: a broker's termination in CAF 0.17 does not drain its mailbox, so a
+        // timer message that arrives after the stop stays there; with the broker as its sender it
+        // would hold the broker alive (a reference cycle: the shutdown leak LeakSanitizer reported).
+        caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), reconnect_interval, connect_atom::value);
       },
       [self, ctx](members_atom, std::shared_ptr<const member_registry> reg) {
         self->state.registry = std::move(reg);
         follow_registry(self, ctx);
       },
-      [self](peer_out_atom, const cs::message& m) {
+      [self, apply](peer_out_atom, const cs::message& m) {
         auto& s = self->state;
-        auto it = s.out.find(m.to);
-        if (it == s.out.end() || !it->second.hdl) {
+        // Raft retransmits what it sends, except a proposal a follower forwards to its leader:
+        // dropped, nothing would answer its clients before the submit timeout.
+        auto dropped = [&] {
           ++s.dropped;
-          return;
-        }
+          if (m.type == cs::message_type::forward_proposal) {
+            if (auto hashes = hashes_of_forward(m); !hashes.empty()) self->send(apply, proposals_lost_atom::value, std::move(hashes));
+          }
+        };
+        auto it = s.out.find(m.to);
+        if (it == s.out.end() || !it->second.hdl) return dropped();
         const auto hdl = *it->second.hdl;
         auto& c = s.conns.at(hdl);
-        if (!c.ch->established() || self->wr_buf(hdl).size() > peer_write_buffer_bytes_max) {
-          ++s.dropped;  // Raft retransmits
-          return;
-        }
+        if (!c.ch->established() || self->wr_buf(hdl).size() > peer_write_buffer_bytes_max) return dropped();
         const auto body = net::encode_peer_raft(m);
         if (auto r = c.ch->send(crypto::as_bytes(body)); !r) {
+          dropped();
           if (c.ch->closed_because()) return close_conn(self, hdl, r.error().message);
-          ++s.dropped;
           spdlog::warn("peer: message to {} not sent: {}", m.to, r.error().message);
           return;
         }
@@ -550,8 +577,8 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
   };
 }
 
-caf::actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, bind_promise bound) {
-  return sys.middleman().spawn_broker(peer_broker, std::move(ctx), std::move(raft), std::move(bound));
+caf::actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply, bind_promise bound) {
+  return sys.middleman().spawn_broker(peer_broker, std::move(ctx), std::move(raft), std::move(apply), std::move(bound));
 }
 
 caf::actor spawn_client_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply,

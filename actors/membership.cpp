@@ -128,6 +128,7 @@ std::string_view to_string(admin_op op) {
     case admin_op::promote: return "promote";
     case admin_op::remove: return "remove";
     case admin_op::transfer_leader: return "transfer_leader";
+    case admin_op::demote: return "demote";
   }
   return "?";
 }
@@ -254,7 +255,7 @@ std::optional<admin_request> decode_admin_request(std::string_view bytes) {
   r.admin_key.bytes = rd.raw<32>();
   r.nonce = rd.u64();
   const uint8_t op = rd.u8();
-  if (!rd.good || op < 1 || op > 4) return std::nullopt;
+  if (!rd.good || op < 1 || op > static_cast<uint8_t>(admin_op::demote)) return std::nullopt;
   r.op = static_cast<admin_op>(op);
   if (r.op == admin_op::add) {
     r.node_key.bytes = rd.raw<32>();
@@ -315,6 +316,14 @@ admin_outcome apply_admin_request(member_registry& reg, const admin_request& r,
       if (it == reg.members.end()) return {"unknown_member", "node " + std::to_string(r.node) + " is not a member"};
       if (it->second.role == member_role::voter && voters <= 1) return {"invalid", "cannot remove the last voter"};
       reg.members.erase(it);
+      break;
+    }
+    case admin_op::demote: {
+      auto it = reg.members.find(r.node);
+      if (it == reg.members.end()) return {"unknown_member", "node " + std::to_string(r.node) + " is not a member"};
+      if (it->second.role != member_role::voter) return {"invalid", "node " + std::to_string(r.node) + " is not a voter"};
+      if (voters <= 1) return {"invalid", "cannot demote the last voter"};
+      it->second.role = member_role::learner;
       break;
     }
     case admin_op::transfer_leader: {

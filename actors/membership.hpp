@@ -91,7 +91,7 @@ struct member_registry {
 //
 //   request  = version (u8 = 1) || admin key (32) || nonce (u64 LE) || op (u8) || body || signature (64)
 //   body     = add:      node key (32) || name || peer || client || role (u8)   (strings: u16 LE length + bytes)
-//              promote / remove / transfer_leader: node id (u64 LE)
+//              promote / remove / transfer_leader / demote: node id (u64 LE)
 //   signed   = "energo/member/v1" || genesis hash (32) || u16 LE len(cluster id) || cluster id ||
 //              request without the signature
 //   signature = Ed25519(admin key, signed)
@@ -102,7 +102,7 @@ struct member_registry {
 // bytes stop a request made for one cluster from being replayed in another.
 inline constexpr std::string_view admin_request_domain = "energo/member/v1";
 
-enum class admin_op : uint8_t { add = 1, promote = 2, remove = 3, transfer_leader = 4 };
+enum class admin_op : uint8_t { add = 1, promote = 2, remove = 3, transfer_leader = 4, demote = 5 };
 [[nodiscard]] std::string_view to_string(admin_op op);
 
 struct admin_request {
@@ -113,7 +113,7 @@ struct admin_request {
   crypto::ed25519_public_key node_key;
   std::string name, peer, client;
   member_role role = member_role::voter;
-  // promote / remove / transfer_leader
+  // promote / remove / transfer_leader / demote
   consensus::node_id node = consensus::no_node;
   crypto::ed25519_signature signature;
 };

@@ -71,6 +71,14 @@ using propose_admin_atom = caf::atom_constant<caf::atom("prop_admin")>;
 using transfer_to_atom = caf::atom_constant<caf::atom("transfer_t")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
+// raft -> apply: term_changed, uint64 term. A new term began: proposals made before it may be lost
+// with the old leader's uncommitted log; apply answers their waiting clients "outcome unknown,
+// resubmit the same bytes" at once instead of at the submit timeout.
+using term_changed_atom = caf::atom_constant<caf::atom("term_chg")>;
+// peer broker -> apply: proposals_lost, std::vector<std::string> hashes. A proposal forwarded to
+// the leader was dropped (no established link, write buffer full): its commands' clients are
+// answered "outcome unknown, resubmit" at once.
+using proposals_lost_atom = caf::atom_constant<caf::atom("prop_lost")>;
 // Checkpoints on Qtum (checkpoint_actor.cpp, checkpoint_state.hpp):
 //   checkpoint -> raft:  propose_checkpoint, std::string entry  => uint16 client_errc or 0, uint64 leader
 //   checkpoint -> apply: checkpoint_view                        => checkpoint_view

@@ -61,6 +61,24 @@ constexpr std::size_t proposals_pending_max = 65536; // commands buffered betwee
   std::_Exit(5);
 }
 
+// Every this many ticks (about a second) the raft actor checks the store: a RocksDB background
+// error (failed flush, compaction or WAL write) or a data disk below its free-space reserve stops
+// the node at once, before anything more is acknowledged.
+uint64_t storage_check_ticks(const node_context& ctx) { return std::max<uint64_t>(1, 1000 / std::max(1u, ctx.tick_ms)); }
+
+void check_storage(const node_context& ctx) {
+  if (auto failed = ctx.store->failed()) fatal_storage("the store", *failed);
+  if (ctx.disk_free_bytes_min == 0) return;
+  auto free_bytes = ctx.store->disk_free_bytes();
+  if (!free_bytes) fatal_storage("checking free space", free_bytes.error());
+  if (*free_bytes < ctx.disk_free_bytes_min) {
+    spdlog::critical("raft: the data disk is full: {} MiB free, below limits.disk_free_mib_min ({} MiB); stopping (exit 5)",
+                     *free_bytes >> 20, ctx.disk_free_bytes_min >> 20);
+    spdlog::shutdown();
+    std::_Exit(5);
+  }
+}
+
 }  // namespace
 
 struct raft_state {
@@ -97,6 +115,18 @@ struct raft_state {
   std::shared_ptr<const member_registry> registry;
   std::map<cs::node_id, std::chrono::steady_clock::time_point> last_contact;  // last message from each peer
   uint64_t refused_forwards = 0;
+  uint64_t last_term = 0;  // a change is told to apply (term_changed): proposals may have been lost
+  // Whether this node saw itself in a registry; once it did, a registry without it means it was
+  // removed (docs/node.md "Membership"): it stops itself (exit 8).
+  bool member_seen = false;
+  bool removed = false;
+  // Members the registry dropped, held in the Raft configuration until they can know it (below).
+  struct removal {
+    uint64_t commit_index = 0;  // the leader's commit when the registry without it arrived
+    uint64_t since_tick = 0;
+    uint64_t caught_up_tick = 0;  // first tick its match covered commit_index (0: not yet)
+  };
+  std::map<cs::node_id, removal> removals;
   static inline const char* name = "raft";
 };
 
@@ -240,12 +270,38 @@ void finish_ready(self_ptr self, cs::ready r) {
     s.last_role = s.core->role();
     s.last_leader = s.core->leader();
   }
+  if (s.core->term() != s.last_term) {
+    // A proposal of an earlier term that did not commit may be gone (overwritten by the new
+    // leader's log); its clients would wait for the submit timeout. apply answers them now.
+    s.last_term = s.core->term();
+    self->send(s.apply, term_changed_atom::value, s.last_term);
+  }
   publish_metrics(s);
   if (s.core->has_ready()) schedule_ready(self);
 }
 
 // A learner is promoted once its log is within this many entries of the leader's.
 constexpr uint64_t promote_lag_max = 64;
+
+// Whether the leader may now drop `id` (gone from the registry) from the Raft configuration. Once
+// it is dropped the leader stops replicating to it, so a removed node could never learn of its
+// removal and would run on (campaigning in vain, refused by every member). The leader therefore
+// waits until the node's log holds the registry change and one more heartbeat round has carried the
+// commit index to it (it then applies the change and stops itself, exit 8), but never longer than
+// removal_grace_election_timeouts: an unreachable node is removed anyway.
+constexpr uint64_t removal_grace_election_timeouts = 4;
+
+bool removal_due(raft_state& s, cs::node_id id) {
+  auto it = s.removals.find(id);
+  if (it == s.removals.end()) return true;
+  auto& r = it->second;
+  const uint64_t grace_ticks = removal_grace_election_timeouts * s.ctx->election_ticks;
+  if (s.ticks >= r.since_tick + grace_ticks) return true;
+  const auto p = s.core->progress_of(id);
+  if (!p || p->match < r.commit_index) return false;
+  if (r.caught_up_tick == 0) r.caught_up_tick = s.ticks;
+  return s.ticks >= r.caught_up_tick + 2ull * s.ctx->heartbeat_ticks + 1;
+}
 
 // Leader only: one single-server change towards the registry per call (the core refuses a second
 // one while a change is uncommitted). Idempotent by construction: a change is proposed only while
@@ -257,6 +313,20 @@ void reconcile_membership(self_ptr self) {
   const auto desired = s.registry->desired_membership();
   if (desired.voters.empty()) return;
   const auto& cur = core.membership();
+  // The leader itself must go (removed) or become a learner (demoted): it hands leadership to the
+  // most up-to-date voter that stays one; the new leader then makes the change.
+  auto hand_over = [&](const char* why) {
+    cs::node_id best = cs::no_node;
+    uint64_t best_match = 0;
+    for (const auto& p : core.progress()) {
+      if (p.id == core.id() || !cur.is_voter(p.id) || !desired.is_voter(p.id)) continue;
+      if (best == cs::no_node || p.match > best_match) best = p.id, best_match = p.match;
+    }
+    if (best != cs::no_node && core.transfer_leadership(best)) {
+      spdlog::info("raft: {}; transferring leadership to {}", why, best);
+      schedule_ready(self);
+    }
+  };
   auto propose = [&](cs::config_change_type t, cs::node_id id) {
     auto r = core.propose_config_change({t, id});
     if (r) {
@@ -273,6 +343,15 @@ void reconcile_membership(self_ptr self) {
   for (auto id : desired.learners) {
     if (!cur.contains(id)) return propose(cs::config_change_type::add_learner, id);
   }
+  for (auto id : desired.learners) {
+    if (!cur.is_voter(id)) continue;
+    // Demotion (voter -> learner): the core has no such single-server change, so it is a removal
+    // followed (next call) by add_learner of the same node. The registry keeps the node all along,
+    // so its links stay up and it does not stop; it is a voter in its own view until the leader
+    // re-adds it (a few ticks), and pre-vote keeps a campaign of it harmless meanwhile.
+    if (id != core.id()) return propose(cs::config_change_type::remove_node, id);
+    return hand_over("demoted in the registry");
+  }
   for (auto id : desired.voters) {
     if (!cur.is_learner(id)) continue;
     const auto p = core.progress_of(id);
@@ -282,20 +361,12 @@ void reconcile_membership(self_ptr self) {
   present.insert(cur.learners.begin(), cur.learners.end());
   for (auto id : present) {
     if (desired.contains(id)) continue;
-    if (id != core.id()) return propose(cs::config_change_type::remove_node, id);
-    // The leader itself is to go: hand leadership to the most up-to-date remaining voter first;
-    // the new leader then removes this node.
-    cs::node_id best = cs::no_node;
-    uint64_t best_match = 0;
-    for (const auto& p : core.progress()) {
-      if (p.id == core.id() || !cur.is_voter(p.id) || !desired.is_voter(p.id)) continue;
-      if (best == cs::no_node || p.match > best_match) best = p.id, best_match = p.match;
+    if (id != core.id()) {
+      if (!removal_due(s, id)) return;
+      s.removals.erase(id);
+      return propose(cs::config_change_type::remove_node, id);
     }
-    if (best != cs::no_node && core.transfer_leadership(best)) {
-      spdlog::info("raft: removed from the registry; transferring leadership to {}", best);
-      schedule_ready(self);
-    }
-    return;
+    return hand_over("removed from the registry");
   }
 }
 
@@ -404,6 +475,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
   auto& s = self->state;
   s.ctx = ctx;
   s.core.emplace(restart_core(*ctx));
+  s.last_term = s.core->term();
   const auto tick = std::chrono::milliseconds(ctx->tick_ms);
   return {
       [self](wire_atom, caf::actor peers, caf::actor apply) {
@@ -415,6 +487,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
       [self, tick](tick_atom) {
         auto& st2 = self->state;
         ++st2.ticks;
+        if (st2.ticks % storage_check_ticks(*st2.ctx) == 0) check_storage(*st2.ctx);
         st2.core->tick();
         reconcile_membership(self);
         for (auto it = st2.reads.begin(); it != st2.reads.end();) {
@@ -455,7 +528,28 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
         return {uint16_t{0}, core.leader()};
       },
       [self](members_atom, std::shared_ptr<const member_registry> reg) {
-        self->state.registry = std::move(reg);
+        auto& st2 = self->state;
+        if (st2.registry) {
+          for (const auto& [id, m] : st2.registry->members) {
+            if (reg->members.count(id) == 0 && id != st2.ctx->self) {
+              st2.removals[id] = raft_state::removal{st2.core->commit_index(), st2.ticks, 0};
+            }
+          }
+        }
+        const bool member = reg->members.count(st2.ctx->self) != 0;
+        // The first registry comes from the store at start: an initial voter missing from it was
+        // removed (and crashed before it could stop). A joining node is missing until it is added.
+        const bool initial_voter = st2.ctx->initial_registry.members.count(st2.ctx->self) != 0;
+        if (member) {
+          st2.member_seen = true;
+        } else if (!st2.removed && (st2.member_seen || (!st2.registry && initial_voter))) {
+          st2.removed = true;
+          spdlog::warn("raft: this node ({}) is no longer in the member registry (removed; applied at or below index {}); "
+                       "it stops serving and campaigning: stopping (exit 8)",
+                       st2.ctx->self, st2.core->commit_index());
+          if (st2.ctx->stop) st2.ctx->stop->request(stop_request::removed, "removed from the cluster's member registry");
+        }
+        st2.registry = std::move(reg);
         reconcile_membership(self);
       },
       [self](members_atom) { return members_json(self); },

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -16,6 +19,26 @@ namespace energo::actors {
 
 namespace cs = energo::consensus;
 namespace st = energo::storage;
+
+void stop_request::request(int code, std::string reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (code_ != 0) return;
+    code_ = code;
+    reason_ = std::move(reason);
+  }
+  ::kill(::getpid(), SIGTERM);  // every thread blocks it; node_main's sigwait() takes it
+}
+
+int stop_request::code() const {
+  std::lock_guard lock(mutex_);
+  return code_;
+}
+
+std::string stop_request::reason() const {
+  std::lock_guard lock(mutex_);
+  return reason_;
+}
 
 energo::result<bool, std::string> persist_bootstrap(st::node_store& store, cs::node_id self,
                                                     const cs::membership& initial) {
@@ -44,7 +67,7 @@ energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys, std
   h.ingest = spawn_ingest(sys, ctx, h.apply);
   auto peer_bound = std::make_shared<std::promise<bind_result>>();
   auto peer_future = peer_bound->get_future();
-  h.peers = spawn_peer_broker(sys, ctx, h.raft, peer_bound);
+  h.peers = spawn_peer_broker(sys, ctx, h.raft, h.apply, peer_bound);
   const auto peer = peer_future.get();
   if (!peer.error.empty()) return energo::unexpected<spawn_error>{spawn_error{7, "peer port: " + peer.error}};
   h.peer_port = peer.port;
@@ -61,16 +84,47 @@ energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys, std
   return h;
 }
 
-void stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_wait_ms) {
+namespace {
+
+// Sends `a` its stop request and waits, at most `bound`, until it terminated. Returns false if it
+// did not (the caller then stops waiting for it: a shutdown never hangs on one actor).
+bool stop_one(caf::scoped_actor& self, const caf::actor& a, const char* name, bool by_exit,
+              std::chrono::milliseconds bound) {
+  self->monitor(a);
+  // Brokers, clock, raft and apply have a stop handler (brokers close their sockets; apply writes
+  // its pending group commit first). The ingest pool and the checkpoint actor take an exit message.
+  if (by_exit) self->send_exit(a, caf::exit_reason::user_shutdown);
+  else self->send(a, stop_atom::value);
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    bool down = false;
+    self->receive([&](const caf::down_msg& m) { down = m.source == a.address(); },
+                  caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)) >> [] {});
+    if (down) return true;
+  }
+  spdlog::error("shutdown: the {} actor did not stop within {} ms; not waiting for it", name, bound.count());
+  self->send_exit(a, caf::exit_reason::kill);
+  return false;
+}
+
+}  // namespace
+
+bool stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_wait_ms) {
   caf::scoped_actor self{sys};
-  // 1. A leader hands over first, so the cluster does not wait an election timeout.
+  const auto started = std::chrono::steady_clock::now();
+  // 1. A leader hands over first, so the cluster does not wait an election timeout. Bounded: a
+  // leader whose transfer does not finish in transfer_wait_ms (the target is gone too, e.g. every
+  // node got SIGTERM at once) stops anyway.
   bool transferring = false;
-  self->request(h.raft, std::chrono::seconds(2), transfer_atom::value)
-      .receive([&](bool started) { transferring = started; }, [](caf::error&) {});
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(transfer_wait_ms);
+  const auto deadline = started + std::chrono::milliseconds(transfer_wait_ms);
+  self->request(h.raft, std::chrono::milliseconds(transfer_wait_ms), transfer_atom::value)
+      .receive([&](bool s) { transferring = s; }, [](caf::error&) {});
   while (transferring && std::chrono::steady_clock::now() < deadline) {
     bool still_leader = true;
-    self->request(h.raft, std::chrono::seconds(2), status_atom::value)
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    self->request(h.raft, std::max(left, std::chrono::milliseconds(1)), status_atom::value)
         .receive([&](const raft_view& v) { still_leader = v.role == "leader"; }, [](caf::error&) {});
     if (!still_leader) {
       spdlog::info("shutdown: leadership transferred");
@@ -78,15 +132,29 @@ void stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  // 2. Stop accepting work, then stop the rest. Every write is already synced.
-  const std::pair<const char*, caf::actor> order[] = {{"clients", h.clients}, {"checkpoint", h.checkpoint}, {"clock", h.clock}, {"ingest", h.ingest},
-                                                      {"peers", h.peers},     {"raft", h.raft},   {"apply", h.apply}};
-  for (const auto& [name, a] : order) {
-    if (!a) continue;
-    self->send_exit(a, caf::exit_reason::user_shutdown);
-    self->wait_for(a);
-    spdlog::debug("shutdown: {} stopped", name);
+  if (transferring && std::chrono::steady_clock::now() >= deadline) {
+    spdlog::warn("shutdown: leadership not transferred within {} ms; stopping anyway", transfer_wait_ms);
   }
+  // 2. Stop accepting work, then stop the rest, each awaited (bounded). Every Raft write is
+  // already synced; apply writes its last group commit when it gets `stop`.
+  struct step {
+    const char* name;
+    caf::actor actor;
+    bool by_exit;
+  };
+  const step order[] = {{"clients", h.clients, false}, {"checkpoint", h.checkpoint, true}, {"clock", h.clock, false},
+                        {"ingest", h.ingest, true},    {"peers", h.peers, false},          {"raft", h.raft, false},
+                        {"apply", h.apply, false}};
+  bool all = true;
+  for (const auto& s : order) {
+    if (!s.actor) continue;
+    if (!stop_one(self, s.actor, s.name, s.by_exit, limits::actor_stop_wait)) all = false;
+    else spdlog::debug("shutdown: {} stopped", s.name);
+  }
+  spdlog::info("shutdown: actors stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                         std::chrono::steady_clock::now() - started)
+                                                         .count());
+  return all;
 }
 
 }  // namespace energo::actors

@@ -2,8 +2,10 @@
 // The actor shell of one energo-node (actors/README.md): spawn_node() wires raft, apply, ingest,
 // clock and the peer and client brokers around one node_store. Message protocols are listed in
 // messages.hpp.
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <memory>
 #include <string>
@@ -29,6 +31,21 @@ namespace energo::actors {
 inline constexpr consensus::group_id community_group = 1;  // one community = one group today
 
 // Everything the actors share; immutable after spawn_node() (the store is thread-safe).
+// A stop the node asks of itself: the process then shuts down as on SIGTERM (docs/node.md "Signals
+// and exit codes") and exits with the code given (node/exit_codes.hpp). The first request wins.
+struct stop_request {
+  static constexpr int removed = 8;  // node::exit_removed: this node left the member registry
+  // Records the code and reason, then raises SIGTERM at this process (node_main's sigwait takes it).
+  void request(int code, std::string reason);
+  [[nodiscard]] int code() const;
+  [[nodiscard]] std::string reason() const;
+
+ private:
+  mutable std::mutex mutex_;
+  int code_ = 0;
+  std::string reason_;
+};
+
 struct node_context {
   consensus::node_id self = consensus::no_node;
   std::string name;
@@ -56,6 +73,7 @@ struct node_context {
   uint32_t proposal_commands_max = 256;
   uint32_t submit_timeout_ms = 10000;
   uint32_t ingest_workers = 2;
+  uint64_t disk_free_bytes_min = 64u << 20;  // below it the node stops (exit 5); 0 = no check
   bool clock_enabled = true;
   uint32_t clock_interval_ms = 1000;
   int64_t clock_step_ms_max = 15 * 60 * 1000;
@@ -68,6 +86,7 @@ struct node_context {
   // The pointers are fixed; what they point to is thread-safe.
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
   std::shared_ptr<event_hub> events = std::make_shared<event_hub>();
+  std::shared_ptr<stop_request> stop = std::make_shared<stop_request>();
 };
 
 struct node_handles {
@@ -100,9 +119,18 @@ void configure_actor_system(caf::actor_system_config& cfg);
 [[nodiscard]] energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys,
                                                                    std::shared_ptr<const node_context> ctx);
 
-// Orderly stop (SIGTERM): transfer leadership if leader (waits up to `transfer_wait_ms`), stop
-// accepting clients, stop the actors, wait for them. The store is closed by the caller.
-void stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_wait_ms);
+namespace limits {
+// stop_node(): how long one actor may take to stop once asked (apply writes its last group commit
+// then); beyond it the shutdown stops waiting for that actor.
+inline constexpr std::chrono::milliseconds actor_stop_wait{5000};
+}  // namespace limits
+
+// Orderly stop (SIGTERM): transfer leadership if leader (waits up to `transfer_wait_ms`, then stops
+// anyway), stop accepting clients, stop the actors in order, each awaited at most
+// limits::actor_stop_wait (apply writes its pending group commit before it stops). Returns false
+// if some actor did not stop in time: the caller must not destroy the actor system then (its
+// destructor would wait for that actor forever). The store is closed by the caller.
+[[nodiscard]] bool stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_wait_ms);
 
 // Writes the bootstrap entry (term 1, index 1, the initial membership) and its hard state to the
 // store with a synced batch, if the store holds no log for the group yet. Idempotent.

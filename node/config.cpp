@@ -68,7 +68,7 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       {"", {"name", "data_dir", "bootstrap", "join"}},
       {"listen", {"peer", "client", "http"}},
       {"raft", {"tick_ms", "election_ticks", "heartbeat_ticks", "snapshot_every_entries"}},
-      {"limits", {"submit_inflight_max", "client_connections_max", "proposal_commands_max", "submit_timeout_ms", "ingest_workers"}},
+      {"limits", {"submit_inflight_max", "client_connections_max", "proposal_commands_max", "submit_timeout_ms", "ingest_workers", "disk_free_mib_min"}},
       {"clock", {"enabled", "interval_ms", "step_ms_max", "speedup"}},
       {"log", {"level", "format"}},
       {"qtum", {"network", "rpc_url", "rpc_cookie_file", "rpc_user", "rpc_password", "rpc_timeout_ms", "key_file",
@@ -117,6 +117,7 @@ energo::result<config_load, std::string> load_config(const std::string& path, no
       take(sub("limits"), "proposal_commands_max", c.proposal_commands_max, "limits.", err) &&
       take(sub("limits"), "submit_timeout_ms", c.submit_timeout_ms, "limits.", err) &&
       take(sub("limits"), "ingest_workers", c.ingest_workers, "limits.", err) &&
+      take(sub("limits"), "disk_free_mib_min", c.disk_free_mib_min, "limits.", err) &&
       take(sub("clock"), "enabled", c.clock_enabled, "clock.", err) &&
       take(sub("clock"), "interval_ms", c.clock_interval_ms, "clock.", err) &&
       take(sub("clock"), "step_ms_max", c.clock_step_ms_max, "clock.", err) &&
@@ -207,6 +208,7 @@ energo::result<void, std::string> validate_config(const node_config& c) {
     return fail_t{"limits must be positive"};
   }
   if (c.submit_timeout_ms < 100) return fail_t{"limits.submit_timeout_ms must be >= 100"};
+  if (c.disk_free_mib_min > (1u << 20)) return fail_t{"limits.disk_free_mib_min must be at most 1048576 (1 TiB)"};
   if (c.clock_interval_ms < 10) return fail_t{"clock.interval_ms must be >= 10"};
   if (c.clock_step_ms_max < 1) return fail_t{"clock.step_ms_max must be positive"};
   if (c.clock_speedup < 1 || c.clock_speedup > actors::limits::clock_speedup_max) {

@@ -49,6 +49,10 @@ struct node_config {
   uint32_t proposal_commands_max = 256;      // commands batched into one log entry
   uint32_t submit_timeout_ms = 10000;        // a submission not applied by then gets `timeout`
   uint32_t ingest_workers = 0;               // 0 = hardware concurrency
+  // The node refuses to start, and stops (exit 5), when the data directory's file system has less
+  // free than this: RocksDB needs room to flush and compact, and a node that runs into a full disk
+  // mid-write can only stop. 0 = no reserve (a failed write still stops the node, exit 5).
+  uint32_t disk_free_mib_min = 64;
   // Clock (leader only)
   bool clock_enabled = true;
   uint32_t clock_interval_ms = 1000;

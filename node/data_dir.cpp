@@ -144,7 +144,12 @@ dir_result<node_identity> read_identity(const std::string& dir) {
 dir_result<dir_lock> dir_lock::acquire(const std::string& dir) {
   const std::string path = dir + "/LOCK";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(exit_data_dir, "cannot open " + path + ": " + std::strerror(errno));
+  if (fd < 0) {
+    const int err = errno;
+    // A read-only or full data disk is a storage failure (exit 5), not a wrong directory.
+    return fail(err == EROFS || err == ENOSPC || err == EDQUOT || err == EIO ? exit_storage : exit_data_dir,
+                "cannot open " + path + ": " + std::strerror(err));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);

@@ -9,9 +9,10 @@ enum exit_code : int {
   exit_usage = 2,            // bad command line or configuration (check-config says why)
   exit_data_dir_locked = 3,  // another energo-node holds the data directory's LOCK
   exit_data_dir = 4,         // init: the directory exists; start: it is missing or not a node's
-  exit_storage = 5,          // RocksDB could not be opened or is corrupt
+  exit_storage = 5,          // RocksDB could not be opened, is corrupt, a write failed, or the disk is full
   exit_bootstrap = 6,        // bootstrap file invalid, or this node is not in it, or cluster mismatch
   exit_network = 7,          // a listen address could not be bound
+  exit_removed = 8,          // this node was removed from the cluster's member registry (DIR/removed)
   // energoctl only
   exit_unavailable = 10,     // no endpoint answered
   exit_refused = 11,         // the ledger refused the command (its outcome has the code)

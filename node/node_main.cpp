@@ -1,5 +1,6 @@
 // energo-node: init | check-config | start (docs/node.md).
 #include <signal.h>
+#include <sys/statvfs.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <chrono>
 #include <thread>
 
 #include "actors/http_gateway.hpp"
@@ -36,6 +38,10 @@ using namespace energo::node;
 
 constexpr const char* version_text = "energo-node 0.1.0";
 constexpr uint32_t shutdown_transfer_wait_ms = 3000;
+// A stop (SIGTERM, or the node stopping itself) that takes longer ends the process with exit 1:
+// above the transfer wait plus every actor's own stop bound (actors/runtime.hpp).
+constexpr std::chrono::seconds shutdown_bound{60};
+constexpr const char* removed_marker = "removed";  // DIR/removed: docs/node.md "Data directory"
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "energo-node: %s\n", message.c_str());
@@ -214,6 +220,14 @@ int cmd_start(const flag_overrides& f) {
   if (!id) return fail(id.error().exit, id.error().message);
   auto lock = dir_lock::acquire(c.data_dir);
   if (!lock) return fail(lock.error().exit, lock.error().message);
+  // A node removed from the member registry stopped itself and left this marker: it must not
+  // serve again (its log and state are of a cluster that no longer counts it).
+  if (std::ifstream removed(c.data_dir + "/" + removed_marker); removed) {
+    std::stringstream why;
+    why << removed.rdbuf();
+    return fail(exit_removed, "this node was removed from its cluster (" + c.data_dir + "/" + removed_marker + ": " +
+                                  why.str() + "); to join again, init a new data directory and add it");
+  }
 
   // The cluster: from DIR/cluster.json after the first start, else from the bootstrap file.
   auto stored = read_cluster_file(c.data_dir);
@@ -252,8 +266,28 @@ int cmd_start(const flag_overrides& f) {
     if (auto w = write_cluster_file(c.data_dir, cluster); !w) return fail(w.error().exit, w.error().message);
   }
 
+  // A full data disk is refused before RocksDB opens (it needs room to recover, flush and
+  // compact); at run time the raft actor keeps checking (actors/README.md "Storage failures").
+  const uint64_t disk_free_min = uint64_t{c.disk_free_mib_min} << 20;
+  if (disk_free_min > 0) {
+    struct statvfs v {};
+    if (::statvfs(c.data_dir.c_str(), &v) == 0) {
+      const uint64_t free_bytes = uint64_t{v.f_bavail} * v.f_frsize;
+      if (free_bytes < disk_free_min) {
+        return fail(exit_storage, "storage: the data disk of " + c.data_dir + " has " + std::to_string(free_bytes >> 20) +
+                                      " MiB free, below limits.disk_free_mib_min (" + std::to_string(c.disk_free_mib_min) +
+                                      " MiB): free space first");
+      }
+    }
+  }
   storage::store_options so;
   so.cluster_id = cluster.cluster_id;
+  so.engine_log = [](storage::engine_log_level level, std::string_view text) {
+    const auto l = level >= storage::engine_log_level::error ? spdlog::level::err
+                   : level == storage::engine_log_level::warn ? spdlog::level::warn
+                                                              : spdlog::level::info;
+    spdlog::log(l, "rocksdb: {}", text);
+  };
   auto opened = storage::node_store::open(c.data_dir + "/db", so);
   if (!opened) {
     const auto code = opened.error().code;
@@ -308,6 +342,7 @@ int cmd_start(const flag_overrides& f) {
   ctx->client_connections_max = c.client_connections_max;
   ctx->proposal_commands_max = c.proposal_commands_max;
   ctx->submit_timeout_ms = c.submit_timeout_ms;
+  ctx->disk_free_bytes_min = disk_free_min;
   ctx->ingest_workers = c.ingest_workers != 0 ? c.ingest_workers : std::max(1u, std::thread::hardware_concurrency());
   ctx->clock_enabled = c.clock_enabled;
   ctx->clock_interval_ms = c.clock_interval_ms;
@@ -365,9 +400,38 @@ int cmd_start(const flag_overrides& f) {
       if (!r.changed) spdlog::warn("{}", r.message);
       else spdlog::log(std::max(spdlog::get_level(), spdlog::level::info), "{}", r.message);
     }
-    spdlog::info("signal {}: shutting down", sig);
+    if (const int requested = ctx->stop->code(); requested != 0) {
+      // The node stops itself (actors/runtime.hpp stop_request): removed from the registry.
+      exit = requested;
+      spdlog::warn("stopping by itself: {} (exit {})", ctx->stop->reason(), requested);
+      if (requested == exit_removed) {
+        if (auto w = write_file_durably(c.data_dir + "/" + removed_marker, ctx->stop->reason() + "\n", 0644); !w) {
+          spdlog::error("cannot write {}/{}: {}", c.data_dir, removed_marker, w.error());
+        }
+      }
+    } else {
+      spdlog::info("signal {}: shutting down", sig);
+    }
+    // The whole stop is bounded: each step below has its own bound, and this watchdog ends the
+    // process if something unbounded still hangs (the HTTP gateway's threads, a RocksDB flush or
+    // close, the actor system's destructor). Every acknowledged write is already durable.
+    std::thread([] {
+      std::this_thread::sleep_for(shutdown_bound);
+      spdlog::critical("shutdown did not finish within {} s; exiting (exit 1)", shutdown_bound.count());
+      spdlog::shutdown();
+      std::fflush(nullptr);
+      std::_Exit(exit_internal);
+    }).detach();
     if (http) http->stop();  // first: HTTP clients get no new work once the actors drain
-    actors::stop_node(sys, *handles, shutdown_transfer_wait_ms);
+    if (!actors::stop_node(sys, *handles, shutdown_transfer_wait_ms)) {
+      // An actor did not stop in time: the actor system's destructor would wait for it forever.
+      // Every Raft write and every acknowledged outcome is already durable (the log replays at
+      // most the last group commit), so leave without it.
+      spdlog::critical("shutdown did not finish in time; exiting without waiting (exit 1)");
+      spdlog::shutdown();
+      std::fflush(nullptr);
+      std::_Exit(exit_internal);
+    }
   }
   if (auto r = store->flush(); !r) spdlog::warn("flush: {}", r.error().message);
   if (auto r = store->close(); !r) {

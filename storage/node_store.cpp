@@ -10,8 +10,13 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <limits>
+#include <rocksdb/listener.h>
 
 #include "common/assert.hpp"
 #include "storage/codec.hpp"
@@ -56,7 +61,78 @@ storage_result<void> check_group(group_id g) {
 
 std::string group_end(group_id g) { return codec::group_prefix(g + 1); }
 
+// RocksDB's informational log, kept off the data disk (store_options::engine_log says why).
+class sink_logger final : public rocksdb::Logger {
+ public:
+  explicit sink_logger(std::function<void(engine_log_level, std::string_view)> sink)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), sink_(std::move(sink)) {}
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char line[1024];  // longer lines are cut: this is a diagnostic, never data
+    va_list copy;
+    va_copy(copy, ap);
+    const int n = std::vsnprintf(line, sizeof(line), format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    const std::string_view text(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(line) - 1));
+    const auto severity = level >= rocksdb::InfoLogLevel::FATAL_LEVEL ? engine_log_level::fatal
+                          : level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? engine_log_level::error
+                          : level >= rocksdb::InfoLogLevel::WARN_LEVEL  ? engine_log_level::warn
+                                                                        : engine_log_level::info;
+    if (sink_) {
+      sink_(severity, text);
+    } else {
+      std::fprintf(stderr, "rocksdb: %.*s\n", static_cast<int>(text.size()), text.data());
+    }
+  }
+
+ private:
+  std::function<void(engine_log_level, std::string_view)> sink_;
+};
+
 }  // namespace
+
+// A background error (a flush, a compaction or a WAL write failed: a full disk, an I/O error)
+// stops the store like a failed synced write: RocksDB stops accepting writes, and nothing may be
+// acknowledged any more. Automatic recovery is declined: the node stops and a restart recovers.
+class node_store::error_listener final : public rocksdb::EventListener {
+ public:
+  explicit error_listener(node_store* store) : store_(store) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) override {
+    if (bg_error == nullptr || bg_error->ok()) return;
+    store_->mark_failed(to_error(*bg_error, "background " + std::string(reason_text(reason))));
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
+    if (auto_recovery != nullptr) *auto_recovery = false;
+  }
+
+ private:
+  static std::string_view reason_text(rocksdb::BackgroundErrorReason r) {
+    switch (r) {
+      case rocksdb::BackgroundErrorReason::kFlush: return "flush";
+      case rocksdb::BackgroundErrorReason::kCompaction: return "compaction";
+      case rocksdb::BackgroundErrorReason::kWriteCallback: return "write";
+      case rocksdb::BackgroundErrorReason::kMemTable: return "memtable";
+      case rocksdb::BackgroundErrorReason::kManifestWrite: return "manifest write";
+      case rocksdb::BackgroundErrorReason::kFlushNoWAL: return "flush";
+      case rocksdb::BackgroundErrorReason::kManifestWriteNoWAL: return "manifest write";
+    }
+    return "error";
+  }
+  node_store* store_;  // owns the DB, which is closed before the store is destroyed
+};
+
+void node_store::mark_failed(storage_error e) {
+  std::lock_guard lock(groups_mutex_);
+  if (!failed_) failed_ = std::move(e);
+}
+
+storage_result<uint64_t> node_store::disk_free_bytes() const {
+  struct statvfs v {};
+  if (::statvfs(dir_.c_str(), &v) != 0) return make_error(storage_errc::io_error, "statvfs " + dir_ + " failed");
+  return static_cast<uint64_t>(v.f_bavail) * static_cast<uint64_t>(v.f_frsize);
+}
 
 struct node_store::families {
   rocksdb::ColumnFamilyHandle* log = nullptr;
@@ -105,6 +181,7 @@ storage_result<std::unique_ptr<node_store>> node_store::open(const std::string& 
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 8u << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<sink_logger>(options.engine_log);
   if (options.env) db_options.env = options.env.get();  // tests: storage/fault_fs
 
   const auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -153,6 +230,8 @@ storage_result<std::unique_ptr<node_store>> node_store::open(const std::string& 
   }
 
   std::unique_ptr<node_store> store(new node_store());
+  db_options.listeners.push_back(std::make_shared<error_listener>(store.get()));
+  store->dir_ = dir;
   store->env_ = options.env;
   store->sync_writes_ = options.sync_writes;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -22,6 +22,7 @@
 // a vote never changes within a term; committed log entries are never rewritten.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,9 @@ namespace energo::storage {
 
 inline constexpr uint64_t format_version = 1;
 
+// Severity of a line of RocksDB's own informational log (store_options::engine_log).
+enum class engine_log_level : uint8_t { debug = 0, info = 1, warn = 2, error = 3, fatal = 4 };
+
 struct store_options {
   // Written when the store is created; every later open must name the same id. Empty accepts
   // whatever is stored (read-only tools such as `energoctl inspect`).
@@ -68,6 +72,10 @@ struct store_options {
   // The Env (file system, clock, threads) RocksDB uses; null = rocksdb::Env::Default(). The store
   // keeps a reference until it is destroyed. Tests pass storage/fault_fs through make_fault_env().
   std::shared_ptr<rocksdb::Env> env;
+  // Where RocksDB's informational log goes (warnings and errors only). Never a file on the data
+  // disk: RocksDB's file logger asserts (SIGABRT in Debian's 7.8.3 build) on the line after a
+  // failed append, so a full disk used to abort the process there. Null: standard error.
+  std::function<void(engine_log_level, std::string_view)> engine_log;
   // Test-only mutant switch: false writes batches with WriteOptions::sync = false, which breaks
   // the durability promise below; tests/storage/fault_fs_test.cpp proves it then detects losses.
   bool sync_writes = true;
@@ -117,8 +125,12 @@ class node_store {
   [[nodiscard]] const recovery_report& recovery() const noexcept { return recovery_; }
   [[nodiscard]] const std::string& cluster_id() const noexcept { return cluster_id_; }
   [[nodiscard]] std::vector<group_id> groups() const;
-  // The write error that stopped the store (see "Failed writes are sticky"), if any.
+  // The write error that stopped the store (see "Failed writes are sticky"), if any. A
+  // background error of RocksDB (a flush, a compaction or a WAL write that failed, e.g. on a full
+  // disk) stops the store the same way; the owner polls this to stop at once.
   [[nodiscard]] std::optional<storage_error> failed() const;
+  // Bytes available to this process on the file system of the store's directory (statvfs).
+  [[nodiscard]] storage_result<uint64_t> disk_free_bytes() const;
 
   // ---- Raft log and hard state -------------------------------------------------------------
   // Entries and hard states of one or more groups in ONE synced WriteBatch.
@@ -188,12 +200,15 @@ class node_store {
   group_state state_of(group_id group) const;
   storage_result<void> write_synced(rocksdb::WriteBatch& batch, std::string_view what);
   storage_result<void> check_not_failed() const;
+  void mark_failed(storage_error e);
+  class error_listener;
 
   std::shared_ptr<rocksdb::Env> env_;  // store_options::env, kept alive for db_ (declared first, destroyed last)
   std::unique_ptr<rocksdb::DB> db_;
   bool sync_writes_{true};
   std::unique_ptr<families> families_;
   std::string cluster_id_;
+  std::string dir_;
   recovery_report recovery_;
 
   mutable std::mutex groups_mutex_;  // guards groups_ and failed_; held briefly, never across I/O

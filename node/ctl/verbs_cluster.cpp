@@ -1,4 +1,4 @@
-// energoctl: cluster verbs: status, submit, query, member list|add|promote|remove|transfer-leader.
+// energoctl: cluster verbs: status, submit, query, member list|add|promote|demote|remove|transfer-leader.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -248,15 +248,17 @@ int cmd_member_change(const options& o, const member_options& mo, actors::admin_
   auto m = find_member(*list, mo.target);
   if (!m) return std::fprintf(stderr, "energoctl: no member named or numbered '%s'\n", mo.target.c_str()), exit_usage;
   req.node = (*m)["id"].get<uint64_t>();
-  if (op == actors::admin_op::remove && (*m)["registry_role"].get<std::string>() == "voter") {
+  if ((op == actors::admin_op::remove || op == actors::admin_op::demote) &&
+      (*m)["registry_role"].get<std::string>() == "voter") {
     std::size_t voters = 0;
     for (const auto& x : (*list)["members"]) voters += x["registry_role"].get<std::string>() == "voter" ? 1 : 0;
     // Fewer than 3 voters cannot survive the loss of any one of them.
     if (voters - 1 < 3 && !mo.force) {
       std::fprintf(stderr,
-                   "energoctl: removing %s leaves %zu voter(s): the cluster would stop on the loss of any %s. "
+                   "energoctl: %s %s leaves %zu voter(s): the cluster would stop on the loss of any %s. "
                    "Add --force to do it anyway.\n",
-                   mo.target.c_str(), voters - 1, voters - 1 <= 1 ? "node" : "one of them");
+                   op == actors::admin_op::remove ? "removing" : "demoting", mo.target.c_str(), voters - 1,
+                   voters - 1 <= 1 ? "node" : "one of them");
       return exit_usage;
     }
   }
@@ -311,6 +313,11 @@ void add_cluster_verbs(ctl_app& c) {
   m_promote->add_option("member", mo->target, "NAME or node id")->required();
   add_admin(m_promote);
   m_promote->callback([&c, mo] { c.action = [&c, mo] { return cmd_member_change(c.o, *mo, actors::admin_op::promote); }; });
+  auto* m_demote = member->add_subcommand("demote", "make a voter a learner");
+  m_demote->add_option("member", mo->target, "NAME or node id")->required();
+  m_demote->add_flag("--force", mo->force, "demote even if fewer than 3 voters remain");
+  add_admin(m_demote);
+  m_demote->callback([&c, mo] { c.action = [&c, mo] { return cmd_member_change(c.o, *mo, actors::admin_op::demote); }; });
   auto* m_remove = member->add_subcommand("remove", "remove a member");
   m_remove->add_option("member", mo->target, "NAME or node id")->required();
   m_remove->add_flag("--force", mo->force, "remove even if fewer than 3 voters remain");

@@ -142,7 +142,7 @@ class load_smoke : public ::testing::Test {
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
-        ::setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);  // see cluster_fixture.hpp
+        ::setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1", 1);  // see cluster_fixture.hpp
         ::execv(argv[0], argv.data());
         ::_exit(127);
       }

@@ -139,6 +139,36 @@ TEST(membership, RefusesNonAdminsForgeriesOtherClustersAndInvalidChanges) {
   EXPECT_EQ(apply_admin_request(reg, sign_admin_request(p, admin, cluster, genesis), admins, cluster, genesis).code, "invalid");
 }
 
+// Demote (op 5): a voter becomes a learner; a learner, an unknown node and the last voter are
+// refused and change nothing; the request survives its wire round trip.
+TEST(membership, DemoteMakesAVoterALearnerButNeverTheLastVoter) {
+  const auto admin = key_of(50);
+  const std::vector<crypto::ed25519_public_key> admins{admin.public_key()};
+  auto reg = three_voters();
+  auto demote = [&](uint64_t nonce, consensus::node_id node) {
+    admin_request d;
+    d.op = admin_op::demote;
+    d.nonce = nonce;
+    d.node = node;
+    const auto bytes = encode_admin_request(sign_admin_request(d, admin, cluster, genesis));
+    const auto decoded = decode_admin_request(bytes);
+    EXPECT_TRUE(decoded);
+    return decoded ? apply_admin_request(reg, *decoded, admins, cluster, genesis) : admin_outcome{"malformed", ""};
+  };
+  std::vector<consensus::node_id> ids;
+  for (const auto& [id, m] : reg.members) ids.push_back(id);
+  ASSERT_TRUE(demote(1, ids[0]).accepted());
+  EXPECT_EQ(reg.members.at(ids[0]).role, member_role::learner);
+  EXPECT_EQ(reg.desired_membership().learners.count(ids[0]), 1u);
+  const auto after_first = reg;
+  EXPECT_EQ(demote(2, ids[0]).code, "invalid");  // already a learner
+  EXPECT_EQ(demote(3, 12345).code, "unknown_member");
+  EXPECT_EQ(reg, after_first);  // refusals change nothing, not even the nonce
+  ASSERT_TRUE(demote(4, ids[1]).accepted());
+  EXPECT_EQ(demote(5, ids[2]).code, "invalid");  // the last voter
+  EXPECT_EQ(reg.members.at(ids[2]).role, member_role::voter);
+}
+
 TEST(membership, AdminRequestDecoderRefusesTruncatedAndOversizedInput) {
   const auto bytes = encode_admin_request(add_request(1, 4, key_of(50)));
   for (std::size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(decode_admin_request(bytes.substr(0, n))) << n;

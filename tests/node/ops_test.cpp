@@ -59,7 +59,7 @@ TEST(operations, LogLevelChangesOnSighupAndJsonLinesStayValid) {
   if (pid == 0) {
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 2);
-    ::setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);  // cluster_fixture.hpp: known shutdown leak
+    ::setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1", 1);  // see cluster_fixture.hpp
     ::execl(ENERGO_NODE_BIN, ENERGO_NODE_BIN, "start", "--config", config.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -754,6 +754,25 @@ TEST(ENERGO_FAULT_SUITE, write_failure_stops_the_store_too) {
   EXPECT_FALSE(k->has_value());
 }
 
+// A failed background job (here a flush's SST write, as on a full disk) stops the store although no
+// write of ours failed: RocksDB reports it to the store's listener, and failed() tells the node,
+// which stops (exit 5) instead of running on with a store that refuses writes.
+TEST(ENERGO_FAULT_SUITE, a_failed_background_flush_stops_the_store) {
+  store_fixture t;
+  t.open();
+  constexpr group_id g = 6;
+  ASSERT_TRUE(t.store->append(g, entries_for(1, 3, 1)));
+  ASSERT_FALSE(t.store->failed());
+  t.fs->fail_write(1);  // the flush's first SST append
+  EXPECT_FALSE(t.store->flush());
+  const auto failed = t.store->failed();
+  ASSERT_TRUE(failed) << "a background flush failure did not stop the store";
+  EXPECT_NE(failed->message.find("background"), std::string::npos) << failed->message;
+  t.expect_refuses_everything(g);
+  t.crash_and_reopen();
+  EXPECT_EQ(t.store->last_index(g), 3u);
+}
+
 TEST(ENERGO_FAULT_SUITE, acknowledged_writes_survive_a_cut_right_after_the_ack) {
   store_fixture t;
   t.open();

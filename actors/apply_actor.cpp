@@ -22,6 +22,7 @@
 #include "actors/analytics.hpp"
 #include "actors/messages.hpp"
 #include "actors/query.hpp"
+#include "actors/restore.hpp"
 #include "actors/state_codec.hpp"
 #include "crypto/hash.hpp"
 #include "actors/membership.hpp"

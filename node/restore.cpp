@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "actors/runtime.hpp"
+#include "actors/restore.hpp"
 #include "crypto/bytes.hpp"
 #include "net/client_conn.hpp"
 #include "node/data_dir.hpp"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "crypto/hash.hpp"
 #include "ledger/byte_io.hpp"
 
 namespace energo::actors {
@@ -15,7 +16,8 @@ int64_t sat_add(int64_t a, int64_t b) {
 }
 
 constexpr uint32_t index_magic = 0x45414931;  // "EAI1"
-constexpr uint8_t index_version = 1;
+constexpr uint8_t index_version = 2;  // 2: + account history (1 still decodes, history empty)
+constexpr std::size_t event_bytes = 8 * 7 + 4 + 4 + 1;
 constexpr std::size_t figures_fields = 16;
 constexpr std::size_t record_bytes = 4 + figures_fields * 8;
 
@@ -51,8 +53,43 @@ void analytics_index::book(uint64_t day, uint64_t epoch, ledger::account_index a
   jt->second.add(x);
 }
 
-void analytics_index::observe(const ledger::ledger& l, int64_t time_before_ms, uint64_t epoch_before) {
+std::string_view history_kind_text(history_kind k) {
+  switch (k) {
+    case history_kind::minted: return "minted";
+    case history_kind::grid_export: return "grid_export";
+    case history_kind::burned: return "burned";
+    case history_kind::grid_import: return "grid_import";
+    case history_kind::fee_paid: return "fee_paid";
+    case history_kind::fee_earned: return "fee_earned";
+    case history_kind::grant: return "grant";
+    case history_kind::bought: return "bought";
+    case history_kind::sold: return "sold";
+    case history_kind::ev_charge: return "ev_charge";
+    case history_kind::station_fee: return "station_fee";
+    case history_kind::transfer_out: return "transfer_out";
+    case history_kind::transfer_in: return "transfer_in";
+  }
+  return "?";
+}
+
+void analytics_index::record(history_kind k, uint64_t epoch, int64_t time_ms, uint64_t log_index, ledger::account_index a,
+                             uint32_t counterparty, int64_t wh, int64_t units, uint64_t ref) {
+  if (a >= limits::analytics_accounts_max || (wh == 0 && units == 0)) return;
+  if (counterparty >= limits::analytics_accounts_max) counterparty = history_event::no_account;
+  history_.push_back(history_event{history_next_seq_++, log_index, epoch, time_ms, a, counterparty, k, wh, units, ref});
+  while (history_.size() > limits::history_events_max) {
+    history_.pop_front();
+    ++history_dropped_;
+  }
+}
+
+void analytics_index::observe(const ledger::ledger& l, int64_t time_before_ms, uint64_t epoch_before, uint64_t log_index,
+                              const ledger::command* cmd) {
   const auto& j = l.journal();
+  auto ev = [&](history_kind k, ledger::account_index a, uint32_t other, int64_t wh, int64_t units, uint64_t ref = 0) {
+    record(k, epoch_before, time_before_ms, log_index, a, other, wh, units, ref);
+  };
+  constexpr uint32_t none = history_event::no_account;
   const uint64_t day = time_before_ms < 0 ? 0 : static_cast<uint64_t>(time_before_ms / limits::ms_per_day);
   bool untracked = false;
   // Lifetime counters of every touched account: book their change since last seen.
@@ -79,6 +116,24 @@ void analytics_index::observe(const ledger::ledger& l, int64_t time_before_ms, u
     x.fees_paid_units = now.fees_paid_units - was.fees_paid_units;
     was = now;
     book(day, epoch_before, i, x);
+    ev(history_kind::minted, i, none, x.stored_wh, 0);
+    ev(history_kind::grid_export, i, none, x.grid_export_wh, 0);
+    ev(history_kind::burned, i, none, x.community_wh, 0);
+    ev(history_kind::grid_import, i, none, x.grid_import_wh, 0);
+    ev(history_kind::fee_paid, i, none, 0, x.fees_paid_units);
+  }
+  // Transfers change no lifetime counter: they are read from the command, once it applied.
+  if (cmd) {
+    if (const auto* t = std::get_if<ledger::transfer>(&cmd->body)) {
+      const auto from = l.account_index_of(crypto::hash160_of(t->from_key.bytes));
+      const auto to = l.account_index_of(t->to);
+      if (from && to) {
+        const int64_t wh = t->what == ledger::asset::watt ? t->amount : 0;
+        const int64_t units = t->what == ledger::asset::tsl ? t->amount : 0;
+        ev(history_kind::transfer_out, *from, static_cast<uint32_t>(*to), wh, units);
+        ev(history_kind::transfer_in, *to, static_cast<uint32_t>(*from), wh, units);
+      }
+    }
   }
   for (const auto& t : j.trades) {
     member_figures b, s;
@@ -88,16 +143,20 @@ void analytics_index::observe(const ledger::ledger& l, int64_t time_before_ms, u
     s.sold_units = t.notional_units;
     book(day, epoch_before, t.buyer, b);
     book(day, epoch_before, t.seller, s);
+    ev(history_kind::bought, t.buyer, t.seller, t.quantity_wh, t.notional_units, t.id);
+    ev(history_kind::sold, t.seller, t.buyer, t.quantity_wh, t.notional_units, t.id);
   }
   for (const auto& p : j.owner_fees) {
     member_figures x;
     x.fees_earned_units = p.units;
     book(day, epoch_before, p.account, x);
+    ev(history_kind::fee_earned, p.account, none, 0, p.units);
   }
   for (const auto& p : j.grants) {
     member_figures x;
     x.grants_units = p.units;
     book(day, epoch_before, p.account, x);
+    ev(history_kind::grant, p.account, none, 0, p.units);
   }
   for (const auto& c : j.ev_charges) {
     member_figures v, st;
@@ -106,6 +165,9 @@ void analytics_index::observe(const ledger::ledger& l, int64_t time_before_ms, u
     st.station_fees_units = c.fee_units;
     book(day, epoch_before, c.vehicle, v);
     book(day, epoch_before, c.station_account, st);
+    // The energy itself is paid through the book (a `bought` trade); this event is the fee.
+    ev(history_kind::ev_charge, c.vehicle, c.station_account, c.energy_wh, c.fee_units);
+    ev(history_kind::station_fee, c.station_account, c.vehicle, 0, c.fee_units);
   }
   untracked_ += untracked ? 1 : 0;
   evict();
@@ -151,6 +213,22 @@ std::string analytics_index::encode() const {
       }
     }
   }
+  w.put_u8(history_baseline_ ? 1 : 0);
+  w.put_u64(history_next_seq_);
+  w.put_u64(history_dropped_);
+  w.put_u32(static_cast<uint32_t>(history_.size()));
+  for (const auto& e : history_) {
+    w.put_u64(e.seq);
+    w.put_u64(e.log_index);
+    w.put_u64(e.epoch);
+    w.put_i64(e.time_ms);
+    w.put_u32(e.account);
+    w.put_u32(e.counterparty);
+    w.put_u8(static_cast<uint8_t>(e.kind));
+    w.put_i64(e.wh);
+    w.put_i64(e.units);
+    w.put_u64(e.ref);
+  }
   const auto& b = w.bytes();
   return std::string(b.begin(), b.end());
 }
@@ -160,7 +238,7 @@ std::optional<analytics_index> analytics_index::decode(std::string_view bytes) {
   uint32_t magic = 0, n_seen = 0;
   uint8_t version = 0, genesis = 0;
   analytics_index ix;
-  if (!r.get_u32(magic) || magic != index_magic || !r.get_u8(version) || version != index_version || !r.get_u8(genesis) ||
+  if (!r.get_u32(magic) || magic != index_magic || !r.get_u8(version) || version < 1 || version > index_version || !r.get_u8(genesis) ||
       genesis > 1 || !r.get_u64(ix.first_day_dropped_) || !r.get_u64(ix.untracked_) || !r.get_u32(n_seen))
     return std::nullopt;
   ix.from_genesis_ = genesis == 1;
@@ -200,6 +278,36 @@ std::optional<analytics_index> analytics_index::decode(std::string_view bytes) {
       }
       ix.records_ += n_records;
     }
+  }
+  if (version == 1) {
+    ix.history_baseline_ = true;  // events before this point were never recorded
+    if (!r.at_end()) return std::nullopt;
+    return ix;
+  }
+  uint8_t baseline = 0;
+  uint32_t n_events = 0;
+  if (!r.get_u8(baseline) || baseline > 1 || !r.get_u64(ix.history_next_seq_) || ix.history_next_seq_ == 0 ||
+      !r.get_u64(ix.history_dropped_) || !r.get_u32(n_events) || n_events > limits::history_events_max ||
+      n_events > r.remaining() / event_bytes)
+    return std::nullopt;
+  ix.history_baseline_ = baseline == 1;
+  uint64_t previous_seq = 0;
+  for (uint32_t i = 0; i < n_events; ++i) {
+    history_event e;
+    uint8_t kind = 0;
+    if (!r.get_u64(e.seq) || !r.get_u64(e.log_index) || !r.get_u64(e.epoch) || !r.get_i64(e.time_ms) ||
+        !r.get_u32(e.account) || !r.get_u32(e.counterparty) || !r.get_u8(kind) || !r.get_i64(e.wh) ||
+        !r.get_i64(e.units) || !r.get_u64(e.ref))
+      return std::nullopt;
+    // Order, ranges and the non-empty rule, as record() writes them.
+    if (e.seq <= previous_seq || e.seq >= ix.history_next_seq_ || kind < 1 || kind > history_kind_last ||
+        e.account >= limits::analytics_accounts_max ||
+        (e.counterparty != history_event::no_account && e.counterparty >= limits::analytics_accounts_max) || e.wh < 0 ||
+        e.units < 0 || (e.wh == 0 && e.units == 0))
+      return std::nullopt;
+    previous_seq = e.seq;
+    e.kind = static_cast<history_kind>(kind);
+    ix.history_.push_back(e);
   }
   if (!r.at_end()) return std::nullopt;
   return ix;

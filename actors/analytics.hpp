@@ -18,6 +18,7 @@
 // the node image, so a follower installing a snapshot has it; decode() treats its bytes as
 // untrusted (every count bounded before allocation, order and ranges checked).
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,7 +35,46 @@ inline constexpr uint32_t analytics_epochs_kept = 96;        // one day of epoch
 inline constexpr uint32_t analytics_accounts_max = 100'000;  // account indexes booked
 inline constexpr std::size_t analytics_records_max = 2'000'000;  // (day or epoch, account) records
 inline constexpr int64_t ms_per_day = 86'400'000;
+// Account history (`account_history` query): one ring of events for every account together, the
+// newest kept. ~65 bytes each encoded, so the ring adds at most ~2 MiB to the index and the image.
+inline constexpr std::size_t history_events_max = 32'768;
+inline constexpr uint32_t history_page_max = 500;  // events in one answer
 }  // namespace limits
+
+// What one event in an account's history is (SPEC §3-§5). wh and units are >= 0; the sign is in
+// the kind. Together they reconcile with the account's balances and lifetime counters.
+enum class history_kind : uint8_t {
+  minted = 1,       // wh: a reading minted WATT (stored in the community)
+  grid_export = 2,  // wh: exported, not minted
+  burned = 3,       // wh: consumption served from WATT (EV included)
+  grid_import = 4,  // wh: consumption beyond the WATT balance
+  fee_paid = 5,     // units: storage fees paid (SPEC §3.5)
+  fee_earned = 6,   // units: a storage owner's fee share
+  grant = 7,        // units: the education grant
+  bought = 8,       // wh, units: a trade as buyer; counterparty = seller, ref = trade id
+  sold = 9,         // wh, units: a trade as seller; counterparty = buyer, ref = trade id
+  ev_charge = 10,   // wh: energy delivered to the vehicle, units: the station's fee; counterparty = station account
+  station_fee = 11, // units: earned as a charging station; counterparty = vehicle
+  transfer_out = 12,  // units (TSL) or wh (WATT); counterparty = recipient
+  transfer_in = 13,   // units (TSL) or wh (WATT); counterparty = sender
+};
+inline constexpr uint8_t history_kind_last = 13;
+[[nodiscard]] std::string_view history_kind_text(history_kind k);
+
+struct history_event {
+  static constexpr uint32_t no_account = UINT32_MAX;
+  uint64_t seq = 0;        // 1, 2, ... over the whole index since it started: the paging cursor
+  uint64_t log_index = 0;  // the Raft entry that applied it (0: not known, e.g. in-process tests)
+  uint64_t epoch = 0;
+  int64_t time_ms = 0;     // ledger time when it applied
+  uint32_t account = 0;
+  uint32_t counterparty = no_account;
+  history_kind kind = history_kind::minted;
+  int64_t wh = 0;
+  int64_t units = 0;
+  uint64_t ref = 0;        // trade id; 0 when none
+  bool operator==(const history_event&) const = default;
+};
 
 // One member's figures over one period. Energy in Wh, money in TSL base units; all ≥ 0.
 struct member_figures {
@@ -89,7 +129,10 @@ class analytics_index {
 
   // Books what the last applied command did. `time_before_ms` / `epoch_before` are the ledger's
   // time and epoch before that command (a tick's fees belong to the epochs it closed).
-  void observe(const ledger::ledger& l, int64_t time_before_ms, uint64_t epoch_before);
+  // `log_index` and `cmd` (the command just applied; null for leader ticks) feed the account
+  // history: transfers are only visible in the command itself.
+  void observe(const ledger::ledger& l, int64_t time_before_ms, uint64_t epoch_before, uint64_t log_index = 0,
+               const ledger::command* cmd = nullptr);
 
   [[nodiscard]] const period_map& days() const { return days_; }
   [[nodiscard]] const period_map& epochs() const { return epochs_; }
@@ -99,6 +142,12 @@ class analytics_index {
   // Days before this one were dropped (retention); 0 if none.
   [[nodiscard]] uint64_t first_day_dropped() const { return first_day_dropped_; }
   [[nodiscard]] uint64_t untracked_commands() const { return untracked_; }
+  // Account history: the ring, oldest first. Complete (every event of every tracked account since
+  // genesis) while the index is from genesis, no event was dropped and it was never decoded from
+  // a format without history.
+  [[nodiscard]] const std::deque<history_event>& history() const { return history_; }
+  [[nodiscard]] bool history_complete() const { return from_genesis_ && !history_baseline_ && history_dropped_ == 0; }
+  [[nodiscard]] uint64_t history_dropped() const { return history_dropped_; }
 
   [[nodiscard]] std::string encode() const;
   [[nodiscard]] static std::optional<analytics_index> decode(std::string_view bytes);
@@ -111,6 +160,8 @@ class analytics_index {
   };
   void book(uint64_t day, uint64_t epoch, ledger::account_index a, const member_figures& x);
   void evict();
+  void record(history_kind k, uint64_t epoch, int64_t time_ms, uint64_t log_index, ledger::account_index a,
+              uint32_t counterparty, int64_t wh, int64_t units, uint64_t ref);
 
   bool from_genesis_ = true;
   uint64_t first_day_dropped_ = 0;
@@ -119,6 +170,10 @@ class analytics_index {
   period_map days_;
   period_map epochs_;
   std::size_t records_ = 0;  // entries over days_ and epochs_
+  std::deque<history_event> history_;
+  uint64_t history_next_seq_ = 1;
+  uint64_t history_dropped_ = 0;   // events dropped from the front of the ring
+  bool history_baseline_ = false;  // decoded from a v1 index: events before were never recorded
 };
 
 // Days since 1970-01-01 of a UTC date, and back (proleptic Gregorian; H. Hinnant's algorithm).

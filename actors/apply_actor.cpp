@@ -27,6 +27,7 @@
 #include "actors/analytics.hpp"
 #include "actors/messages.hpp"
 #include "actors/query.hpp"
+#include "actors/restore.hpp"
 #include "actors/state_codec.hpp"
 #include "crypto/hash.hpp"
 #include "actors/membership.hpp"
@@ -520,7 +521,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       if (auto r = s.led->apply(ledger::command{ledger::tick{*t}, {}}); !r) {
         spdlog::debug("apply: tick {} at {} refused: {}", *t, e.index, r.error().message);
       } else {
-        s.analytics->observe(*s.led, time_before, epoch_before);
+        s.analytics->observe(*s.led, time_before, epoch_before, e.index);
       }
       continue;
     }
@@ -583,7 +584,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       ++commands_applied;
       ++s.commands_since_durable;
       // A refusal may still consume a nonce (journal: the signer); figures only change on success.
-      if (cmd && r) s.analytics->observe(*s.led, time_before, epoch_before);
+      if (cmd && r) s.analytics->observe(*s.led, time_before, epoch_before, e.index, &*cmd);
       stored_outcome so{e.index, position++, to_outcome(e.index, r)};
       const auto h = crypto::sha256(crypto::as_bytes(bytes));
       std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
@@ -615,6 +616,18 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
       s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
     persist(self);
   }
+}
+
+// The state keys an installed image replaces (install() and seed_restore() write the same set).
+std::vector<st::state_write> image_state_writes(const node_image& img, const analytics_index& analytics,
+                                                const member_registry& reg, const checkpoint_book& book) {
+  std::vector<st::state_write> state;
+  state.push_back({std::string(ledger_key), img.ledger_bytes});
+  state.push_back({std::string(analytics_key), analytics.encode()});
+  state.push_back({std::string(members_key), encode_registry(reg)});
+  state.push_back({std::string(checkpoints_key), encode_book(book)});
+  for (const auto& [hash, o] : img.outcomes) state.push_back({outcome_key(hash), encode_outcome(o)});
+  return state;
 }
 
 bool install(self_ptr self, const cs::snapshot& snap) {
@@ -650,12 +663,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     if (!img->analytics_bytes.empty()) spdlog::warn("apply: snapshot at {} holds a malformed analytics index; starting a baseline", snap.meta.index);
     analytics = analytics_index::starting_at(*led);
   }
-  std::vector<st::state_write> state;
-  state.push_back({std::string(ledger_key), img->ledger_bytes});
-  state.push_back({std::string(analytics_key), analytics->encode()});
-  state.push_back({std::string(members_key), encode_registry(*reg)});
-  state.push_back({std::string(checkpoints_key), encode_book(*book)});
-  for (const auto& [hash, o] : img->outcomes) state.push_back({outcome_key(hash), encode_outcome(o)});
+  const auto state = image_state_writes(*img, *analytics, *reg, *book);
   if (auto res = s.ctx->store->install_snapshot(community_group, to_record(snap.meta, snap.data.size()), snap.data, state,
                                                 std::nullopt);
       !res) {
@@ -990,6 +998,58 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
         self->quit();
       },
   };
+}
+
+energo::result<restore_plan, std::string> plan_restore(std::string_view image, const member_registry& members) {
+  using fail_t = energo::unexpected<std::string>;
+  if (image.size() > limits::image_bytes_max) return fail_t{"the image is larger than 256 MiB"};
+  auto img = decode_image(image);
+  if (!img) return fail_t{"not a node image (bad magic, a length out of bounds or trailing bytes)"};
+  if (img->applied_index == 0) return fail_t{"the image is at applied index 0"};
+  auto led = ledger::ledger::restore(crypto::as_bytes(img->ledger_bytes));
+  if (!led) return fail_t{"the ledger in the image does not restore: " + led.error().message};
+  std::optional<member_registry> old_reg;
+  if (!img->registry_bytes.empty()) {
+    old_reg = decode_registry(img->registry_bytes);
+    if (!old_reg) return fail_t{"the member registry in the image does not decode"};
+  }
+  auto book = img->checkpoint_bytes.empty() ? std::optional<checkpoint_book>(checkpoint_book{})
+                                            : decode_book(img->checkpoint_bytes);
+  if (!book) return fail_t{"the checkpoint book in the image does not decode"};
+  // Unlike install(), a malformed index is refused: the file passed its checksum, so a bad index
+  // means a bad writer, and a restore should not silently lose history.
+  std::optional<analytics_index> analytics = img->analytics_bytes.empty() ? std::optional<analytics_index>(analytics_index::starting_at(*led))
+                                                                          : analytics_index::decode(img->analytics_bytes);
+  if (!analytics) return fail_t{"the analytics index in the image does not decode"};
+  if (members.members.empty()) return fail_t{"no members for the restored cluster"};
+  member_registry reg;
+  reg.members = members.members;
+  if (old_reg) reg.admin_nonces = old_reg->admin_nonces;
+  img->registry_bytes = encode_registry(reg);
+  restore_plan p;
+  p.applied_index = img->applied_index;
+  p.root = led->state_root();
+  p.genesis_hash = led->genesis_hash();
+  p.community_id = led->community_id();
+  p.state = image_state_writes(*img, *analytics, reg, *book);
+  p.data = encode_image(*img);
+  p.meta.index = img->applied_index;
+  p.meta.term = 1;  // every voter restored from the same file with the same bootstrap file agrees
+  for (const auto& [id, m] : reg.members) p.meta.config.voters.push_back(id);
+  p.meta.data_bytes = p.data.size();
+  return p;
+}
+
+energo::result<void, std::string> seed_restore(st::node_store& store, const restore_plan& plan) {
+  if (store.last_index(community_group) != 0 || store.hard_state(community_group).term != 0 ||
+      store.applied_index(community_group) != 0) {
+    return energo::unexpected<std::string>{"the store is not empty"};
+  }
+  const st::hard_state_record hs{plan.meta.term, 0, plan.meta.index};
+  if (auto r = store.install_snapshot(community_group, plan.meta, plan.data, plan.state, hs); !r) {
+    return energo::unexpected<std::string>{"install the image: " + r.error().message};
+  }
+  return ok;
 }
 
 caf::actor spawn_apply(caf::actor_system& sys, ctx_ptr ctx) { return sys.spawn<caf::detached>(apply_actor, std::move(ctx)); }

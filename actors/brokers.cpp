@@ -20,6 +20,8 @@
 #include "net/client_conn.hpp"
 #include "net/peer_handshake.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace energo::actors {
 
 namespace cs = energo::consensus;
@@ -368,6 +370,47 @@ net::client_response fail(net::client_errc code, std::string message) {
   return r;
 }
 
+// `energoctl log-level [LEVEL]` (docs/operations.md "Logs"): the query name `log_level`, served
+// here, never by the apply actor (so the HTTP gateway, which asks the actors directly, cannot
+// reach it). Accepted only on a loopback connection: the log level is this process's own knob,
+// not replicated state, and changing it needs the same trust as sending SIGHUP - a shell on the
+// machine. An admin signature would need a replay guard of its own outside the replicated registry.
+bool is_loopback(const std::string& addr) {
+  return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
+}
+
+std::string level_name(spdlog::level::level_enum l) {
+  return l == spdlog::level::warn ? "warn" : std::string(spdlog::level::to_string_view(l).data(), spdlog::level::to_string_view(l).size());
+}
+
+net::client_response log_level_answer(const std::string& remote, const std::string& params_json) {
+  if (!is_loopback(remote)) {
+    spdlog::warn("client: log_level refused from {} (loopback only)", remote);
+    return fail(net::client_errc::not_supported, "log_level is accepted only on a loopback connection to the client port");
+  }
+  const auto p = nlohmann::json::parse(params_json.empty() ? "{}" : params_json, nullptr, false);
+  if (!p.is_object() || p.size() > 1 || (p.size() == 1 && (!p.contains("level") || !p["level"].is_string()))) {
+    return fail(net::client_errc::malformed, "log_level takes {} or {\"level\": \"trace|debug|info|warn|error\"}");
+  }
+  nlohmann::json j;
+  j["previous"] = level_name(spdlog::get_level());
+  if (p.contains("level")) {
+    const auto level = p["level"].get<std::string>();
+    if (level != "trace" && level != "debug" && level != "info" && level != "warn" && level != "error") {
+      return fail(net::client_errc::malformed, "log level '" + level.substr(0, 16) + "' is not trace, debug, info, warn or error");
+    }
+    spdlog::set_level(spdlog::level::from_str(level));
+    // Logged at the new level or info, whichever is higher, so that the change always appears.
+    spdlog::log(std::max(spdlog::get_level(), spdlog::level::info), "log level {} -> {} (energoctl log-level, from {})",
+                j["previous"].get<std::string>(), level, remote);
+  }
+  j["level"] = level_name(spdlog::get_level());
+  net::client_response r;
+  r.what = net::client_response::kind::query;
+  r.text = j.dump();
+  return r;
+}
+
 }  // namespace
 
 caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::broker>* self, ctx_ptr ctx,
@@ -535,6 +578,10 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
               break;
             }
             case net::client_request::kind::query: {
+              if (req->query.name == "log_level") {
+                reply(self, hdl, id, log_level_answer(self->remote_addr(hdl.hdl), req->query.params_json));
+                break;
+              }
               // Same consistency as account reads: linearizable unless `stale`.
               auto on_error = [self, hdl, id](caf::error&) {
                 reply(self, hdl, id, fail(net::client_errc::timeout, "query not served"));

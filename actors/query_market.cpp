@@ -3,13 +3,14 @@
 // statistics, per-account history), so these need no index of their own.
 #include <algorithm>
 
+#include "actors/analytics.hpp"
 #include "actors/query_internal.hpp"
 
 namespace energo::actors::query_detail {
 
 namespace {
 
-std::string_view history_kind_text(market::history_kind k) {
+std::string_view market_kind_text(market::history_kind k) {
   switch (k) {
     case market::history_kind::placed: return "placed";
     case market::history_kind::replaced: return "replaced";
@@ -140,31 +141,71 @@ query_answer epochs_query(const query_context& ctx, const json& params) {
   return answer(ctx, std::move(body));
 }
 
-// The account's recent market events (the book's per-account ring, newest first).
+// The account's history (newest first), paged: every event the analytics index recorded
+// (transfers, readings, fees, grants, trades, EV charges; actors/analytics.hpp), plus the book's
+// own ring of the account's order events (placed, replaced, cancelled, traded).
+//   params: address; limit (1..500, default 100); before (seq: page cursor, events older than it)
 query_answer account_history_query(const query_context& ctx, const json& params) {
-  params_reader p(params, {"address"});
+  params_reader p(params, {"address", "limit", "before"});
   const auto address = p.address(ctx.ledger, "address", true);
+  const auto limit = p.count("limit", 100, 1, limits::history_page_max);
+  const auto before = p.optional_count("before", 1, UINT64_MAX);
   if (!p.ok()) return fail(net::client_errc::malformed, p.error());
   const auto& l = ctx.ledger;
   json body;
   body["address"] = address_text(l, *address);
+  const auto index = l.account_index_of(*address);
   auto events = json::array();
-  if (const auto index = l.account_index_of(*address)) {
+  body["complete"] = false;
+  if (ctx.analytics != nullptr) {
+    const auto& h = ctx.analytics->history();
+    body["complete"] = ctx.analytics->history_complete();
+    body["oldest_seq"] = h.empty() ? 0 : h.front().seq;
+    if (index) {
+      // Newest first from the cursor; the ring is in seq order, so the start is a binary search.
+      auto it = before ? std::lower_bound(h.begin(), h.end(), *before,
+                                          [](const history_event& e, uint64_t s) { return e.seq < s; })
+                       : h.end();
+      while (it != h.begin()) {
+        --it;
+        if (it->account != *index) continue;
+        if (events.size() == limit) {
+          body["next_before"] = events.back()["seq"];  // more remain: ask again with before = this
+          break;
+        }
+        json j;
+        j["seq"] = it->seq;
+        j["log_index"] = it->log_index;
+        j["epoch"] = it->epoch;
+        j["time_ms"] = it->time_ms;
+        j["kind"] = std::string(history_kind_text(it->kind));
+        j["wh"] = it->wh;
+        j["units"] = it->units;
+        if (it->counterparty != history_event::no_account && it->counterparty < l.accounts().size())
+          j["counterparty"] = address_text_of(l, it->counterparty);
+        if (it->ref != 0) j["trade"] = it->ref;
+        events.push_back(std::move(j));
+      }
+    }
+  }
+  body["events"] = std::move(events);
+  auto market = json::array();
+  if (index) {
     const auto h = l.book().history(*index);
     for (auto it = h.rbegin(); it != h.rend(); ++it) {
       json j;
       j["epoch"] = it->epoch;
-      j["kind"] = std::string(history_kind_text(it->kind));
+      j["kind"] = std::string(market_kind_text(it->kind));
       j["order"] = it->order;
       if (it->trade) j["trade"] = it->trade;
       if (it->previous_order) j["previous_order"] = it->previous_order;
       j["side"] = std::string(side_text(it->order_side));
       j["price_units_per_wh"] = it->price_units_per_wh;
       j["quantity_wh"] = it->quantity_wh;
-      events.push_back(std::move(j));
+      market.push_back(std::move(j));
     }
   }
-  body["market_events"] = std::move(events);
+  body["market_events"] = std::move(market);
   return answer(ctx, std::move(body));
 }
 

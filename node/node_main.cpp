@@ -1,4 +1,4 @@
-// energo-node: init | check-config | start (docs/node.md).
+// energo-node: init | check-config | start | restore (docs/node.md, docs/operations.md "Restore").
 #include <signal.h>
 #include <sys/statvfs.h>
 
@@ -27,6 +27,7 @@
 #include "node/data_dir.hpp"
 #include "node/exit_codes.hpp"
 #include "node/logging.hpp"
+#include "node/restore.hpp"
 #include "tools/command_json.hpp"
 #include "tools/key_file.hpp"
 #include "net/qtum/params.hpp"
@@ -459,6 +460,14 @@ int main(int argc, char** argv) {
   add_flags(start, start_flags);
   auto* check = app.add_subcommand("check-config", "validate the configuration (and bootstrap file) and exit");
   add_flags(check, check_flags);
+  restore_args restore_flags;
+  auto* restore = app.add_subcommand(
+      "restore", "seed a fresh `init` data directory from a snapshot file (energoctl snapshot save); refuses a bad file, creating nothing");
+  restore->add_option("--snapshot", restore_flags.snapshot_file, "snapshot file")->required();
+  restore->add_option("--data", restore_flags.data_dir, "data directory made by `energo-node init`, never started")->required();
+  restore->add_option("--bootstrap", restore_flags.bootstrap_file, "bootstrap file of the restored cluster (its voters, the genesis)")
+      ->required();
+  restore->add_flag("--json", restore_flags.as_json, "print the result as JSON");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -468,6 +477,7 @@ int main(int argc, char** argv) {
   try {
     if (*init) return cmd_init(init_dir, init_json);
     if (*check) return cmd_check(check_flags);
+    if (*restore) return run_restore(restore_flags);
     if (*start) return cmd_start(start_flags);
   } catch (const std::exception& e) {
     return fail(exit_internal, std::string("unexpected error: ") + e.what());

@@ -19,11 +19,11 @@
 // the progress lines and, at the end, checks the latest anchor with `energoctl checkpoint verify`.
 // Without litecoind (or with --no-qtum) it says so and runs without checkpoints.
 //
-// Honesty of the numbers: live progress uses only what the client port answers today (status,
-// account reads) and the outcomes of the commands this driver submitted (minted, burned, fills,
-// trades of its own orders; grid flows derived exactly from the meter deltas it sent). Totals that
-// include what happened inside the ledger (agent trades, fees, prices per epoch) come from the
-// nodes' stored ledgers after the stop, and are labelled so.
+// Honesty of the numbers: live progress uses what the client port answers (status, account reads,
+// and the `summary` and `epochs` queries: the community's trades, last price per epoch, fees, grid
+// flows, agents' trades included) and the outcomes of the commands this driver submitted (minted,
+// burned, fills, trades of its own orders; grid flows derived exactly from the meter deltas it
+// sent). The final summary's totals come from the nodes' stored ledgers after the stop.
 //
 // Concurrency: one thread. Node processes are children in their own process group (Ctrl-C reaches
 // only this driver, which then shuts them down in order) with PR_SET_PDEATHSIG, so they never
@@ -786,9 +786,27 @@ class demo {
     return balances{};
   }
 
+  // A named read (actors/query.hpp) from this node's replica (stale: progress needs no read index).
+  std::optional<nlohmann::json> query_of(std::size_t node, const std::string& name, const nlohmann::json& params) {
+    net::client_request req;
+    req.what = net::client_request::kind::query;
+    req.query.name = name;
+    req.query.params_json = params.dump();
+    req.query.stale = true;
+    auto r = call(node, req, 3000ms);
+    if (!r || r->what != net::client_response::kind::query) return std::nullopt;
+    auto j = nlohmann::json::parse(r->text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    return j;
+  }
+
   void progress() {
     const double wall = std::chrono::duration<double>(clock_type::now() - start_).count();
     const auto b = read_balances(true);
+    // The whole community's market and flows as the node's queries answer them (agents' trades
+    // included), next to what this driver saw of its own commands.
+    const auto summary = query_of(0, "summary", nlohmann::json::object());
+    const auto epochs = query_of(0, "epochs", {{"limit", 1}});
     std::printf("[%5.0fs] index %llu (commit %llu) | ledger %s, epoch %llu | commands %llu (%llu refused)\n", wall,
                 static_cast<unsigned long long>(last_status_.applied_index),
                 static_cast<unsigned long long>(last_status_.commit_index), clock_text(last_status_.ledger_time_ms).c_str(),
@@ -831,6 +849,21 @@ class demo {
       }
       if (height) std::printf(" | regtest height %llu", static_cast<unsigned long long>(*height));
       std::printf("\n");
+    }
+    if (summary && summary->contains("totals") && epochs && epochs->contains("epochs")) {
+      const auto& t = (*summary)["totals"];
+      std::printf("         community: %s trades, %s Wh", thousands(t.value("market_trades", int64_t{0})).c_str(),
+                  thousands(t.value("market_volume_wh", int64_t{0})).c_str());
+      if (!(*epochs)["epochs"].empty()) {
+        const auto& e = (*epochs)["epochs"][0];  // newest epoch with trades
+        std::printf(" | last price %lld units/Wh (epoch %llu: %lld trades, %s Wh, %lld…%lld)",
+                    static_cast<long long>(e.value("last_price_units_per_wh", int64_t{0})),
+                    static_cast<unsigned long long>(e.value("epoch", uint64_t{0})), static_cast<long long>(e.value("trades", int64_t{0})),
+                    thousands(e.value("volume_wh", int64_t{0})).c_str(), static_cast<long long>(e.value("low_price_units_per_wh", int64_t{0})),
+                    static_cast<long long>(e.value("high_price_units_per_wh", int64_t{0})));
+      }
+      std::printf(" | fees %s | grid in %s / out %s Wh\n", tsl_text(t.value("fees_collected_units", int64_t{0})).c_str(),
+                  thousands(t.value("grid_import_wh", int64_t{0})).c_str(), thousands(t.value("grid_export_wh", int64_t{0})).c_str());
     }
     std::fflush(stdout);
   }

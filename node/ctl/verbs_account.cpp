@@ -43,13 +43,29 @@ int cmd_account_show(const options& o, const std::string& address, bool proof, b
   return exit_ok;
 }
 
-int cmd_account_history(const options& o, const std::string& address) {
+int cmd_account_history(const options& o, const std::string& address, uint32_t limit, uint64_t before) {
   json p;
   p["address"] = address;
+  p["limit"] = limit;
+  if (before != 0) p["before"] = before;
   auto j = query(o, "account_history", p);
   if (!j) return j.error();
   if (o.as_json) return print_json(*j, true);
-  std::printf("%-8s %-22s %-8s %-5s %-14s %-12s %s\n", "EPOCH", "EVENT", "ORDER", "SIDE", "PRICE/WH", "QUANTITY_WH", "TRADE");
+  std::printf("%-8s %-10s %-8s %-13s %-12s %-14s %s\n", "SEQ", "LOG_INDEX", "EPOCH", "EVENT", "WH", "UNITS", "COUNTERPARTY");
+  for (const auto& e : (*j)["events"]) {
+    std::printf("%-8llu %-10llu %-8llu %-13s %-12lld %-14lld %s\n", static_cast<unsigned long long>(e["seq"].get<uint64_t>()),
+                static_cast<unsigned long long>(e["log_index"].get<uint64_t>()),
+                static_cast<unsigned long long>(e["epoch"].get<uint64_t>()), e["kind"].get<std::string>().c_str(),
+                static_cast<long long>(e["wh"].get<int64_t>()), static_cast<long long>(e["units"].get<int64_t>()),
+                e.contains("counterparty") ? e["counterparty"].get<std::string>().c_str() : "-");
+  }
+  if (j->contains("next_before")) {
+    std::printf("(more: --before %llu)\n", static_cast<unsigned long long>((*j)["next_before"].get<uint64_t>()));
+  }
+  if (!(*j)["complete"].get<bool>()) std::printf("(the node's history does not reach back to genesis)\n");
+  if (!(*j)["market_events"].empty()) {
+    std::printf("\n%-8s %-22s %-8s %-5s %-14s %-12s %s\n", "EPOCH", "ORDER EVENT", "ORDER", "SIDE", "PRICE/WH", "QUANTITY_WH", "TRADE");
+  }
   for (const auto& e : (*j)["market_events"]) {
     std::printf("%-8llu %-22s %-8llu %-5s %-14lld %-12lld %s\n", static_cast<unsigned long long>(e["epoch"].get<uint64_t>()),
                 e["kind"].get<std::string>().c_str(), static_cast<unsigned long long>(e["order"].get<uint64_t>()),
@@ -72,6 +88,8 @@ void add_account_verbs(ctl_app& c) {
   struct args {
     std::string address, day, month;
     bool proof = false, stale = false, csv = false;
+    uint32_t limit = 100;
+    uint64_t before = 0;
   };
   auto a = std::make_shared<args>();
   auto* show = account->add_subcommand("show", "balances, nonce, debt, minted/burned, grid import/export, fees");
@@ -79,9 +97,12 @@ void add_account_verbs(ctl_app& c) {
   show->add_flag("--proof", a->proof, "include the Merkle balance proof against the state root");
   show->add_flag("--stale", a->stale, "read this node's replica without a read index");
   show->callback([&c, a] { c.action = [&c, a] { return cmd_account_show(c.o, a->address, a->proof, a->stale); }; });
-  auto* history = account->add_subcommand("history", "recent market events of the account (newest first)");
+  auto* history = account->add_subcommand(
+      "history", "the account's history, newest first: transfers, readings, fees, grants, trades, EV charges; then its order events");
   history->add_option("address", a->address, "Qtum address")->required();
-  history->callback([&c, a] { c.action = [&c, a] { return cmd_account_history(c.o, a->address); }; });
+  history->add_option("--limit", a->limit, "events per page (1-500)")->capture_default_str();
+  history->add_option("--before", a->before, "page cursor: events older than this seq (the previous page's next_before)");
+  history->callback([&c, a] { c.action = [&c, a] { return cmd_account_history(c.o, a->address, a->limit, a->before); }; });
   auto* statement = account->add_subcommand("statement", "the member's bill for a day or a month (UTC, ledger time)");
   statement->add_option("address", a->address, "Qtum address")->required();
   auto* day = statement->add_option("--day", a->day, "YYYY-MM-DD");

@@ -291,6 +291,26 @@ void add_cluster_verbs(ctl_app& c) {
   query_cmd->add_flag("--stale", q->stale, "read this node's replica without a read index");
   query_cmd->callback([&c, q] { c.action = [&c, q] { return cmd_query(c.o, q->name, q->params, q->stale); }; });
 
+  // log-level: this node's log level, read or changed at runtime (not replicated; loopback only,
+  // docs/operations.md "Logs"). Name one node with --endpoints.
+  auto level = std::make_shared<std::string>();
+  auto* log_level = app.add_subcommand(
+      "log-level", "show or set the log level of the node named by --endpoints (from a loopback connection only)");
+  log_level->add_option("level", *level, "trace|debug|info|warn|error (none: show the current level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  log_level->callback([&c, level] {
+    c.action = [&c, level]() -> int {
+      json p = json::object();
+      if (!level->empty()) p["level"] = *level;
+      auto j = query(c.o, "log_level", p, true);
+      if (!j) return j.error();
+      if (c.o.as_json) return print_json(*j, true);
+      if (level->empty()) std::printf("log level %s\n", (*j)["level"].get<std::string>().c_str());
+      else std::printf("log level %s -> %s\n", (*j)["previous"].get<std::string>().c_str(), (*j)["level"].get<std::string>().c_str());
+      return exit_ok;
+    };
+  });
+
   auto mo = std::make_shared<member_options>();
   auto* member = app.add_subcommand("member", "the replicated member registry (admin-signed changes)");
   member->require_subcommand(1);

@@ -43,6 +43,10 @@ minted=$(num minted_wh); burned=$(num burned_wh); watt=$(num watt_total_wh)
 [ "$(num epochs_closed)" -ge 1 ] || fail "no epoch closed"
 [ "$(num commands_unanswered)" = 0 ] || fail "commands without a definite answer"
 [ "$(flag outcomes_reconcile)" = true ] || fail "minted/burned totals differ from the outcomes the demo received"
+# Live progress shows the community's market as the nodes' queries answer it: trades, the last
+# price of the newest epoch with trades, fees, grid flows (issue 9 §4).
+grep -Eq '^         community: [0-9,]+ trades, [0-9,]+ Wh \| last price [0-9]+ units/Wh \(epoch [0-9]+: [0-9]+ trades' "$out/demo.log" ||
+  fail "no progress line with the community's trades and last price"
 # Every stored node: an invariant-problem list that is empty, and equal roots where indexes are equal.
 nodes="$(tr -d ' \n' < "$summary" | grep -oE '"nodes":\[[^]]*(\[\][^]]*)*\]' || true)"
 [ "$(grep -o '"name":"n[123]"' <<< "$nodes" | wc -l)" = 3 ] || fail "not three stored nodes: $nodes"

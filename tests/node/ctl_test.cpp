@@ -3,6 +3,8 @@
 // error and nothing changed. One single-node cluster for all checks, to stay cheap in CI.
 #include "tests/node/cluster_fixture.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <sys/stat.h>
 
 namespace {
@@ -21,11 +23,14 @@ class ctl_fixture : public cluster_fixture {
  protected:
   ctl_fixture() { cluster_size_ = 1; }
 
-  ctl_result ctl(const std::string& args) {
+  ctl_result ctl(const std::string& args) { return run(std::string(ENERGOCTL_BIN) + " --endpoints 127.0.0.1:" +
+                                                      std::to_string(nodes_[0].client_port) + " --timeout-ms 8000 " + args); }
+
+  // Any command line; stdout and stderr apart.
+  ctl_result run(const std::string& command) {
     ctl_result r;
     const std::string err_file = root_ + "/ctl.err";
-    const std::string cmd = std::string(ENERGOCTL_BIN) + " --endpoints 127.0.0.1:" + std::to_string(nodes_[0].client_port) +
-                            " --timeout-ms 8000 " + args + " 2>" + err_file;
+    const std::string cmd = command + " 2>" + err_file;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return r;
     char buf[4096];
@@ -39,8 +44,9 @@ class ctl_fixture : public cluster_fixture {
     return r;
   }
 
-  json ctl_json(const std::string& args, int expect_rc = 0) {
-    auto r = ctl("--json " + args);
+  json ctl_json(const std::string& args, int expect_rc = 0) { return parsed(ctl("--json " + args), args, expect_rc); }
+
+  json parsed(const ctl_result& r, const std::string& args, int expect_rc) {
     EXPECT_EQ(r.rc, expect_rc) << args << "\nstdout: " << r.out << "\nstderr: " << r.err;
     auto j = json::parse(r.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << args << ": not JSON: " << r.out;
@@ -64,7 +70,13 @@ class ctl_fixture : public cluster_fixture {
 };
 
 TEST_F(ctl_fixture, EveryVerbTableAndJsonWithRefusals) {
-  start(nodes_[0]);
+  // The client port on every interface, so that a non-loopback connection can be tried (log-level).
+  {
+    auto args = start_args(nodes_[0]);
+    for (auto& a : args)
+      if (a == "127.0.0.1:" + std::to_string(nodes_[0].client_port)) a = "0.0.0.0:" + std::to_string(nodes_[0].client_port);
+    nodes_[0].pid = spawn(args, root_ + "/" + nodes_[0].name + ".log");
+  }
   ASSERT_TRUE(wait_leader({&nodes_[0]}, 20s));
   const std::string genesis = fs::absolute("examples/community/genesis.json").string();
   const auto coop = key("account-coop"), baker = key("account-baker"), admin = key("admin");
@@ -268,6 +280,19 @@ TEST_F(ctl_fixture, EveryVerbTableAndJsonWithRefusals) {
     auto hist = ctl_json("account history " + baker_addr);
     ASSERT_GE(hist["market_events"].size(), 1u);
     EXPECT_EQ(hist["market_events"][0]["kind"], "traded");
+    // The full history (newest first): the sale to coop, then the reading that minted the WATT.
+    ASSERT_GE(hist["events"].size(), 2u) << hist;
+    EXPECT_TRUE(hist["complete"].get<bool>());
+    EXPECT_EQ(hist["events"][0]["kind"], "sold");
+    EXPECT_EQ(hist["events"][0]["wh"], 300);
+    EXPECT_EQ(hist["events"][0]["units"], 36000);
+    EXPECT_EQ(hist["events"][0]["counterparty"], coop_addr);
+    EXPECT_EQ(hist["events"].back()["kind"], "transfer_in") << "coop's transfers came first";
+    bool minted = false;
+    for (const auto& e : hist["events"]) minted = minted || (e["kind"] == "minted" && e["wh"] == 1500);
+    EXPECT_TRUE(minted) << hist;
+    EXPECT_EQ(ctl_json("account history " + baker_addr + " --limit 1")["events"].size(), 1u);
+    EXPECT_NE(ctl("account history " + baker_addr + " --limit 1").out.find("(more: --before "), std::string::npos);
     EXPECT_NE(ctl("account history " + baker_addr).out.find("traded"), std::string::npos);
     EXPECT_EQ(ctl_json("order cancel " + std::to_string(id2) + " --key " + coop)["accepted"], true);
     EXPECT_EQ(ctl_json("order list --key " + coop)["orders"].size(), 0u);
@@ -324,9 +349,163 @@ TEST_F(ctl_fixture, EveryVerbTableAndJsonWithRefusals) {
     std::ifstream in(root_ + "/backup.img", std::ios::binary);
     std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(image.substr(0, 4), "ENI4");
-    EXPECT_EQ(crypto::to_hex(crypto::sha256(crypto::as_bytes(image))), s["sha256"]);
+    ASSERT_GT(image.size(), 40u);
+    EXPECT_EQ(s["image_bytes"], image.size() - 40);
+    EXPECT_EQ(image.substr(image.size() - 40, 8), "ENSHA256") << "the checksum trailer (node/snapshot_file.hpp)";
+    const auto h = crypto::sha256(crypto::as_bytes(std::string_view(image).substr(0, image.size() - 40)));
+    EXPECT_EQ(crypto::to_hex(h), s["sha256"]);
+    EXPECT_EQ(image.substr(image.size() - 32), std::string(reinterpret_cast<const char*>(h.data()), h.size()));
     EXPECT_NE(ctl("snapshot save " + root_ + "/backup2.img").out.find("saved the node image"), std::string::npos);
     EXPECT_EQ(ctl_json("query node_image --params '{\"offset\":5,\"applied_index\":1}'", 12)["error"], "malformed");
+  }
+
+  // Runtime log level: loopback only; the change is logged.
+  {
+    EXPECT_EQ(ctl_json("log-level")["level"], "info");
+    auto set = ctl_json("log-level debug");
+    EXPECT_EQ(set["previous"], "info");
+    EXPECT_EQ(set["level"], "debug");
+    EXPECT_EQ(ctl("log-level").out, "log level debug\n");
+    EXPECT_EQ(ctl("log-level loud").rc, 2) << "not a level";
+    EXPECT_EQ(ctl_json("query log_level --params '{\"level\":\"loud\"}'", 12)["error"], "malformed");
+    EXPECT_EQ(ctl("log-level info").out, "log level debug -> info\n");
+    std::ifstream log(root_ + "/n1.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("log level info -> debug (energoctl log-level, from 127.0.0.1"), std::string::npos);
+    EXPECT_NE(text.find("log level debug -> info"), std::string::npos);
+    // From a non-loopback address of this machine (when it has one): refused, level unchanged.
+    std::string outside;
+    ifaddrs* ifs = nullptr;
+    if (::getifaddrs(&ifs) == 0) {
+      for (auto* i = ifs; i && outside.empty(); i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        char buf[INET_ADDRSTRLEN] = {};
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+        if (std::string(buf).rfind("127.", 0) != 0) outside = buf;
+      }
+      ::freeifaddrs(ifs);
+    }
+    if (outside.empty()) {
+      std::printf("log-level: no non-loopback IPv4 address here; the refusal is not exercised\n");
+    } else {
+      auto r = run(std::string(ENERGOCTL_BIN) + " --json --endpoints " + outside + ":" + std::to_string(nodes_[0].client_port) +
+                   " --timeout-ms 4000 log-level trace");
+      auto j = parsed(r, "log-level from " + outside, 12);
+      EXPECT_EQ(j["error"], "not_supported") << r.out;
+      EXPECT_NE(j.value("message", "").find("loopback"), std::string::npos) << r.out;
+      EXPECT_EQ(ctl_json("log-level")["level"], "info");
+    }
+  }
+
+  // snapshot restore (docs/operations.md "Restore"): the saved file seeds a fresh data directory of
+  // a new one-node cluster, which starts with the same state root at the image's index and accepts
+  // new commands; a tampered, truncated or foreign file is refused and creates nothing.
+  {
+    const auto saved = ctl_json("snapshot save " + root_ + "/restore.img");
+    const auto at = saved["applied_index"].get<uint64_t>();
+    // The source's root at that index (the node is idle: its status reaches that index and stays).
+    std::optional<net::node_status> src;
+    for (auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+      src = status(nodes_[0]);
+      if (src && src->applied_index == at) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(src && src->applied_index == at);
+    const std::string source_root = crypto::to_hex(crypto::as_bytes(src->state_root));
+
+    node_proc r;
+    r.name = "r1";
+    r.dir = root_ + "/r1";
+    r.peer_port = free_port();
+    r.client_port = free_port();
+    const auto init = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + r.dir));
+    {
+      std::ofstream b(root_ + "/restore.toml");
+      b << "cluster_id = \"restored-1\"\ngenesis = \"" << genesis << "\"\n[[member]]\nname = \"r1\"\npublic_key = \""
+        << init.at("public_key").get<std::string>() << "\"\npeer = \"127.0.0.1:" << r.peer_port << "\"\nclient = \"127.0.0.1:"
+        << r.client_port << "\"\n";
+    }
+    const std::string node_bin = ENERGO_NODE_BIN;
+    auto restore = [&](const std::string& file, const std::string& dir, const std::string& boot) {
+      return run(node_bin + " restore --json --snapshot " + file + " --data " + dir + " --bootstrap " + boot);
+    };
+    auto untouched = [&](const std::string& dir) { return !fs::exists(dir + "/db") && !fs::exists(dir + "/cluster.json"); };
+    std::string image;
+    {
+      std::ifstream in(root_ + "/restore.img", std::ios::binary);
+      image.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto write = [&](const std::string& name, const std::string& bytes) {
+      std::ofstream(root_ + "/" + name, std::ios::binary) << bytes;
+      return root_ + "/" + name;
+    };
+    // Refusals first, all into the same fresh directory: each must leave it as init made it.
+    std::string flipped = image;
+    flipped[flipped.size() / 2] ^= 0x01;
+    auto bad = restore(write("flipped.img", flipped), r.dir, root_ + "/restore.toml");
+    EXPECT_EQ(bad.rc, 2);
+    EXPECT_NE(bad.err.find("checksum mismatch"), std::string::npos) << bad.err;
+    EXPECT_TRUE(untouched(r.dir));
+    bad = restore(write("short.img", image.substr(0, image.size() - 10)), r.dir, root_ + "/restore.toml");
+    EXPECT_EQ(bad.rc, 2);
+    EXPECT_NE(bad.err.find("not an energo snapshot file"), std::string::npos) << bad.err;
+    EXPECT_TRUE(untouched(r.dir));
+    // A checksum that matches bytes that are not an image: the decode checks refuse it.
+    const std::string junk = "ENI4" + std::string(64, '\xff');
+    const auto h = crypto::sha256(crypto::as_bytes(junk));
+    bad = restore(write("junk.img", junk + "ENSHA256" + std::string(reinterpret_cast<const char*>(h.data()), h.size())), r.dir,
+                  root_ + "/restore.toml");
+    EXPECT_EQ(bad.rc, 2);
+    EXPECT_NE(bad.err.find("not a node image"), std::string::npos) << bad.err;
+    EXPECT_TRUE(untouched(r.dir));
+    // A bootstrap file without this node, and a directory that already belongs to a cluster.
+    bad = restore(root_ + "/restore.img", r.dir, root_ + "/bootstrap.toml");
+    EXPECT_EQ(bad.rc, 6) << bad.err;
+    EXPECT_TRUE(untouched(r.dir));
+    bad = restore(root_ + "/restore.img", nodes_[0].dir, root_ + "/restore.toml");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.err.find("in use"), std::string::npos) << "the running node holds its LOCK: " << bad.err;
+
+    auto ok = restore(root_ + "/restore.img", r.dir, root_ + "/restore.toml");
+    ASSERT_EQ(ok.rc, 0) << ok.err;
+    const auto res = json::parse(ok.out);
+    EXPECT_EQ(res["applied_index"], at);
+    EXPECT_EQ(res["state_root"], source_root);
+    EXPECT_EQ(res["cluster_id"], "restored-1");
+    EXPECT_NE(restore(root_ + "/restore.img", r.dir, root_ + "/restore.toml").err.find("already holds"), std::string::npos);
+
+    nodes_.push_back(r);  // stopped by TearDown
+    auto& rn = nodes_.back();
+    start(rn);
+    ASSERT_TRUE(wait_leader({&rn}, 20s)) << "the restored node did not elect itself";
+    std::optional<net::node_status> st;
+    for (auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+      st = status(rn);
+      if (st && st->applied_index > at) break;  // the new leader's first (empty) entry applied
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(st);
+    EXPECT_GT(st->applied_index, at);
+    EXPECT_EQ(crypto::to_hex(crypto::as_bytes(st->state_root)), source_root) << "same state, one empty entry later";
+    EXPECT_EQ(st->cluster_id, "restored-1");
+    auto at_r = [&](const std::string& args) {
+      return parsed(run(std::string(ENERGOCTL_BIN) + " --json --endpoints 127.0.0.1:" + std::to_string(rn.client_port) +
+                        " --timeout-ms 8000 " + args),
+                    args, 0);
+    };
+    const auto coop_src = ctl_json("account show " + coop_addr);
+    auto coop_r = at_r("account show " + coop_addr);
+    EXPECT_EQ(coop_r["tsl_units"], coop_src["tsl_units"]);
+    EXPECT_EQ(coop_r["nonce"], coop_src["nonce"]);
+    EXPECT_EQ(at_r("account history " + baker_addr)["events"], ctl_json("account history " + baker_addr)["events"])
+        << "the analytics index travelled with the image";
+    // The restored cluster accepts new commands, with nonces continuing from the image.
+    EXPECT_TRUE(at_r("transfer --key " + coop + " --to " + baker_addr + " --amount 11")["accepted"].get<bool>());
+    EXPECT_EQ(at_r("account show " + coop_addr)["nonce"], coop_src["nonce"].get<uint64_t>() + 1);
+    auto members = at_r("member list");
+    ASSERT_TRUE(members.contains("members")) << members;
+    ASSERT_EQ(members["members"].size(), 1u);
+    EXPECT_EQ(members["members"][0]["name"], "r1");
   }
 
   // Queries: bad parameters get a stable error, unknown names too.

@@ -5,6 +5,7 @@
 // headless Chromium (skipped with a message when chromium is absent).
 #include <httplib.h>
 
+#include <future>
 #include <regex>
 #include <set>
 
@@ -614,6 +615,137 @@ TEST_F(http_test, DashboardInHeadlessChromiumShowsTheClusterNumbers) {
 
   ASSERT_TRUE(fs::exists(shot)) << "no screenshot written";
   EXPECT_GT(fs::file_size(shot), 10000u);
+}
+
+// Signs a command given as unsigned JSON with a key file (as `energoctl` does: the signer field
+// and the next nonce - asked of the client port - filled in) and submits it over HTTP.
+json submit_signed(tools::json doc, const std::string& key_path, const char* nonce_field = "nonce") {
+  auto key = tools::read_key_file(key_path);
+  EXPECT_TRUE(key) << key_path;
+  if (!key) return {};
+  net::client_conn c;
+  EXPECT_TRUE(c.connect({"127.0.0.1", node_->n.client_port}, 1000ms));
+  net::client_request req;
+  req.what = net::client_request::kind::query;
+  req.query.name = "nonce";
+  req.query.params_json = json{{"key", key->public_key_hex()}}.dump();
+  auto r = c.call(req, 3000ms);
+  EXPECT_TRUE(r && r->what == net::client_response::kind::query);
+  if (!r || r->what != net::client_response::kind::query) return {};
+  const auto signer = tools::signer_for_type(doc["type"].get<std::string>());
+  if (signer && signer->kind != tools::signer_kind::none) doc[std::string(signer->field)] = key->public_key_hex();
+  doc[nonce_field] = json::parse(r->text)["nonce"].get<uint64_t>() + 1;
+  auto cmd = tools::sign_command_json(std::move(doc), *key, node_->network, node_->genesis_hash);
+  EXPECT_TRUE(cmd) << (cmd ? "" : cmd.error());
+  if (!cmd) return {};
+  httplib::Client h("127.0.0.1", node_->http_port);
+  h.set_read_timeout(15);
+  auto a = h.Post("/api/v1/commands", tools::command_to_line(*cmd, node_->network, tools::signature_form::signed_form),
+                  "application/json");
+  EXPECT_TRUE(a && a->status == 200) << (a ? a->body : "no answer");
+  if (!a) return {};
+  const auto body = json::parse(a->body, nullptr, false);
+  const auto outcome = body.is_object() ? body.value("outcome", json{}) : json{};
+  EXPECT_TRUE(outcome.value("accepted", false)) << a->body;
+  return outcome;
+}
+
+// Live updates in a real browser: the page is open with its event stream when a trade happens;
+// the DOM Chromium dumps must show that trade (trades table, last price, book, epochs chart).
+// `until=trade` makes the page close its stream after the delivery that carried a trade, so
+// Chromium's virtual time (paused while the stream is open) then runs on to the dump.
+TEST_F(http_test, DashboardInHeadlessChromiumUpdatesLiveOnATrade) {
+  const auto chromium = find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed: live dashboard not tested in a browser";
+  const std::string keys = fs::absolute("examples/community/keys").string() + "/";
+  auto field = [](const std::string& path, const char* f) {
+    std::ifstream in(path);
+    return json::parse(in).at(f).get<std::string>();
+  };
+  // Baker gets WATT from a registered meter (storage registered first), coop bids 120 for 400 Wh.
+  submit_signed({{"type", "register_storage_unit"}, {"unit_key", field(keys + "unit-a.json", "public_key")},
+                 {"owner", node_->coop_text}, {"capacity_wh", 60000}}, keys + "admin.json");
+  submit_signed({{"type", "register_meter"}, {"meter_key", field(keys + "meter-baker.json", "public_key")},
+                 {"account", node_->baker_text}, {"export_wh_start", 0}, {"import_wh_start", 0}}, keys + "admin.json");
+  const int64_t genesis_time = tools::read_genesis_file("examples/community/genesis.json")->genesis_time_ms;
+  submit_signed({{"type", "meter_reading"}, {"timestamp_ms", genesis_time}, {"export_wh_total", 1500}, {"import_wh_total", 0}},
+                keys + "meter-baker.json", "sequence");
+  const auto bid = submit_signed({{"type", "place_order"}, {"side", "buy"}, {"kind", "limit"}, {"price_units_per_wh", 120}, {"quantity_wh", 400}},
+                                 keys + "account-coop.json");
+  ++node_->next_nonce;  // coop's nonce moved (the transfers above count it too)
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(node_->http_port) + "/?until=trade&account=" + node_->coop_text;
+  const std::string profile = node_->root + "/chromium-profile-live";
+  fs::create_directories(ENERGO_TEST_ARTIFACTS_DIR);
+  const std::string shot = std::string(ENERGO_TEST_ARTIFACTS_DIR) + "/dashboard-live.png";
+  fs::remove(shot);
+  const std::string cmd = "timeout 25 " + chromium + " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
+                          profile + " --window-size=1280,1700 --virtual-time-budget=3000 --screenshot=" + shot +
+                          " --dump-dom '" + url + "' 2>/dev/null";
+  // Streams of earlier checks end within a keep-alive (1 s) of their client going away.
+  auto subscribers = [] {
+    const auto text = get("/metrics").text;
+    const auto at = text.find("\nenergo_http_event_subscribers ");
+    return at == std::string::npos ? -1 : std::atoi(text.c_str() + at + 31);
+  };
+  for (auto deadline = clock_type::now() + 5s; clock_type::now() < deadline && subscribers() != 0;) std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(subscribers(), 0);
+  const auto started = clock_type::now();
+  auto browser = std::async(std::launch::async, [cmd] { return run_capture(cmd); });
+  // The page is open and listening once the node counts its event stream.
+  bool listening = false;
+  for (auto deadline = clock_type::now() + 15s; clock_type::now() < deadline && !listening;) {
+    std::this_thread::sleep_for(50ms);
+    listening = subscribers() == 1;
+  }
+  ASSERT_TRUE(listening) << "the page never opened its event stream";
+  const auto sell = submit_signed({{"type", "place_order"}, {"side", "sell"}, {"kind", "limit"}, {"price_units_per_wh", 110}, {"quantity_wh", 300}},
+                                  keys + "account-baker.json");
+  EXPECT_EQ(sell.value("filled_wh", 0), 300);
+  const std::string dom = browser.get();
+  std::printf("chromium (live): %zu bytes of DOM in %lld ms; screenshot %s\n", dom.size(),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count()),
+              shot.c_str());
+  ASSERT_NE(dom.find("data-ready=\"1\""), std::string::npos) << dom.substr(0, 2000);
+  const auto trades = get("/api/v1/trades").body["trades"];
+  ASSERT_EQ(trades.size(), 1u);
+  const auto id = trades[0]["id"].get<uint64_t>();
+  EXPECT_NE(dom.find("data-live-trade=\"" + std::to_string(id) + "\""), std::string::npos) << "the trade event reached the page";
+  EXPECT_EQ(element_text(dom, "live"), "closed after a trade");
+  EXPECT_EQ(element_text(dom, "last-price"), "120") << "the resting bid's price";
+  const auto row = dom.find("data-trade=\"" + std::to_string(id) + "\"");
+  ASSERT_NE(row, std::string::npos) << "trades table";
+  EXPECT_NE(dom.substr(row, 200).find("<td class=\"num\">300</td>"), std::string::npos) << dom.substr(row, 200);
+  // The refresh the applied event scheduled: the book now holds the bid's remaining 100 Wh, the
+  // epochs chart the 300 Wh, the flows the 1500 Wh minted (the exact field names at work).
+  EXPECT_NE(dom.find("bid 120: funded 100 Wh"), std::string::npos) << dom.substr(dom.find("id=\"book\""), 600);
+  EXPECT_NE(dom.find(": 300 Wh in 1 trades, last price 120"), std::string::npos) << dom.substr(dom.find("id=\"epochs\""), 600);
+  EXPECT_NE(dom.find("stored (minted): 1500 Wh"), std::string::npos) << dom.substr(dom.find("id=\"flows\""), 600);
+  EXPECT_NE(dom.find("<td>h1</td>"), std::string::npos);
+  EXPECT_NE(dom.find("★ leader"), std::string::npos) << "members table with Raft status";
+  EXPECT_NE(dom.find("no session"), std::string::npos) << "EV sessions (none in this community)";
+  ASSERT_TRUE(fs::exists(shot)) << "no screenshot written";
+  (void)bid;
+}
+
+// docs/operations.md "Metrics" explains every metric the page shows (one GET; the doc is read from
+// the source tree, the names from the running node).
+TEST_F(http_test, MetricsPageNamesAreAllExplainedInTheOperationsGuide) {
+  const auto m = get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  std::ifstream in("docs/operations.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_NE(doc.find("## Metrics"), std::string::npos);
+  const std::string metrics = doc.substr(doc.find("## Metrics"));
+  std::set<std::string> names;
+  const std::regex type_line("# TYPE energo_([a-z0-9_]+) ");
+  for (auto it = std::sregex_iterator(m.text.begin(), m.text.end(), type_line); it != std::sregex_iterator(); ++it)
+    names.insert((*it)[1].str());
+  EXPECT_GE(names.size(), 30u);
+  for (const auto& n : names) {
+    EXPECT_TRUE(metrics.find("| `" + n + "`") != std::string::npos || metrics.find("| `" + n + "{") != std::string::npos)
+        << n << " is not explained";
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ using namespace energo;
 using json = nlohmann::json;
 
 struct replayed {
+  ledger::genesis genesis;
   ledger::ledger led;
   actors::analytics_index index;
   std::vector<int64_t> days;  // days that saw commands
@@ -44,10 +45,10 @@ replayed replay_example() {
     EXPECT_TRUE(cmd);
     const int64_t t = led->time_ms();
     const uint64_t e = led->epoch();
-    if (led->apply(*cmd)) index.observe(*led, t, e);
+    if (led->apply(*cmd)) index.observe(*led, t, e, reader.line_number(), &*cmd);
     days.insert(t / actors::limits::ms_per_day);
   }
-  return {std::move(*led), std::move(index), {days.begin(), days.end()}};
+  return {*g, std::move(*led), std::move(index), {days.begin(), days.end()}};
 }
 
 json ask(replayed& r, const std::string& name, const json& params, bool expect_ok = true) {
@@ -116,6 +117,89 @@ TEST(analytics, StatementsReconcileExactlyWithLifetimeCounters) {
     EXPECT_EQ(t["self_sufficiency_permille"], t["community_wh"].get<int64_t>() * 1000 / t["consumed_wh"].get<int64_t>());
   }
   EXPECT_LE(c["epochs"].size(), 4u);
+}
+
+// The account history (query account_history), paged to the end, against oracles the index never
+// reads: the ledger's lifetime counters, the storage units' fee counters, and each account's TSL
+// and WATT balances rebuilt from its genesis allocation and the history's events alone.
+TEST(analytics, AccountHistoryReconcilesWithTheLedger) {
+  auto r = replay_example();
+  ASSERT_TRUE(r.index.history_complete());
+  const auto& l = r.led;
+  std::map<ledger::account_index, int64_t> owner_fees;
+  for (const auto& u : l.storage_units()) owner_fees[u.owner] += u.fees_earned_units;
+  std::map<ledger::account_address, int64_t> allocation;
+  for (const auto& a : r.genesis.allocations) allocation[a.account] += a.tsl_units;
+  std::size_t with_transfers = 0, with_trades = 0, events_total = 0;
+  for (ledger::account_index i = 0; i < l.accounts().size(); ++i) {
+    const auto& a = l.accounts()[i];
+    if (a.kind != ledger::account_kind::member) continue;
+    std::map<std::string, int64_t> wh, units;
+    std::vector<uint64_t> seqs;
+    json page = ask(r, "account_history", {{"address", addr(l, i)}, {"limit", 7}});
+    for (int pages = 0;; ++pages) {
+      ASSERT_LT(pages, 10000);
+      EXPECT_TRUE(page["complete"].get<bool>());
+      EXPECT_LE(page["events"].size(), 7u);
+      for (const auto& e : page["events"]) {
+        wh[e["kind"]] += e["wh"].get<int64_t>();
+        units[e["kind"]] += e["units"].get<int64_t>();
+        seqs.push_back(e["seq"].get<uint64_t>());
+      }
+      if (!page.contains("next_before")) break;
+      page = ask(r, "account_history", {{"address", addr(l, i)}, {"limit", 7}, {"before", page["next_before"]}});
+    }
+    events_total += seqs.size();
+    EXPECT_TRUE(std::is_sorted(seqs.rbegin(), seqs.rend()) && std::adjacent_find(seqs.begin(), seqs.end()) == seqs.end())
+        << "pages are newest first, without repeats";
+    const auto who = addr(l, i);
+    EXPECT_EQ(wh["minted"], a.minted_wh) << who;
+    EXPECT_EQ(wh["burned"], a.burned_wh) << who;
+    EXPECT_EQ(wh["grid_export"], a.grid_export_wh) << who;
+    EXPECT_EQ(wh["grid_import"], a.grid_import_wh) << who;
+    EXPECT_EQ(units["fee_paid"], a.fees_paid_units) << who;
+    EXPECT_EQ(units["fee_earned"], owner_fees[i]) << who;
+    EXPECT_EQ(units["grant"], a.granted ? l.params().grant_units : 0) << who;
+    const int64_t tsl = allocation[a.address] + units["transfer_in"] - units["transfer_out"] + units["sold"] - units["bought"] -
+                        units["fee_paid"] + units["fee_earned"] + units["grant"] + units["station_fee"] - units["ev_charge"];
+    EXPECT_EQ(tsl, a.tsl_units) << who << ": TSL from the history alone";
+    const int64_t watt = wh["minted"] - wh["burned"] + wh["bought"] - wh["sold"] + wh["transfer_in"] - wh["transfer_out"];
+    EXPECT_EQ(watt, a.watt_wh) << who << ": WATT from the history alone";
+    with_transfers += units["transfer_in"] + units["transfer_out"] + wh["transfer_in"] + wh["transfer_out"] > 0 ? 1 : 0;
+    with_trades += wh["bought"] + wh["sold"] > 0 ? 1 : 0;
+  }
+  EXPECT_GE(with_transfers, 2u) << "the example day must exercise transfers";
+  EXPECT_GE(with_trades, 2u) << "and trades";
+  EXPECT_EQ(events_total, r.index.history().size()) << "every event belongs to exactly one member's history";
+  // Bad paging parameters.
+  EXPECT_EQ(ask(r, "account_history", {{"address", addr(l, 2)}, {"limit", 0}}, false)["error"], "malformed");
+  EXPECT_EQ(ask(r, "account_history", {{"address", addr(l, 2)}, {"limit", 501}}, false)["error"], "malformed");
+  EXPECT_EQ(ask(r, "account_history", {{"address", addr(l, 2)}, {"before", 0}}, false)["error"], "malformed");
+  EXPECT_EQ(ask(r, "account_history", {{"address", addr(l, 2)}, {"before", 1}})["events"].size(), 0u);
+}
+
+// The ring keeps the newest history_events_max events; once one is dropped the history says it is
+// not complete, and what is kept still round-trips through the bytes.
+TEST(analytics, AccountHistoryIsBounded) {
+  auto r = replay_example();
+  const auto before = r.index.history().size();
+  ASSERT_GT(before, 0u);
+  // Daily ticks book storage fees for every member holding WATT: events without new commands
+  // (measured: cheaper than one tick per epoch, which books fewer fees per tick).
+  while (r.index.history_dropped() == 0) {
+    const int64_t t = r.led.time_ms();
+    const uint64_t e = r.led.epoch();
+    ASSERT_TRUE(r.led.apply(ledger::command{ledger::tick{t + actors::limits::ms_per_day}, {}}));
+    r.index.observe(r.led, t, e);
+    ASSERT_LT(r.led.time_ms() - t, 2 * actors::limits::ms_per_day);
+    if (r.index.history().size() == before && r.led.epoch() > 1'000'000) FAIL() << "ticks book no events";
+  }
+  EXPECT_EQ(r.index.history().size(), actors::limits::history_events_max);
+  EXPECT_FALSE(r.index.history_complete());
+  EXPECT_FALSE(ask(r, "account_history", {{"address", addr(r.led, 2)}})["complete"].get<bool>());
+  auto back = actors::analytics_index::decode(r.index.encode());
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(*back == r.index);
 }
 
 TEST(analytics, EncodeDecodeRoundTripAndHostileBytes) {

@@ -840,10 +840,14 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
         const auto& c = nodes_[static_cast<std::size_t>(i)];
         if (c.member && i != l) candidates.push_back(i);
       }
-      int spares_left = 0;
+      int spares_left = 0, members = 0;
       for (const auto& c : nodes_) spares_left += (!c.member && !c.removed && c.starts == 0) ? 1 : 0;
-      if (candidates.empty() || spares_left == 0) {
-        detail = "no follower or no spare: skipped";
+      for (const auto& c : nodes_) members += c.member ? 1 : 0;
+      // A victim whose removal cannot commit is still killed for good at the heal; with fewer than
+      // 3 members left that can leave the configuration without any possible majority (seed 6001:
+      // n1 removed, n2 on a full disk, then n2 chosen), which no Raft cluster survives.
+      if (candidates.empty() || spares_left == 0 || members < 3) {
+        detail = members < 3 ? "fewer than 3 members: skipped" : "no follower or no spare: skipped";
         a.active = false;
         std::printf("  %s %s\n", std::string(to_string(f.kind)).c_str(), detail.c_str());
         return;

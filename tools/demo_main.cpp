@@ -1110,8 +1110,8 @@ class demo {
         if (kind == actors::entry_kind::leader_tick) {
           if (auto t = actors::decode_tick_entry(e.payload)) (void)led->apply(L::command{L::tick{*t}, {}});
         } else if (kind == actors::entry_kind::command_batch) {
-          for (const auto& bytes : actors::decode_command_batch(e.payload).value_or(std::vector<std::string>{})) {
-            auto cmd = L::decode(crypto::as_bytes(bytes));
+          for (const auto& command_bytes : actors::decode_command_batch(e.payload).value_or(std::vector<std::string>{})) {
+            auto cmd = L::decode(crypto::as_bytes(command_bytes));
             if (cmd && !std::holds_alternative<L::tick>(cmd->body)) (void)led->verify_and_apply(*cmd);  // refusals are the record
           }
         }

@@ -54,14 +54,39 @@ inline uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-inline std::string run_capture(const std::string& cmd) {
+// A shell command's exit code (-1: did not exit normally) and stdout.
+struct command_result {
+  int rc = -1;
   std::string out;
+};
+
+inline command_result run_command(const std::string& cmd) {
+  command_result r;
   FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
+  if (!p) return r;
   char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+inline std::string run_capture(const std::string& cmd) { return run_command(cmd).out; }
+
+#ifdef ENERGOCTL_BIN
+// energoctl with `args`, stdout and stderr together.
+inline command_result ctl(const std::string& args) { return run_command(std::string(ENERGOCTL_BIN) + " " + args + " 2>&1"); }
+#endif
+
+// Polls `pred` every 20 ms until it holds or `bound` passes.
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds bound) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
 }
 
 struct node_proc {

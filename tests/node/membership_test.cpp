@@ -22,32 +22,6 @@ using json = nlohmann::json;
 
 constexpr auto step_bound = 20s;
 
-struct ctl_result {
-  int rc = -1;
-  std::string out;
-};
-
-ctl_result ctl(const std::string& args) {
-  ctl_result r;
-  FILE* p = ::popen((std::string(ENERGOCTL_BIN) + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::seconds bound) {
-  const auto deadline = clock_type::now() + bound;
-  while (clock_type::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-
 // What happened to one Noise handshake we started against a node's peer port.
 struct attempt {
   std::optional<net::channel_error_code> local_error;  // our side refused the node's message

@@ -29,32 +29,6 @@ constexpr auto step_bound = 20s;
 constexpr int exit_storage = 5;  // node/exit_codes.hpp (spelled out: the test is the oracle)
 constexpr int exit_removed = 8;
 
-struct ctl_result {
-  int rc = -1;
-  std::string out;
-};
-
-ctl_result ctl(const std::string& args) {
-  ctl_result r;
-  FILE* p = ::popen((std::string(ENERGOCTL_BIN) + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds bound) {
-  const auto deadline = clock_type::now() + bound;
-  while (clock_type::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

@@ -12,7 +12,7 @@
 //    propose_tick, int64 time_ms                  (clock)
 //    status                                       => raft_view
 //    read_index                                   => uint16 code (0 ok), uint64 index
-//    snapshot_taken, uint64 index, std::string image (apply)
+//    snapshot_taken, uint64 index                 (apply: its state at index is durable; meta-only compaction)
 //    transfer                                     => bool (a transfer started)
 //  apply:
 //    committed, std::vector<consensus::entry>     (raft)

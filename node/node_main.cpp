@@ -128,41 +128,58 @@ int cmd_check(const flag_overrides& f) {
   return exit_ok;
 }
 
+// How long a joining node keeps asking its join targets before it gives up (exit 6): a member
+// may be restarting or electing when the new node starts (the fault harness's spare nodes join
+// while members are killed); a malformed answer or a bad address fails at once.
+constexpr auto join_wait = std::chrono::seconds(30);
+constexpr auto join_retry_max = std::chrono::milliseconds(2000);
+
 // Asks the first answering endpoint for its cluster.json and member keys; writes DIR/cluster.json.
 energo::result<std::pair<std::string, std::vector<crypto::ed25519_public_key>>, std::string> fetch_cluster(
     const std::vector<std::string>& endpoints, const std::string& dir) {
   std::string last = "no endpoint";
-  for (const auto& e : endpoints) {
-    auto ep = net::parse_endpoint(e);
-    if (!ep) return energo::unexpected<std::string>{"--join: bad address '" + e + "'"};
-    net::client_conn conn;
-    if (auto r = conn.connect(*ep, std::chrono::milliseconds(2000)); !r) {
-      last = e + ": " + r.error();
-      continue;
+  const auto deadline = std::chrono::steady_clock::now() + join_wait;
+  auto pause = std::chrono::milliseconds(250);
+  for (int round = 0;; ++round) {
+    if (round > 0) {
+      if (std::chrono::steady_clock::now() + pause > deadline) break;
+      spdlog::warn("--join: no member answered ({}); retrying in {} ms", last, pause.count());
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::milliseconds>(2 * pause, join_retry_max);
     }
-    net::client_request req;
-    req.what = net::client_request::kind::cluster_info;
-    auto res = conn.call(req, std::chrono::milliseconds(5000));
-    if (!res || res->what != net::client_response::kind::cluster_info) {
-      last = e + ": " + (res ? std::string("unexpected answer") : res.error());
-      continue;
-    }
-    try {
-      const auto j = nlohmann::json::parse(res->text);
-      const auto text = j.at("cluster_file").get<std::string>();
-      std::vector<crypto::ed25519_public_key> keys;
-      for (const auto& k : j.at("member_keys")) {
-        auto b = crypto::array_from_hex<32>(k.get<std::string>());
-        if (!b) return energo::unexpected<std::string>{"join target sent a bad member key"};
-        keys.push_back(crypto::ed25519_public_key{*b});
+    for (const auto& e : endpoints) {
+      auto ep = net::parse_endpoint(e);
+      if (!ep) return energo::unexpected<std::string>{"--join: bad address '" + e + "'"};
+      net::client_conn conn;
+      if (auto r = conn.connect(*ep, std::chrono::milliseconds(2000)); !r) {
+        last = e + ": " + r.error();
+        continue;
       }
-      if (auto w = write_file_durably(dir + "/cluster.json", text, 0644); !w) return energo::unexpected<std::string>{w.error()};
-      return std::pair{j.at("cluster_id").get<std::string>(), keys};
-    } catch (const std::exception& ex) {
-      last = e + ": bad cluster info: " + ex.what();
+      net::client_request req;
+      req.what = net::client_request::kind::cluster_info;
+      auto res = conn.call(req, std::chrono::milliseconds(5000));
+      if (!res || res->what != net::client_response::kind::cluster_info) {
+        last = e + ": " + (res ? std::string("unexpected answer") : res.error());
+        continue;
+      }
+      try {
+        const auto j = nlohmann::json::parse(res->text);
+        const auto text = j.at("cluster_file").get<std::string>();
+        std::vector<crypto::ed25519_public_key> keys;
+        for (const auto& k : j.at("member_keys")) {
+          auto b = crypto::array_from_hex<32>(k.get<std::string>());
+          if (!b) return energo::unexpected<std::string>{"join target sent a bad member key"};
+          keys.push_back(crypto::ed25519_public_key{*b});
+        }
+        if (auto w = write_file_durably(dir + "/cluster.json", text, 0644); !w) return energo::unexpected<std::string>{w.error()};
+        return std::pair{j.at("cluster_id").get<std::string>(), keys};
+      } catch (const std::exception& ex) {
+        return energo::unexpected<std::string>{"--join: " + e + ": bad cluster info: " + ex.what()};
+      }
     }
   }
-  return energo::unexpected<std::string>{"--join: " + last};
+  return energo::unexpected<std::string>{"--join: " + last + " (gave up after " +
+                                         std::to_string(join_wait.count()) + " s)"};
 }
 
 // [qtum] → the checkpoint actor's settings: the network preset, overrides, the key file.

@@ -344,6 +344,7 @@ struct node_proc {
   bool member = true;       // in the bootstrap / not removed
   bool joiner = false;      // started with --join
   bool removed = false;     // removed by a membership change: never restarted
+  bool add_pending = false; // its `member add` had no known outcome yet (retried at the heal)
   std::string join;         // --join addresses (spares)
   bool mounted = false;     // its data dir is a tmpfs of its own (disk faults)
   bool disk_fault = false;  // a disk fault is on: exiting by itself is expected, serving is not
@@ -838,11 +839,13 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
       std::vector<int> candidates;
       for (int i = 0; i < n; ++i) {
         const auto& c = nodes_[static_cast<std::size_t>(i)];
-        if (c.member && i != l) candidates.push_back(i);
+        if (c.member && !c.add_pending && i != l) candidates.push_back(i);
       }
       int spares_left = 0, members = 0;
       for (const auto& c : nodes_) spares_left += (!c.member && !c.removed && c.starts == 0) ? 1 : 0;
-      for (const auto& c : nodes_) members += c.member ? 1 : 0;
+      // A spare whose addition is not known to be applied does not count (seed 7072: n1 removed,
+      // the spare's add pending, n3 then chosen: the same impossible 2-voter end as seed 6001).
+      for (const auto& c : nodes_) members += (c.member && !c.add_pending) ? 1 : 0;
       // A victim whose removal cannot commit is still killed for good at the heal; with fewer than
       // 3 members left that can leave the configuration without any possible majority (seed 6001:
       // n1 removed, n2 on a full disk, then n2 chosen), which no Raft cluster survives.
@@ -1028,6 +1031,7 @@ void run::join_spare() {
                             std::to_string(n.relay_port) + " --client " + n.host + ":" + std::to_string(n.client_port);
     const bool applied = membership_request(add, 3000);
     n.member = true;
+    n.add_pending = !applied;
     std::printf("  spare %s joins%s\n", n.name.c_str(), applied ? "" : " (outcome unknown: retried at heal)");
     if (!applied) pending_membership_.push_back(add);
     return;

@@ -36,15 +36,20 @@ struct merkle_proof {
 
 // Tree levels start on a cache line, so the two children of an inner node (hashes 2i and 2i+1,
 // 64 bytes) always share one line: a dirty path costs one miss per level, not up to two.
+// Levels of 2 MiB and more are also 2 MiB aligned and hinted for transparent huge pages
+// (madvise, Linux; a hint only: the kernel may ignore it and nothing depends on it). A large tree's
+// dirty path touches one random line per level: with 4 KiB pages each is also a TLB miss, whose
+// page walk costs more than the line (nested paging in a VM), and a 2^20-leaf tree spans 64 MiB.
+void* merkle_level_allocate(std::size_t bytes);
+void merkle_level_deallocate(void* p, std::size_t bytes) noexcept;
 template <class T>
 struct cache_line_allocator {
   using value_type = T;
-  static constexpr std::align_val_t alignment{64};
   cache_line_allocator() = default;
   template <class U>
   cache_line_allocator(const cache_line_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, alignment); }
+  T* allocate(std::size_t n) { return static_cast<T*>(merkle_level_allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { merkle_level_deallocate(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const cache_line_allocator<U>&) const noexcept { return true; }
 };

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "common/assert.hpp"
 #include "crypto/hash.hpp"
@@ -69,25 +66,6 @@ hash256 root_hash(uint64_t leaf_count, const hash256& top) {
 uint64_t parent_width(uint64_t width) { return width / 2 + (width & 1); }
 
 }  // namespace
-
-namespace {
-constexpr std::size_t line_bytes = 64;
-constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
-}  // namespace
-
-void* merkle_level_allocate(std::size_t bytes) {
-  if (bytes < huge_page_bytes) return ::operator new(bytes, std::align_val_t{line_bytes});
-  const std::size_t rounded = (bytes + huge_page_bytes - 1) / huge_page_bytes * huge_page_bytes;
-  void* p = ::operator new(rounded, std::align_val_t{huge_page_bytes});
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  (void)::madvise(p, rounded, MADV_HUGEPAGE);  // a hint; failure only costs speed
-#endif
-  return p;
-}
-
-void merkle_level_deallocate(void* p, std::size_t bytes) noexcept {
-  ::operator delete(p, std::align_val_t{bytes < huge_page_bytes ? line_bytes : huge_page_bytes});
-}
 
 uint64_t merkle_depth(uint64_t leaf_count) {
   return leaf_count <= 1 ? 0 : static_cast<uint64_t>(std::bit_width(leaf_count - 1));

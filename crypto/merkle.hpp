@@ -16,9 +16,9 @@
 // every level; a verifier needs only the root, the leaf hash and the proof.
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
+#include "common/table_allocator.hpp"
 #include "crypto/bytes.hpp"
 
 namespace energo::crypto {
@@ -32,26 +32,6 @@ struct merkle_proof {
   uint64_t leaf_count = 0;
   std::vector<hash256> siblings;  // bottom-up; size == merkle_depth(leaf_count); zeros where a
                                   // node has no right sibling
-};
-
-// Tree levels start on a cache line, so the two children of an inner node (hashes 2i and 2i+1,
-// 64 bytes) always share one line: a dirty path costs one miss per level, not up to two.
-// Levels of 2 MiB and more are also 2 MiB aligned and hinted for transparent huge pages
-// (madvise, Linux; a hint only: the kernel may ignore it and nothing depends on it). A large tree's
-// dirty path touches one random line per level: with 4 KiB pages each is also a TLB miss, whose
-// page walk costs more than the line (nested paging in a VM), and a 2^20-leaf tree spans 64 MiB.
-void* merkle_level_allocate(std::size_t bytes);
-void merkle_level_deallocate(void* p, std::size_t bytes) noexcept;
-template <class T>
-struct cache_line_allocator {
-  using value_type = T;
-  cache_line_allocator() = default;
-  template <class U>
-  cache_line_allocator(const cache_line_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(merkle_level_allocate(n * sizeof(T))); }
-  void deallocate(T* p, std::size_t n) noexcept { merkle_level_deallocate(p, n * sizeof(T)); }
-  template <class U>
-  bool operator==(const cache_line_allocator<U>&) const noexcept { return true; }
 };
 
 class merkle_tree {
@@ -73,7 +53,10 @@ class merkle_tree {
 
  private:
   uint64_t leaf_count_ = 0;
-  std::vector<std::vector<hash256, cache_line_allocator<hash256>>> levels_;  // levels_[0] = leaves
+  // Levels start on a cache line, so the two children of an inner node (hashes 2i and 2i+1, 64
+  // bytes) always share one line: a dirty path costs one miss per level, not up to two. Levels of
+  // 2 MiB and more are huge-page aligned and hinted (common/table_allocator.hpp).
+  std::vector<std::vector<hash256, table_allocator<hash256>>> levels_;  // levels_[0] = leaves
   std::vector<uint64_t> dirty_;               // leaf indices changed since the last root()
 };
 

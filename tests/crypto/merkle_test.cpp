@@ -299,21 +299,22 @@ TEST(merkle, pop_back_across_a_power_of_two_and_to_empty) {
   EXPECT_EQ(tree.size(), 0u);
 }
 
-// Levels of 2 MiB and more (65,536 hashes) are 2 MiB aligned and hinted for huge pages; smaller
-// ones are cache-line aligned (a child pair shares one line). The alignment is the contract;
-// whether the kernel backs a level with huge pages is not observable and not tested.
+// Tree levels (and the order book's tables) come from common/table_allocator.hpp: blocks of 2 MiB
+// and more (65,536 hashes) are 2 MiB aligned and hinted for huge pages; smaller ones are cache-line
+// aligned (a child pair shares one line). The alignment is the contract; whether the kernel backs
+// a block with huge pages is not observable and not tested.
 TEST(merkle, level_allocation_alignment) {
   constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
   for (const std::size_t bytes : {std::size_t{32}, std::size_t{64}, std::size_t{4096}, huge_page_bytes - 32}) {
-    void* p = merkle_level_allocate(bytes);
+    void* p = table_allocation::allocate(bytes);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 64, 0u) << bytes;
-    merkle_level_deallocate(p, bytes);
+    table_allocation::deallocate(p, bytes);
   }
   for (const std::size_t bytes : {huge_page_bytes, huge_page_bytes + 32, 3 * huge_page_bytes + 7}) {
-    void* p = merkle_level_allocate(bytes);
+    void* p = table_allocation::allocate(bytes);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % huge_page_bytes, 0u) << bytes;
     static_cast<uint8_t*>(p)[bytes - 1] = 1;  // the whole size is usable (asan checks the bound)
-    merkle_level_deallocate(p, bytes);
+    table_allocation::deallocate(p, bytes);
   }
 }
 

@@ -34,7 +34,7 @@ def inner_nodes(n, dirty):
     return count
 
 
-def per_change(n, k, rnd, roots, orders_only):
+def per_change(n, k, rnd, roots, orders_only, market_owner_leaves=True):
     traders = (n + ORDERS_PER_TRADER - 1) // ORDERS_PER_TRADER
     parts = dict(order_leaf=0, orders_tree=0, history_leaf=0, book_accounts_tree=0, account_leaf=0, accounts_tree=0)
     for _ in range(roots):
@@ -47,8 +47,9 @@ def per_change(n, k, rnd, roots, orders_only):
         parts['orders_tree'] += BLOCKS['inner'] * inner_nodes(n, slots)
         if orders_only:
             continue
-        parts['history_leaf'] += BLOCKS['history_leaf'] * len(owners)
-        parts['book_accounts_tree'] += BLOCKS['inner'] * inner_nodes(traders, owners)
+        if market_owner_leaves:
+            parts['history_leaf'] += BLOCKS['history_leaf'] * len(owners)
+            parts['book_accounts_tree'] += BLOCKS['inner'] * inner_nodes(traders, owners)
         parts['account_leaf'] += BLOCKS['account_leaf'] * len(owners)
         parts['accounts_tree'] += BLOCKS['inner'] * inner_nodes(OTHER_ACCOUNTS + traders, [OTHER_ACCOUNTS + o for o in owners])
     return {name: blocks / roots / k for name, blocks in parts.items()}
@@ -57,15 +58,17 @@ def per_change(n, k, rnd, roots, orders_only):
 def main():
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     print(f"seed {seed}")
-    for title, orders_only in (("current format (orders, history and account leaves and their paths)", False),
-                               ("floor of any binary Merkle tree over the orders alone", True)):
+    for title, orders_only, market_owner_leaves in (
+            ("current format (orders, history and account leaves and their paths)", False, True),
+            ("without the market's per-owner leaves (no history leaf, no book-account tree)", False, False),
+            ("floor of any binary Merkle tree over the orders alone", True, False)):
         print(f"\n{title}: compressions per changed order")
         print(f"{'changes':>8} {'10^3':>8} {'10^5':>8} {'10^6':>8} {'10^6/10^3':>10}")
         for k in (1, 10, 100, 1000):
             row = []
             for n in (1_000, 100_000, 1_000_000):
                 rnd = random.Random(seed * 1_000_003 + n * 7 + k)
-                row.append(sum(per_change(n, k, rnd, max(4, 2000 // k), orders_only).values()))
+                row.append(sum(per_change(n, k, rnd, max(4, 2000 // k), orders_only, market_owner_leaves).values()))
             print(f"{k:>8} {row[0]:>8.1f} {row[1]:>8.1f} {row[2]:>8.1f} {row[2] / row[0]:>9.2f}x")
     for n in (1_000, 1_000_000):
         parts = per_change(n, 100, random.Random(seed), 20, False)

@@ -11,7 +11,7 @@ account leaf 3 (128 bytes). A batch of k changes rehashes each distinct dirty no
 shared). Per-root constants (header, globals, component roots: ~20 blocks) are left out, so the
 ratios here are slightly above the measured ones. Seeded (prints the seed).
 
-  python3 bench/market_root_model.py [seed]
+  python3 bench/market_root_model.py [seed] [orders per trader (64, the fixture's)]
 """
 import random
 import sys
@@ -56,8 +56,11 @@ def per_change(n, k, rnd, roots, orders_only, market_owner_leaves=True):
 
 
 def main():
+    global ORDERS_PER_TRADER
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    print(f"seed {seed}")
+    if len(sys.argv) > 2:
+        ORDERS_PER_TRADER = int(sys.argv[2])
+    print(f"seed {seed}, {ORDERS_PER_TRADER} orders per trader")
     for title, orders_only, market_owner_leaves in (
             ("current format (orders, history and account leaves and their paths)", False, True),
             ("without the market's per-owner leaves (no history leaf, no book-account tree)", False, False),

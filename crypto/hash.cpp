@@ -3,7 +3,11 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <bit>
+#include <cstring>
+
 #include "common/assert.hpp"
+#include "crypto/internal.hpp"
 
 // SHA-256 goes through OpenSSL's low-level SHA256_Init/Update/Final rather than EVP: both end in
 // the same SHA-NI block function, but EVP's per-call dispatch costs ~30 % on the 65-byte inner
@@ -45,6 +49,37 @@ hash256 sha256(byte_span data) {
   state_final(s, out);
   return out;
 }
+
+namespace detail {
+
+static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big,
+              "sha256_padded_blocks writes the state words big-endian by byte swap or as they are");
+
+hash256 sha256_padded_blocks(const uint8_t* blocks, std::size_t block_count) {
+  sha256_state s;
+  state_init(s);
+  // Whole blocks into an empty state: SHA256_Update hands them to the block function in one call,
+  // without copying (one call per block would cost more: OpenSSL's AVX2 code, used where there is
+  // no SHA-NI, schedules two blocks per round).
+  state_update(s, blocks, 64 * block_count);
+  hash256 out;  // the state words, big-endian
+  for (std::size_t i = 0; i < 8; ++i) {
+    uint32_t word = s.h[i];
+    if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap32(word);
+    std::memcpy(out.data() + 4 * i, &word, 4);
+  }
+  return out;
+}
+
+void sha256_pad(uint8_t* buffer, std::size_t message_bytes) {
+  const std::size_t total = sha256_padded_bytes(message_bytes);
+  buffer[message_bytes] = 0x80;
+  std::memset(buffer + message_bytes + 1, 0, total - message_bytes - 1 - 8);
+  const uint64_t bits = static_cast<uint64_t>(message_bytes) * 8;
+  for (std::size_t i = 0; i < 8; ++i) buffer[total - 8 + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+}
+
+}  // namespace detail
 
 hash256 sha256d(byte_span data) {
   const hash256 first = sha256(data);

@@ -5,6 +5,7 @@
 
 #include "common/assert.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/internal.hpp"
 
 namespace energo::crypto {
 namespace {
@@ -35,20 +36,30 @@ void note_dirty(std::vector<uint64_t>& dirty, uint64_t index, uint64_t leaf_coun
   if (dirty.size() > 2 * std::max<std::size_t>(leaf_count, dirty_compact_entries_min)) sort_unique(dirty);
 }
 
+// Inner nodes and roots have a fixed length, so their padded blocks are laid out here and only the
+// compression function runs (detail::sha256_padded_blocks): per node that saves the incremental
+// API's buffering and padding, a sizeable share of a two-block hash. Same bytes, same hash.
 hash256 inner_hash(const hash256& left, const hash256& right) {
-  std::array<uint8_t, 1 + 32 + 32> buffer;
+  constexpr std::size_t message_bytes = 1 + 32 + 32;
+  constexpr std::size_t padded = detail::sha256_padded_bytes(message_bytes);
+  static_assert(padded == 128, "an inner node is two SHA-256 blocks");
+  std::array<uint8_t, padded> buffer;
   buffer[0] = inner_tag;
   std::copy(left.begin(), left.end(), buffer.begin() + 1);
   std::copy(right.begin(), right.end(), buffer.begin() + 33);
-  return sha256(buffer);
+  detail::sha256_pad(buffer.data(), message_bytes);
+  return detail::sha256_padded_blocks(buffer.data(), padded / 64);
 }
 
 hash256 root_hash(uint64_t leaf_count, const hash256& top) {
-  std::array<uint8_t, 1 + 8 + 32> buffer;
+  constexpr std::size_t message_bytes = 1 + 8 + 32;
+  constexpr std::size_t padded = detail::sha256_padded_bytes(message_bytes);
+  std::array<uint8_t, padded> buffer;
   buffer[0] = root_tag;
   for (int i = 0; i < 8; ++i) buffer[1 + i] = static_cast<uint8_t>(leaf_count >> (56 - 8 * i));
   std::copy(top.begin(), top.end(), buffer.begin() + 9);
-  return sha256(buffer);
+  detail::sha256_pad(buffer.data(), message_bytes);
+  return detail::sha256_padded_blocks(buffer.data(), padded / 64);
 }
 
 // Width of the level above one of `width` nodes, without overflow at 2^64 - 1.
@@ -62,14 +73,15 @@ uint64_t merkle_depth(uint64_t leaf_count) {
 
 hash256 merkle_leaf_hash(byte_span data) {
   // Leaves up to a few blocks' worth (account records, orders, and the order book's history leaf of
-  // up to 4 + 32 × 50 bytes) go through one stack buffer and the one-shot hash; only larger ones
-  // pay for the incremental hasher's heap state.
+  // up to 4 + 32 × 50 bytes) are padded in one stack buffer and go straight to the compression
+  // function; only larger ones pay for the incremental hasher's heap state.
   constexpr std::size_t stack_leaf_bytes_max = 2048;
   if (data.size() <= stack_leaf_bytes_max) {
-    std::array<uint8_t, 1 + stack_leaf_bytes_max> buffer;
+    std::array<uint8_t, detail::sha256_padded_bytes(1 + stack_leaf_bytes_max)> buffer;
     buffer[0] = leaf_tag;
     std::copy(data.begin(), data.end(), buffer.begin() + 1);
-    return sha256(byte_span{buffer.data(), 1 + data.size()});
+    detail::sha256_pad(buffer.data(), 1 + data.size());
+    return detail::sha256_padded_blocks(buffer.data(), detail::sha256_padded_bytes(1 + data.size()) / 64);
   }
   sha256_hasher hasher;
   hasher.update_u8(leaf_tag).update(data);

@@ -16,9 +16,9 @@
 // every level; a verifier needs only the root, the leaf hash and the proof.
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
+#include "common/table_allocator.hpp"
 #include "crypto/bytes.hpp"
 
 namespace energo::crypto {
@@ -32,21 +32,6 @@ struct merkle_proof {
   uint64_t leaf_count = 0;
   std::vector<hash256> siblings;  // bottom-up; size == merkle_depth(leaf_count); zeros where a
                                   // node has no right sibling
-};
-
-// Tree levels start on a cache line, so the two children of an inner node (hashes 2i and 2i+1,
-// 64 bytes) always share one line: a dirty path costs one miss per level, not up to two.
-template <class T>
-struct cache_line_allocator {
-  using value_type = T;
-  static constexpr std::align_val_t alignment{64};
-  cache_line_allocator() = default;
-  template <class U>
-  cache_line_allocator(const cache_line_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, alignment); }
-  template <class U>
-  bool operator==(const cache_line_allocator<U>&) const noexcept { return true; }
 };
 
 class merkle_tree {
@@ -68,7 +53,10 @@ class merkle_tree {
 
  private:
   uint64_t leaf_count_ = 0;
-  std::vector<std::vector<hash256, cache_line_allocator<hash256>>> levels_;  // levels_[0] = leaves
+  // Levels start on a cache line, so the two children of an inner node (hashes 2i and 2i+1, 64
+  // bytes) always share one line: a dirty path costs one miss per level, not up to two. Levels of
+  // 2 MiB and more are huge-page aligned and hinted (common/table_allocator.hpp).
+  std::vector<std::vector<hash256, table_allocator<hash256>>> levels_;  // levels_[0] = leaves
   std::vector<uint64_t> dirty_;               // leaf indices changed since the last root()
 };
 

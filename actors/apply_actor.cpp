@@ -19,12 +19,14 @@
 #include <deque>
 #include <unordered_map>
 #include <map>
+#include <memory>
 #include <set>
 
 #include <caf/all.hpp>
 
 #include "actors/actors_internal.hpp"
 #include "actors/analytics.hpp"
+#include "actors/durable_writer.hpp"
 #include "actors/messages.hpp"
 #include "actors/query.hpp"
 #include "actors/restore.hpp"
@@ -60,12 +62,18 @@ constexpr std::size_t roots_kept = 1024;           // (index, state root) publis
 // image is O(state) (accounts + the whole book), so a durable point costs O(state) once per this
 // many commands at most: O(changes) amortised.
 constexpr uint64_t durable_commands_max = 100'000;
+// ... and once the entries applied since the last one hold this many bytes: raft keeps its log in
+// memory up to the snapshot that a durable point allows, so this bounds that memory whatever the
+// entries' sizes (snapshot_every_entries bounds their number).
+constexpr uint64_t durable_log_bytes_max = 64u << 20;
 // ... and once this many state writes wait (registry, checkpoint book and mark images): they are
 // held in memory until then. Outcomes are not among them: a durable point writes the difference
 // between the outcome cache and the one last made durable (at most 2 x outcome_cache_entries_max).
 constexpr std::size_t pending_writes_max = 4096;
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;      // private: send buffered proposals
+// private: durable_writer -> apply, uint64 index: the durable point at `index` is in RocksDB.
+using persisted_atom = caf::atom_constant<caf::atom("persisted")>;
 // Submissions buffered before one proposal message to raft (raft packs entries itself).
 constexpr std::size_t proposal_batch_commands_max = 1024;
 
@@ -103,6 +111,14 @@ struct apply_state {
   std::deque<uint64_t> checkpoint_images;  // indexes with a ledger image kept (oldest first)
   uint64_t applied = 0;          // in memory: reads, answers and status see this
   uint64_t durable_applied = 0;  // in RocksDB with the ledger image (the last durable point)
+  uint64_t captured_applied = 0; // the last durable point handed to the writer (>= durable_applied)
+  std::unique_ptr<durable_writer> writer;  // writes durable points off this thread
+  struct capture_info {
+    clock_type::time_point started;
+    int64_t encode_ms = 0;
+    std::size_t image_bytes = 0;
+    std::size_t writes = 0;
+  } capture;  // of the durable point in the writer (for its log line)
   uint64_t last_snapshot_index = 0;
   std::string root;         // state root at `root_index` (computed when asked: root_at_applied)
   uint64_t root_index = 0;
@@ -111,6 +127,7 @@ struct apply_state {
   // and applied again later has another index, so its new outcome is written).
   std::unordered_map<std::string, uint64_t> durable_outcomes;
   uint64_t commands_since_durable = 0;
+  uint64_t log_bytes_since_durable = 0;  // entry data applied since the last captured durable point
   // New submissions not yet sent to raft: one propose message per group of them (the flush
   // message queues behind the submissions already waiting), not one per command.
   std::vector<std::string> outgoing_hashes;
@@ -118,7 +135,7 @@ struct apply_state {
   bool flush_scheduled = false;
   std::deque<std::pair<uint64_t, std::string>> roots;
   // outcome cache, in log order (eviction order is the same on every replica)
-  std::map<std::string, stored_outcome> outcomes;
+  std::unordered_map<std::string, stored_outcome> outcomes;
   std::deque<std::string> outcome_order;
   struct waiter {
     caf::response_promise promise;
@@ -146,8 +163,10 @@ struct apply_state {
 
 namespace {
 
-// The public interface (messages.hpp), the wiring message and the self messages.
-using apply_self_actor = apply_wired_actor::extend<caf::reacts_to<flush_atom>, caf::reacts_to<timer_atom>>;
+// The public interface (messages.hpp), the wiring message and the private messages (its own and
+// the durable writer's).
+using apply_self_actor = apply_wired_actor::extend<caf::reacts_to<flush_atom>, caf::reacts_to<timer_atom>,
+                                                   caf::reacts_to<persisted_atom, uint64_t>>;
 using self_ptr = apply_self_actor::stateful_pointer<apply_state>;
 
 // The state root at the applied index (incremental: the ledger rehashes only dirty leaves), kept
@@ -372,45 +391,101 @@ void publish_events(apply_state& s, uint64_t commands) {
   if (dropped > 0) m.http_event_subscribers_dropped_total.fetch_add(dropped, std::memory_order_relaxed);
 }
 
-// A durable point: the ledger image, the analytics index, the pending writes (outcomes, registry,
-// checkpoint book and images, in order) and the applied index in one synced batch; then, if one is
-// due, a snapshot of exactly that state for raft.
-void persist(self_ptr self) {
-  auto& s = self->state;
-  if (s.applied == s.durable_applied) return;
-  auto& writes = s.pending_writes;
-  const auto started = clock_type::now();
-  // The outcome cache as a difference: evicted since the last durable point, then new ones.
-  std::unordered_map<std::string, uint64_t> cached;
-  cached.reserve(s.outcome_order.size());
-  for (const auto& h : s.outcome_order) cached.emplace(h, s.outcomes.at(h).index);
-  for (const auto& [h, index] : s.durable_outcomes) {
-    if (cached.count(h) == 0) writes.push_back({outcome_key(h), std::nullopt});
+// A durable point's batch (the ledger image, the analytics index, the pending writes: registry,
+// checkpoint book and images, in order; then the outcome difference) as of s.applied. Encoding
+// must happen here, on the apply thread: it captures one state. Writing it need not.
+std::vector<st::state_write> capture_durable_batch(apply_state& s) {
+  auto writes = std::move(s.pending_writes);
+  s.pending_writes.clear();
+  // The outcome cache as a difference against the one last captured: O(cache), two lookups per
+  // cached or durable entry (the cache is bounded; the commands since the last capture are not).
+  for (auto d = s.durable_outcomes.begin(); d != s.durable_outcomes.end();) {
+    const auto cur = s.outcomes.find(d->first);
+    if (cur == s.outcomes.end()) {
+      writes.push_back({outcome_key(d->first), std::nullopt});  // evicted
+      d = s.durable_outcomes.erase(d);
+    } else {
+      ++d;
+    }
   }
-  for (const auto& [h, index] : cached) {
-    const auto d = s.durable_outcomes.find(h);
-    if (d == s.durable_outcomes.end() || d->second != index) writes.push_back({outcome_key(h), encode_outcome(s.outcomes.at(h))});
+  for (const auto& h : s.outcome_order) {
+    const auto& cur = s.outcomes.at(h);
+    auto [d, added] = s.durable_outcomes.try_emplace(h, cur.index);
+    if (!added && d->second == cur.index) continue;  // unchanged since the last capture
+    d->second = cur.index;  // new, or evicted and applied again under another index
+    writes.push_back({outcome_key(h), encode_outcome(cur)});
   }
   const auto snapshot = s.led->snapshot();
-  std::string image(snapshot.begin(), snapshot.end());
-  writes.push_back({std::string(ledger_key), image});
+  writes.push_back({std::string(ledger_key), std::string(snapshot.begin(), snapshot.end())});
   writes.push_back({std::string(analytics_key), s.analytics->encode()});
+  s.capture.image_bytes = snapshot.size();
+  s.capture.writes = writes.size();
+  return writes;
+}
+
+// The durable point at `index` is in RocksDB (from the writer, or written here). Only a persisted
+// state may become a snapshot: raft compacts its log up to it.
+void durable_done(self_ptr self, uint64_t index) {
+  auto& s = self->state;
+  if (index <= s.durable_applied) return;  // an install or a direct write got there first
+  s.durable_applied = index;
+  s.ctx->metrics->apply_durable_index.store(static_cast<int64_t>(s.durable_applied), std::memory_order_relaxed);
+  spdlog::info("apply: durable at {} ({} image bytes, {} writes; encoded in {} ms, durable {} ms after)", index,
+               s.capture.image_bytes, s.capture.writes, s.capture.encode_ms,
+               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - s.capture.started).count());
+  // Every durable point is a snapshot: raft's in-memory log then never holds more than one
+  // durable interval (maybe_persist's bounds). A follower behind it gets the snapshot.
+  s.last_snapshot_index = s.durable_applied;
+  self->send(s.raft, snapshot_taken_atom::value, s.durable_applied);
+}
+
+enum class persist_mode {
+  background,  // hand the batch to the writer; skipped while one is in flight (retried when it is done)
+  now,         // written before returning: install, balance proofs, stop
+};
+
+// A durable point (actors/README.md "State durable through the Raft log").
+void persist(self_ptr self, persist_mode mode) {
+  auto& s = self->state;
+  if (s.writer->busy()) {
+    if (mode == persist_mode::background) return;
+    s.writer->wait_idle();
+  }
+  durable_done(self, s.captured_applied);  // the writer's last batch, if its message is still queued
+  if (s.applied == s.captured_applied) return;
+  s.capture.started = clock_type::now();
+  auto writes = capture_durable_batch(s);
+  s.capture.encode_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - s.capture.started).count();
+  s.captured_applied = s.applied;
+  s.commands_since_durable = 0;
+  s.log_bytes_since_durable = 0;
+  if (mode == persist_mode::background) {
+    s.writer->submit(s.applied, std::move(writes));
+    return;
+  }
   if (auto res = s.ctx->store->apply_batch(community_group, writes, s.applied); !res) {
     fatal("apply_batch failed: " + res.error().message);
   }
-  const auto written = writes.size();
-  writes.clear();
-  s.durable_outcomes = std::move(cached);
-  s.commands_since_durable = 0;
-  s.durable_applied = s.applied;
-  s.ctx->metrics->apply_durable_index.store(static_cast<int64_t>(s.durable_applied), std::memory_order_relaxed);
-  spdlog::info("apply: durable at {} ({} image bytes, {} writes, {} ms)", s.durable_applied, image.size(), written,
-               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started).count());
-  // Only a persisted state may become a snapshot: raft compacts its log up to it.
-  if (s.durable_applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
-    s.last_snapshot_index = s.durable_applied;
-    self->send(s.raft, snapshot_taken_atom::value, s.durable_applied, encode_image(make_image(s, std::move(image))));
-  }
+  durable_done(self, s.applied);
+}
+
+// A durable point when a snapshot is due (raft compacts on time) or the pending writes or
+// commands reach their bound; otherwise the Raft log is what makes the applied entries durable
+// (file comment). While the writer is busy the bounds may be exceeded until it is done, up to
+// twice: then this thread waits for it.
+void maybe_persist(self_ptr self) {
+  auto& s = self->state;
+  // The writer's last batch may be done with its message still queued: count it first, or the
+  // snapshot it completes would look due still.
+  if (!s.writer->busy()) durable_done(self, s.captured_applied);
+  const bool due = s.pending_writes.size() >= pending_writes_max || s.commands_since_durable >= durable_commands_max ||
+                   s.log_bytes_since_durable >= durable_log_bytes_max ||
+                   s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries;
+  if (!due) return;
+  const bool overdue = s.pending_writes.size() >= 2 * pending_writes_max ||
+                       s.commands_since_durable >= 2 * durable_commands_max ||
+                       s.log_bytes_since_durable >= 2 * durable_log_bytes_max;
+  persist(self, overdue ? persist_mode::now : persist_mode::background);
 }
 
 // Sends the buffered submissions to raft in one message; a refusal fails their waiters (the
@@ -496,6 +571,18 @@ void apply_checkpoint_entry(apply_state& s, const cs::entry& e, entry_kind kind)
   }
 }
 
+// A new outcome: cached (the oldest evicted beyond the bound, in log order: the same on every
+// replica), noted for the next durable point, and given to the clients waiting for it.
+void record_outcome(apply_state& s, std::string hash, stored_outcome so) {
+  const auto& cached = s.outcomes.emplace(hash, std::move(so)).first->second;
+  s.outcome_order.push_back(hash);
+  answer(s, hash, cached, false);
+  while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
+    s.outcomes.erase(s.outcome_order.front());
+    s.outcome_order.pop_front();
+  }
+}
+
 void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   auto& s = self->state;
   auto& writes = s.pending_writes;
@@ -508,6 +595,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
     if (e.index <= s.applied) continue;  // already in the durable state (restart re-delivers)
     if (e.index != last + 1) fatal("gap in committed entries: expected " + std::to_string(last + 1) + ", got " + std::to_string(e.index));
     last = e.index;
+    s.log_bytes_since_durable += e.data.size();
     metrics.apply_entries_total.fetch_add(1, std::memory_order_relaxed);
     if (e.type != cs::entry_type::normal) continue;
     const auto kind = kind_of(e.data);
@@ -553,14 +641,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
         registry_changed = true;
         if (req->op == admin_op::transfer_leader) self->send(s.raft, transfer_to_atom::value, req->node, e.term);
       }
-      stored_outcome so{e.index, 0, admin_outcome_of(e.index, a)};
-      s.outcomes.emplace(hash, so);
-      s.outcome_order.push_back(hash);
-      answer(s, hash, so, false);
-      while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
-        s.outcomes.erase(s.outcome_order.front());
-        s.outcome_order.pop_front();
-      }
+      record_outcome(s, std::move(hash), stored_outcome{e.index, 0, admin_outcome_of(e.index, a)});
       continue;
     }
     auto batch = kind == entry_kind::command_batch ? decode_command_batch(e.data) : std::nullopt;
@@ -595,13 +676,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
         answer(s, hash, existing->second, true);  // the same command again: its first outcome
         continue;
       }
-      s.outcomes.emplace(hash, so);
-      s.outcome_order.push_back(hash);
-      answer(s, hash, so, false);
-      while (s.outcome_order.size() > limits::outcome_cache_entries_max) {
-        s.outcomes.erase(s.outcome_order.front());
-        s.outcome_order.pop_front();
-      }
+      record_outcome(s, std::move(hash), std::move(so));
     }
   }
   if (last == s.applied) return;
@@ -612,12 +687,7 @@ void apply_entries(self_ptr self, const std::vector<cs::entry>& entries) {
   serve_reads(s);
   publish_events(s, commands_applied);
   update_gauges(s);
-  // A durable point only when a snapshot is due (raft compacts on time) or the pending writes reach
-  // their bound; otherwise the Raft log is what makes these entries durable (file comment).
-  if (writes.size() >= pending_writes_max || s.commands_since_durable >= durable_commands_max ||
-      s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries) {
-    persist(self);
-  }
+  maybe_persist(self);
 }
 
 // The state keys an installed image replaces (install() and seed_restore() write the same set).
@@ -634,7 +704,7 @@ std::vector<st::state_write> image_state_writes(const node_image& img, const ana
 
 bool install(self_ptr self, const cs::snapshot& snap) {
   auto& s = self->state;
-  persist(self);  // earlier deliveries first (raft awaits them before installing)
+  persist(self, persist_mode::now);  // earlier deliveries first (raft awaits them before installing)
   auto img = decode_image(snap.data);
   if (!img || img->applied_index != snap.meta.index) {
     spdlog::error("apply: snapshot at {} does not decode as a node image", snap.meta.index);
@@ -683,6 +753,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   publish_registry(self);
   s.applied = snap.meta.index;
   s.durable_applied = snap.meta.index;
+  s.captured_applied = snap.meta.index;
   s.last_snapshot_index = snap.meta.index;
   s.outcomes.clear();
   s.outcome_order.clear();
@@ -693,6 +764,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     s.durable_outcomes.emplace(hash, o.index);
   }
   s.commands_since_durable = 0;
+  s.log_bytes_since_durable = 0;
   s.root.clear();  // another ledger: recompute even at an index seen before
   serve_reads(s);
   spdlog::info("apply: installed snapshot at {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(root_at_applied(s))));
@@ -704,6 +776,7 @@ void load(apply_state& s) {
   auto& store = *s.ctx->store;
   s.applied = store.applied_index(community_group);
   s.durable_applied = s.applied;
+  s.captured_applied = s.applied;
   auto bytes = store.get_state(community_group, ledger_key);
   if (!bytes) fatal("read state: " + bytes.error().message);
   if (bytes->has_value()) {
@@ -880,7 +953,7 @@ std::string checkpoint_proof_json(self_ptr self, const address_bytes& address, u
   const uint64_t index = at == 0 ? s.book.anchors.back().index : at;
   const auto* anchor = s.book.find_anchor(index);
   if (!anchor) return error("index " + std::to_string(index) + " is not a confirmed anchor (see checkpoint list)");
-  if (s.applied != s.durable_applied) persist(self);  // the image may still be in the pending batch
+  if (s.applied != s.durable_applied) persist(self, persist_mode::now);  // the image may still be pending
   auto bytes = s.ctx->store->get_state(community_group, checkpoint_image_key(index));
   if (!bytes) fatal("read checkpoint image: " + bytes.error().message);
   if (!bytes->has_value()) {
@@ -901,6 +974,15 @@ std::string checkpoint_proof_json(self_ptr self, const address_bytes& address, u
 apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
   self->state.ctx = ctx;
   load(self->state);
+  // The writer reports to this actor by message; a weak reference, so that the writer (owned by
+  // this actor's state) does not keep the actor alive.
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  self->state.writer = std::make_unique<durable_writer>(
+      *ctx->store, community_group,
+      [weak](uint64_t index) {
+        if (auto strong = weak.lock()) caf::anon_send(caf::actor_cast<apply_self_actor>(strong), persisted_atom::value, index);
+      },
+      [](const std::string& what) { fatal(what); });
   return {
       [self](wire_atom, raft_actor raft, peer_broker_actor peers) {
         update_gauges(self->state);
@@ -911,6 +993,10 @@ apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
       },
       [self](committed_atom, const std::vector<cs::entry>& entries) { apply_entries(self, entries); },
       [self](flush_atom) { flush_proposals(self); },
+      [self](persisted_atom, uint64_t index) {
+        durable_done(self, index);
+        maybe_persist(self);  // a durable point that came due while the writer was busy
+      },
       [self](install_atom, const cs::snapshot& snap) { return install(self, snap); },
       [self](submit_atom, std::string& hash, std::string& command) -> caf::result<net::client_response> {
         return wait_and_propose(self, std::move(hash), std::move(command), false);
@@ -996,7 +1082,7 @@ apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
         self->delayed_send(self, std::chrono::milliseconds(200), timer_atom::value);
       },
       [self](stop_atom) {
-        persist(self);
+        persist(self, persist_mode::now);
         self->quit();
       },
   };

@@ -15,7 +15,8 @@
 // Protocols without an interface here (sender -> receiver: message => reply):
 //  raft (private):  tick (self timer); ready (self: process the core's ready);
 //                   wire, peer_broker_actor, apply_actor (spawn_node, once)
-//  apply (private): timer (self); flush (self: send buffered proposals);
+//  apply (private): timer (self); flush (self: send buffered proposals); persisted, uint64 index
+//                   (its durable writer's thread: the durable point at index is synced);
 //                   wire, raft_actor, peer_broker_actor (spawn_node, once)
 //  clock (private): timer (self)
 //  peer broker:     connect (self timer); the middleman's socket events
@@ -121,8 +122,9 @@ using raft_actor = caf::typed_actor<
     caf::replies_to<status_atom>::with<raft_view>,
     // client broker, HTTP => uint16 code (0 ok), uint64 read index
     caf::replies_to<read_index_atom>::with<uint16_t, uint64_t>,
-    // apply: uint64 index, std::string image: a durable state to compact the log to
-    caf::reacts_to<snapshot_taken_atom, uint64_t, std::string>,
+    // apply: uint64 index: its state at index is durable; compact the log to it (meta only: the
+    // image is asked for with `image` when a follower needs it)
+    caf::reacts_to<snapshot_taken_atom, uint64_t>,
     // stop_node => bool (a leadership transfer started)
     caf::replies_to<transfer_atom>::with<bool>,
     // apply: an applied admin transfer, uint64 target, uint64 term it committed in

@@ -622,28 +622,28 @@ raft_self_actor::behavior_type raft_behavior(self_ptr self, ctx_ptr ctx) {
         schedule_ready(self);
         return rp;
       },
-      [self](snapshot_taken_atom, uint64_t index, std::string& image) {
+      [self](snapshot_taken_atom, uint64_t index) {
         auto& st2 = self->state;
         auto& core = *st2.core;
         if (index <= core.snapshot_metadata().index || index > core.applied_index()) return;
         const auto term = core.term_at(index);
         if (!term) return;
-        const auto bytes = image.size();
-        if (auto res = core.compact(index, std::move(image)); !res) {
+        // The apply actor made its state at `index` durable (its own synced batch) before telling
+        // us. No image travels here: encoding it is O(state), and it is needed only when a
+        // follower falls behind the new first index; the core then asks for a fresh one
+        // (snapshot_data_wanted, step (g)), as after a restart.
+        if (auto res = core.compact_without_data(index); !res) {
           spdlog::warn("raft: compact at {} refused: {}", index, res.error().message);
           return;
         }
         // Meta (with membership) first, then drop the log (storage/README.md). Only the meta is
-        // written, not the image: the image is the apply actor's state at this index, which it
-        // made durable in its own batch before sending it (actors/README.md "Snapshots"); the
-        // core keeps it in memory for followers, and after a restart asks apply for a fresh
-        // one (snapshot_data_wanted). An O(state) synced write here stalled heartbeats.
+        // written: an O(state) synced write here stalled heartbeats.
         const auto meta = core.snapshot_metadata();
-        if (auto res = st2.ctx->store->save_snapshot(community_group, to_record(meta, bytes), std::string_view{}); !res) {
+        if (auto res = st2.ctx->store->save_snapshot(community_group, to_record(meta, 0), std::string_view{}); !res) {
           fatal_storage("save snapshot", res.error());
         }
         if (auto res = st2.ctx->store->compact(community_group, index); !res) fatal_storage("compact", res.error());
-        spdlog::info("raft: snapshot at index {} ({} bytes), log compacted", index, bytes);
+        spdlog::info("raft: snapshot at index {} (meta only), log compacted", index);
       },
       [self](transfer_atom) {
         auto& core = *self->state.core;

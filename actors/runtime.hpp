@@ -68,7 +68,7 @@ struct node_context {
   uint32_t tick_ms = 50;
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 2;
-  uint64_t snapshot_every_entries = 10000;
+  uint64_t snapshot_every_entries = 100000;
   uint32_t submit_inflight_max = 4096;
   uint32_t client_connections_max = 1024;
   uint32_t proposal_commands_max = 256;

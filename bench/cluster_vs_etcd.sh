@@ -10,7 +10,7 @@
 # only to install etcd-server/jq when missing.
 #
 # Environment: C (concurrency, 256), DURATION_S (closed-loop phases, 15), RATE (open loop, 2000),
-# OPEN_S (open-loop duration, 10), OPEN_C (open loop: max in flight, 1000), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
+# OPEN_S (open-loop duration, 60: long enough to include durable points at their steady-state rate), OPEN_C (open loop: max in flight, 1000), ACCOUNTS (4096), COMMANDS (closed-loop budget, 60000),
 # KEEP=1 keeps the temp dir (logs). For before/after comparisons: B (build dir with the binaries,
 # build/release), BUILD=0 (use B as it is, no build), ONLY=energo|etcd (one side only; no ratio).
 set -euo pipefail
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 C="${C:-256}"
 DURATION_S="${DURATION_S:-15}"
 RATE="${RATE:-2000}"
-OPEN_S="${OPEN_S:-10}"
+OPEN_S="${OPEN_S:-60}"
 OPEN_C="${OPEN_C:-1000}"
 ACCOUNTS="${ACCOUNTS:-4096}"
 COMMANDS="${COMMANDS:-60000}"

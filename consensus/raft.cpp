@@ -1354,8 +1354,8 @@ raft_status raft_node::read_index(uint64_t request_ctx) {
   return ok;
 }
 
-raft_status raft_node::compact(index_t upto, std::string data) {
-  state& s = *impl_;
+namespace {
+raft_status compact_to(state& s, index_t upto, std::optional<std::string> data) {
   if (upto > s.applied)
     return unexpected{make_error(raft_error_code::config_change_invalid,
                                  "compact beyond the applied index")};
@@ -1369,10 +1369,29 @@ raft_status raft_node::compact(index_t upto, std::string data) {
   const size_t drop = upto - s.snap_meta.index;
   s.log.erase(s.log.begin(), s.log.begin() + static_cast<std::ptrdiff_t>(drop));
   s.snap_meta = meta;
-  s.snap = std::make_shared<const snapshot>(snapshot{meta, std::move(data)});
-  run_invariants(*this, s);
+  if (data) {
+    s.snap = std::make_shared<const snapshot>(snapshot{meta, std::move(*data)});
+  } else if (!s.snap || s.snap->meta.index != upto) {
+    // Data on demand (snapshot_data_wanted). A peer already streaming the previous snapshot
+    // keeps its own reference to it.
+    s.snap = nullptr;
+  }
   return ok;
 }
+}  // namespace
+
+raft_status raft_node::compact(index_t upto, std::string data) {
+  auto res = compact_to(*impl_, upto, std::make_optional(std::move(data)));
+  run_invariants(*this, *impl_);
+  return res;
+}
+
+raft_status raft_node::compact_without_data(index_t upto) {
+  auto res = compact_to(*impl_, upto, std::nullopt);
+  run_invariants(*this, *impl_);
+  return res;
+}
+
 
 bool raft_node::has_ready() const {
   const state& s = *impl_;

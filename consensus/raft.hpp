@@ -187,6 +187,11 @@ class raft_node {
   // followers and drop the log up to `upto`. While a received snapshot waits to be handed out
   // (applied_index() < snapshot_metadata().index) no index is valid: compact after installing it.
   raft_status compact(index_t upto, std::string state_machine_snapshot_data);
+  // The same without the data: the application made its state as of `upto` durable itself and
+  // would rather not serialize it until a follower needs it. The core then behaves as after a
+  // restart from the meta alone: a follower behind the new first index makes a ready carry
+  // snapshot_data_wanted, answered with compact(i, data) for a later or equal i.
+  raft_status compact_without_data(index_t upto);
   // Step down / campaign now (tests, operator tools). campaign() is ignored on non-voters.
   void campaign();
 

@@ -42,7 +42,7 @@ struct node_config {
   uint32_t tick_ms = 50;
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 2;
-  uint64_t snapshot_every_entries = 10000;  // apply: a snapshot (and log compaction) every N entries
+  uint64_t snapshot_every_entries = 100000;  // apply: a snapshot (and log compaction) every N entries
   // Limits
   uint32_t submit_inflight_max = 4096;       // client submissions pending in this node; beyond: busy
   uint32_t client_connections_max = 1024;

@@ -32,6 +32,7 @@ inline constexpr uint32_t rate_per_s_max = 1'000'000;
 inline constexpr uint32_t retries_max = 5;               // busy / no_leader / timeout: same bytes again
 inline constexpr uint32_t retry_delay_ms = 20;
 inline constexpr uint32_t drain_ms_max = 15'000;         // after the run, waiting for in-flight answers
+inline constexpr int64_t poll_wait_ns_max = 100'000'000;   // one epoll wait at most (checks the clock at least this often)
 inline constexpr uint32_t resting_orders_per_account_max = 60;  // the book allows 64
 inline constexpr std::size_t read_chunk_bytes = 64u << 10;
 inline constexpr std::size_t http_response_bytes_max = 64u << 10;

@@ -80,6 +80,16 @@ struct pump {
     d.snap = snapshot{nodes.at(id)->snapshot_metadata(), std::move(data)};
   }
 
+  // The application keeps its state at `upto` on its own disk and gives the core only the meta
+  // (compact_without_data); the data is handed over when the core asks (snapshot_data_wanted).
+  void compact_without_data(node_id id, index_t upto, std::string data) {
+    ASSERT_TRUE(nodes.at(id)->compact_without_data(upto).has_value());
+    disk& d = disks[id];
+    const index_t base = d.snap ? d.snap->meta.index : 0;
+    d.log.erase(d.log.begin(), d.log.begin() + static_cast<std::ptrdiff_t>(upto - base));
+    d.snap = snapshot{nodes.at(id)->snapshot_metadata(), std::move(data)};
+  }
+
   // Simulated crash + restart from what the disk holds: the snapshot's meta only (the core asks
   // for the data when it needs it) or the whole snapshot.
   enum class restart_snapshot { meta_only, with_data };

@@ -1099,6 +1099,31 @@ TEST(raft_snapshot, unanswered_snapshot_data_request_is_repeated) {
   EXPECT_EQ(p[3].last_index(), p[l].last_index());
 }
 
+// compact_without_data (the node's apply actor made its state durable itself): no image is held;
+// a follower behind the new first index makes the leader ask for the data, then gets it.
+TEST(raft_snapshot, compaction_without_data_asks_for_it_when_a_follower_needs_it) {
+  pump p;
+  p.bootstrap({1, 2, 3});
+  p.elect(1);
+  p.isolate(3);
+  for (int i = 0; i < 10; ++i) must_propose(p, 1, "e" + std::to_string(i));
+  p.stabilize();
+  const index_t upto = p[1].applied_index();
+  const std::string image = "state@" + std::to_string(upto);
+  p.compact_without_data(1, upto, image);
+  EXPECT_EQ(p[1].snapshot_metadata().index, upto);
+  p.tick_all(2);
+  EXPECT_EQ(p.snapshot_data_requests[1], 0u) << "asked for data nobody needs";
+  p.heal();
+  p.tick_all(5);
+  EXPECT_GE(p.snapshot_data_requests[1], 1u);
+  EXPECT_EQ(p.installed[3], image);
+  EXPECT_EQ(p[3].last_index(), p[1].last_index());
+  const index_t at = p[1].snapshot_metadata().index;
+  EXPECT_FALSE(p[1].compact_without_data(at - 1).has_value()) << "below the current snapshot";
+  EXPECT_FALSE(p[1].compact_without_data(p[1].applied_index() + 1).has_value()) << "beyond applied";
+}
+
 // restart() with the snapshot's data: the core can send it at once, no request.
 TEST(raft_snapshot, leader_restarted_with_snapshot_data_sends_it_without_asking) {
   pump p;

@@ -46,7 +46,8 @@ static_assert(std::is_same_v<reply_of<raft_actor, status_atom>, list<raft_view>>
 static_assert(std::is_same_v<reply_of<raft_actor, transfer_atom>, list<bool>>);
 static_assert(std::is_same_v<reply_of<raft_actor, members_atom>, list<std::string>>);
 static_assert(std::is_same_v<reply_of<raft_actor, propose_tick_atom, int64_t>, list<void>>);
-static_assert(std::is_same_v<reply_of<raft_actor, snapshot_taken_atom, uint64_t, std::string>, list<void>>);
+static_assert(std::is_same_v<reply_of<raft_actor, snapshot_taken_atom, uint64_t>, list<void>>);
+static_assert(!accepts<raft_actor, snapshot_taken_atom, uint64_t, std::string>);  // no image: meta-only compaction
 static_assert(accepts<raft_actor, peer_in_atom, cs::message>);
 static_assert(accepts<raft_actor, members_atom, std::shared_ptr<const member_registry>>);
 static_assert(accepts<raft_actor, transfer_to_atom, uint64_t, uint64_t>);

@@ -12,14 +12,20 @@
 #include <caf/io/broker.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 
 namespace energo::actors {
 
 using ctx_ptr = std::shared_ptr<const node_context>;
 
-// Sent once by spawn_node(): raft gets (wire, peers, apply), apply gets (wire, raft).
+// Sent once by spawn_node(): raft gets (wire, peers, apply), apply gets (wire, raft, peers).
 using wire_atom = caf::atom_constant<caf::atom("wire")>;
+
+// What spawn_node() holds while it wires raft and apply: their public interface (messages.hpp)
+// plus the wiring message. The handles it hands out (node_handles) are the public ones.
+using raft_wired_actor = raft_actor::extend<caf::reacts_to<wire_atom, peer_broker_actor, apply_actor>>;
+using apply_wired_actor = apply_actor::extend<caf::reacts_to<wire_atom, raft_actor, peer_broker_actor>>;
 
 struct bind_result {
   uint16_t port = 0;
@@ -28,14 +34,15 @@ struct bind_result {
 using bind_promise = std::shared_ptr<std::promise<bind_result>>;
 
 // Spawn functions live next to their behaviours (state types stay private to each file).
-caf::actor spawn_raft(caf::actor_system& sys, ctx_ptr ctx);      // detached
-caf::actor spawn_apply(caf::actor_system& sys, ctx_ptr ctx);     // detached
-caf::actor spawn_ingest(caf::actor_system& sys, ctx_ptr ctx, caf::actor apply);  // pool
-caf::actor spawn_checkpoint(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply);  // own thread
-caf::actor spawn_clock(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply);
-caf::actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply, bind_promise bound);
-caf::actor spawn_client_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply,
-                               caf::actor ingest, bind_promise bound);
+raft_wired_actor spawn_raft(caf::actor_system& sys, ctx_ptr ctx);    // detached
+apply_wired_actor spawn_apply(caf::actor_system& sys, ctx_ptr ctx);  // detached
+ingest_actor spawn_ingest(caf::actor_system& sys, ctx_ptr ctx, apply_actor apply);  // pool
+caf::actor spawn_checkpoint(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply);  // own thread
+clock_actor spawn_clock(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply);
+peer_broker_actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply,
+                                    bind_promise bound);
+caf::actor spawn_client_broker(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply,
+                               ingest_actor ingest, bind_promise bound);
 
 // Mapping between consensus and storage records.
 storage::log_record to_record(const consensus::entry& e);

@@ -102,8 +102,8 @@ net::client_response failure(net::client_errc code, std::string message, uint64_
 
 struct apply_state {
   ctx_ptr ctx;
-  caf::actor raft;
-  caf::actor peers;
+  raft_actor raft;
+  peer_broker_actor peers;
   std::optional<ledger::ledger> led;
   std::optional<analytics_index> analytics;  // derived from the applied commands; persisted with the ledger
   member_registry registry;
@@ -163,7 +163,11 @@ struct apply_state {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<apply_state>*;
+// The public interface (messages.hpp), the wiring message and the private messages (its own and
+// the durable writer's).
+using apply_self_actor = apply_wired_actor::extend<caf::reacts_to<flush_atom>, caf::reacts_to<timer_atom>,
+                                                   caf::reacts_to<persisted_atom, uint64_t>>;
+using self_ptr = apply_self_actor::stateful_pointer<apply_state>;
 
 // The state root at the applied index (incremental: the ledger rehashes only dirty leaves), kept
 // per index so status polls between deliveries cost nothing.
@@ -967,7 +971,7 @@ std::string checkpoint_proof_json(self_ptr self, const address_bytes& address, u
 
 }  // namespace
 
-caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
+apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
   self->state.ctx = ctx;
   load(self->state);
   // The writer reports to this actor by message; a weak reference, so that the writer (owned by
@@ -976,11 +980,11 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
   self->state.writer = std::make_unique<durable_writer>(
       *ctx->store, community_group,
       [weak](uint64_t index) {
-        if (auto strong = weak.lock()) caf::anon_send(caf::actor_cast<caf::actor>(strong), persisted_atom::value, index);
+        if (auto strong = weak.lock()) caf::anon_send(caf::actor_cast<apply_self_actor>(strong), persisted_atom::value, index);
       },
       [](const std::string& what) { fatal(what); });
   return {
-      [self](wire_atom, caf::actor raft, caf::actor peers) {
+      [self](wire_atom, raft_actor raft, peer_broker_actor peers) {
         update_gauges(self->state);
         self->state.raft = std::move(raft);
         self->state.peers = std::move(peers);
@@ -1039,9 +1043,9 @@ caf::behavior apply_actor(caf::stateful_actor<apply_state>* self, ctx_ptr ctx) {
         auto& s = self->state;
         return apply_view{s.applied, root_at_applied(s), s.led->time_ms(), s.led->epoch()};
       },
-      [self](image_atom) {
+      [self](image_atom) -> caf::result<uint64_t, std::string> {
         const auto& s = self->state;
-        return caf::make_message(s.applied, encode_image(make_image(s)));
+        return {s.applied, encode_image(make_image(s))};
       },
       [self](term_changed_atom, uint64_t term) {
         answer_lost_proposals(self, "leadership changed (term " + std::to_string(term) + ")", nullptr);
@@ -1136,6 +1140,8 @@ energo::result<void, std::string> seed_restore(st::node_store& store, const rest
   return ok;
 }
 
-caf::actor spawn_apply(caf::actor_system& sys, ctx_ptr ctx) { return sys.spawn<caf::detached>(apply_actor, std::move(ctx)); }
+apply_wired_actor spawn_apply(caf::actor_system& sys, ctx_ptr ctx) {
+  return sys.spawn<caf::detached>(apply_behavior, std::move(ctx));
+}
 
 }  // namespace energo::actors

@@ -175,8 +175,8 @@ void follow_registry(peer_self self, const ctx_ptr& ctx) {
 
 }  // namespace
 
-caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker>* self, ctx_ptr ctx, caf::actor raft,
-                          caf::actor apply, bind_promise bound) {
+caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker>* self, ctx_ptr ctx, raft_actor raft,
+                          apply_actor apply, bind_promise bound) {
   if (!listen(self, ctx->peer_listen, *bound)) return {};
   self->state.registry = std::make_shared<const member_registry>(ctx->initial_registry);
   follow_registry(self, ctx);
@@ -414,7 +414,7 @@ net::client_response log_level_answer(const std::string& remote, const std::stri
 }  // namespace
 
 caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::broker>* self, ctx_ptr ctx,
-                            caf::actor raft, caf::actor apply, caf::actor ingest, bind_promise bound) {
+                            raft_actor raft, apply_actor apply, ingest_actor ingest, bind_promise bound) {
   if (!listen(self, ctx->client_listen, *bound)) return {};
   const auto timeout = std::chrono::milliseconds(ctx->submit_timeout_ms + 2000);
   return {
@@ -624,12 +624,16 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
   };
 }
 
-caf::actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply, bind_promise bound) {
-  return sys.middleman().spawn_broker(peer_broker, std::move(ctx), std::move(raft), std::move(apply), std::move(bound));
+// The broker is dynamically typed; its handle is cast to the interface of what it is sent
+// (messages.hpp, peer_broker_actor), which its behaviour above handles.
+peer_broker_actor spawn_peer_broker(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply,
+                                    bind_promise bound) {
+  return caf::actor_cast<peer_broker_actor>(
+      sys.middleman().spawn_broker(peer_broker, std::move(ctx), std::move(raft), std::move(apply), std::move(bound)));
 }
 
-caf::actor spawn_client_broker(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply,
-                               caf::actor ingest, bind_promise bound) {
+caf::actor spawn_client_broker(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply,
+                               ingest_actor ingest, bind_promise bound) {
   return sys.middleman().spawn_broker(client_broker, std::move(ctx), std::move(raft), std::move(apply),
                                       std::move(ingest), std::move(bound));
 }

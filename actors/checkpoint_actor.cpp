@@ -168,7 +168,7 @@ struct worker {
 };
 
 // The local raft actor appends the entry if this node leads (raft_actor.cpp).
-bool propose(caf::blocking_actor* self, const caf::actor& raft, std::string entry) {
+bool propose(caf::blocking_actor* self, const raft_actor& raft, std::string entry) {
   bool proposed = false;
   self->request(raft, actor_call_timeout, propose_checkpoint_atom::value, std::move(entry))
       .receive([&](uint16_t code, uint64_t) { proposed = code == 0; },
@@ -182,7 +182,7 @@ bool propose(caf::blocking_actor* self, const caf::actor& raft, std::string entr
 // node's current minimum fee rate and at least 25% above the refused one, and replicates it as a
 // replacement (checkpoint_state.hpp): all of them conflict, so the index is anchored once.
 // When no such outpoint is unspent any more, nothing can be built: an alert says so.
-uint32_t replace_intent(caf::blocking_actor* self, worker& w, const caf::actor& raft, const checkpoint_book& book,
+uint32_t replace_intent(caf::blocking_actor* self, worker& w, const raft_actor& raft, const checkpoint_book& book,
                         const std::string& reason) {
   const auto& intent = *book.intent;
   const std::string what = "the Qtum node refuses the anchor in flight " + qtum::txid_hex(intent.txid) + " (index " +
@@ -268,7 +268,7 @@ uint32_t replace_intent(caf::blocking_actor* self, worker& w, const caf::actor& 
   return w.ok();
 }
 
-uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& raft, const checkpoint_book& book) {
+uint32_t follow_intent(caf::blocking_actor* self, worker& w, const raft_actor& raft, const checkpoint_book& book) {
   const auto& intent = *book.intent;
   if (!w.tracker || w.tracked != intent.txid) {
     w.tracker.emplace(qtum::tracker_config{w.cfg.params.confirmations_required,
@@ -385,7 +385,7 @@ uint32_t follow_intent(caf::blocking_actor* self, worker& w, const caf::actor& r
   return w.ok();
 }
 
-uint32_t build_intent(caf::blocking_actor* self, worker& w, const caf::actor& raft, const checkpoint_book& book,
+uint32_t build_intent(caf::blocking_actor* self, worker& w, const raft_actor& raft, const checkpoint_book& book,
                       uint64_t index, const crypto::hash256& root) {
   const auto now = clock_type::now();
   if (w.intent_proposed_at && now - *w.intent_proposed_at < reproposal_after) return w.ok();  // wait for it
@@ -472,7 +472,7 @@ void observe_book(worker& w, const checkpoint_book& book) {
   w.m.in_flight_index = book.intent ? book.intent->index : 0;
 }
 
-uint32_t step(caf::blocking_actor* self, worker& w, const caf::actor& raft, const caf::actor& apply) {
+uint32_t step(caf::blocking_actor* self, worker& w, const raft_actor& raft, const apply_actor& apply) {
   ++w.m.steps;
   bool leader = false;
   self->request(raft, actor_call_timeout, status_atom::value)
@@ -523,7 +523,7 @@ uint32_t step(caf::blocking_actor* self, worker& w, const caf::actor& raft, cons
   return w.ok();
 }
 
-void checkpoint_loop(caf::blocking_actor* self, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
+void checkpoint_loop(caf::blocking_actor* self, ctx_ptr ctx, raft_actor raft, apply_actor apply) {
   worker w(ctx, *ctx->checkpoint, *ctx->checkpoint_stats);
   w.m.funds_low_sat = ctx->checkpoint->funds_low_sat;
   spdlog::info("checkpoint: anchoring to {} at {}:{} from {} every {} entries / {} ms, {} confirmations",
@@ -543,7 +543,7 @@ void checkpoint_loop(caf::blocking_actor* self, ctx_ptr ctx, caf::actor raft, ca
 
 }  // namespace
 
-caf::actor spawn_checkpoint(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
+caf::actor spawn_checkpoint(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply) {
   return sys.spawn(checkpoint_loop, std::move(ctx), std::move(raft), std::move(apply));
 }
 

@@ -29,7 +29,7 @@ net::client_response failure(net::client_errc code, std::string message) {
 }
 }  // namespace
 
-caf::behavior ingest_worker(caf::event_based_actor* self, ctx_ptr ctx, caf::actor apply) {
+ingest_actor::behavior_type ingest_worker(ingest_actor::pointer self, ctx_ptr ctx, apply_actor apply) {
   return {
       [self, ctx, apply](submit_atom, std::string& bytes) -> caf::result<net::client_response> {
         if (bytes.size() > ledger::limits::command_bytes_max) {
@@ -46,7 +46,7 @@ caf::behavior ingest_worker(caf::event_based_actor* self, ctx_ptr ctx, caf::acto
         }
         const auto h = crypto::sha256(crypto::as_bytes(bytes));
         std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<net::client_response>();
         rp.delegate(apply, submit_atom::value, std::move(hash), std::move(bytes));
         return rp;
       },
@@ -64,7 +64,7 @@ caf::behavior ingest_worker(caf::event_based_actor* self, ctx_ptr ctx, caf::acto
         }
         const auto h = crypto::sha256(crypto::as_bytes(bytes));
         std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<net::client_response>();
         rp.delegate(apply, admin_atom::value, std::move(hash), std::move(bytes));
         return rp;
       },
@@ -94,7 +94,10 @@ int64_t test_clock_offset_ms() {
 
 // Every interval: if this node leads, read the ledger time and propose the tick source's next time
 // (actors/tick_source.hpp: the wall clock, or the demo speed-up), at most step_ms_max ahead.
-caf::behavior clock_actor(caf::stateful_actor<clock_state>* self, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
+using clock_self_actor = clock_actor::extend<caf::reacts_to<timer_atom>>;  // + its own timer
+
+clock_self_actor::behavior_type clock_behavior(clock_self_actor::stateful_pointer<clock_state> self, ctx_ptr ctx,
+                                               raft_actor raft, apply_actor apply) {
   const auto interval = std::chrono::milliseconds(ctx->clock_interval_ms);
   self->state.source.emplace(ctx->clock_speedup, ctx->clock_step_ms_max);
   self->delayed_send(self, interval, timer_atom::value);
@@ -121,15 +124,21 @@ caf::behavior clock_actor(caf::stateful_actor<clock_state>* self, ctx_ptr ctx, c
   };
 }
 
-caf::actor spawn_ingest(caf::actor_system& sys, ctx_ptr ctx, caf::actor apply) {
+// CAF 0.17's actor_pool is dynamically typed (its factory returns `caf::actor`, make() returns one).
+// The pool only forwards each message, sender and request id unchanged, to one worker, and every
+// worker is an ingest_actor: the pool's handle is cast to that interface here, the one unchecked
+// step, so the client broker and the HTTP gateway send to it checked like to any typed actor.
+ingest_actor spawn_ingest(caf::actor_system& sys, ctx_ptr ctx, apply_actor apply) {
   const std::size_t workers = std::max<uint32_t>(1, ctx->ingest_workers);
-  return caf::actor_pool::make(
-      sys.dummy_execution_unit(), workers, [&sys, ctx, apply] { return sys.spawn(ingest_worker, ctx, apply); },
+  auto pool = caf::actor_pool::make(
+      sys.dummy_execution_unit(), workers,
+      [&sys, ctx, apply] { return caf::actor_cast<caf::actor>(sys.spawn(ingest_worker, ctx, apply)); },
       caf::actor_pool::round_robin());
+  return caf::actor_cast<ingest_actor>(std::move(pool));
 }
 
-caf::actor spawn_clock(caf::actor_system& sys, ctx_ptr ctx, caf::actor raft, caf::actor apply) {
-  return sys.spawn(clock_actor, std::move(ctx), std::move(raft), std::move(apply));
+clock_actor spawn_clock(caf::actor_system& sys, ctx_ptr ctx, raft_actor raft, apply_actor apply) {
+  return sys.spawn(clock_behavior, std::move(ctx), std::move(raft), std::move(apply));
 }
 
 }  // namespace energo::actors

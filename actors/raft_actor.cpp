@@ -84,15 +84,15 @@ void check_storage(const node_context& ctx) {
 struct raft_state {
   ctx_ptr ctx;
   std::optional<cs::raft_node> core;
-  caf::actor apply;
-  caf::actor peers;
+  apply_actor apply;
+  peer_broker_actor peers;
   bool ready_scheduled = false;
   bool in_install = false;  // waiting for the apply actor to install a snapshot
   uint64_t ticks = 0;
   // A batch of commands proposed by one message (the apply actor batches its submissions): one
   // answer for the batch, the first failure if any part failed.
   struct pending_batch {
-    caf::response_promise promise;
+    caf::typed_response_promise<uint16_t, uint64_t> promise;
     std::size_t remaining = 0;
     uint16_t code = 0;
     uint64_t leader = 0;
@@ -103,7 +103,7 @@ struct raft_state {
   };
   std::vector<proposal> proposals;
   struct pending_read {
-    caf::response_promise promise;
+    caf::typed_response_promise<uint16_t, uint64_t> promise;
     uint64_t deadline_tick = 0;
   };
   std::map<uint64_t, pending_read> reads;
@@ -132,7 +132,9 @@ struct raft_state {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<raft_state>*;
+// The public interface (messages.hpp), the wiring message and the self messages.
+using raft_self_actor = raft_wired_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<ready_atom>>;
+using self_ptr = raft_self_actor::stateful_pointer<raft_state>;
 
 void schedule_ready(self_ptr self) {
   auto& s = self->state;
@@ -471,14 +473,14 @@ cs::raft_node restart_core(const node_context& ctx) {
 }  // namespace
 
 namespace {
-caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
+raft_self_actor::behavior_type raft_behavior(self_ptr self, ctx_ptr ctx) {
   auto& s = self->state;
   s.ctx = ctx;
   s.core.emplace(restart_core(*ctx));
   s.last_term = s.core->term();
   const auto tick = std::chrono::milliseconds(ctx->tick_ms);
   return {
-      [self](wire_atom, caf::actor peers, caf::actor apply) {
+      [self](wire_atom, peer_broker_actor peers, apply_actor apply) {
         self->state.peers = std::move(peers);
         self->state.apply = std::move(apply);
         self->delayed_send(self, std::chrono::milliseconds(self->state.ctx->tick_ms), tick_atom::value);
@@ -571,7 +573,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
           return {static_cast<uint16_t>(net::client_errc::busy), st2.core->leader()};
         }
         auto b = std::make_shared<raft_state::pending_batch>();
-        b->promise = self->make_response_promise();
+        b->promise = self->make_response_promise<uint16_t, uint64_t>();
         b->remaining = commands.size();
         for (auto& c : commands) st2.proposals.push_back({std::move(c), b});
         schedule_ready(self);
@@ -615,7 +617,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
         auto& st2 = self->state;
         const uint64_t rctx = st2.next_read_ctx++;
         if (auto res = st2.core->read_index(rctx); !res) return {code_of(res.error()), uint64_t{0}};
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<uint16_t, uint64_t>();
         st2.reads.emplace(rctx, raft_state::pending_read{rp, st2.ticks + read_deadline_ticks});
         schedule_ready(self);
         return rp;
@@ -667,6 +669,8 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
 
 }  // namespace
 
-caf::actor spawn_raft(caf::actor_system& sys, ctx_ptr ctx) { return sys.spawn<caf::detached>(raft_actor, std::move(ctx)); }
+raft_wired_actor spawn_raft(caf::actor_system& sys, ctx_ptr ctx) {
+  return sys.spawn<caf::detached>(raft_behavior, std::move(ctx));
+}
 
 }  // namespace energo::actors

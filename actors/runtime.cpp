@@ -62,8 +62,10 @@ void configure_actor_system(caf::actor_system_config& cfg) { cfg.set("scheduler.
 
 energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys, std::shared_ptr<const node_context> ctx) {
   node_handles h;
-  h.apply = spawn_apply(sys, ctx);
-  h.raft = spawn_raft(sys, ctx);
+  const auto apply = spawn_apply(sys, ctx);
+  const auto raft = spawn_raft(sys, ctx);
+  h.apply = apply;
+  h.raft = raft;
   h.ingest = spawn_ingest(sys, ctx, h.apply);
   auto peer_bound = std::make_shared<std::promise<bind_result>>();
   auto peer_future = peer_bound->get_future();
@@ -77,14 +79,22 @@ energo::result<node_handles, spawn_error> spawn_node(caf::actor_system& sys, std
   const auto client = client_future.get();
   if (!client.error.empty()) return energo::unexpected<spawn_error>{spawn_error{7, "client port: " + client.error}};
   h.client_port = client.port;
-  caf::anon_send(h.apply, wire_atom::value, h.raft, h.peers);
-  caf::anon_send(h.raft, wire_atom::value, h.peers, h.apply);
+  caf::anon_send(apply, wire_atom::value, h.raft, h.peers);
+  caf::anon_send(raft, wire_atom::value, h.peers, h.apply);
   if (ctx->clock_enabled) h.clock = spawn_clock(sys, ctx, h.raft, h.apply);
   if (ctx->checkpoint) h.checkpoint = spawn_checkpoint(sys, ctx, h.raft, h.apply);
   return h;
 }
 
 namespace {
+
+// Whether an actor of handle type `Handle` understands `stop` (always true for a dynamically
+// typed handle). stop_node() keeps its untyped list of actors to stop; this keeps it honest.
+template <class Handle>
+constexpr bool accepts_stop = caf::response_type_unbox<caf::signatures_of_t<Handle>, caf::detail::type_list<stop_atom>>::valid;
+static_assert(accepts_stop<raft_actor> && accepts_stop<apply_actor> && accepts_stop<clock_actor> &&
+                  accepts_stop<peer_broker_actor>,
+              "stop_node() sends these actors `stop`");
 
 // Sends `a` its stop request and waits, at most `bound`, until it terminated. Returns false if it
 // did not (the caller then stops waiting for it: a shutdown never hangs on one actor).
@@ -142,9 +152,14 @@ bool stop_node(caf::actor_system& sys, const node_handles& h, uint32_t transfer_
     caf::actor actor;
     bool by_exit;
   };
-  const step order[] = {{"clients", h.clients, false}, {"checkpoint", h.checkpoint, true}, {"clock", h.clock, false},
-                        {"ingest", h.ingest, true},    {"peers", h.peers, false},          {"raft", h.raft, false},
-                        {"apply", h.apply, false}};
+  using caf::actor_cast;
+  const step order[] = {{"clients", h.clients, false},
+                        {"checkpoint", h.checkpoint, true},
+                        {"clock", actor_cast<caf::actor>(h.clock), false},
+                        {"ingest", actor_cast<caf::actor>(h.ingest), true},
+                        {"peers", actor_cast<caf::actor>(h.peers), false},
+                        {"raft", actor_cast<caf::actor>(h.raft), false},
+                        {"apply", actor_cast<caf::actor>(h.apply), false}};
   bool all = true;
   for (const auto& s : order) {
     if (!s.actor) continue;

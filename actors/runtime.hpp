@@ -19,6 +19,7 @@
 #include "actors/checkpoint_actor.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/membership.hpp"
+#include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/ed25519.hpp"
@@ -89,12 +90,14 @@ struct node_context {
   std::shared_ptr<stop_request> stop = std::make_shared<stop_request>();
 };
 
+// Typed where the actor is (messages.hpp has the interfaces); the brokers and the blocking
+// checkpoint actor are dynamically typed (actors/README.md).
 struct node_handles {
-  caf::actor raft;
-  caf::actor apply;
-  caf::actor ingest;
-  caf::actor clock;
-  caf::actor peers;
+  raft_actor raft;
+  apply_actor apply;
+  ingest_actor ingest;     // the pool (its handle cast to the workers' interface: it only forwards)
+  clock_actor clock;       // null when the clock is disabled
+  peer_broker_actor peers; // an untyped broker behind an interface of what it is sent
   caf::actor clients;
   caf::actor checkpoint;  // null without [qtum]
   uint16_t peer_port = 0;

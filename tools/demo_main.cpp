@@ -67,6 +67,7 @@
 #include "tools/command_json.hpp"
 #include "tools/key_file.hpp"
 #include "tools/load.hpp"
+#include "tools/sim/community.hpp"
 #include "tools/sim/curves.hpp"
 #include "tools/sim/rng.hpp"
 
@@ -333,26 +334,25 @@ class demo {
       vehicles_.push_back(v);
     }
 
-    genesis_.community_id = "energo-demo";
-    genesis_.network = crypto::network::regtest;
-    genesis_.genesis_time_ms = start_ms;
+    sim::community_genesis_spec spec;
+    spec.community_id = "energo-demo";
+    spec.genesis_time_ms = start_ms;
     // Bmax = 4·Cu/(3·P) = 4·1500/(3·200) kWh = 10 kWh; fee 0.001 TSL per kWh held per epoch
     // (as examples/community).
-    genesis_.params = L::community_params{100'000, 150'000, 20'000, 0};
-    genesis_.admins.push_back(admin_.public_key());
-    int64_t allocated = 0;
-    auto allocate = [&](const L::account_address& a, int64_t units) {
-      genesis_.allocations.push_back({a, units});
-      allocated += units;
-      watched_.push_back(a);
-    };
-    allocate(L::education_pool_address(), pool_tsl_units);
-    allocate(L::network_pool_address(), pool_tsl_units);
-    for (const auto& h : households_) allocate(address_of(h.key), household_tsl_units);
-    for (const auto& v : vehicles_) allocate(address_of(v.key), vehicle_tsl_units);
-    allocate(address_of(station_account_), station_tsl_units);
-    genesis_.allocations.push_back({address_of(treasury_), L::tsl_supply_units - allocated});
-    watched_.push_back(address_of(treasury_));
+    spec.params = L::community_params{100'000, 150'000, 20'000, 0};
+    spec.admin = admin_.public_key();
+    spec.allocations.push_back({L::education_pool_address(), pool_tsl_units});
+    spec.allocations.push_back({L::network_pool_address(), pool_tsl_units});
+    for (const auto& h : households_) spec.allocations.push_back({address_of(h.key), household_tsl_units});
+    for (const auto& v : vehicles_) spec.allocations.push_back({address_of(v.key), vehicle_tsl_units});
+    spec.allocations.push_back({address_of(station_account_), station_tsl_units});
+    spec.treasury = address_of(treasury_);
+    auto built = sim::community_genesis(spec);
+    if (!built) return fail(4, "genesis: " + built.error().message);
+    genesis_ = std::move(*built);
+    genesis_.network = crypto::network::regtest;
+    // Every account of this community (nothing else can hold tokens here), treasury last.
+    for (const auto& a : genesis_.allocations) watched_.push_back(a.account);
     auto created = L::ledger::create(genesis_);  // checks the genesis before any node sees it
     if (!created) return fail(4, "genesis: " + created.error().message);
     bmax_wh_ = created->bmax_wh();

@@ -85,13 +85,27 @@ TEST(le_bytes, a_reader_never_reads_past_its_input_and_stays_failed) {
   EXPECT_TRUE(fits.at_end());
 }
 
+// `bytes` (what the encoder wrote) are the golden `golden_hex`, and they decode to a value that
+// encodes back to them: that value, or nullopt (a failure) if the decoder refused them.
+template <class Decode, class Encode>
+auto expect_golden(const std::string& bytes, std::string_view golden_hex, Decode decode, Encode encode)
+    -> decltype(decode(bytes)) {
+  EXPECT_EQ(hex(bytes), golden_hex);
+  auto back = decode(bytes);
+  EXPECT_TRUE(back) << "the golden bytes do not decode";
+  if (back) {
+    EXPECT_EQ(encode(*back), bytes) << "decoding and encoding again changed the bytes";
+  }
+  return back;
+}
+
 TEST(codec_golden, tick_and_command_batch_entries) {
   const auto tick = encode_tick_entry(0x0102030405060708);
   EXPECT_EQ(hex(tick), "020807060504030201");
   EXPECT_EQ(decode_tick_entry(tick), 0x0102030405060708);
-  const auto batch = encode_command_batch({"ab", "", "c"});
-  EXPECT_EQ(hex(batch), "0103000000020000006162000000000100000063");
-  EXPECT_EQ(decode_command_batch(batch), (std::vector<std::string>{"ab", "", "c"}));
+  const auto batch = expect_golden(encode_command_batch({"ab", "", "c"}), "0103000000020000006162000000000100000063",
+                                   decode_command_batch, encode_command_batch);
+  EXPECT_EQ(batch, (std::vector<std::string>{"ab", "", "c"}));
 }
 
 stored_outcome fixed_outcome() {
@@ -117,19 +131,17 @@ stored_outcome fixed_outcome() {
 
 TEST(codec_golden, stored_outcome_and_node_image) {
   const auto s = fixed_outcome();
-  const auto bytes = encode_outcome(s);
-  EXPECT_EQ(hex(bytes), 
-            "018877665544332211070000000101020000020000006f6b0400000066696e650100000000000000feffffffffffffff"
-            "030000000000000004000000000000000500000000000000060000000000000009000000000000000a00000000000000"
-            "01");
-  const auto back = decode_outcome(bytes);
+  const auto back = expect_golden(encode_outcome(s),
+                                  "018877665544332211070000000101020000020000006f6b0400000066696e650100000000000000feffffff"
+                                  "ffffffff03000000000000000400000000000000050000000000000006000000000000000900000000000000"
+                                  "0a0000000000000001",
+                                  decode_outcome, encode_outcome);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->index, s.index);
   EXPECT_EQ(back->position, s.position);
   EXPECT_EQ(back->outcome.burned_wh, -2);
   EXPECT_EQ(back->outcome.session_id, 10u);
   EXPECT_TRUE(back->outcome.created_account);
-  EXPECT_EQ(encode_outcome(*back), bytes);
 
   node_image img;
   img.applied_index = 42;
@@ -138,15 +150,12 @@ TEST(codec_golden, stored_outcome_and_node_image) {
   img.registry_bytes = "R";
   img.checkpoint_bytes = "C";
   img.analytics_bytes = "A";
-  const auto image = encode_image(img);
-  EXPECT_EQ(hex(image), 
-            "454e49342a00000000000000010000004c01000000200000006868686868686868686868686868686868686868686868"
-            "68686868686868686861000000018877665544332211070000000101020000020000006f6b0400000066696e65010000"
-            "0000000000feffffffffffffff0300000000000000040000000000000005000000000000000600000000000000090000"
-            "00000000000a0000000000000001010000005201000000430100000041");
-  const auto image_back = decode_image(image);
-  ASSERT_TRUE(image_back);
-  EXPECT_EQ(encode_image(*image_back), image);
+  EXPECT_TRUE(expect_golden(encode_image(img),
+                            "454e49342a00000000000000010000004c010000002000000068686868686868686868686868686868686868"
+                            "6868686868686868686868686861000000018877665544332211070000000101020000020000006f6b040000"
+                            "0066696e650100000000000000feffffffffffffff0300000000000000040000000000000005000000000000"
+                            "00060000000000000009000000000000000a0000000000000001010000005201000000430100000041",
+                            decode_image, encode_image));
 }
 
 TEST(codec_golden, registry_and_admin_request) {
@@ -162,12 +171,12 @@ TEST(codec_golden, registry_and_admin_request) {
   crypto::ed25519_public_key admin;
   admin.bytes = filled<32>(0x33);
   reg.admin_nonces[admin] = 5;
-  const auto bytes = encode_registry(reg);
-  EXPECT_EQ(hex(bytes), 
-            "010100e33695f40cea729f02006e31222222222222222222222222222222222222222222222222222222222222222203"
-            "00683a310300683a32020100333333333333333333333333333333333333333333333333333333333333333305000000"
-            "00000000");
-  EXPECT_EQ(decode_registry(bytes), reg);
+  EXPECT_EQ(expect_golden(encode_registry(reg),
+                          "010100e33695f40cea729f02006e312222222222222222222222222222222222222222222222222222222222"
+                          "2222220300683a310300683a3202010033333333333333333333333333333333333333333333333333333333"
+                          "333333330500000000000000",
+                          decode_registry, encode_registry),
+            reg);
 
   admin_request add;
   add.admin_key = admin;
@@ -179,15 +188,12 @@ TEST(codec_golden, registry_and_admin_request) {
   add.client = "c:4";
   add.role = member_role::voter;
   add.signature.bytes = filled<64>(0x55);
-  const auto add_bytes = encode_admin_request(add);
-  EXPECT_EQ(hex(add_bytes), 
-            "013333333333333333333333333333333333333333333333333333333333333333060000000000000001444444444444"
-            "444444444444444444444444444444444444444444444444444402006e320300703a330300633a340155555555555555"
-            "555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555"
-            "555555555555555555");
-  const auto add_back = decode_admin_request(add_bytes);
-  ASSERT_TRUE(add_back);
-  EXPECT_EQ(encode_admin_request(*add_back), add_bytes);
+  EXPECT_TRUE(expect_golden(encode_admin_request(add),
+                            "0133333333333333333333333333333333333333333333333333333333333333330600000000000000014444"
+                            "44444444444444444444444444444444444444444444444444444444444402006e320300703a330300633a34"
+                            "0155555555555555555555555555555555555555555555555555555555555555555555555555555555555555"
+                            "555555555555555555555555555555555555555555",
+                            decode_admin_request, encode_admin_request));
 
   admin_request remove;
   remove.admin_key = admin;
@@ -195,44 +201,40 @@ TEST(codec_golden, registry_and_admin_request) {
   remove.op = admin_op::remove;
   remove.node = 0x0a0b0c0d;
   remove.signature.bytes = filled<64>(0x66);
-  const auto remove_bytes = encode_admin_request(remove);
-  EXPECT_EQ(hex(remove_bytes), 
-            "0133333333333333333333333333333333333333333333333333333333333333330700000000000000030d0c0b0a0000"
-            "000066666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666"
-            "666666666666666666666666666666666666");
-  const auto remove_back = decode_admin_request(remove_bytes);
+  const auto remove_back = expect_golden(encode_admin_request(remove),
+                                         "0133333333333333333333333333333333333333333333333333333333333333330700000000000000030d0c"
+                                         "0b0a000000006666666666666666666666666666666666666666666666666666666666666666666666666666"
+                                         "6666666666666666666666666666666666666666666666666666",
+                                         decode_admin_request, encode_admin_request);
   ASSERT_TRUE(remove_back);
   EXPECT_EQ(remove_back->node, 0x0a0b0c0du);
-  EXPECT_EQ(encode_admin_request(*remove_back), remove_bytes);
-  EXPECT_EQ(crypto::to_hex(admin_signing_bytes(remove, "c1", filled<32>(0x77))), 
-            "656e6572676f2f6d656d6265722f76317777777777777777777777777777777777777777777777777777777777777777"
-            "020063310133333333333333333333333333333333333333333333333333333333333333330700000000000000030d0c"
-            "0b0a00000000");
+  EXPECT_EQ(crypto::to_hex(admin_signing_bytes(remove, "c1", filled<32>(0x77))),
+            "656e6572676f2f6d656d6265722f763177777777777777777777777777777777777777777777777777777777"
+            "7777777702006331013333333333333333333333333333333333333333333333333333333333333333070000"
+            "0000000000030d0c0b0a00000000");
 }
 
 TEST(codec_golden, checkpoint_entries_and_book) {
   anchor_record rec{9, filled<32>(0x01), filled<32>(0x02), filled<32>(0x03), 100};
-  const auto rec_bytes = encode_record_entry(rec);
-  EXPECT_EQ(hex(rec_bytes), 
-            "060900000000000000010101010101010101010101010101010101010101010101010101010101010102020202020202"
-            "020202020202020202020202020202020202020202020202020303030303030303030303030303030303030303030303"
-            "0303030303030303036400000000000000");
-  EXPECT_EQ(decode_record_entry(rec_bytes), rec);
+  EXPECT_EQ(expect_golden(encode_record_entry(rec),
+                          "0609000000000000000101010101010101010101010101010101010101010101010101010101010101020202"
+                          "0202020202020202020202020202020202020202020202020202020202030303030303030303030303030303"
+                          "03030303030303030303030303030303036400000000000000",
+                          decode_record_entry, encode_record_entry),
+            rec);
 
   anchor_intent i;
   i.index = 12;
   i.build_height = 99;
   i.raw_tx = fixed_tx();
   i.replaces = filled<32>(0x04);
-  const auto intent_bytes = encode_intent_entry(i);
-  EXPECT_EQ(hex(intent_bytes), 
-            "050c0000000000000063000000000000003e000000010000000111111111111111111111111111111111111111111111"
-            "11111111111111111111030000000151ffffffff018813000000000000016a0000000004040404040404040404040404"
-            "04040404040404040404040404040404040404");
-  const auto intent_back = decode_intent_entry(intent_bytes);
+  const auto intent_back = expect_golden(encode_intent_entry(i),
+                                         "050c0000000000000063000000000000003e0000000100000001111111111111111111111111111111111111"
+                                         "1111111111111111111111111111030000000151ffffffff018813000000000000016a000000000404040404"
+                                         "040404040404040404040404040404040404040404040404040404",
+                                         decode_intent_entry, encode_intent_entry);
   ASSERT_TRUE(intent_back);
   EXPECT_EQ(intent_back->replaces, i.replaces);
-  EXPECT_EQ(encode_intent_entry(*intent_back), intent_bytes);
 
   // v1: no replacement in flight.
   checkpoint_book b;
@@ -241,36 +243,31 @@ TEST(codec_golden, checkpoint_entries_and_book) {
   b.intent = i;
   b.anchors.push_back(rec);
   b.change = change_coin{qtum::outpoint{filled<32>(0x06), 1}, 7000, 101};
-  const auto v1 = encode_book(b);
-  EXPECT_EQ(hex(v1), 
-            "01010000000c000000000000000505050505050505050505050505050505050505050505050505050505050505010c00"
-            "00000000000063000000000000003e000000010000000111111111111111111111111111111111111111111111111111"
-            "11111111111111030000000151ffffffff018813000000000000016a0000000001000000090000000000000001010101"
-            "010101010101010101010101010101010101010101010101010101010202020202020202020202020202020202020202"
-            "020202020202020202020202030303030303030303030303030303030303030303030303030303030303030364000000"
-            "0000000001060606060606060606060606060606060606060606060606060606060606060601000000581b0000000000"
-            "006500000000000000");
-  const auto v1_back = decode_book(v1);
-  ASSERT_TRUE(v1_back);
-  EXPECT_EQ(encode_book(*v1_back), v1);
+  EXPECT_TRUE(expect_golden(encode_book(b),
+                            "01010000000c0000000000000005050505050505050505050505050505050505050505050505050505050505"
+                            "05010c0000000000000063000000000000003e00000001000000011111111111111111111111111111111111"
+                            "111111111111111111111111111111030000000151ffffffff018813000000000000016a0000000001000000"
+                            "0900000000000000010101010101010101010101010101010101010101010101010101010101010102020202"
+                            "0202020202020202020202020202020202020202020202020202020203030303030303030303030303030303"
+                            "0303030303030303030303030303030364000000000000000106060606060606060606060606060606060606"
+                            "0606060606060606060606060601000000581b0000000000006500000000000000",
+                            decode_book, encode_book));
 
   // v2: the intent replaced two transactions (one with change) and keeps one common input.
   b.intent->replaced = {replaced_anchor{filled<32>(0x07), 123}, replaced_anchor{filled<32>(0x08), std::nullopt}};
   b.intent->common_inputs = {qtum::outpoint{filled<32>(0x09), 2}};
-  const auto v2 = encode_book(b);
-  EXPECT_EQ(hex(v2), 
-            "02010000000c000000000000000505050505050505050505050505050505050505050505050505050505050505010c00"
-            "00000000000063000000000000003e000000010000000111111111111111111111111111111111111111111111111111"
-            "11111111111111030000000151ffffffff018813000000000000016a0000000002070707070707070707070707070707"
-            "0707070707070707070707070707070707017b0000000000000008080808080808080808080808080808080808080808"
-            "080808080808080808080000000000000000000109090909090909090909090909090909090909090909090909090909"
-            "090909090200000001000000090000000000000001010101010101010101010101010101010101010101010101010101"
-            "010101010202020202020202020202020202020202020202020202020202020202020202030303030303030303030303"
-            "030303030303030303030303030303030303030364000000000000000106060606060606060606060606060606060606"
-            "0606060606060606060606060601000000581b0000000000006500000000000000");
-  const auto v2_back = decode_book(v2);
-  ASSERT_TRUE(v2_back);
-  EXPECT_EQ(encode_book(*v2_back), v2);
+  EXPECT_TRUE(expect_golden(encode_book(b),
+                            "02010000000c0000000000000005050505050505050505050505050505050505050505050505050505050505"
+                            "05010c0000000000000063000000000000003e00000001000000011111111111111111111111111111111111"
+                            "111111111111111111111111111111030000000151ffffffff018813000000000000016a0000000002070707"
+                            "0707070707070707070707070707070707070707070707070707070707017b00000000000000080808080808"
+                            "0808080808080808080808080808080808080808080808080808000000000000000000010909090909090909"
+                            "0909090909090909090909090909090909090909090909090200000001000000090000000000000001010101"
+                            "0101010101010101010101010101010101010101010101010101010102020202020202020202020202020202"
+                            "0202020202020202020202020202020203030303030303030303030303030303030303030303030303030303"
+                            "0303030364000000000000000106060606060606060606060606060606060606060606060606060606060606"
+                            "0601000000581b0000000000006500000000000000",
+                            decode_book, encode_book));
 }
 
 }  // namespace

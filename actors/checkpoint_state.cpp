@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/membership.hpp"
+#include "common/le_bytes.hpp"
 #include "ledger/byte_io.hpp"
 #include "net/qtum/anchor.hpp"
 #include "net/qtum/script.hpp"
@@ -17,61 +18,7 @@ constexpr uint8_t kind_mark = 4;
 constexpr uint8_t kind_intent = 5;
 constexpr uint8_t kind_record = 6;
 
-void put_u8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
-void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-template <std::size_t N>
-void put_raw(std::string& out, const std::array<uint8_t, N>& a) {
-  out.append(reinterpret_cast<const char*>(a.data()), N);
-}
-void put_bytes(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<uint32_t>(s.size()));
-  out.append(s);
-}
-
-struct reader {
-  std::string_view in;
-  bool good = true;
-  uint8_t u8() {
-    if (in.empty()) return good = false, 0;
-    const auto v = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    return v;
-  }
-  uint32_t u32() {
-    if (in.size() < 4) return good = false, 0;
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<uint8_t>(in[static_cast<std::size_t>(i)])} << (8 * i);
-    in.remove_prefix(4);
-    return v;
-  }
-  uint64_t u64() {
-    if (in.size() < 8) return good = false, 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(in[static_cast<std::size_t>(i)])} << (8 * i);
-    in.remove_prefix(8);
-    return v;
-  }
-  template <std::size_t N>
-  std::array<uint8_t, N> raw() {
-    std::array<uint8_t, N> a{};
-    if (in.size() < N) return good = false, a;
-    std::memcpy(a.data(), in.data(), N);
-    in.remove_prefix(N);
-    return a;
-  }
-  std::string bytes(std::size_t max) {
-    const uint32_t n = u32();
-    if (!good || n > max || n > in.size()) return good = false, std::string();
-    std::string s(in.substr(0, n));
-    in.remove_prefix(n);
-    return s;
-  }
-};
+using namespace energo::le_bytes;
 
 void put_record(std::string& out, const anchor_record& r) {
   put_u64(out, r.index);
@@ -126,7 +73,7 @@ std::string encode_intent_entry(const anchor_intent& i) {
   put_u8(out, kind_intent);
   put_u64(out, i.index);
   put_u64(out, i.build_height);
-  put_bytes(out, i.raw_tx);
+  put_bytes32(out, i.raw_tx);
   if (i.replaces) put_raw(out, *i.replaces);
   return out;
 }
@@ -144,7 +91,7 @@ std::optional<anchor_intent> decode_intent_entry(std::string_view payload) {
   anchor_intent i;
   i.index = r.u64();
   i.build_height = r.u64();
-  i.raw_tx = r.bytes(limits::anchor_tx_bytes_max);
+  i.raw_tx = r.bytes32(limits::anchor_tx_bytes_max);
   if (r.good && r.in.size() == 32) i.replaces = r.raw<32>();  // a replacement names the txid in flight
   if (!r.good || !r.in.empty()) return std::nullopt;
   const auto tx = decode_tx(i.raw_tx);
@@ -294,7 +241,7 @@ std::string encode_book(const checkpoint_book& b) {
   if (b.intent) {
     put_u64(out, b.intent->index);
     put_u64(out, b.intent->build_height);
-    put_bytes(out, b.intent->raw_tx);
+    put_bytes32(out, b.intent->raw_tx);
     if (v2) {
       put_u8(out, static_cast<uint8_t>(b.intent->replaced.size()));
       for (const auto& x : b.intent->replaced) {
@@ -339,7 +286,7 @@ std::optional<checkpoint_book> decode_book(std::string_view bytes) {
     anchor_intent i;
     i.index = r.u64();
     i.build_height = r.u64();
-    i.raw_tx = r.bytes(limits::anchor_tx_bytes_max);
+    i.raw_tx = r.bytes32(limits::anchor_tx_bytes_max);
     if (!r.good) return std::nullopt;
     const auto tx = decode_tx(i.raw_tx);
     if (!tx) return std::nullopt;

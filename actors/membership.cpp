@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/le_bytes.hpp"
 #include "crypto/hash.hpp"
 
 namespace energo::actors {
@@ -13,61 +14,7 @@ namespace {
 constexpr uint8_t registry_version = 1;
 constexpr uint8_t admin_request_version = 1;
 
-void put_u8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
-void put_u16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v & 0xff));
-  out.push_back(static_cast<char>(v >> 8));
-}
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_str(std::string& out, std::string_view s) {
-  put_u16(out, static_cast<uint16_t>(s.size()));
-  out.append(s);
-}
-template <std::size_t N>
-void put_raw(std::string& out, const std::array<uint8_t, N>& a) {
-  out.append(reinterpret_cast<const char*>(a.data()), N);
-}
-
-struct reader {
-  std::string_view in;
-  bool good = true;
-  uint8_t u8() {
-    if (in.empty()) return good = false, 0;
-    const auto v = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    return v;
-  }
-  uint16_t u16() {
-    if (in.size() < 2) return good = false, 0;
-    const auto v = static_cast<uint16_t>(static_cast<uint8_t>(in[0]) | (static_cast<uint8_t>(in[1]) << 8));
-    in.remove_prefix(2);
-    return v;
-  }
-  uint64_t u64() {
-    if (in.size() < 8) return good = false, 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(in[static_cast<std::size_t>(i)])} << (8 * i);
-    in.remove_prefix(8);
-    return v;
-  }
-  std::string str(std::size_t max) {
-    const uint16_t n = u16();
-    if (!good || n > max || n > in.size()) return good = false, std::string();
-    std::string s(in.substr(0, n));
-    in.remove_prefix(n);
-    return s;
-  }
-  template <std::size_t N>
-  std::array<uint8_t, N> raw() {
-    std::array<uint8_t, N> a{};
-    if (in.size() < N) return good = false, a;
-    std::copy_n(reinterpret_cast<const uint8_t*>(in.data()), N, a.begin());
-    in.remove_prefix(N);
-    return a;
-  }
-};
+using namespace energo::le_bytes;
 
 bool valid_role(uint8_t r) { return r == 1 || r == 2; }
 
@@ -162,10 +109,10 @@ std::string encode_registry(const member_registry& r) {
   put_u16(out, static_cast<uint16_t>(r.members.size()));
   for (const auto& [id, m] : r.members) {
     put_u64(out, id);
-    put_str(out, m.name);
+    put_bytes16(out, m.name);
     put_raw(out, m.key.bytes);
-    put_str(out, m.peer);
-    put_str(out, m.client);
+    put_bytes16(out, m.peer);
+    put_bytes16(out, m.client);
     put_u8(out, static_cast<uint8_t>(m.role));
   }
   put_u16(out, static_cast<uint16_t>(r.admin_nonces.size()));
@@ -185,10 +132,10 @@ std::optional<member_registry> decode_registry(std::string_view bytes) {
   for (uint16_t i = 0; i < n && r.good; ++i) {
     member_record m;
     m.id = r.u64();
-    m.name = r.str(limits::member_name_bytes_max);
+    m.name = r.bytes16(limits::member_name_bytes_max);
     m.key.bytes = r.raw<32>();
-    m.peer = r.str(limits::member_address_bytes_max);
-    m.client = r.str(limits::member_address_bytes_max);
+    m.peer = r.bytes16(limits::member_address_bytes_max);
+    m.client = r.bytes16(limits::member_address_bytes_max);
     const uint8_t role = r.u8();
     if (!r.good || !valid_role(role) || m.id != node_id_of_key(m.key)) return std::nullopt;
     m.role = static_cast<member_role>(role);
@@ -214,9 +161,9 @@ std::string unsigned_request(const admin_request& r) {
   put_u8(out, static_cast<uint8_t>(r.op));
   if (r.op == admin_op::add) {
     put_raw(out, r.node_key.bytes);
-    put_str(out, r.name);
-    put_str(out, r.peer);
-    put_str(out, r.client);
+    put_bytes16(out, r.name);
+    put_bytes16(out, r.peer);
+    put_bytes16(out, r.client);
     put_u8(out, static_cast<uint8_t>(r.role));
   } else {
     put_u64(out, r.node);
@@ -229,7 +176,7 @@ std::vector<uint8_t> admin_signing_bytes(const admin_request& r, std::string_vie
                                          const crypto::hash256& genesis_hash) {
   std::string out(admin_request_domain);
   put_raw(out, genesis_hash);
-  put_str(out, cluster_id);
+  put_bytes16(out, cluster_id);
   out += unsigned_request(r);
   return {out.begin(), out.end()};
 }
@@ -259,9 +206,9 @@ std::optional<admin_request> decode_admin_request(std::string_view bytes) {
   r.op = static_cast<admin_op>(op);
   if (r.op == admin_op::add) {
     r.node_key.bytes = rd.raw<32>();
-    r.name = rd.str(limits::member_name_bytes_max);
-    r.peer = rd.str(limits::member_address_bytes_max);
-    r.client = rd.str(limits::member_address_bytes_max);
+    r.name = rd.bytes16(limits::member_name_bytes_max);
+    r.peer = rd.bytes16(limits::member_address_bytes_max);
+    r.client = rd.bytes16(limits::member_address_bytes_max);
     const uint8_t role = rd.u8();
     if (!rd.good || !valid_role(role)) return std::nullopt;
     r.role = static_cast<member_role>(role);

@@ -21,6 +21,7 @@
 #include "common/assert.hpp"
 #include "storage/codec.hpp"
 #include "storage/crc32c.hpp"
+#include "storage/log_recovery.hpp"
 
 namespace energo::storage {
 
@@ -413,48 +414,25 @@ storage_result<void> node_store::recover_group(group_id g, const store_options& 
   ENERGO_STORAGE_TRY(it->status(), where + ": scan log bounds");
 
   if (first_stored != 0) {
-    if (first_stored != gs.compacted_index + 1) {
-      return make_error(storage_errc::corruption, where + ": log starts at index " + std::to_string(first_stored) +
-                                                      " but the compacted index is " +
-                                                      std::to_string(gs.compacted_index));
-    }
+    if (auto r = check_log_start(where, first_stored, gs.compacted_index); !r) return r;
     // Verify the tail window: checksums, contiguous indexes, non-decreasing terms.
     const uint64_t span = last_stored - first_stored + 1;
     const log_index start = span > options.recovery_tail_entries ? last_stored - options.recovery_tail_entries + 1
                                                                  : first_stored;
-    log_term previous_term = start == first_stored ? gs.compacted_term : 0;
-    log_index expected = start;
+    log_verifier verify(g, start, start == first_stored ? gs.compacted_term : 0, where);
     std::optional<storage_error> problem;
     for (it->Seek(codec::log_key(g, start)); it->Valid(); it->Next()) {
-      const std::string_view key(it->key().data(), it->key().size());
-      group_id kg = 0;
-      log_index index = 0;
-      if (!codec::decode_log_key(key, kg, index) || kg != g) {
-        problem = storage_error{storage_errc::corruption, where + ": malformed log key"};
-        break;
-      }
-      if (index != expected) {
-        problem = storage_error{storage_errc::corruption,
-                                where + ": log gap, expected index " + std::to_string(expected) + " found " +
-                                    std::to_string(index)};
-        break;
-      }
-      auto record = codec::decode_log_value(key, std::string_view(it->value().data(), it->value().size()));
+      auto record = verify.next(std::string_view(it->key().data(), it->key().size()),
+                                std::string_view(it->value().data(), it->value().size()));
       if (!record) {
         problem = record.error();
         break;
       }
-      if (record->term < previous_term) {
-        problem = storage_error{storage_errc::corruption, where + ": term decreases at index " + std::to_string(index)};
-        break;
-      }
-      previous_term = record->term;
-      ++expected;
       ++report.entries_verified;
     }
     if (!it->status().ok() && !problem) problem = to_error(it->status(), where + ": verify log tail");
     if (problem) {
-      const log_index bad = expected;  // first index that failed verification
+      const log_index bad = verify.expected();  // first index that failed verification
       if (options.truncate_corrupt_tail && bad > gs.hard_state.commit && bad > gs.applied_index) {
         rocksdb::WriteBatch batch;
         ENERGO_STORAGE_TRY(batch.DeleteRange(families_->log, codec::log_key(g, bad), upper), "batch");
@@ -473,11 +451,8 @@ storage_result<void> node_store::recover_group(group_id g, const store_options& 
       gs.last_term = *t;
     }
   }
-  if (gs.hard_state.commit > gs.last_index) {
-    return make_error(storage_errc::corruption, "refusing to start: " + where + " commit index " +
-                                                    std::to_string(gs.hard_state.commit) +
-                                                    " is beyond the last log index " +
-                                                    std::to_string(gs.last_index) + ": committed entries lost");
+  if (auto r = check_commit_within_log(where, gs.hard_state.commit, gs.last_index); !r) {
+    return make_error(r.error().code, "refusing to start: " + r.error().message);
   }
   report.group = g;
   report.first_index = gs.compacted_index + 1;

@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,6 +66,8 @@
 #include "tools/command_json.hpp"
 #include "tools/key_file.hpp"
 #include "tools/load.hpp"
+#include "tools/child_process.hpp"
+#include "tools/sim/community.hpp"
 #include "tools/sim/curves.hpp"
 #include "tools/sim/rng.hpp"
 
@@ -333,26 +334,25 @@ class demo {
       vehicles_.push_back(v);
     }
 
-    genesis_.community_id = "energo-demo";
-    genesis_.network = crypto::network::regtest;
-    genesis_.genesis_time_ms = start_ms;
+    sim::community_genesis_spec spec;
+    spec.community_id = "energo-demo";
+    spec.genesis_time_ms = start_ms;
     // Bmax = 4·Cu/(3·P) = 4·1500/(3·200) kWh = 10 kWh; fee 0.001 TSL per kWh held per epoch
     // (as examples/community).
-    genesis_.params = L::community_params{100'000, 150'000, 20'000, 0};
-    genesis_.admins.push_back(admin_.public_key());
-    int64_t allocated = 0;
-    auto allocate = [&](const L::account_address& a, int64_t units) {
-      genesis_.allocations.push_back({a, units});
-      allocated += units;
-      watched_.push_back(a);
-    };
-    allocate(L::education_pool_address(), pool_tsl_units);
-    allocate(L::network_pool_address(), pool_tsl_units);
-    for (const auto& h : households_) allocate(address_of(h.key), household_tsl_units);
-    for (const auto& v : vehicles_) allocate(address_of(v.key), vehicle_tsl_units);
-    allocate(address_of(station_account_), station_tsl_units);
-    genesis_.allocations.push_back({address_of(treasury_), L::tsl_supply_units - allocated});
-    watched_.push_back(address_of(treasury_));
+    spec.params = L::community_params{100'000, 150'000, 20'000, 0};
+    spec.admin = admin_.public_key();
+    spec.allocations.push_back({L::education_pool_address(), pool_tsl_units});
+    spec.allocations.push_back({L::network_pool_address(), pool_tsl_units});
+    for (const auto& h : households_) spec.allocations.push_back({address_of(h.key), household_tsl_units});
+    for (const auto& v : vehicles_) spec.allocations.push_back({address_of(v.key), vehicle_tsl_units});
+    spec.allocations.push_back({address_of(station_account_), station_tsl_units});
+    spec.treasury = address_of(treasury_);
+    auto built = sim::community_genesis(spec);
+    if (!built) return fail(4, "genesis: " + built.error().message);
+    genesis_ = std::move(*built);
+    genesis_.network = crypto::network::regtest;
+    // Every account of this community (nothing else can hold tokens here), treasury last.
+    for (const auto& a : genesis_.allocations) watched_.push_back(a.account);
     auto created = L::ledger::create(genesis_);  // checks the genesis before any node sees it
     if (!created) return fail(4, "genesis: " + created.error().message);
     bmax_wh_ = created->bmax_wh();
@@ -407,27 +407,16 @@ class demo {
     for (auto& n : nodes_) {
       std::vector<std::string> args{o_.node_bin, "start", "--config", n.config};
       if (n.http_port != 0) args.insert(args.end(), {"--http-listen", "127.0.0.1:" + std::to_string(n.http_port)});
-      const std::string log = o_.dir + "/" + n.name + ".log";
-      const pid_t parent = ::getpid();
-      const pid_t pid = ::fork();
-      if (pid == 0) {
-        ::setpgid(0, 0);                       // Ctrl-C in the terminal reaches the driver only
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);    // never outlive the driver
-        if (::getppid() != parent) ::_exit(1);
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        // Sanitizer builds only (no effect otherwise): a node can report a known shutdown leak of a
-        // CAF actor under LeakSanitizer (tests/node/cluster_fixture.hpp); its exit code must stay
-        // the documented 0.
-        const char* asan = ::getenv("ASAN_OPTIONS");  // later flags win
-        ::setenv("ASAN_OPTIONS", (std::string(asan ? asan : "") + (asan ? ":" : "") + "detect_leaks=0").c_str(), 1);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-      }
+      tools::spawn_options spawn;
+      spawn.log_path = o_.dir + "/" + n.name + ".log";
+      spawn.own_process_group = true;         // Ctrl-C in the terminal reaches the driver only
+      spawn.parent_death_signal = SIGTERM;    // never outlive the driver
+      // Sanitizer builds only (no effect otherwise): a node can report a known shutdown leak of a
+      // CAF actor under LeakSanitizer (tests/node/cluster_fixture.hpp); its exit code must stay
+      // the documented 0.
+      const char* asan = ::getenv("ASAN_OPTIONS");  // later flags win
+      spawn.env = {"ASAN_OPTIONS=" + std::string(asan ? asan : "") + (asan ? ":" : "") + "detect_leaks=0"};
+      const pid_t pid = tools::spawn_process(args, spawn);
       if (pid < 0) return fail(4, "fork failed");
       n.pid = pid;
     }
@@ -439,8 +428,7 @@ class demo {
     const auto deadline = clock_type::now() + limits::leader_wait;
     while (clock_type::now() < deadline && !g_stop) {
       for (std::size_t i = 0; i < nodes_.size(); ++i) {
-        int status = 0;
-        if (::waitpid(nodes_[i].pid, &status, WNOHANG) == nodes_[i].pid) {
+        if (tools::wait_exit(nodes_[i].pid, 0ms)) {
           nodes_[i].pid = -1;
           return fail(4, nodes_[i].name + " exited at start (see " + o_.dir + "/" + nodes_[i].name + ".log)");
         }
@@ -912,22 +900,12 @@ class demo {
                                   "-rpcallowip=127.0.0.1", "-rpcport=" + std::to_string(c.rpc_port),
                                   "-port=" + std::to_string(c.p2p_port), "-listen=0", "-dnsseed=0", "-disablewallet",
                                   "-printtoconsole=0", "-minrelaytxfee=0.004", "-dustrelayfee=0.004"};
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
+    tools::spawn_options spawn;
+    spawn.log_path = o_.dir + "/litecoind.log";
+    spawn.own_process_group = true;
+    spawn.parent_death_signal = SIGKILL;  // never outlive the driver
+    const pid_t pid = tools::spawn_process(args, spawn);
     if (pid < 0) return fail(4, "fork failed");
-    if (pid == 0) {
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the driver
-      if (::getppid() != parent) ::_exit(1);
-      const int fd = ::open((o_.dir + "/litecoind.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
     c.pid = pid;
     qtum::rpc_config rc;
     rc.port = c.rpc_port;
@@ -967,16 +945,7 @@ class demo {
     qtum::rpc_config rc = chain_->rpc->config();
     rc.attempts_max = 1;
     (void)qtum::rpc_client(rc).call("stop");
-    const auto deadline = clock_type::now() + limits::chain_stop_wait;
-    int status = 0;
-    while (::waitpid(chain_->pid, &status, WNOHANG) != chain_->pid) {
-      if (clock_type::now() > deadline) {
-        ::kill(chain_->pid, SIGKILL);
-        ::waitpid(chain_->pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
+    if (!tools::wait_exit(chain_->pid, limits::chain_stop_wait)) (void)tools::kill_and_wait(chain_->pid, SIGKILL);
     chain_->pid = -1;
   }
 
@@ -1041,21 +1010,15 @@ class demo {
       if (n.pid > 0) ::kill(n.pid, SIGTERM);
     const auto deadline = clock_type::now() + limits::stop_wait;
     for (auto& n : nodes_) {
-      while (n.pid > 0) {
-        int status = 0;
-        const pid_t r = ::waitpid(n.pid, &status, WNOHANG);
-        if (r == n.pid) {
-          n.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-          n.pid = -1;
-        } else if (clock_type::now() > deadline) {
-          ::kill(n.pid, SIGKILL);
-          ::waitpid(n.pid, &status, 0);
-          n.exit_status = 137;
-          n.pid = -1;
-        } else {
-          std::this_thread::sleep_for(20ms);
-        }
+      if (n.pid <= 0) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+      if (const auto status = tools::wait_exit(n.pid, std::max(left, 0ms))) {
+        n.exit_status = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+      } else {
+        (void)tools::kill_and_wait(n.pid, SIGKILL);
+        n.exit_status = 137;
       }
+      n.pid = -1;
     }
   }
 

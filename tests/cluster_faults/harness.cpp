@@ -27,11 +27,10 @@
 #include "crypto/hash.hpp"
 #include "ledger/commands.hpp"
 #include "tests/consensus_sim/linearizability.hpp"
+#include "tools/child_process.hpp"
 #include "tools/command_json.hpp"
 #include "tools/key_file.hpp"
 #include "tools/load.hpp"
-
-extern char** environ;
 
 namespace energo::faults {
 namespace {
@@ -450,8 +449,7 @@ run::~run() {
 void run::teardown() {
   for (auto& n : nodes_) {
     if (n.pid > 0) {
-      ::kill(n.pid, SIGKILL);
-      ::waitpid(n.pid, nullptr, 0);
+      (void)tools::kill_and_wait(n.pid, SIGKILL);
       n.pid = -1;
       n.state = proc_state::down;
     }
@@ -608,34 +606,15 @@ void run::start(int i) {
     args.push_back("--log-level");
     args.push_back(level);
   }
-  // Everything the child needs is built before fork: client threads run meanwhile, so the
-  // child may only make async-signal-safe calls.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "ASAN_OPTIONS=", 13) != 0) env_strings.emplace_back(*e);
-  }
+  // Client threads run meanwhile: spawn_process prepares everything before fork.
+  tools::spawn_options o;
+  o.log_path = root_ + "/" + n.name + ".log";
   // Leaks are checked at a node's clean exit too (tests/node/cluster_fixture.hpp).
-  env_strings.emplace_back("ASAN_OPTIONS=detect_leaks=1:abort_on_error=1");
-  env_strings.emplace_back("ENERGO_TEST_CLOCK_OFFSET_FILE=" + n.dir + ".clock_offset_ms");
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const std::string log = root_ + "/" + n.name + ".log";
+  o.env = {"ASAN_OPTIONS=detect_leaks=1:abort_on_error=1", "ENERGO_TEST_CLOCK_OFFSET_FILE=" + n.dir + ".clock_offset_ms"};
   const std::string ns_path = ns_ ? "/var/run/netns/" + ns_->name(i) : std::string();
-  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  const int ns_fd = ns_ ? ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) ::_exit(126);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  if (log_fd >= 0) ::close(log_fd);
-  if (ns_fd >= 0) ::close(ns_fd);
+  o.netns_fd = ns_ ? ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+  const pid_t pid = tools::spawn_process(args, o);
+  if (o.netns_fd >= 0) ::close(o.netns_fd);
   n.pid = pid;
   n.state = proc_state::running;
   ++n.starts;
@@ -654,8 +633,7 @@ void run::signal_node(int i, int sig) {
 void run::kill_node(int i) {
   auto& n = nodes_[static_cast<std::size_t>(i)];
   if (n.pid <= 0) return;
-  ::kill(n.pid, SIGKILL);
-  ::waitpid(n.pid, nullptr, 0);
+  (void)tools::kill_and_wait(n.pid, SIGKILL);
   n.pid = -1;
   n.state = proc_state::down;
   std::lock_guard lock(pids_mutex_);
@@ -963,8 +941,9 @@ void run::reap() {
   for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
     auto& n = nodes_[static_cast<std::size_t>(i)];
     if (n.pid <= 0) continue;
-    int st = 0;
-    if (::waitpid(n.pid, &st, WNOHANG) != n.pid) continue;
+    const auto exited = tools::wait_exit(n.pid, 0ms);
+    if (!exited) continue;
+    const int st = *exited;
     n.pid = -1;
     n.state = proc_state::down;
     {
@@ -980,20 +959,13 @@ void run::reap() {
 // Waits for node i to exit: its wait status, or -1 if it still runs after `bound`.
 int run::wait_exit(int i, std::chrono::milliseconds bound) {
   auto& n = nodes_[static_cast<std::size_t>(i)];
-  const auto deadline = clock_type::now() + bound;
-  while (n.pid > 0) {
-    int st = 0;
-    if (::waitpid(n.pid, &st, WNOHANG) == n.pid) {
-      n.pid = -1;
-      n.state = proc_state::down;
-      std::lock_guard lock(pids_mutex_);
-      pids_[static_cast<std::size_t>(i)] = -1;
-      return st;
-    }
-    if (clock_type::now() >= deadline) return -1;
-    std::this_thread::sleep_for(20ms);
-  }
-  return -1;
+  const auto st = tools::wait_exit(n.pid, bound);
+  if (!st) return -1;
+  n.pid = -1;
+  n.state = proc_state::down;
+  std::lock_guard lock(pids_mutex_);
+  pids_[static_cast<std::size_t>(i)] = -1;
+  return *st;
 }
 
 std::string run::member_endpoints() {

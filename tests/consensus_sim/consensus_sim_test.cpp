@@ -24,19 +24,51 @@ constexpr uint64_t seeds_per_other_size = sanitized_build ? 56 : 560;
 
 constexpr sim_time default_steps = 3000;
 
-TEST(raft_sim_random, three_nodes_part_1) { run_seed_range(3, 1, seeds_per_case, default_steps); }
-TEST(raft_sim_random, three_nodes_part_2) { run_seed_range(3, 100'001, seeds_per_case, default_steps); }
-TEST(raft_sim_random, three_nodes_part_3) { run_seed_range(3, 200'001, seeds_per_case, default_steps); }
-TEST(raft_sim_random, three_nodes_part_4) { run_seed_range(3, 300'001, seeds_per_case, default_steps); }
-TEST(raft_sim_random, five_nodes_part_1) { run_seed_range(5, 1'000'001, seeds_per_case, default_steps); }
-TEST(raft_sim_random, five_nodes_part_2) { run_seed_range(5, 1'100'001, seeds_per_case, default_steps); }
-TEST(raft_sim_random, five_nodes_part_3) { run_seed_range(5, 1'200'001, seeds_per_case, default_steps); }
-TEST(raft_sim_random, five_nodes_part_4) { run_seed_range(5, 1'300'001, seeds_per_case, default_steps); }
-TEST(raft_sim_random, one_node) { run_seed_range(1, 2'000'001, seeds_per_other_size, default_steps); }
-TEST(raft_sim_random, two_nodes) { run_seed_range(2, 3'000'001, seeds_per_other_size, default_steps); }
-TEST(raft_sim_random, four_nodes) { run_seed_range(4, 4'000'001, seeds_per_other_size, default_steps); }
-TEST(raft_sim_random, six_nodes) { run_seed_range(6, 6'000'001, seeds_per_other_size, default_steps); }
-TEST(raft_sim_random, seven_nodes) { run_seed_range(7, 7'000'001, seeds_per_other_size, default_steps); }
+// The sweep: one test raft_sim_random.<name> per row, running `seeds` seeds from `first_seed`.
+// The seed ranges never overlap, so every seed runs once per CI run.
+struct sweep_case {
+  const char* name;
+  size_t nodes;
+  uint64_t first_seed;
+  uint64_t seeds;
+};
+constexpr sweep_case sweep_cases[] = {
+    {"three_nodes_part_1", 3, 1, seeds_per_case},
+    {"three_nodes_part_2", 3, 100'001, seeds_per_case},
+    {"three_nodes_part_3", 3, 200'001, seeds_per_case},
+    {"three_nodes_part_4", 3, 300'001, seeds_per_case},
+    {"five_nodes_part_1", 5, 1'000'001, seeds_per_case},
+    {"five_nodes_part_2", 5, 1'100'001, seeds_per_case},
+    {"five_nodes_part_3", 5, 1'200'001, seeds_per_case},
+    {"five_nodes_part_4", 5, 1'300'001, seeds_per_case},
+    {"one_node", 1, 2'000'001, seeds_per_other_size},
+    {"two_nodes", 2, 3'000'001, seeds_per_other_size},
+    {"four_nodes", 4, 4'000'001, seeds_per_other_size},
+    {"six_nodes", 6, 6'000'001, seeds_per_other_size},
+    {"seven_nodes", 7, 7'000'001, seeds_per_other_size},
+};
+constexpr uint64_t sweep_seeds_total() {
+  uint64_t total = 0;
+  for (const auto& c : sweep_cases) total += c.seeds;
+  return total;
+}
+static_assert(sanitized_build || sweep_seeds_total() >= 10'000, "CI's release run sweeps at least 10,000 seeds");
+
+class sweep_test : public ::testing::Test {
+ public:
+  explicit sweep_test(const sweep_case& c) : case_(c) {}
+  void TestBody() override { run_seed_range(case_.nodes, case_.first_seed, case_.seeds, default_steps); }
+
+ private:
+  sweep_case case_;
+};
+[[maybe_unused]] const bool sweep_registered = [] {
+  for (const auto& c : sweep_cases) {
+    ::testing::RegisterTest("raft_sim_random", c.name, nullptr, nullptr, __FILE__, __LINE__,
+                            [c]() -> ::testing::Test* { return new sweep_test(c); });
+  }
+  return true;
+}();
 
 // --- the simulator itself -------------------------------------------------------------------------
 
@@ -193,47 +225,30 @@ TEST(raft_sim_scenario, flapping_one_way_partitions) {
 // applied_index() before the application got it. The simulator now always requires
 // applied_index() to equal the application's applied index after every advance().
 TEST(raft_sim_regression, seed_1245_applied_index_counts_uninstalled_snapshot) {
-  sim_options o;
-  o.seed = 1245;
-  o.nodes = 3;
-  o.steps = 4000;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  expect_passes(seed_options(1245, 3, 4000));
 }
 
 // raft_bugs.md #2 (fixed): restart() got no snapshot data, so a restarted leader could not bring a
 // follower that is behind its first log index up to date (liveness). Now the core asks for the
 // data (ready::snapshot_data_wanted); every restart here passes the snapshot's meta only.
 TEST(raft_sim_regression, seed_407_restarted_leader_cannot_send_snapshot) {
-  sim_options o;
-  o.seed = 407;
-  o.nodes = 3;
-  o.steps = 4000;
+  sim_options o = seed_options(407, 3, 4000);
   o.restart_snapshot = restart_snapshot_mode::meta_only;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  expect_passes(o);
 }
 
 // raft_bugs.md #4 (fixed) as found by the long sweeps: a node that is not a voter in its own
 // configuration (a learner, or a voter holding its own removal) kept its leader lease forever and
 // ignored the (pre-)votes the cluster needed, so no leader was elected after the faults healed.
 TEST(raft_sim_regression, seed_60000059_non_voter_lease_blocks_election) {
-  sim_options o;
-  o.seed = 60000059;
-  o.nodes = 3;
-  o.steps = 8000;
+  sim_options o = seed_options(60000059, 3, 8000);
   o.clients = 6;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  expect_passes(o);
 }
 TEST(raft_sim_regression, seed_80004725_self_removed_voter_lease_blocks_election) {
-  sim_options o;
-  o.seed = 80004725;
-  o.nodes = 3;
-  o.steps = 4000;
+  sim_options o = seed_options(80004725, 3, 4000);
   o.clients = 1;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  expect_passes(o);
 }
 
 // raft_bugs.md #4 (first found as seed 100982): a promoted learner is cut off before it learns of
@@ -308,12 +323,7 @@ TEST(raft_sim_regression, seed_93004072_bootstrap_lost_in_crash_before_first_rea
 // The simulated application now persists its state + applied index and restarts the core with
 // config::applied; it fails a run on any entry at or below its durable applied index.
 TEST(raft_sim_regression, seed_4_restart_without_applied_index_applies_twice) {
-  sim_options o;
-  o.seed = 4;
-  o.nodes = 3;
-  o.steps = 4000;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  const sim_result r = expect_passes(seed_options(4, 3, 4000));
   EXPECT_GT(r.stats.restarts, 0u);
 }
 
@@ -322,12 +332,7 @@ TEST(raft_sim_regression, seed_4_restart_without_applied_index_applies_twice) {
 // bytes (max_inflight_bytes) but not by count was never unjammed by heartbeat responses, so a
 // lost ack left the learner behind forever (liveness).
 TEST(raft_sim_regression, seed_3_byte_full_append_window_never_unjammed) {
-  sim_options o;
-  o.seed = 3;
-  o.nodes = 3;
-  o.steps = 3000;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  expect_passes(seed_options(3, 3, 3000));
 }
 
 
@@ -336,12 +341,7 @@ TEST(raft_sim_regression, seed_3_byte_full_append_window_never_unjammed) {
 // sessions (small session limits) and, with unknown sessions applied, its history is not
 // linearizable (an add counted twice); consensus/session.cpp now rejects such requests.
 TEST(raft_sim_regression, seed_1363_late_duplicate_of_evicted_session_applied_twice) {
-  sim_options o;
-  o.seed = 1363;
-  o.nodes = 3;
-  o.steps = 3000;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  expect_passes(seed_options(1363, 3, 3000));
 }
 
 // --- issue 11 §2: corrupted messages, removed nodes that live on, disk faults, uncapped runs ------
@@ -351,13 +351,9 @@ TEST(raft_sim_regression, seed_1363_late_duplicate_of_evicted_session_applied_tw
 // (invariant "match beyond log"). The leader now ignores such acks (raft_untrusted_input.*).
 // `raft_sim --seed 2 --nodes 3 --steps 3000 --corrupt-messages` failed at t=114ms.
 TEST(raft_sim_regression, seed_2_corrupted_ack_beyond_the_leaders_log) {
-  sim_options o;
-  o.seed = 2;
-  o.nodes = 3;
-  o.steps = 3000;
+  sim_options o = seed_options(2, 3, 3000);
   o.corrupt_messages = fault_mode::always;
-  const sim_result r = simulation(o).run();
-  EXPECT_TRUE(r.ok) << r.failure;
+  const sim_result r = expect_passes(o);
   EXPECT_GT(r.stats.corrupt_decoded, 0u);
 }
 

@@ -33,6 +33,21 @@ inline bool known_core_bug_seed(size_t nodes, uint64_t seed, sim_time steps) {
   return false;  // none at the moment (bug #4's seed no longer reproduces after a simulator change)
 }
 
+// A named regression seed: the plain options (no by-seed faults) for (seed, nodes, steps); the test
+// sets what else the seed needs, then expect_passes() runs it once.
+inline sim_options seed_options(uint64_t seed, size_t nodes, sim_time steps) {
+  sim_options o;
+  o.seed = seed;
+  o.nodes = nodes;
+  o.steps = steps;
+  return o;
+}
+inline sim_result expect_passes(const sim_options& o) {
+  const sim_result r = simulation(o).run();
+  EXPECT_TRUE(r.ok) << r.failure;
+  return r;
+}
+
 inline void run_seed_range(size_t nodes, uint64_t first_seed, uint64_t count, sim_time steps, bool ledger = false) {
   uint64_t skipped = 0;
   uint64_t ok = 0, budget = 0, commits = 0, leaders = 0, crashes = 0, snapshots = 0, config = 0, ops = 0;

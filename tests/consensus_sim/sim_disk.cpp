@@ -6,6 +6,7 @@
 
 #include "storage/codec.hpp"
 #include "storage/crc32c.hpp"
+#include "storage/log_recovery.hpp"
 
 namespace energo::sim {
 
@@ -156,35 +157,28 @@ store_recovery recover_store(const store_image& img) {
     snap.data = std::move(data);
     d.snap = std::move(snap);
   }
-  // The log: the store's recovery rules, every record through the codec.
-  uint64_t expected = compacted.index + 1;
-  uint64_t previous_term = compacted.term;
-  for (const auto& [key, value] : img.log) {
+  // The log: the store's own recovery rules (storage/log_recovery.hpp), every record through the codec.
+  const std::string where = "group " + std::to_string(g);
+  if (!img.log.empty()) {
     storage::group_id kg = 0;
-    storage::log_index index = 0;
-    if (!codec::decode_log_key(key, kg, index) || kg != g) return refuse("malformed log key");
-    if (index != expected) {
-      return refuse(expected == compacted.index + 1
-                        ? "log starts at index " + std::to_string(index) + " but the compacted index is " +
-                              std::to_string(compacted.index)
-                        : "log gap, expected index " + std::to_string(expected) + " found " + std::to_string(index));
-    }
-    auto record = codec::decode_log_value(key, value);
+    storage::log_index first = 0;
+    if (!codec::decode_log_key(img.log.begin()->first, kg, first) || kg != g) return refuse(where + ": malformed log key");
+    if (auto r = storage::check_log_start(where, first, compacted.index); !r) return refuse(r.error().message);
+  }
+  storage::log_verifier verify(g, compacted.index + 1, compacted.term, where);
+  for (const auto& [key, value] : img.log) {
+    auto record = verify.next(key, value);
     if (!record) return refuse(record.error().message);
-    if (record->term < previous_term) return refuse("term decreases at index " + std::to_string(index));
+    // Beyond the store (which does not interpret the type byte): the core knows only these types.
     if (record->type > static_cast<uint8_t>(consensus::entry_type::noop))
-      return refuse("unknown entry type at index " + std::to_string(index));
-    previous_term = record->term;
-    ++expected;
+      return refuse("unknown entry type at index " + std::to_string(record->index));
     d.log.push_back({record->term, record->index, static_cast<consensus::entry_type>(record->type),
                      std::move(record->payload)});
   }
   if (d.snapshot_index() != compacted.index)
     return refuse("snapshot at " + std::to_string(d.snapshot_index()) + " but the compacted index is " +
                   std::to_string(compacted.index));
-  if (d.hard.commit > d.last_index())
-    return refuse("commit index " + std::to_string(d.hard.commit) + " is beyond the last log index " +
-                  std::to_string(d.last_index()) + ": committed entries lost");
+  if (auto r = storage::check_commit_within_log(where, d.hard.commit, d.last_index()); !r) return refuse(r.error().message);
   return store_recovery{std::move(d), {}};
 }
 

@@ -58,9 +58,10 @@ struct store_image {
 store_image encode_store(const durable_state& d);
 
 // Reads the image back the way node_store recovery and the restart recipe do: every record
-// through the codec (checksums), then the store's recovery rules (log starts right after the
-// compacted index, contiguous, terms non-decreasing, commit within the log; snapshot chunks
-// match the meta's size and checksum). Any failure is `error` (the replica refuses to start).
+// through the codec (checksums), the log through the store's own recovery rules
+// (storage/log_recovery.hpp: starts right after the compacted index, contiguous, terms
+// non-decreasing, commit within the log); snapshot chunks match the meta's size and checksum.
+// Any failure is `error` (the replica refuses to start).
 struct store_recovery {
   std::optional<durable_state> state;
   std::string error;

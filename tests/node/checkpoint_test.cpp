@@ -120,6 +120,40 @@ class checkpoint_fixture : public cluster_fixture {
     return done();
   }
 
+  // The anchor in flight at `n` once the Qtum node's mempool holds it (checked without mining),
+  // with `n`'s checkpoint list at that moment.
+  struct anchor_in_flight {
+    std::string txid;
+    uint64_t index = 0;
+    json list;
+  };
+  std::optional<anchor_in_flight> wait_anchor_in_mempool(const node_proc& n) {
+    std::optional<json> j;
+    const bool seen = mine_until([&] {
+      j = checkpoints(n);
+      if (!j || (*j)["in_flight"].is_null()) return false;
+      auto pool = rpc_->call("getrawmempool").value();
+      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
+    }, 0ms);
+    if (!seen) return std::nullopt;
+    return anchor_in_flight{(*j)["in_flight"]["txid"].get<std::string>(), (*j)["in_flight"]["index"].get<uint64_t>(), *j};
+  }
+
+  // Mines until `n`'s newest recorded anchor is at `index` or later (`after`: later only); `n`'s
+  // checkpoint list then, or nullopt (a failure showing its last answer) when the bound passed.
+  std::optional<json> wait_recorded(const node_proc& n, uint64_t index, bool after = false) {
+    std::optional<json> k;
+    const bool reached = mine_until([&] {
+      k = checkpoints(n);
+      if (!k || k->at("anchors").empty()) return false;
+      const auto newest = k->at("anchors").back()["index"].get<uint64_t>();
+      return after ? newest > index : newest >= index;
+    });
+    if (reached) return k;
+    ADD_FAILURE() << "no anchor recorded up to index " << index << ": " << (k ? k->dump() : "no answer");
+    return std::nullopt;
+  }
+
   // Every Energo anchor of this cluster on the active chain: log index -> txids.
   std::map<uint64_t, std::vector<std::string>> anchors_on_chain() {
     std::map<uint64_t, std::vector<std::string>> out;
@@ -140,16 +174,6 @@ class checkpoint_fixture : public cluster_fixture {
     return out;
   }
 
-  // energoctl with its exit code and output.
-  std::pair<int, std::string> ctl(const std::string& args) {
-    const std::string out_file = root_ + "/ctl.out";
-    const std::string cmd = std::string(ENERGOCTL_BIN) + " " + args + " > " + out_file + " 2>&1";
-    const int st = std::system(cmd.c_str());
-    std::ifstream in(out_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, ss.str()};
-  }
   std::string endpoints() const {
     std::string e;
     for (const auto& n : nodes_) e += (e.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(n.client_port);
@@ -173,6 +197,13 @@ class checkpoint_fixture : public cluster_fixture {
   std::string qaddress_, other_address_, cluster_id_;
   std::vector<uint16_t> http_ports_;
 };
+
+// The recorded anchor of `index` in a checkpoint list, or nullptr.
+const json* record_of(const json& list, uint64_t index) {
+  for (const auto& a : list.at("anchors"))
+    if (a["index"].get<uint64_t>() == index) return &a;
+  return nullptr;
+}
 
 std::string service_field(const json& j, const char* field) {
   if (j["service"].is_null()) return "";
@@ -299,17 +330,12 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
   // 4. A real reorg: the block holding the anchor in flight leaves the chain; the node sees it,
   //    sends the same transaction again, and records it on the new branch.
   {
-    std::optional<json> j;
-    ASSERT_TRUE(mine_until([&] {
-      j = checkpoints(n);
-      if (!j || (*j)["in_flight"].is_null()) return false;
-      auto pool = rpc_->call("getrawmempool").value();
-      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
-    }, 0ms)) << "no anchor in the mempool";
-    const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
-    const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+    const auto sent = wait_anchor_in_mempool(n);
+    ASSERT_TRUE(sent) << "no anchor in the mempool";
+    const std::string txid = sent->txid;
+    const uint64_t index = sent->index;
     const std::string block = chain::mine(*rpc_, 1, other_address_).at(0);  // holds the anchor
-    const uint64_t reorgs_before = std::stoull(service_field(*j, "reorgs_seen"));
+    const uint64_t reorgs_before = std::stoull(service_field(sent->list, "reorgs_seen"));
     // The node's tracker has connected that block (its chain height reached it) before the reorg.
     const uint64_t block_height = rpc_->get_block_count().value();
     ASSERT_TRUE(mine_until([&] {
@@ -323,14 +349,9 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
       auto k = checkpoints(n);
       return k && std::stoull(service_field(*k, "reorgs_seen")) > reorgs_before;
     }, 0ms, 10s)) << "the reorg was not seen";
-    std::optional<json> after;
-    ASSERT_TRUE(mine_until([&] {
-      after = checkpoints(n);
-      return after && !after->at("anchors").empty() && after->at("anchors").back()["index"].get<uint64_t>() >= index;
-    }));
-    const json* rec = nullptr;
-    for (const auto& a : (*after)["anchors"])
-      if (a["index"].get<uint64_t>() == index) rec = &a;
+    const auto after = wait_recorded(n, index);
+    ASSERT_TRUE(after);
+    const json* rec = record_of(*after, index);
     ASSERT_NE(rec, nullptr);
     EXPECT_EQ((*rec)["txid"].get<std::string>(), txid) << "the same transaction, not a new anchor";
     EXPECT_NE((*rec)["block_hash"].get<std::string>(), block) << "recorded in the block that left the chain";
@@ -346,15 +367,10 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
   //    anchor is gone: the service notices at the next block, sends the same transaction again,
   //    and it is recorded; the alert clears.
   {
-    std::optional<json> j;
-    ASSERT_TRUE(mine_until([&] {
-      j = checkpoints(n);
-      if (!j || (*j)["in_flight"].is_null()) return false;
-      auto pool = rpc_->call("getrawmempool").value();
-      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
-    }, 0ms)) << "no anchor in the mempool";
-    const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
-    const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+    const auto sent = wait_anchor_in_mempool(n);
+    ASSERT_TRUE(sent) << "no anchor in the mempool";
+    const std::string txid = sent->txid;
+    const uint64_t index = sent->index;
     lite_->stop();
     std::optional<prom_page> p;
     ASSERT_TRUE(mine_until([&] {
@@ -367,14 +383,9 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
     rpc_ = std::make_unique<qtum::rpc_client>(lite_->config());
     ASSERT_TRUE(rpc_->get_block_count());
     ASSERT_TRUE(rpc_->call("getrawmempool").value().empty()) << "the restarted node kept its mempool: nothing was dropped";
-    std::optional<json> k;
-    ASSERT_TRUE(mine_until([&] {
-      k = checkpoints(n);
-      return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() >= index;
-    })) << (k ? k->dump() : "");
-    const json* rec = nullptr;
-    for (const auto& a : k->at("anchors"))
-      if (a["index"].get<uint64_t>() == index) rec = &a;
+    const auto k = wait_recorded(n, index);
+    ASSERT_TRUE(k);
+    const json* rec = record_of(*k, index);
     ASSERT_NE(rec, nullptr) << k->dump();
     EXPECT_EQ((*rec)["txid"].get<std::string>(), txid) << "the dropped anchor was replaced instead of sent again";
     p = metrics(n);
@@ -388,15 +399,10 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
   //     replaces the anchor: same index, the node's minimum rate, spending the same input (so the
   //     two conflict); the replacement is recorded and the index is on chain once (step 6).
   {
-    std::optional<json> j;
-    ASSERT_TRUE(mine_until([&] {
-      j = checkpoints(n);
-      if (!j || (*j)["in_flight"].is_null()) return false;
-      auto pool = rpc_->call("getrawmempool").value();
-      return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
-    }, 0ms)) << "no anchor in the mempool";
-    const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
-    const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+    const auto sent = wait_anchor_in_mempool(n);
+    ASSERT_TRUE(sent) << "no anchor in the mempool";
+    const std::string txid = sent->txid;
+    const uint64_t index = sent->index;
     const json original = rpc_->call("getrawtransaction", json::array({txid, true})).value();  // in the mempool: no txindex needed
     const int64_t original_fee_sat =
         std::llround(rpc_->call("getmempoolentry", json::array({txid})).value()["fees"]["base"].get<double>() * 1e8);
@@ -405,14 +411,9 @@ TEST_F(checkpoint_fixture, anchors_confirm_verify_prove_survive_reorg_and_rpc_re
     rpc_ = std::make_unique<qtum::rpc_client>(lite_->config());
     const auto info = rpc_->call("getmempoolinfo").value();
     ASSERT_EQ(info["minrelaytxfee"].get<double>(), 0.008) << info.dump();
-    std::optional<json> k;
-    ASSERT_TRUE(mine_until([&] {
-      k = checkpoints(n);
-      return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() >= index;
-    })) << (k ? k->dump() : "");
-    const json* rec = nullptr;
-    for (const auto& a : k->at("anchors"))
-      if (a["index"].get<uint64_t>() == index) rec = &a;
+    const auto k = wait_recorded(n, index);
+    ASSERT_TRUE(k);
+    const json* rec = record_of(*k, index);
     ASSERT_NE(rec, nullptr) << k->dump();
     EXPECT_NE((*rec)["txid"].get<std::string>(), txid) << "recorded without a replacement?";
     // It spends the original's input, and pays at least the node's new minimum (800,000 sat/kvB).
@@ -465,15 +466,10 @@ TEST_F(checkpoint_fixture, leader_killed_mid_anchor_new_leader_resumes_without_a
   ASSERT_TRUE(leader);
   learn_cluster_id();
   node_proc* old_leader = by_id(*leader);
-  std::optional<json> j;
-  ASSERT_TRUE(mine_until([&] {
-    j = checkpoints(*old_leader);
-    if (!j || j->at("in_flight").is_null()) return false;
-    auto pool = rpc_->call("getrawmempool").value();
-    return std::find(pool.begin(), pool.end(), (*j)["in_flight"]["txid"]) != pool.end();
-  }, 0ms)) << "no anchor sent";
-  const std::string txid = (*j)["in_flight"]["txid"].get<std::string>();
-  const uint64_t index = (*j)["in_flight"]["index"].get<uint64_t>();
+  const auto sent = wait_anchor_in_mempool(*old_leader);
+  ASSERT_TRUE(sent) << "no anchor sent";
+  const std::string txid = sent->txid;
+  const uint64_t index = sent->index;
   // Leader-only: the followers' services marked, built and sent nothing; the leader did.
   for (const auto& n : nodes_) {
     const auto p = metrics(n);
@@ -491,18 +487,11 @@ TEST_F(checkpoint_fixture, leader_killed_mid_anchor_new_leader_resumes_without_a
   auto new_leader = wait_leader(live, 20s, old_leader->id);
   ASSERT_TRUE(new_leader);
   node_proc* nl = by_id(*new_leader);
-  std::optional<json> k;
-  ASSERT_TRUE(mine_until([&] {
-    k = checkpoints(*nl);
-    return k && !k->at("anchors").empty() && k->at("anchors").back()["index"].get<uint64_t>() > index;
-  })) << (k ? k->dump() : "");
-  bool found = false;
-  for (const auto& a : k->at("anchors")) {
-    if (a["index"].get<uint64_t>() != index) continue;
-    found = true;
-    EXPECT_EQ(a["txid"].get<std::string>(), txid) << "the new leader anchored the index again";
-  }
-  EXPECT_TRUE(found) << "the anchor in flight was never recorded";
+  const auto k = wait_recorded(*nl, index, /*after=*/true);
+  ASSERT_TRUE(k);
+  const json* rec = record_of(*k, index);
+  ASSERT_NE(rec, nullptr) << "the anchor in flight was never recorded";
+  EXPECT_EQ((*rec)["txid"].get<std::string>(), txid) << "the new leader anchored the index again";
   EXPECT_GE(std::stoull(service_field(*k, "rebroadcasts")), 1u) << "the new leader did not resume the intent";
   // Every replica holds the same records (checked against its own roots when applied).
   for (const auto* n : live) {

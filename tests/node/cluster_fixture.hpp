@@ -25,6 +25,7 @@
 #include "crypto/hash.hpp"
 #include "ledger/commands.hpp"
 #include "net/client_conn.hpp"
+#include "tools/child_process.hpp"
 #include "tools/command_json.hpp"
 #include "tools/key_file.hpp"
 
@@ -89,6 +90,18 @@ bool wait_until(Pred pred, std::chrono::milliseconds bound) {
   return false;
 }
 
+// Under ASan the daemons check for leaks at a clean exit too: a leak aborts the process, and the
+// tests that stop a node with SIGTERM require exit 0.
+inline const std::string node_asan_options = "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1";
+
+// An energo-node (or energoctl) process with stdout and stderr appended to `log`.
+inline pid_t spawn_node(const std::vector<std::string>& args, const std::string& log) {
+  tools::spawn_options o;
+  o.log_path = log;
+  o.env = {node_asan_options};
+  return tools::spawn_process(args, o);
+}
+
 struct node_proc {
   std::string name;
   std::string dir;
@@ -145,35 +158,22 @@ class cluster_fixture : public ::testing::Test {
     return a;
   }
 
-  pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      // Under ASan the daemons check for leaks at a clean exit too: a leak aborts the process,
-      // and the tests that stop a node with SIGTERM require exit 0.
-      ::setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1", 1);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    return pid;
-  }
-
   void start(node_proc& n) {
-    n.pid = spawn(start_args(n), root_ + "/" + n.name + ".log");
+    n.pid = spawn_node(start_args(n), root_ + "/" + n.name + ".log");
     ++n.starts;
   }
 
   void stop(node_proc& n, int sig) {
     if (n.pid <= 0) return;
-    ::kill(n.pid, sig);
-    int status = 0;
-    ::waitpid(n.pid, &status, 0);
+    (void)tools::kill_and_wait(n.pid, sig);
     n.pid = -1;
+  }
+
+  // Waits for the node to exit by itself: its wait status, or nothing after `bound`.
+  std::optional<int> wait_exit(node_proc& n, std::chrono::milliseconds bound) {
+    auto st = tools::wait_exit(n.pid, bound);
+    if (st) n.pid = -1;
+    return st;
   }
 
   std::optional<net::client_response> ask(const node_proc& n, net::client_request req, std::chrono::milliseconds t = 3000ms) {

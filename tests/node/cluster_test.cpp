@@ -25,7 +25,7 @@ TEST_F(cluster_fixture, KillLeaderNoAcknowledgedCommandLostRestartCatchesUpFromS
     auto args = start_args(*follower);
     args[7] = "127.0.0.1:" + std::to_string(free_port());  // --peer-listen
     args[9] = "127.0.0.1:" + std::to_string(free_port());  // --client-listen
-    const pid_t pid = spawn(args, root_ + "/second.log");
+    const pid_t pid = spawn_node(args, root_ + "/second.log");
     int st = 0;
     ::waitpid(pid, &st, 0);
     ASSERT_TRUE(WIFEXITED(st));
@@ -151,9 +151,7 @@ TEST_F(cluster_fixture, KillLeaderNoAcknowledgedCommandLostRestartCatchesUpFromS
 
   // SIGTERM: every node drains and exits 0.
   for (auto& n : nodes_) {
-    ::kill(n.pid, SIGTERM);
-    int st = 0;
-    ::waitpid(n.pid, &st, 0);
+    const int st = tools::kill_and_wait(n.pid, SIGTERM);
     n.pid = -1;
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << n.name << " status " << st;
   }

@@ -75,7 +75,7 @@ TEST_F(ctl_fixture, EveryVerbTableAndJsonWithRefusals) {
     auto args = start_args(nodes_[0]);
     for (auto& a : args)
       if (a == "127.0.0.1:" + std::to_string(nodes_[0].client_port)) a = "0.0.0.0:" + std::to_string(nodes_[0].client_port);
-    nodes_[0].pid = spawn(args, root_ + "/" + nodes_[0].name + ".log");
+    nodes_[0].pid = spawn_node(args, root_ + "/" + nodes_[0].name + ".log");
   }
   ASSERT_TRUE(wait_leader({&nodes_[0]}, 20s));
   const std::string genesis = fs::absolute("examples/community/genesis.json").string();

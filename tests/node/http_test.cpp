@@ -71,18 +71,7 @@ class http_test : public ::testing::Test {
                                         "--http-listen", "127.0.0.1:" + std::to_string(s.http_port),
                                         "--http-connections-max", std::to_string(http_connections_max),
                                         "--bootstrap", s.root + "/bootstrap.toml", "--tick-ms", "20", "--no-clock"};
-    s.n.pid = ::fork();
-    if (s.n.pid == 0) {
-      const int fd = ::open((s.root + "/h1.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1", 1);  // see cluster_fixture.hpp
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    s.n.pid = spawn_node(args, s.root + "/h1.log");
     // Ready = a leader (itself) and /readyz answers 200.
     const auto deadline = clock_type::now() + 20s;
     while (clock_type::now() < deadline) {
@@ -98,9 +87,7 @@ class http_test : public ::testing::Test {
   static void TearDownTestSuite() {
     auto& s = *node_;
     if (s.n.pid > 0) {
-      ::kill(s.n.pid, SIGTERM);
-      int st = 0;
-      ::waitpid(s.n.pid, &st, 0);
+      const int st = tools::kill_and_wait(s.n.pid, SIGTERM);
       // A clean stop with the gateway running (open streams included) exits 0.
       EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "log in " << s.root;
     }

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/client_conn.hpp"
+#include "tools/child_process.hpp"
 #include "tools/load.hpp"
 
 namespace {
@@ -119,10 +120,7 @@ class load_smoke : public ::testing::Test {
 
   void TearDown() override {
     for (auto& p : pid_) {
-      if (p > 0) {
-        ::kill(p, SIGKILL);
-        ::waitpid(p, nullptr, 0);
-      }
+      if (p > 0) (void)tools::kill_and_wait(p, SIGKILL);
     }
     if (!HasFailure()) fs::remove_all(root_);
     else std::fprintf(stderr, "load smoke: logs kept in %s\n", root_.c_str());
@@ -134,18 +132,10 @@ class load_smoke : public ::testing::Test {
                                           "--peer-listen", "127.0.0.1:" + std::to_string(peer_[i]),
                                           "--client-listen", "127.0.0.1:" + std::to_string(client_[i]),
                                           "--bootstrap", root_ + "/bootstrap.toml", "--tick-ms", "20"};
-      pid_[i] = ::fork();
-      if (pid_[i] == 0) {
-        const int fd = ::open((root_ + "/" + name_[i] + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1", 1);  // see cluster_fixture.hpp
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-      }
+      tools::spawn_options o;
+      o.log_path = root_ + "/" + name_[i] + ".log";
+      o.env = {"ASAN_OPTIONS=detect_leaks=1:abort_on_error=1"};  // see cluster_fixture.hpp
+      pid_[i] = tools::spawn_process(args, o);
     }
   }
 

@@ -324,9 +324,7 @@ TEST_F(membership_fixture, AddLearnerPromoteRemoveTransferRollingRestartAndRefus
     }
   });
   for (auto* n : live) {
-    ::kill(n->pid, SIGTERM);
-    int st = 0;
-    ::waitpid(n->pid, &st, 0);
+    const int st = tools::kill_and_wait(n->pid, SIGTERM);
     n->pid = -1;
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << n->name << " status " << st;
     start(*n);

@@ -55,14 +55,11 @@ TEST(operations, LogLevelChangesOnSighupAndJsonLinesStayValid) {
   const std::string config = root + "/node \"ops\".toml";
   write_config(config, dir, root + "/bootstrap.toml", peer, client, "warn");
   const std::string log = root + "/node.log";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 2);
-    ::setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1", 1);  // see cluster_fixture.hpp
-    ::execl(ENERGO_NODE_BIN, ENERGO_NODE_BIN, "start", "--config", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  tools::spawn_options o;
+  o.log_path = log;
+  o.stderr_only = true;  // the node logs to stderr (node/logging.cpp); stdout stays the test's
+  o.env = {node_asan_options};
+  const pid_t pid = tools::spawn_process({ENERGO_NODE_BIN, "start", "--config", config}, o);
   ASSERT_GT(pid, 0);
   auto status_ok = [&] {
     net::client_conn c;

@@ -60,21 +60,8 @@ class robustness_fixture : public cluster_fixture {
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {
       if (args[i] == "--snapshot-every") args[i + 1] = "100000";
     }
-    n.pid = spawn(args, root_ + "/" + n.name + ".log");
+    n.pid = spawn_node(args, root_ + "/" + n.name + ".log");
     ++n.starts;
-  }
-  // Waits for the process to exit by itself: its wait status, or nothing after `bound`.
-  std::optional<int> wait_exit(node_proc& n, std::chrono::milliseconds bound) {
-    const auto deadline = clock_type::now() + bound;
-    while (clock_type::now() < deadline) {
-      int st = 0;
-      if (::waitpid(n.pid, &st, WNOHANG) == n.pid) {
-        n.pid = -1;
-        return st;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return std::nullopt;
   }
   std::string log_of(const node_proc& n) { return slurp(root_ + "/" + n.name + ".log"); }
   std::optional<json> members(const node_proc& via) {
@@ -125,7 +112,7 @@ TEST_F(robustness_fixture, WrongClusterLostProposalSigtermFlushDemoteRemoveAndSt
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {
       if (args[i] == "--bootstrap") args[i + 1] = root_ + "/wrong.toml";
     }
-    wrong.pid = spawn(args, root_ + "/wrong.log");
+    wrong.pid = spawn_node(args, root_ + "/wrong.log");
     // Its dial of n1 fails in the Noise handshake: the cluster id is in the prologue, so n1's
     // answer does not decrypt on its side; it logs why and closes that link (and redials later).
     EXPECT_TRUE(wait_until([&] { return log_of(wrong).find("prologue_mismatch_or_tampered") != std::string::npos; }, 5000ms))
@@ -327,11 +314,7 @@ TEST_F(disk_fixture, FullDiskStopsTheNodeWithExitFive) {
       ++nonce;
       ++acknowledged_after_full;
     }
-    int s = 0;
-    if (::waitpid(node.pid, &s, WNOHANG) == node.pid) {
-      node.pid = -1;
-      st = s;
-    }
+    st = wait_exit(node, 0ms);
   }
   ASSERT_TRUE(st) << "the node kept running on a full disk (" << acknowledged_after_full << " transfers acknowledged)";
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == exit_storage) << describe(*st);
@@ -346,16 +329,7 @@ TEST_F(disk_fixture, FullDiskStopsTheNodeWithExitFive) {
   for (const char* config : {"reserve8.toml", "reserve0.toml"}) {
     node.extra_args = {"--config", root_ + "/" + config};
     start(node);
-    std::optional<int> again;
-    for (int i = 0; i < 500 && !again; ++i) {
-      int s = 0;
-      if (::waitpid(node.pid, &s, WNOHANG) == node.pid) {
-        node.pid = -1;
-        again = s;
-      } else {
-        std::this_thread::sleep_for(20ms);
-      }
-    }
+    const std::optional<int> again = wait_exit(node, 10s);
     ASSERT_TRUE(again) << "the node runs on a full disk (" << config << ")";
     EXPECT_TRUE(WIFEXITED(*again) && WEXITSTATUS(*again) == exit_storage) << config << ": " << describe(*again);
     const auto start_log = slurp(root_ + "/n1.log");

@@ -23,6 +23,7 @@
 
 #include "common/assert.hpp"
 #include "net/qtum/rpc_client.hpp"
+#include "tools/child_process.hpp"
 
 namespace energo::qtum::test_chain {
 
@@ -83,19 +84,11 @@ class litecoind_node {
                                   "-dustrelayfee=0.004",
                                   "-fallbackfee=0.004"};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
+    tools::spawn_options o;
+    o.log_path = "/dev/null";
+    o.parent_death_signal = SIGKILL;  // a crashed test leaves no node behind
+    pid_ = tools::spawn_process(args, o);
     ENERGO_ASSERT(pid_ >= 0, "fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no node behind
-      const int null_fd = ::open("/dev/null", O_RDWR);
-      ::dup2(null_fd, 1);
-      ::dup2(null_fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
   }
 
   void stop() {
@@ -103,15 +96,7 @@ class litecoind_node {
     rpc_config c = config();
     c.attempts_max = 1;
     rpc_client(c).call("stop").has_value();  // best effort; the wait below decides
-    for (int i = 0; i < 300; ++i) {  // 30 s
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
+    if (!tools::wait_exit(pid_, std::chrono::seconds(30))) (void)tools::kill_and_wait(pid_, SIGKILL);
     pid_ = -1;
   }
 

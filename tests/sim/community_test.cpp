@@ -64,6 +64,50 @@ TEST(community, same_seed_same_state_root_and_report) {
   EXPECT_NE(a.state_root_hex, one_day(6, 4).state_root_hex);
 }
 
+// The same run as before the genesis moved into community_genesis() (shared with energo-demo):
+// the state root of this seed, taken from energo-sim before that change.
+TEST(community, seed_5_keeps_its_state_root) {
+  EXPECT_EQ(one_day(5, 4).state_root_hex, "bd853cedd8ccaa0a0cd9337e6e0ac1f40679e4d8411aa0dd551813c0695a4cd2");
+}
+
+TEST(community, genesis_puts_the_rest_of_the_supply_on_the_treasury_and_refuses_more_than_it) {
+  community_genesis_spec spec;
+  spec.community_id = "c";
+  spec.genesis_time_ms = 1000;
+  spec.params = ledger::community_params{200, 150'000, 20'000, 0};
+  spec.admin.bytes.fill(0x0a);
+  ledger::account_address a{}, b{}, t{};
+  a.fill(1);
+  b.fill(2);
+  t.fill(3);
+  spec.allocations = {{a, 7}, {b, 5}};
+  spec.treasury = t;
+  const auto g = community_genesis(spec);
+  ASSERT_TRUE(g.has_value());
+  EXPECT_EQ(g->community_id, "c");
+  EXPECT_EQ(g->genesis_time_ms, 1000);
+  EXPECT_EQ(g->params, spec.params);
+  ASSERT_EQ(g->admins.size(), 1u);
+  EXPECT_EQ(g->admins[0], spec.admin);
+  ASSERT_EQ(g->allocations.size(), 3u);
+  EXPECT_EQ(g->allocations[0].account, a);
+  EXPECT_EQ(g->allocations[0].tsl_units, 7);
+  EXPECT_EQ(g->allocations[1].account, b);
+  EXPECT_EQ(g->allocations[2].account, t);
+  EXPECT_EQ(g->allocations[2].tsl_units, ledger::tsl_supply_units - 12);
+  const auto created = ledger::ledger::create(*g);
+  EXPECT_TRUE(created.has_value()) << (created ? "" : created.error().message);
+  // All of the supply to members leaves the treasury nothing; one unit more is refused, and so is
+  // a sum that overflows.
+  spec.allocations = {{a, ledger::tsl_supply_units - 5}, {b, 5}};
+  ASSERT_TRUE(community_genesis(spec).has_value());
+  EXPECT_EQ(community_genesis(spec)->allocations.back().tsl_units, 0);
+  spec.allocations.push_back({a, 1});
+  EXPECT_FALSE(community_genesis(spec).has_value());
+  spec.allocations = {{a, INT64_MAX}, {b, INT64_MAX}};
+  EXPECT_FALSE(community_genesis(spec).has_value());
+}
+
 TEST(community, refuses_out_of_range_parameters) {
   community_config c;
   c.households = 1;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/checked.hpp"
 #include "crypto/hash.hpp"
 #include "ledger/ledger.hpp"
 #include "tools/sim/curves.hpp"
@@ -13,6 +14,24 @@
 #include "tools/sim/rng.hpp"
 
 namespace energo::sim {
+
+result<ledger::genesis> community_genesis(const community_genesis_spec& spec) {
+  ledger::genesis g;
+  g.community_id = spec.community_id;
+  g.genesis_time_ms = spec.genesis_time_ms;
+  g.params = spec.params;
+  g.admins.push_back(spec.admin);
+  g.allocations = spec.allocations;
+  int64_t allocated = 0;
+  for (const auto& a : spec.allocations) {
+    const auto sum = checked_add(allocated, a.tsl_units);
+    if (!sum || *sum > ledger::tsl_supply_units)
+      return unexpected<error>{error{errc::bad_argument, "genesis allocations exceed the TSL supply"}};
+    allocated = *sum;
+  }
+  g.allocations.push_back({spec.treasury, ledger::tsl_supply_units - allocated});
+  return g;
+}
 
 result<void> validate(const community_config& c) {
   auto bad = [](const std::string& m) { return unexpected<error>{error{errc::bad_argument, m}}; };
@@ -162,24 +181,18 @@ class community_sim {
     report_.stations = station_count;
     report_.vehicles = vehicle_count;
 
-    L::genesis g;
-    g.community_id = "energo-sim";
-    g.genesis_time_ms = genesis_time_ms;
+    community_genesis_spec spec;
+    spec.community_id = "energo-sim";
+    spec.genesis_time_ms = genesis_time_ms;
     // Bmax = 4·Cu/(3·P) = 4·1500/(3·200) kWh = 10 kWh. Fee: 200 units per kWh held per epoch.
-    g.params = L::community_params{200, 150'000, 20'000, 0};
-    g.admins.push_back(admin_key_);
-    int64_t allocated = 0;
-    for (const auto& h : households_) {
-      g.allocations.push_back({address_of(h.key), household_tsl_units});
-      allocated += household_tsl_units;
-    }
-    for (const auto& v : vehicles_) {
-      g.allocations.push_back({address_of(v.key), vehicle_tsl_units});
-      allocated += vehicle_tsl_units;
-    }
-    // The rest of the fixed supply sits with a treasury that never trades.
-    g.allocations.push_back({address_of(account_key(role_treasury, 0)), L::tsl_supply_units - allocated});
-    auto created = L::ledger::create(g);
+    spec.params = L::community_params{200, 150'000, 20'000, 0};
+    spec.admin = admin_key_;
+    for (const auto& h : households_) spec.allocations.push_back({address_of(h.key), household_tsl_units});
+    for (const auto& v : vehicles_) spec.allocations.push_back({address_of(v.key), vehicle_tsl_units});
+    spec.treasury = address_of(account_key(role_treasury, 0));
+    auto g = community_genesis(spec);
+    if (!g) return unexpected<error>{g.error()};
+    auto created = L::ledger::create(*g);
     if (!created) return unexpected<error>{error{errc::bad_argument, "genesis refused: " + created.error().message}};
     ledger_.emplace(std::move(*created));
     report_.bmax_wh = ledger_->bmax_wh();

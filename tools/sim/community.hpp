@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/ledger.hpp"
 #include "tools/sim/schedule.hpp"
 
 namespace energo::sim {
@@ -81,6 +82,20 @@ struct community_report {
 };
 
 [[nodiscard]] result<community_report> run_community(const community_config& config);
+
+// The genesis of a simulated community, shared by run_community and energo-demo (tools/demo_main.cpp):
+// one admin, the members' allocations in the order given, then the rest of the fixed TSL supply
+// (SPEC §2: allocations sum to it exactly) on a treasury account that never trades. Refused when the
+// allocations overflow or exceed the supply. ledger::ledger::create still checks the result.
+struct community_genesis_spec {
+  std::string community_id;
+  int64_t genesis_time_ms = 0;
+  ledger::community_params params;
+  crypto::ed25519_public_key admin;
+  std::vector<ledger::genesis_allocation> allocations;
+  ledger::account_address treasury{};
+};
+[[nodiscard]] result<ledger::genesis> community_genesis(const community_genesis_spec& spec);
 [[nodiscard]] std::string to_text(const community_report& r);
 [[nodiscard]] std::string to_json(const community_report& r);
 

@@ -205,12 +205,14 @@ void process_ready(self_ptr self) {
   if (!s.core->has_ready()) return;
   cs::ready r = s.core->get_ready();
   if (r.snapshot_to_install) {
-    // (a) The apply actor installs it (state, applied index, meta and blob in one synced batch)
-    // after every committed entry sent to it before; we wait for it before (b)-(d).
+    // (a) The apply actor installs it (state, applied index and meta in one synced batch) after
+    // every committed entry sent to it before; we wait for it before (b)-(d). The data moves to
+    // apply (no copy of a 100 MB image); advance() needs only the meta.
     s.in_install = true;
-    const auto snap = *r.snapshot_to_install;
-    spdlog::info("raft: installing snapshot at index {} term {}", snap.meta.index, snap.meta.term);
-    self->request(s.apply, caf::infinite, install_atom::value, snap)
+    cs::snapshot snap = std::move(*r.snapshot_to_install);
+    r.snapshot_to_install = cs::snapshot{snap.meta, {}};
+    spdlog::info("raft: installing snapshot at index {} term {} ({} bytes)", snap.meta.index, snap.meta.term, snap.data.size());
+    self->request(s.apply, caf::infinite, install_atom::value, std::move(snap))
         .await([self, r = std::move(r)](bool installed) mutable {
           if (!installed) {
             spdlog::critical("raft: snapshot install failed; stopping (exit 5)");
@@ -516,6 +518,10 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, ctx_ptr ctx) {
               return;
             }
           }
+        }
+        if (m.type == cs::message_type::snapshot_chunk && m.chunk_offset == 0) {
+          spdlog::info("raft: receiving snapshot at index {} term {} ({} bytes) from node {}", m.snap.index, m.snap.term,
+                       m.snapshot_bytes, m.from);
         }
         st2.core->step(m);
         schedule_ready(self);

@@ -16,6 +16,7 @@
 #include "actors/membership.hpp"
 #include "actors/state_codec.hpp"
 #include "crypto/bytes.hpp"
+#include "net/secure_session.hpp"
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -47,6 +48,9 @@ cs::snapshot_meta from_record(const st::snapshot_meta_record& m) {
   s.config.voters_outgoing.insert(m.config.voters_outgoing.begin(), m.config.voters_outgoing.end());
   return s;
 }
+
+static_assert(limits::raft_snapshot_chunk_bytes + limits::raft_chunk_overhead_bytes_max <= net::limits::session_plaintext_bytes_max,
+              "a snapshot chunk with its Raft message must fit one sealed peer frame");
 
 namespace {
 
@@ -433,6 +437,10 @@ cs::raft_node restart_core(const node_context& ctx) {
   cfg.group = community_group;
   cfg.election_ticks = static_cast<int>(ctx.election_ticks);
   cfg.heartbeat_ticks = static_cast<int>(ctx.heartbeat_ticks);
+  cfg.lim.snapshot_chunk_bytes_max = limits::raft_snapshot_chunk_bytes;
+  cfg.lim.max_inflight_snapshot_chunks = limits::raft_snapshot_chunks_in_flight;
+  // A follower refuses a snapshot larger than any image the node could decode (before buffering).
+  cfg.lim.snapshot_bytes_max = limits::image_bytes_max;
   cfg.random_seed = ctx.self ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   const auto hs = store.hard_state(community_group);
   std::vector<cs::entry> log;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "actors/state_codec.hpp"
 #include "crypto/bytes.hpp"
 #include "net/peer_handshake.hpp"
 #include "tests/node/cluster_fixture.hpp"
@@ -355,10 +356,12 @@ TEST_F(membership_fixture, AddLearnerPromoteRemoveTransferRollingRestartAndRefus
 // One voter restored (`energo-node restore`) from a synthetic image of a few MB (`energo-load
 // image`: the example community plus N accounts), so its log starts compacted; a learner joins
 // and can only catch up through a snapshot of many chunks (chunks of consensus::limits::
-// snapshot_chunk_bytes_max, a window of them in flight, over the Noise peer link). Its applied
+// snapshot_chunk_bytes_max = actors::limits::raft_snapshot_chunk_bytes, a window of them in
+// flight, over the Noise peer link). Its applied
 // index and state root must equal the voter's, and the root must be the one energo-load computed
 // for the image through the ledger API (an oracle apart from the transfer). The size is
-// ENERGO_SNAPSHOT_TEST_ACCOUNTS (default 24,000 accounts, ~3 MB; bench/snapshot_transfer.sh
+// ENERGO_SNAPSHOT_TEST_ACCOUNTS (default 64,000 accounts, ~8 MB: 8 chunks of 1 MiB, two windows of
+// 4; bench/snapshot_transfer.sh
 // measures 100 MB).
 class snapshot_fixture : public membership_fixture {
  protected:
@@ -366,7 +369,7 @@ class snapshot_fixture : public membership_fixture {
 };
 
 TEST_F(snapshot_fixture, LearnerCatchesUpFromAMultiChunkSnapshotOfSeveralMegabytes) {
-  uint32_t accounts = 24'000;
+  uint32_t accounts = 64'000;
   if (const char* e = std::getenv("ENERGO_SNAPSHOT_TEST_ACCOUNTS")) accounts = static_cast<uint32_t>(std::stoul(e));
   const std::string file = root_ + "/snapshot.bin";
   const auto made = run_command(std::string(ENERGO_LOAD_BIN) + " image --genesis " +
@@ -378,8 +381,10 @@ TEST_F(snapshot_fixture, LearnerCatchesUpFromAMultiChunkSnapshotOfSeveralMegabyt
   const auto image_bytes = image.at("image_bytes").get<uint64_t>();
   const auto image_root = image.at("state_root").get<std::string>();
   ASSERT_EQ(image.at("applied_index").get<uint64_t>(), 700u);
-  // Many chunks of 64 KiB (the transfer's window and reassembly are what this test is about).
-  ASSERT_GT(image_bytes, 2'000'000u) << "the image is too small to need many chunks";
+  // More chunks than one window holds (the window's movement and the reassembly are what this
+  // test is about).
+  ASSERT_GT(image_bytes, actors::limits::raft_snapshot_chunk_bytes * actors::limits::raft_snapshot_chunks_in_flight)
+      << "the image fits one window of chunks";
 
   nodes_.reserve(4);  // references into nodes_ stay valid when the learner is added
   node_proc& n1 = nodes_[0];

@@ -418,7 +418,7 @@ TEST_F(snapshot_fixture, LearnerCatchesUpFromAMultiChunkSnapshotOfSeveralMegabyt
     lead = status(nodes_[0]);
     return caught && lead && caught->applied_index >= 700 && caught->applied_index == lead->applied_index &&
            caught->state_root == lead->state_root;
-  }, step_bound)) << "the learner did not reach the voter's applied index and root";
+  }, step_bound + std::chrono::seconds(accounts / 10'000))) << "the learner did not reach the voter's applied index and root";
   const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
   EXPECT_EQ(crypto::to_hex(crypto::as_bytes(caught->state_root)), image_root);
   EXPECT_EQ(raft_role(nodes_[0], learner.id), "learner");

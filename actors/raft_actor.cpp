@@ -16,6 +16,7 @@
 #include "actors/membership.hpp"
 #include "actors/state_codec.hpp"
 #include "crypto/bytes.hpp"
+#include "net/secure_session.hpp"
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -47,6 +48,9 @@ cs::snapshot_meta from_record(const st::snapshot_meta_record& m) {
   s.config.voters_outgoing.insert(m.config.voters_outgoing.begin(), m.config.voters_outgoing.end());
   return s;
 }
+
+static_assert(limits::raft_snapshot_chunk_bytes + limits::raft_chunk_overhead_bytes_max <= net::limits::session_plaintext_bytes_max,
+              "a snapshot chunk with its Raft message must fit one sealed peer frame");
 
 namespace {
 
@@ -207,12 +211,14 @@ void process_ready(self_ptr self) {
   if (!s.core->has_ready()) return;
   cs::ready r = s.core->get_ready();
   if (r.snapshot_to_install) {
-    // (a) The apply actor installs it (state, applied index, meta and blob in one synced batch)
-    // after every committed entry sent to it before; we wait for it before (b)-(d).
+    // (a) The apply actor installs it (state, applied index and meta in one synced batch) after
+    // every committed entry sent to it before; we wait for it before (b)-(d). The data moves to
+    // apply (no copy of a 100 MB image); advance() needs only the meta.
     s.in_install = true;
-    const auto snap = *r.snapshot_to_install;
-    spdlog::info("raft: installing snapshot at index {} term {}", snap.meta.index, snap.meta.term);
-    self->request(s.apply, caf::infinite, install_atom::value, snap)
+    cs::snapshot snap = std::move(*r.snapshot_to_install);
+    r.snapshot_to_install = cs::snapshot{snap.meta, {}};
+    spdlog::info("raft: installing snapshot at index {} term {} ({} bytes)", snap.meta.index, snap.meta.term, snap.data.size());
+    self->request(s.apply, caf::infinite, install_atom::value, std::move(snap))
         .await([self, r = std::move(r)](bool installed) mutable {
           if (!installed) {
             spdlog::critical("raft: snapshot install failed; stopping (exit 5)");
@@ -433,6 +439,10 @@ cs::raft_node restart_core(const node_context& ctx) {
   cfg.group = community_group;
   cfg.election_ticks = static_cast<int>(ctx.election_ticks);
   cfg.heartbeat_ticks = static_cast<int>(ctx.heartbeat_ticks);
+  cfg.lim.snapshot_chunk_bytes_max = limits::raft_snapshot_chunk_bytes;
+  cfg.lim.max_inflight_snapshot_chunks = limits::raft_snapshot_chunks_in_flight;
+  // A follower refuses a snapshot larger than any image the node could decode (before buffering).
+  cfg.lim.snapshot_bytes_max = limits::image_bytes_max;
   cfg.random_seed = ctx.self ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   const auto hs = store.hard_state(community_group);
   std::vector<cs::entry> log;
@@ -518,6 +528,10 @@ raft_self_actor::behavior_type raft_behavior(self_ptr self, ctx_ptr ctx) {
               return;
             }
           }
+        }
+        if (m.type == cs::message_type::snapshot_chunk && m.chunk_offset == 0) {
+          spdlog::info("raft: receiving snapshot at index {} term {} ({} bytes) from node {}", m.snap.index, m.snap.term,
+                       m.snapshot_bytes, m.from);
         }
         st2.core->step(m);
         schedule_ready(self);

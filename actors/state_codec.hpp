@@ -26,6 +26,18 @@ inline constexpr std::size_t image_bytes_max = 256u << 20;
 inline constexpr std::size_t checkpoint_image_bytes_max = 1u << 20;  // = checkpoint_book_bytes_max
 // A `node_image` read answers one chunk of this size, as hex (2 MiB of text < the 4 MiB response frame).
 inline constexpr std::size_t image_chunk_bytes = 1u << 20;
+// Raft snapshot transfer between nodes (the raft actor sets consensus::limits from these): chunks
+// of 1 MiB (the core's default 64 KiB made 1,600 messages of a 100 MB image, each through both
+// raft actors, both brokers and Noise), 4 of them unacknowledged per follower (4 MiB: far more
+// than loopback or a LAN needs per round trip, within the peer write buffer, and the follower's
+// reorder buffer holds as much; a larger window only queues more bytes ahead of that follower's
+// heartbeats on a slow link). One chunk with its Raft
+// message (Cap'n Proto: meta with up to 3 x 1,024 node ids, < raft_chunk_overhead_bytes_max)
+// must fit one sealed peer frame (net::limits::session_plaintext_bytes_max, 4 MiB - 16):
+// static_assert in raft_actor.cpp.
+inline constexpr std::size_t raft_snapshot_chunk_bytes = 1u << 20;
+inline constexpr std::size_t raft_snapshot_chunks_in_flight = 4;
+inline constexpr std::size_t raft_chunk_overhead_bytes_max = 64u << 10;
 inline constexpr std::size_t analytics_bytes_max = 128u << 20;  // analytics index (actors/analytics.hpp)
 inline constexpr std::size_t registry_bytes_max = 64u << 10;  // 64 members of < 1 KiB each  // = storage::limits::snapshot_bytes_max
 }  // namespace limits

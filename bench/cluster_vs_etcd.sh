@@ -36,25 +36,12 @@ B="${B:-build/release}"
 [ "${BUILD:-1}" = 0 ] || bash scripts/build.sh release energo-node energoctl energo-load >/dev/null
 LOAD=$B/tools/energo-load
 
+source bench/lib.sh
 work="$(mktemp -d -t energo-vs-etcd.XXXXXX)"
-pids=()
-stop_all() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  pids=()
-}
 cleanup() { stop_all; if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-# CPU ticks (user + system, all threads) of the given processes: the servers' CPU per committed
-# operation is the figure that survives a busy machine best.
-cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
-hz=$(getconf CLK_TCK)
-hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== machine: $(machine), load average before: $(loadavg)"
 
 # ---- etcd ---------------------------------------------------------------------------------------
 if [ "$ONLY" != energo ]; then
@@ -91,26 +78,10 @@ fi
 # ---- Energo -------------------------------------------------------------------------------------
 if [ "$ONLY" != etcd ]; then
 $LOAD genesis --accounts "$ACCOUNTS" --seed bench --out "$work/genesis.json" >/dev/null
-declare -a npe ncl
-{
-  echo "genesis = \"$work/genesis.json\""
-  for i in 1 2 3; do
-    npe[$i]=$(free_port); ncl[$i]=$(free_port)
-    key=$($B/node/energo-node init --data "$work/n$i" --json | sed -E 's/.*"public_key":"([0-9a-f]+)".*/\1/')
-    printf '[[member]]\nname = "n%d"\npublic_key = "%s"\npeer = "127.0.0.1:%d"\nclient = "127.0.0.1:%d"\n' \
-      "$i" "$key" "${npe[$i]}" "${ncl[$i]}"
-  done
-} > "$work/bootstrap.toml"
-for i in 1 2 3; do
-  $B/node/energo-node start --data "$work/n$i" --name "n$i" --bootstrap "$work/bootstrap.toml" \
-    --peer-listen "127.0.0.1:${npe[$i]}" --client-listen "127.0.0.1:${ncl[$i]}" 2> "$work/n$i.log" &
-  pids+=($!)
-done
+energo_bootstrap "$work" "$work/genesis.json" 3
+for i in 1 2 3; do energo_start "$work" "$i"; done
 energo_eps="127.0.0.1:${ncl[1]},127.0.0.1:${ncl[2]},127.0.0.1:${ncl[3]}"
-for _ in $(seq 1 100); do
-  $B/node/energoctl --endpoints "$energo_eps" --timeout-ms 500 --json status 2>/dev/null | grep -q '"leader":[1-9]' && break
-  sleep 0.1
-done
+energo_wait_leader "$energo_eps" || true
 echo "== energo: closed loop, C=$C, ${ACCOUNTS} accounts, 50% place / 50% cancel (after a place-only warm-up), ≤ ${DURATION_S} s"
 t0=$(cpu_ticks "${pids[@]}")
 $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \

@@ -845,7 +845,10 @@ void restore(state& s, const snapshot_meta& meta, std::string data) {
   }
   s.log.clear();
   s.snap_meta = meta;
-  s.snap = std::make_shared<const snapshot>(snapshot{meta, data});
+  // Meta only, as after a restart from the meta: the data goes to the application (to_install),
+  // not also into a copy here (a second 100 MB buffer per installed image). Should this node
+  // lead and a follower need a snapshot, it asks the application (ready::snapshot_data_wanted).
+  s.snap.reset();
   s.commit = meta.index;
   s.stable = meta.index;
   // applied stays: the application has not installed the snapshot yet. It advances in advance()

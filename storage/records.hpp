@@ -23,7 +23,9 @@ struct limits {
   static constexpr std::size_t snapshot_chunk_bytes = 1u << 20;            // stored chunk size
   static constexpr std::size_t membership_nodes_max = 1024;                // per set in a config
   static constexpr std::size_t state_key_bytes_max = 4096;
-  static constexpr std::size_t state_value_bytes_max = 64u << 20;
+  // One state value: the node's ledger image is one (actors/ "state_codec.hpp": image_bytes_max,
+  // 256 MiB), so a ledger above 64 MiB (~500,000 accounts) could not be made durable before.
+  static constexpr std::size_t state_value_bytes_max = 256u << 20;
   static constexpr std::size_t state_writes_per_batch_max = 1'000'000;
   static constexpr std::size_t groups_max = 100'000;                       // groups in one store
 };

@@ -13,7 +13,9 @@
 #include "crypto/hash.hpp"
 #include "net/client_conn.hpp"
 #include "tools/command_json.hpp"
+#include "tools/key_file.hpp"
 #include "tools/load.hpp"
+#include "tools/synthetic_image.hpp"
 
 namespace {
 
@@ -108,6 +110,19 @@ int main(int argc, char** argv) {
   gen->add_option("--keys-out", keys_out, "also write one JSON line per account: index, address, secret key hex");
   gen->add_option("--per-account-units", per_account_units, "TSL base units per account");
 
+  // ---- image ----
+  auto* imgc = app.add_subcommand("image", "write a snapshot file of a synthetic ledger (genesis + N new accounts) for "
+                                            "`energo-node restore` (bench/snapshot_transfer.sh)");
+  std::string image_genesis, image_from_key, image_out;
+  uint32_t image_accounts = 1000;
+  uint64_t image_index = 1;
+  imgc->add_option("--genesis", image_genesis, "the cluster's genesis")->required();
+  imgc->add_option("--from-key", image_from_key, "key file of a genesis account holding >= N TSL units that never signed")->required();
+  imgc->add_option("--accounts", image_accounts, "new accounts (~127 image bytes each)")
+      ->check(CLI::Range(1u, tools::limits::synthetic_accounts_max));
+  imgc->add_option("--index", image_index, "the image's applied index (the restored snapshot's index)")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62));
+  imgc->add_option("--out", image_out, "snapshot file to write")->required();
+
   // ---- run ----
   auto* runc = app.add_subcommand("run", "run a load and report committed/s, latency percentiles, errors");
   std::string target = "energo";
@@ -141,6 +156,37 @@ int main(int argc, char** argv) {
   runc->add_flag("--quiet-warmup", no_warmup_report, "do not print the warm-up phase");
 
   CLI11_PARSE(app, argc, argv);
+
+  if (imgc->parsed()) {
+    auto g = tools::read_genesis_file(image_genesis);
+    if (!g) {
+      std::fprintf(stderr, "energo-load: %s: %s\n", image_genesis.c_str(), g.error().message.c_str());
+      return exit_usage;
+    }
+    auto key = tools::read_key_file(image_from_key);
+    if (!key || !key->secp256k1) {
+      std::fprintf(stderr, "energo-load: %s: not a secp256k1 key file\n", image_from_key.c_str());
+      return exit_usage;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto img = tools::make_synthetic_image(*g, *key->secp256k1, image_accounts, image_index);
+    if (!img) {
+      std::fprintf(stderr, "energo-load: %s\n", img.error().c_str());
+      return exit_failed;
+    }
+    std::ofstream f(image_out, std::ios::binary);
+    f.write(img->file.data(), static_cast<std::streamsize>(img->file.size()));
+    f.close();
+    if (!f) {
+      std::fprintf(stderr, "energo-load: cannot write %s\n", image_out.c_str());
+      return exit_failed;
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("{\"file\":\"%s\",\"image_bytes\":%zu,\"accounts\":%u,\"applied_index\":%llu,\"state_root\":\"%s\",\"seconds\":%.2f}\n",
+                image_out.c_str(), img->image_bytes, img->accounts, static_cast<unsigned long long>(img->applied_index),
+                crypto::to_hex(img->state_root).c_str(), s);
+    return exit_ok;
+  }
 
   if (gen->parsed()) {
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -70,8 +70,10 @@ TEST_F(child_process, a_missing_program_exits_127_and_stderr_only_leaves_stdout_
   EXPECT_EQ(read_file(o.log_path), "err\n");
 }
 
+// `exec`: the shell becomes the sleep, so no orphaned grandchild keeps the test's output open (ctest
+// waited 30 s for it).
 TEST_F(child_process, waits_are_bounded_and_a_stop_ends_in_sigkill_when_ignored) {
-  const pid_t sleeper = spawn_process({"/bin/sh", "-c", "trap '' TERM; sleep 30"});
+  const pid_t sleeper = spawn_process({"/bin/sh", "-c", "trap '' TERM; exec sleep 30"});
   ASSERT_GT(sleeper, 0);
   EXPECT_FALSE(wait_exit(sleeper, 0ms)) << "still running: one check";
   EXPECT_FALSE(wait_exit(sleeper, 100ms));
@@ -80,7 +82,7 @@ TEST_F(child_process, waits_are_bounded_and_a_stop_ends_in_sigkill_when_ignored)
   EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   // A child that obeys the signal is not killed.
-  const pid_t obeys = spawn_process({"/bin/sh", "-c", "sleep 30"});
+  const pid_t obeys = spawn_process({"/bin/sh", "-c", "exec sleep 30"});
   const int term = stop_process(obeys, SIGTERM, 5s);
   EXPECT_TRUE(WIFSIGNALED(term) && WTERMSIG(term) == SIGTERM) << term;
   EXPECT_EQ(kill_and_wait(-1, SIGKILL), -1);

@@ -205,16 +205,12 @@ net::command_outcome to_outcome(uint64_t index, const ledger::result<ledger::app
   return o;
 }
 
-// `ledger_bytes`: the ledger's snapshot at s.applied if the caller has it already (a durable point
-// writes the same bytes), else empty and encoded here.
-node_image make_image(const apply_state& s, std::string ledger_bytes = {}) {
+// The node image at s.applied (a follower's snapshot data, `snapshot save`).
+node_image make_image(const apply_state& s) {
   node_image img;
   img.applied_index = s.applied;
-  if (ledger_bytes.empty()) {
-    const auto bytes = s.led->snapshot();
-    ledger_bytes.assign(bytes.begin(), bytes.end());
-  }
-  img.ledger_bytes = std::move(ledger_bytes);
+  const auto bytes = s.led->snapshot();
+  img.ledger_bytes.assign(bytes.begin(), bytes.end());
   for (const auto& h : s.outcome_order) img.outcomes.emplace_back(h, s.outcomes.at(h));
   img.registry_bytes = encode_registry(s.registry);
   img.checkpoint_bytes = encode_book(s.book);

@@ -89,6 +89,18 @@ TEST(raft_untrusted_input, append_whose_indexes_wrap_is_dropped) {
   EXPECT_TRUE(check(p[2]).empty());
 }
 
+// A whole snapshot chunk from leader 1 to node 2 that node 2 installs.
+message valid_chunk(pump& p) {
+  message chunk = to_node(1, 2, message_type::snapshot_chunk, p[1].term());
+  chunk.snap.index = p[2].commit_index() + 10;
+  chunk.snap.term = p[1].term();
+  chunk.snap.config = voters({1, 2, 3});
+  chunk.chunk_data = "state";
+  chunk.snapshot_bytes = chunk.chunk_data.size();
+  chunk.chunk_done = true;
+  return chunk;
+}
+
 // Snapshot meta that no correct leader sends: term beyond the sender's, index or term 0, a node
 // both voter and learner, joint state, no voters, node id 0. Installing any of them broke the
 // follower's invariants (membership) or its term order; the chunk is dropped.
@@ -109,13 +121,7 @@ TEST(raft_untrusted_input, snapshot_chunk_with_impossible_meta_is_dropped) {
   for (const auto& c : cases) {
     pump p;
     elect_and_commit(p);
-    message chunk = to_node(1, 2, message_type::snapshot_chunk, p[1].term());
-    chunk.snap.index = p[2].commit_index() + 10;
-    chunk.snap.term = p[1].term();
-    chunk.snap.config = voters({1, 2, 3});
-    chunk.chunk_data = "state";
-    chunk.snapshot_bytes = chunk.chunk_data.size();
-    chunk.chunk_done = true;
+    message chunk = valid_chunk(p);
     c.edit(chunk);
     const index_t commit_before = p[2].commit_index();
     const membership members_before = p[2].membership();
@@ -127,13 +133,7 @@ TEST(raft_untrusted_input, snapshot_chunk_with_impossible_meta_is_dropped) {
   // The valid chunk is installed (the checks above are not vacuous).
   pump p;
   elect_and_commit(p);
-  message chunk = to_node(1, 2, message_type::snapshot_chunk, p[1].term());
-  chunk.snap.index = p[2].commit_index() + 10;
-  chunk.snap.term = p[1].term();
-  chunk.snap.config = voters({1, 2, 3});
-  chunk.chunk_data = "state";
-  chunk.snapshot_bytes = chunk.chunk_data.size();
-  chunk.chunk_done = true;
+  message chunk = valid_chunk(p);
   p[2].step(chunk);
   EXPECT_EQ(p[2].commit_index(), chunk.snap.index);
 }

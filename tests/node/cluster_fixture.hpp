@@ -77,6 +77,17 @@ inline std::string run_capture(const std::string& cmd) { return run_command(cmd)
 #ifdef ENERGOCTL_BIN
 // energoctl with `args`, stdout and stderr together.
 inline command_result ctl(const std::string& args) { return run_command(std::string(ENERGOCTL_BIN) + " " + args + " 2>&1"); }
+
+// `energoctl member list --json` through the node listening on 127.0.0.1:`client_port`.
+inline std::optional<nlohmann::json> member_list(uint16_t client_port) {
+  auto r = ctl("--endpoints 127.0.0.1:" + std::to_string(client_port) + " --json --timeout-ms 3000 member list");
+  if (r.rc != 0) return std::nullopt;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
 #endif
 
 // Polls `pred` every 20 ms until it holds or `bound` passes.

@@ -64,15 +64,7 @@ class robustness_fixture : public cluster_fixture {
     ++n.starts;
   }
   std::string log_of(const node_proc& n) { return slurp(root_ + "/" + n.name + ".log"); }
-  std::optional<json> members(const node_proc& via) {
-    auto r = ctl("--endpoints 127.0.0.1:" + std::to_string(via.client_port) + " --json --timeout-ms 3000 member list");
-    if (r.rc != 0) return std::nullopt;
-    try {
-      return json::parse(r.out);
-    } catch (...) {
-      return std::nullopt;
-    }
-  }
+  std::optional<json> members(const node_proc& via) { return member_list(via.client_port); }
   std::pair<std::string, std::string> roles(const node_proc& via, uint64_t id) {
     auto m = members(via);
     if (!m) return {"?", "?"};

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <set>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -36,7 +38,23 @@ constexpr std::size_t peer_write_buffer_bytes_max = 32u << 20;
 static_assert(limits::raft_snapshot_chunk_bytes * limits::raft_snapshot_chunks_in_flight < peer_write_buffer_bytes_max,
               "a follower's snapshot window must fit its link's write buffer (else chunks are dropped)");
 constexpr std::size_t client_write_buffer_bytes_max = 4u << 20;
-constexpr std::size_t read_chunk_bytes = 64u << 10;
+// Reads: CAF 0.17's scribe shrinks its read buffer to the bytes a read returned and grows it
+// back, zero-filled, to the receive policy's size before the next read. At a fixed 64 KiB every
+// small client request cost a 64 KiB memset (5 % of a node's CPU samples at 8,000 orders/s,
+// perf on the closed-loop bench). So a connection reads read_chunk_min_bytes at a time until a
+// read fills the buffer (bulk traffic: batches, snapshot chunks), then read_chunk_max_bytes, and
+// drops back once a read returns less than the small size.
+constexpr std::size_t read_chunk_min_bytes = 4u << 10;
+constexpr std::size_t read_chunk_max_bytes = 64u << 10;
+
+void adapt_read(caf::io::broker* self, connection_handle hdl, std::size_t got, std::size_t& size) {
+  std::size_t want = size;
+  if (got >= size) want = read_chunk_max_bytes;
+  else if (got < read_chunk_min_bytes) want = read_chunk_min_bytes;
+  if (want == size) return;
+  size = want;
+  self->configure_read(hdl, caf::io::receive_policy::at_most(size));
+}
 
 // Binds the listening socket from inside the broker and reports the port (or why not).
 bool listen(caf::io::broker* self, const net::endpoint& ep, std::promise<bind_result>& bound) {
@@ -56,8 +74,9 @@ bool listen(caf::io::broker* self, const net::endpoint& ep, std::promise<bind_re
 // Every connection runs Energo's Noise XX handshake (net/peer_handshake.hpp): we are the
 // initiator on the links we dial (one per other member, expecting that member's key) and the
 // responder on accepted ones. A key is admitted if it belongs to the latest registry the apply
-// actor published (committed members, including members just added as learners) or to the
-// members the join target named (a joining node). Raft messages travel as sealed Cap'n Proto
+// actor published (committed members, including members just added as learners), to a departing
+// member (dropped from the registry, still in the Raft configuration: the leader's hold-back must
+// reach it so it learns of its removal) or to the members the join target named (a joining node). Raft messages travel as sealed Cap'n Proto
 // frames; a message must name the authenticated node as its sender. Any failure (bad frame,
 // handshake, decryption, decoding, a wrong sender) logs the reason and closes that connection only.
 
@@ -65,6 +84,7 @@ namespace {
 constexpr auto handshake_deadline = std::chrono::seconds(5);   // an unauthenticated connection is closed after
 constexpr auto redial_after_failure = std::chrono::seconds(2); // a dialled link whose handshake failed
 constexpr std::size_t unauthenticated_connections_max = 64;
+constexpr std::size_t departing_max = limits::members_max;  // removed members still in the Raft configuration
 }  // namespace
 
 struct peer_broker_state {
@@ -73,6 +93,7 @@ struct peer_broker_state {
     bool outbound = false;
     cs::node_id peer = cs::no_node;  // outbound: the member dialled; inbound: set once authenticated
     std::chrono::steady_clock::time_point opened;
+    std::size_t read_size = read_chunk_min_bytes;  // adapt_read
   };
   struct slot {
     std::optional<connection_handle> hdl;
@@ -81,6 +102,13 @@ struct peer_broker_state {
   std::map<connection_handle, conn> conns;
   std::map<cs::node_id, slot> out;
   std::shared_ptr<const member_registry> registry;
+  // Members the registry dropped while the Raft configuration still holds them: the leader holds
+  // a removed member in its configuration until that member's log carries its removal
+  // (raft_actor.cpp, removal_due), which needs this link. Dialled and admitted like members until
+  // raft says the configuration no longer holds them (raft_config). At most
+  // departing_max; an entry is dropped at once if the configuration is known not to hold it.
+  std::map<cs::node_id, member_record> departing;
+  std::optional<std::set<cs::node_id>> raft_config;  // unknown until raft's first raft_config
   uint64_t dropped = 0;
   static inline const char* name = "peer_broker";
 };
@@ -92,6 +120,9 @@ using peer_self = caf::stateful_actor<peer_broker_state, caf::io::broker>*;
 bool admitted(peer_self self, const ctx_ptr& ctx, const crypto::ed25519_public_key& key) {
   if (key == ctx->node_key.public_key()) return false;
   if (self->state.registry && self->state.registry->find_key(key) != nullptr) return true;
+  for (const auto& [id, m] : self->state.departing) {
+    if (m.key == key) return true;
+  }
   return std::find(ctx->join_admitted.begin(), ctx->join_admitted.end(), key) != ctx->join_admitted.end();
 }
 
@@ -156,13 +187,42 @@ std::vector<std::string> hashes_of_forward(const cs::message& m) {
 }
 
 // Outbound slots follow the registry: one per other member; removed members are disconnected.
+// The member record of a node we dial: a registry member, or a departing one.
+const member_record* dial_record(peer_self self, cs::node_id id) {
+  auto& s = self->state;
+  if (auto it = s.registry->members.find(id); it != s.registry->members.end()) return &it->second;
+  if (auto it = s.departing.find(id); it != s.departing.end()) return &it->second;
+  return nullptr;
+}
+
+// A new registry: members it dropped become departing while the Raft configuration may hold them.
+void take_registry(peer_self self, const ctx_ptr& ctx, std::shared_ptr<const member_registry> reg) {
+  auto& s = self->state;
+  if (s.registry) {
+    for (const auto& [id, m] : s.registry->members) {
+      if (id == ctx->self || reg->members.count(id) != 0) continue;
+      if (s.raft_config && s.raft_config->count(id) == 0) continue;
+      if (s.departing.size() >= departing_max) {
+        spdlog::warn("peer: {} departing members already; node {} is dropped at once", departing_max, id);
+        continue;
+      }
+      s.departing[id] = m;
+    }
+  }
+  for (auto it = s.departing.begin(); it != s.departing.end();) {
+    it = reg->members.count(it->first) != 0 ? s.departing.erase(it) : std::next(it);
+  }
+  s.registry = std::move(reg);
+}
+
 void follow_registry(peer_self self, const ctx_ptr& ctx) {
   auto& s = self->state;
   for (const auto& [id, m] : s.registry->members) {
     if (id != ctx->self) s.out[id];
   }
+  for (const auto& [id, m] : s.departing) s.out[id];
   for (auto it = s.out.begin(); it != s.out.end();) {
-    if (s.registry->members.count(it->first) != 0) {
+    if (dial_record(self, it->first) != nullptr) {
       ++it;
       continue;
     }
@@ -194,7 +254,7 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
         const auto now = std::chrono::steady_clock::now();
         for (auto& [id, o] : s.out) {
           if (o.hdl || now < o.next_dial) continue;
-          const auto* m = s.registry->members.count(id) ? &s.registry->members.at(id) : nullptr;
+          const auto* m = dial_record(self, id);
           if (m == nullptr) continue;
           auto ep = net::parse_endpoint(m->peer);
           if (!ep) continue;
@@ -215,7 +275,7 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
           c.outbound = true;
           c.peer = id;
           c.opened = now;
-          self->configure_read(*hdl, caf::io::receive_policy::at_most(read_chunk_bytes));
+          self->configure_read(*hdl, caf::io::receive_policy::at_most(read_chunk_min_bytes));
           write_output(self, *hdl, *c.ch);
         }
         // Handshakes that do not finish in time.
@@ -230,7 +290,20 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
         caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), reconnect_interval, connect_atom::value);
       },
       [self, ctx](members_atom, std::shared_ptr<const member_registry> reg) {
-        self->state.registry = std::move(reg);
+        take_registry(self, ctx, std::move(reg));
+        follow_registry(self, ctx);
+      },
+      [self, ctx](raft_config_atom, const std::vector<uint64_t>& ids) {
+        auto& s = self->state;
+        s.raft_config.emplace(ids.begin(), ids.end());
+        for (auto it = s.departing.begin(); it != s.departing.end();) {
+          if (s.raft_config->count(it->first) != 0) {
+            ++it;
+            continue;
+          }
+          spdlog::info("peer: node {} left the Raft configuration; closing its link", it->first);
+          it = s.departing.erase(it);
+        }
         follow_registry(self, ctx);
       },
       [self, apply](peer_out_atom, const cs::message& m) {
@@ -274,13 +347,14 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
         auto& c = s.conns[msg.handle];
         c.ch.emplace(std::move(*ch));
         c.opened = std::chrono::steady_clock::now();
-        self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_bytes));
+        self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_min_bytes));
       },
       [self, ctx, raft](const caf::io::new_data_msg& msg) {
         auto& s = self->state;
         auto it = s.conns.find(msg.handle);
         if (it == s.conns.end()) return;
         auto& c = it->second;
+        adapt_read(self, msg.handle, msg.buf.size(), c.read_size);
         const bool was_established = c.ch->established();
         std::vector<std::vector<uint8_t>> messages;
         auto r = c.ch->on_bytes(net::byte_span(reinterpret_cast<const uint8_t*>(msg.buf.data()), msg.buf.size()), messages);
@@ -331,6 +405,7 @@ struct client_broker_state {
   struct conn {
     net::frame_reader reader;
     uint64_t serial = 0;  // unique per accepted connection (handles are socket numbers, reused)
+    std::size_t read_size = read_chunk_min_bytes;  // adapt_read
   };
   std::map<connection_handle, conn> conns;
   uint64_t next_serial = 1;
@@ -434,7 +509,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
         st.conns.insert_or_assign(msg.handle, client_broker_state::conn{net::frame_reader(net::limits::client_frame_bytes_max),
                                                                         st.next_serial++});
         ctx->metrics->client_connections.store(static_cast<int64_t>(st.conns.size()), std::memory_order_relaxed);
-        self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_bytes));
+        self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_min_bytes));
       },
       [self, ctx, raft, apply, ingest, timeout](const caf::io::new_data_msg& msg) {
         auto it = self->state.conns.find(msg.handle);
@@ -445,6 +520,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
           self->state.conns.erase(hdl.hdl);
           self->close(hdl.hdl);
         };
+        adapt_read(self, msg.handle, msg.buf.size(), it->second.read_size);
         it->second.reader.feed(msg.buf);
         for (;;) {
           auto cit = self->state.conns.find(hdl.hdl);

@@ -73,6 +73,10 @@ using term_changed_atom = caf::atom_constant<caf::atom("term_chg")>;
 // the leader was dropped (no established link, write buffer full): its commands' clients are
 // answered "outcome unknown, resubmit" at once.
 using proposals_lost_atom = caf::atom_constant<caf::atom("prop_lost")>;
+// raft -> peer broker: raft_config, std::vector<uint64_t> node ids (voters and learners). Sent at
+// wiring and whenever the Raft configuration changes: a member the registry dropped keeps its link
+// (and admission) until it leaves the configuration, so the leader's hold-back can still reach it.
+using raft_config_atom = caf::atom_constant<caf::atom("raft_cfg")>;
 // Checkpoints on Qtum (checkpoint_actor.cpp, checkpoint_state.hpp):
 //   checkpoint -> raft:  propose_checkpoint, std::string entry  => uint16 client_errc or 0, uint64 leader
 //   checkpoint -> apply: checkpoint_view                        => checkpoint_view
@@ -187,6 +191,8 @@ using peer_broker_actor = caf::typed_actor<
     caf::reacts_to<peer_out_atom, consensus::message>,
     // apply: the registry as applied (admission, dialling)
     caf::reacts_to<members_atom, std::shared_ptr<const member_registry>>,
+    // raft: the node ids of the Raft configuration (a departing member's link lives until it leaves)
+    caf::reacts_to<raft_config_atom, std::vector<uint64_t>>,
     // stop_node: close the sockets, then quit
     caf::reacts_to<stop_atom>>;
 

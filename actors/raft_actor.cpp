@@ -131,6 +131,8 @@ struct raft_state {
     uint64_t caught_up_tick = 0;  // first tick its match covered commit_index (0: not yet)
   };
   std::map<cs::node_id, removal> removals;
+  // The Raft configuration last told to the peer broker (tell_config).
+  std::optional<cs::membership> config_told;
   static inline const char* name = "raft";
 };
 
@@ -233,6 +235,18 @@ void process_ready(self_ptr self) {
   finish_ready(self, std::move(r));
 }
 
+// The peer broker keeps the link to a member the registry dropped for as long as the Raft
+// configuration holds it (the hold-back in reconcile_membership needs the link to reach it).
+void tell_config(self_ptr self) {
+  auto& s = self->state;
+  const auto& cur = s.core->membership();
+  if (s.config_told && *s.config_told == cur) return;
+  s.config_told = cur;
+  std::vector<uint64_t> ids(cur.voters.begin(), cur.voters.end());
+  ids.insert(ids.end(), cur.learners.begin(), cur.learners.end());
+  self->send(s.peers, raft_config_atom::value, std::move(ids));
+}
+
 void finish_ready(self_ptr self, cs::ready r) {
   auto& s = self->state;
   const auto& ctx = *s.ctx;
@@ -284,6 +298,7 @@ void finish_ready(self_ptr self, cs::ready r) {
     s.last_term = s.core->term();
     self->send(s.apply, term_changed_atom::value, s.last_term);
   }
+  tell_config(self);
   publish_metrics(s);
   if (s.core->has_ready()) schedule_ready(self);
 }
@@ -296,7 +311,10 @@ constexpr uint64_t promote_lag_max = 64;
 // removal and would run on (campaigning in vain, refused by every member). The leader therefore
 // waits until the node's log holds the registry change and one more heartbeat round has carried the
 // commit index to it (it then applies the change and stops itself, exit 8), but never longer than
-// removal_grace_election_timeouts: an unreachable node is removed anyway.
+// removal_grace_election_timeouts: an unreachable node is removed anyway. The peer broker keeps the
+// link to the node while the configuration holds it (tell_config): a node cut off while its
+// removal committed learns of it once the cut heals within the grace (fault kind
+// remove_cut_member, tests/cluster_faults).
 constexpr uint64_t removal_grace_election_timeouts = 4;
 
 bool removal_due(raft_state& s, cs::node_id id) {
@@ -493,6 +511,7 @@ raft_self_actor::behavior_type raft_behavior(self_ptr self, ctx_ptr ctx) {
       [self](wire_atom, peer_broker_actor peers, apply_actor apply) {
         self->state.peers = std::move(peers);
         self->state.apply = std::move(apply);
+        tell_config(self);
         self->delayed_send(self, std::chrono::milliseconds(self->state.ctx->tick_ms), tick_atom::value);
         schedule_ready(self);
       },

@@ -218,6 +218,22 @@ TEST(cluster_faults, MembershipChangesDuringFaults) {
   expect_clean(run_seeded(4, o));
 }
 
+// The leader's removal hold-back, end to end: a follower cut off from every node (both ways)
+// while its removal commits, the cut healed within the grace. The leader must keep it in the Raft
+// configuration and keep its link (actors/raft_actor.cpp removal_due, brokers.cpp departing) until
+// it has its removal; it then stops by itself (exit 8). Without either it never learns (nothing
+// else reaches a node outside the configuration) and the harness reports it still running.
+TEST(cluster_faults, FollowerCutOffDuringItsRemovalLearnsOfItOnceHealed) {
+  schedule_options o;
+  o.nodes = 3;
+  o.run_ms = 3000;
+  o.faults = 1;
+  o.kinds = {fault_kind::remove_cut_member};
+  const auto rep = run_seeded(6, o);
+  expect_clean(rep);
+  EXPECT_EQ(rep.cut_removals_learned, 1u) << "the strict check did not run (the node stopped before the heal?)";
+}
+
 // Namespace mode only (the data dirs are tmpfs mounts); in loopback mode the disk faults are
 // skipped with a message and the kill still runs.
 TEST(cluster_faults, FullAndReadOnlyDataDisks) {

@@ -48,6 +48,9 @@ constexpr uint64_t balance_bits = 40;
 constexpr int join_relay_base = 1000;
 constexpr int storage_exit_code = 5;  // node/exit_codes.hpp: storage (a full disk included)
 constexpr int removed_exit_code = 8;  // node/exit_codes.hpp: removed from the member registry
+// remove-cut-member: from the heal of the cut to the removed node's own exit. The leader's grace
+// is 800 ms; this bound only decides how long a failing run waits.
+constexpr std::chrono::milliseconds removal_learned_bound{5000};
 constexpr int data_fs_mib = 256;         // disk faults: each data dir's tmpfs  // relay listener ids of the join paths (never a node index)  // read value = nonce << 40 | balance (balances stay below 2^40)
 
 std::string run_capture(const std::string& cmd) {
@@ -254,6 +257,7 @@ std::string_view to_string(fault_kind k) {
     case fault_kind::remove_member: return "remove-member";
     case fault_kind::disk_full_restart: return "disk-full-restart";
     case fault_kind::read_only_restart: return "read-only-restart";
+    case fault_kind::remove_cut_member: return "remove-cut-member";
     case fault_kind::count_: break;
   }
   return "?";
@@ -300,7 +304,12 @@ schedule make_schedule(uint64_t seed, const schedule_options& opt) {
     // The clock proposes a tick a second: a jump must last a few of them to move ledger time.
     if (f.kind == fault_kind::clock_jump_leader) f.duration_ms += 2'000;
     if (f.kind == fault_kind::clock_jump_leader) s.clock = true;
-    if (f.kind == fault_kind::remove_member) s.spares = std::min(s.spares + 1, limits::spares_max);
+    // Healed within the leader's removal grace (4 election timeouts: 800 ms at the 20 ms tick),
+    // counting the ~250 ms until a closed link is dialled again.
+    if (f.kind == fault_kind::remove_cut_member) f.duration_ms = static_cast<uint32_t>(150 + r.below(150));
+    if (f.kind == fault_kind::remove_member || f.kind == fault_kind::remove_cut_member) {
+      s.spares = std::min(s.spares + 1, limits::spares_max);
+    }
     s.faults.push_back(f);
   }
   for (const auto& f : s.faults) {
@@ -316,7 +325,7 @@ std::string run_report::summary() const {
     << " refused=" << transfers_refused << " unknown=" << transfers_unknown << " lost=" << lost
     << " applied_twice=" << applied_twice << " reads=" << reads_ok << " reads_failed=" << reads_failed
     << " root_samples=" << root_samples << " converged_index=" << converged_index
-    << " lin_steps=" << linearizability_steps << " wait_ms_max=" << transfer_wait_ms_max << " relay_accepted=" << relay.accepted << " relay_refused=" << relay.refused
+    << " lin_steps=" << linearizability_steps << " cut_removals_learned=" << cut_removals_learned << " wait_ms_max=" << transfer_wait_ms_max << " relay_accepted=" << relay.accepted << " relay_refused=" << relay.refused
     << " relay_closed=" << relay.resets << " problems=" << problems.size();
   return o.str();
 }
@@ -407,6 +416,7 @@ class run {
     int removed_node = -1;  // remove_member: asked to be removed (applied or not yet known)
     int disk_node = -1;     // disk faults
     bool active = false;
+    bool overlapped = false;  // another fault was active at some time during this one
   };
   std::vector<active_fault> active_;
   std::vector<std::string> pending_membership_;
@@ -432,6 +442,7 @@ class run {
   std::atomic<int64_t> forward_offset_ms_max_{0};  // the largest forward clock jump applied so far
   uint64_t time_samples_ = 0;
   uint64_t root_samples_ = 0;
+  uint64_t cut_removals_learned_ = 0;
   std::vector<std::thread> threads_;
 };
 
@@ -708,6 +719,11 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
   auto& a = active_[idx];
   a.f = f;
   a.active = true;
+  for (std::size_t j = 0; j < active_.size(); ++j) {
+    if (j == idx || !active_[j].active) continue;
+    active_[j].overlapped = true;
+    a.overlapped = true;
+  }
   prng r(f.salt);
   const int n = static_cast<int>(nodes_.size());
   auto cut = [&](const std::vector<int>& side_a, const std::vector<int>& side_b) {
@@ -808,11 +824,17 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
       detail = nodes_[static_cast<std::size_t>(v)].name + " " + std::to_string(offset_ms / 3'600'000) + " h";
       break;
     }
-    case fault_kind::remove_member: {
+    case fault_kind::remove_member:
+    case fault_kind::remove_cut_member: {
       // energoctl member remove of a follower while other faults run (--force: a 3-node cluster
       // goes down to 2 voters). The removed node stops by itself (exit 8) once it applies its
       // removal; if it cannot hear of it (partitioned) it lives on until this fault heals; then it
       // is killed for good and a spare joins in its place (member add, promoted once caught up).
+      // remove-cut-member: the follower is cut off from every node (both ways) before the request
+      // and the cut heals within the leader's removal grace (make_schedule): the leader must hold
+      // it in the Raft configuration and keep its link (actors/raft_actor.cpp removal_due,
+      // brokers.cpp departing) until its log carries the removal, so it stops by itself after
+      // the heal; heal_fault checks that when no other fault overlapped this one.
       const int l = leader();
       std::vector<int> candidates;
       for (int i = 0; i < n; ++i) {
@@ -835,10 +857,20 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
       }
       const int v = candidates[r.below(candidates.size())];
       a.removed_node = v;
+      if (f.kind == fault_kind::remove_cut_member) {
+        std::vector<int> others;
+        for (int i = 0; i < n; ++i) {
+          if (i != v) others.push_back(i);
+        }
+        cut({v}, others);
+        recompute_rules();
+        nodes_[static_cast<std::size_t>(v)].member = false;  // not an endpoint for the request (cut off)
+      }
       const bool applied = membership_request("remove " + nodes_[static_cast<std::size_t>(v)].name + " --force", 3000);
       nodes_[static_cast<std::size_t>(v)].member = false;  // from now on it must not be counted on
       nodes_[static_cast<std::size_t>(v)].removed = true;
-      detail = nodes_[static_cast<std::size_t>(v)].name + (applied ? " removed" : " (outcome unknown: retried at heal)");
+      detail = nodes_[static_cast<std::size_t>(v)].name + (f.kind == fault_kind::remove_cut_member ? " cut off and" : "") +
+               (applied ? " removed" : " (outcome unknown: retried at heal)");
       if (!applied) pending_membership_.push_back("remove " + nodes_[static_cast<std::size_t>(v)].name + " --force");
       break;
     }
@@ -914,6 +946,23 @@ void run::heal_fault(std::size_t idx) {
   for (int v : a.paused) signal_node(v, SIGCONT);
   for (int v : a.killed) start(v);
   if (a.removed_node >= 0) {
+    auto& victim = nodes_[static_cast<std::size_t>(a.removed_node)];
+    if (a.f.kind == fault_kind::remove_cut_member && !a.overlapped && victim.pid > 0) {
+      // The cut heals now: the leader's next dial (<= 250 ms) reaches it within the grace, it
+      // learns of its removal and stops itself. Unbounded otherwise: nothing else would tell it.
+      recompute_rules();
+      const int st = wait_exit(a.removed_node, removal_learned_bound);
+      if (st == -1) {
+        problem(victim.name + ", removed while cut off from every node, still runs " +
+                std::to_string(removal_learned_bound.count()) +
+                " ms after the cut healed: the leader let it go before it could learn of its removal");
+      } else if (!(WIFEXITED(st) && WEXITSTATUS(st) == removed_exit_code)) {
+        problem(victim.name + ", removed while cut off, ended with status " + std::to_string(st) + ", not exit 8 (removed)");
+      } else {
+        ++cut_removals_learned_;
+        std::printf("  %s learned of its removal after the cut healed: exit 8\n", victim.name.c_str());
+      }
+    }
     kill_node(a.removed_node);
     join_spare();
   }
@@ -1254,6 +1303,7 @@ void run::execute(run_report& rep) {
   {
     std::lock_guard lock(mutex_);
     rep.root_samples = root_samples_;
+    rep.cut_removals_learned = cut_removals_learned_;
     rep.problems = problems_;
   }
   rep.relay = relay_.counters();

@@ -100,6 +100,7 @@ enum class fault_kind : uint8_t {
   remove_member,       // energoctl member remove of a follower, re-added (as a fresh node) at heal
   disk_full_restart,   // a node's data disk fills: it stops; restarted on a full disk it must not serve
   read_only_restart,   // restarted on a read-only data directory: must not serve
+  remove_cut_member,   // a follower cut off from all while its removal commits: once healed it must stop itself
   count_,
 };
 [[nodiscard]] std::string_view to_string(fault_kind k);
@@ -143,6 +144,9 @@ struct run_report {
   uint64_t root_samples = 0; // (applied index, root) pairs compared across nodes
   uint64_t converged_index = 0;
   uint64_t linearizability_steps = 0;
+  // remove_cut_member faults whose strict check ran (no other fault overlapped; the node was still
+  // running at the heal) and passed: the node stopped by itself (exit 8) after the cut healed.
+  uint64_t cut_removals_learned = 0;
   int64_t transfer_wait_ms_max = 0;  // invocation to definite outcome, the longest
   relay_counters relay;
   std::vector<std::string> problems;  // every failed check, human-readable

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "crypto/hash.hpp"
 #include "tests/crypto/test_support.hpp"
 
@@ -59,6 +61,36 @@ TEST(secp256k1, sign_verify_round_trip_is_deterministic_and_low_s) {
     EXPECT_EQ(signature, key.sign(digest)) << "RFC 6979 signing must be deterministic";
     EXPECT_LT(signature.bytes[32], 0x80) << "S must lie in the lower half of the order";
     EXPECT_TRUE(ecdsa_verify(pubkey, digest, signature));
+  }
+}
+
+// ecdsa_verify keeps parsed keys in a per-thread table of 1,024 slots: with 3,000 keys slots are
+// shared and overwritten, and every answer must still be the one for the key given (a slot used for
+// another key, or a key that failed to parse remembered as valid, turns an answer around).
+TEST(secp256k1, verification_with_many_keys_answers_for_the_key_given) {
+  constexpr int n = 3000;
+  std::vector<secp256k1_secret_key> keys;
+  std::vector<ecdsa_signature> sigs;
+  const hash256 digest = sha256(as_bytes("place order 42"));
+  for (int i = 0; i < n; ++i) {
+    keys.push_back(secp256k1_secret_key::generate());
+    sigs.push_back(keys.back().sign(digest));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < n; ++i) {
+      const auto& pub = keys[static_cast<std::size_t>(i)].public_key();
+      ASSERT_TRUE(ecdsa_verify(pub, digest, sigs[static_cast<std::size_t>(i)])) << "key " << i << " round " << round;
+      ASSERT_FALSE(ecdsa_verify(pub, digest, sigs[static_cast<std::size_t>((i + 1) % n)])) << "key " << i;
+      // The same x with the other parity prefix: another point, which this signature does not fit.
+      auto flipped = pub;
+      flipped.bytes[0] ^= 0x01;
+      ASSERT_FALSE(ecdsa_verify(flipped, digest, sigs[static_cast<std::size_t>(i)])) << "key " << i;
+      // A 33-byte string that is not on the curve is refused every time, also right after its slot held a key.
+      auto off_curve = pub;
+      off_curve.bytes[32] ^= 0x5a;
+      (void)ecdsa_verify(off_curve, digest, sigs[static_cast<std::size_t>(i)]);
+      ASSERT_TRUE(ecdsa_verify(pub, digest, sigs[static_cast<std::size_t>(i)])) << "key " << i;
+    }
   }
 }
 

@@ -192,6 +192,11 @@ class node_store {
   struct families;
 
   node_store();
+  // open() without the atomic creation: `in_place` creates a missing store directly in dir.
+  static storage_result<std::unique_ptr<node_store>> open_impl(const std::string& dir, const store_options& options,
+                                                               bool in_place);
+  // A missing store is made in a sibling directory and renamed into place once complete.
+  static storage_result<std::unique_ptr<node_store>> create(const std::string& dir, const store_options& options);
   storage_result<void> init_meta(bool created, const store_options& options);
   storage_result<void> recover(const store_options& options);
   storage_result<void> recover_group(group_id group, const store_options& options, group_recovery& report);

@@ -417,6 +417,7 @@ class run {
     int disk_node = -1;     // disk faults
     bool active = false;
     bool overlapped = false;  // another fault was active at some time during this one
+    bool removal_applied = false;  // remove faults: energoctl reported the removal applied
   };
   std::vector<active_fault> active_;
   std::vector<std::string> pending_membership_;
@@ -867,6 +868,7 @@ void run::apply_fault(const fault& f, std::size_t idx, run_report& rep) {
         nodes_[static_cast<std::size_t>(v)].member = false;  // not an endpoint for the request (cut off)
       }
       const bool applied = membership_request("remove " + nodes_[static_cast<std::size_t>(v)].name + " --force", 3000);
+      a.removal_applied = applied;
       nodes_[static_cast<std::size_t>(v)].member = false;  // from now on it must not be counted on
       nodes_[static_cast<std::size_t>(v)].removed = true;
       detail = nodes_[static_cast<std::size_t>(v)].name + (f.kind == fault_kind::remove_cut_member ? " cut off and" : "") +
@@ -947,7 +949,7 @@ void run::heal_fault(std::size_t idx) {
   for (int v : a.killed) start(v);
   if (a.removed_node >= 0) {
     auto& victim = nodes_[static_cast<std::size_t>(a.removed_node)];
-    if (a.f.kind == fault_kind::remove_cut_member && !a.overlapped && victim.pid > 0) {
+    if (a.f.kind == fault_kind::remove_cut_member && !a.overlapped && a.removal_applied && victim.pid > 0) {
       // The cut heals now: the leader's next dial (<= 250 ms) reaches it within the grace, it
       // learns of its removal and stops itself. Unbounded otherwise: nothing else would tell it.
       recompute_rules();

@@ -204,7 +204,9 @@ TEST_F(robustness_fixture, WrongClusterLostProposalSigtermFlushDemoteRemoveAndSt
     // The node is paused while its removal commits and resumes within the leader's grace (4
     // election timeouts): it still learns of its own removal and stops. (This does not prove the
     // leader's hold-back, actors/raft_actor.cpp removal_due: with it disabled the test passes too,
-    // because the entries sent while the node was paused wait in its socket's receive buffer.)
+    // because the entries sent while the node was paused wait in its socket's receive buffer. The
+    // hold-back is proven by cluster_faults.FollowerCutOffDuringItsRemovalLearnsOfItOnceHealed,
+    // where the node's links are cut, not paused.)
     ::kill(x->pid, SIGSTOP);
     auto rm = ctl(eps + " member remove " + x->name + " " + admin);
     std::this_thread::sleep_for(250ms);

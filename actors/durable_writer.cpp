@@ -17,11 +17,11 @@ durable_writer::~durable_writer() {
   thread_.join();
 }
 
-void durable_writer::submit(uint64_t applied_index, std::vector<storage::state_write> writes) {
+void durable_writer::submit(uint64_t applied_index, std::vector<storage::state_write> writes, finish_fn finish) {
   {
     std::lock_guard lock(mutex_);
     ENERGO_ASSERT(!job_.has_value(), "durable_writer: one batch in flight at a time");
-    job_ = job{applied_index, std::move(writes)};
+    job_ = job{applied_index, std::move(writes), std::move(finish)};
   }
   cv_.notify_all();
 }
@@ -39,13 +39,19 @@ void durable_writer::wait_idle() {
 void durable_writer::run() {
   for (;;) {
     uint64_t index = 0;
-    const std::vector<storage::state_write>* writes = nullptr;
+    std::vector<storage::state_write>* writes = nullptr;
+    finish_fn finish;
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [this] { return stopping_ || job_.has_value(); });
       if (!job_) return;  // stopping with nothing in flight
       index = job_->applied_index;
       writes = &job_->writes;  // stays valid: only this thread clears job_
+      finish = std::move(job_->finish);
+    }
+    if (finish) {
+      finish(*writes);
+      finish = nullptr;  // releases what it captured (the copies) before the write
     }
     if (auto res = store_.apply_batch(group_, *writes, index); !res) fail_("apply_batch failed: " + res.error().message);
     done_(index);

@@ -4,8 +4,10 @@
 // A durable point is one synced RocksDB batch of several megabytes (the ledger image, the
 // analytics index, the outcome difference): 60-200 ms of write and fsync on this machine. On the
 // apply thread that is time in which no client is answered (the open-loop p99 at 2,000 orders/s
-// was 0.4-1.3 s, bench/README.md). The apply actor still encodes the batch - it must capture one
-// state - but hands the write to this thread and goes on applying; `done(index)` is called on
+// was 0.4-1.3 s, bench/README.md). The apply actor captures one state - the small writes encoded,
+// the ledger and analytics index as copies (a copy is mostly flat vectors: a few ms where encoding
+// the image took 70-340 ms on the apply thread) - and hands the batch to this thread, which
+// encodes the copies (`finish`), writes, and lets the apply actor go on; `done(index)` is called on
 // this thread once the batch is durable, and the apply actor only then lets raft compact its log
 // up to `index` (actors/README.md "State durable through the Raft log").
 //
@@ -30,15 +32,17 @@ class durable_writer {
  public:
   using done_fn = std::function<void(uint64_t applied_index)>;
   using fail_fn = std::function<void(const std::string& what)>;  // must not return
+  // Run on the writer thread before the write: appends the writes that are encoded there.
+  using finish_fn = std::function<void(std::vector<storage::state_write>& writes)>;
 
   durable_writer(storage::node_store& store, storage::group_id group, done_fn done, fail_fn fail);
   ~durable_writer();  // waits for the batch in flight, then joins
   durable_writer(const durable_writer&) = delete;
   durable_writer& operator=(const durable_writer&) = delete;
 
-  // Hands over one batch (state writes + the applied index it makes durable). Precondition:
-  // !busy(). Returns at once.
-  void submit(uint64_t applied_index, std::vector<storage::state_write> writes);
+  // Hands over one batch (state writes + the applied index it makes durable; `finish`, when set,
+  // completes the writes first). Precondition: !busy(). Returns at once.
+  void submit(uint64_t applied_index, std::vector<storage::state_write> writes, finish_fn finish = {});
   // A batch is submitted and its done() has not returned yet.
   [[nodiscard]] bool busy() const;
   // Blocks until no batch is in flight (snapshot install, balance proofs, stop: callers that
@@ -57,6 +61,7 @@ class durable_writer {
   struct job {
     uint64_t applied_index = 0;
     std::vector<storage::state_write> writes;
+    finish_fn finish;
   };
   std::optional<job> job_;  // guarded by mutex_; set by submit, cleared after done()
   bool stopping_ = false;   // guarded by mutex_

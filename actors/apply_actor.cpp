@@ -122,6 +122,8 @@ struct apply_state {
   struct capture_info {
     clock_type::time_point started;
     int64_t capture_ms = 0;  // on the apply thread: the small writes and the copies
+    int64_t outcomes_ms = 0;  // of which the outcome difference
+    int64_t ledger_ms = 0;    // and the ledger's copy
     std::size_t writes = 0;
     std::shared_ptr<encode_info> encoded = std::make_shared<encode_info>();
   } capture;
@@ -436,6 +438,8 @@ durable_capture capture_durable_batch(apply_state& s) {
     writes.push_back({outcome_key(h), encode_outcome(cur)});
   }
   s.capture.writes = writes.size() + 2;
+  s.capture.outcomes_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - s.capture.started).count();
   s.capture.encoded = std::make_shared<apply_state::encode_info>();
   // Copy-assigned into the shadow of the last durable point: its vectors keep their capacity, so
   // the copy is a memcpy of warm pages (bench/ledger_bench BM_durable_capture: 6.7 ms for a book of
@@ -444,7 +448,9 @@ durable_capture capture_durable_batch(apply_state& s) {
   if (!s.shadow) {
     s.shadow = std::make_shared<apply_state::shadow_state>(apply_state::shadow_state{*s.led, *s.analytics});
   } else {
+    const auto t0 = clock_type::now();
     s.shadow->led = *s.led;
+    s.capture.ledger_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
     s.shadow->analytics = *s.analytics;
   }
   c.finish = [shadow = std::shared_ptr<const apply_state::shadow_state>(s.shadow),
@@ -466,9 +472,11 @@ void durable_done(self_ptr self, uint64_t index) {
   if (index <= s.durable_applied) return;  // an install or a direct write got there first
   s.durable_applied = index;
   s.ctx->metrics->apply_durable_index.store(static_cast<int64_t>(s.durable_applied), std::memory_order_relaxed);
-  spdlog::info("apply: durable at {} ({} image bytes, {} writes; captured in {} ms, encoded in {} ms off the apply "
-               "thread, durable {} ms after)",
-               index, s.capture.encoded->image_bytes, s.capture.writes, s.capture.capture_ms, s.capture.encoded->encode_ms,
+  spdlog::info("apply: durable at {} ({} image bytes, {} writes; captured in {} ms ({} ms of outcomes, {} ms "
+               "of ledger copy), encoded in {} ms off the apply thread, durable {} ms after)",
+               index, s.capture.encoded->image_bytes, s.capture.writes, s.capture.capture_ms, s.capture.outcomes_ms,
+               s.capture.ledger_ms,
+               s.capture.encoded->encode_ms,
                std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - s.capture.started).count());
   // Every durable point is a snapshot: raft's in-memory log then never holds more than one
   // durable interval (maybe_persist's bounds). A follower behind it gets the snapshot.

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "tests/storage/test_support.hpp"
@@ -80,6 +82,44 @@ TEST(durable_writer, busy_until_done_has_returned) {
   release = true;
   w.wait_idle();
   EXPECT_FALSE(w.busy());
+}
+
+
+// The apply actor hands over copies of the ledger and analytics index with a `finish` that encodes
+// them: it must run on the writer's thread (the apply thread goes on), before the write, and what
+// it appends must be in the same batch as the applied index.
+TEST(durable_writer, finish_runs_on_the_writer_thread_and_its_writes_are_in_the_batch) {
+  temp_dir dir;
+  auto store = open_store(dir);
+  ASSERT_TRUE(store);
+  std::atomic<bool> release{false};
+  std::thread::id finish_thread;
+  std::optional<std::string> at_done;
+  {
+    durable_writer w(
+        *store, group,
+        [&](uint64_t index) {
+          EXPECT_EQ(store->applied_index(group), index);
+          auto v = store->get_state(group, "ledger");
+          at_done = v && v->has_value() ? **v : std::optional<std::string>{};
+        },
+        [](const std::string&) { std::abort(); });
+    w.submit(7, {{"o/x", "outcome"}}, [&](std::vector<storage::state_write>& writes) {
+      finish_thread = std::this_thread::get_id();
+      while (!release) std::this_thread::yield();  // the submitter is not held up meanwhile
+      writes.push_back({"ledger", "image@7"});
+    });
+    EXPECT_TRUE(w.busy());
+    EXPECT_EQ(store->applied_index(group), 0u) << "written before finish completed the batch";
+    release = true;
+    w.wait_idle();
+  }
+  EXPECT_NE(finish_thread, std::this_thread::get_id());
+  EXPECT_NE(finish_thread, std::thread::id{});
+  EXPECT_EQ(at_done, "image@7");
+  auto o = store->get_state(group, "o/x");
+  ASSERT_TRUE(o && o->has_value());
+  EXPECT_EQ(**o, "outcome");
 }
 
 }  // namespace

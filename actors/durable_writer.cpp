@@ -1,5 +1,10 @@
 #include "actors/durable_writer.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "common/assert.hpp"
 
 namespace energo::actors {
@@ -50,8 +55,20 @@ void durable_writer::run() {
       finish = std::move(job_->finish);
     }
     if (finish) {
-      finish(*writes);
-      finish = nullptr;  // releases what it captured (the copies) before the write
+      // Encoding a durable point's image is O(state) CPU that nobody waits for, while raft, apply
+      // and the brokers are what clients wait on; with every core busy it would take the CPU from
+      // them for its whole length (and every node reaches a durable point at the same index). So
+      // it runs on a thread of its own below the node's priority (Linux: nice is per thread). The
+      // write stays on this thread at the node's priority: RocksDB makes it the leader of a
+      // write group that raft's appends wait behind, so a lowered writer would hold them up.
+      std::thread encoder([&] {
+        if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), encoder_nice) != 0) {
+          spdlog::debug("durable writer: could not lower the encoder's CPU priority");
+        }
+        finish(*writes);
+        finish = nullptr;  // releases what it captured (the copies) before the write
+      });
+      encoder.join();
     }
     if (auto res = store_.apply_batch(group_, *writes, index); !res) fail_("apply_batch failed: " + res.error().message);
     done_(index);

@@ -30,6 +30,11 @@ namespace energo::actors {
 
 class durable_writer {
  public:
+  // The nice value (absolute; the node runs at 0) of the thread that runs `finish`: its encoding
+  // yields the CPU to the threads clients wait on. Its delay is bounded: past twice its bounds
+  // the apply thread waits for the writer.
+  static constexpr int encoder_nice = 10;
+
   using done_fn = std::function<void(uint64_t applied_index)>;
   using fail_fn = std::function<void(const std::string& what)>;  // must not return
   // Run on the writer thread before the write: appends the writes that are encoded there.

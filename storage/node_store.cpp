@@ -223,6 +223,8 @@ storage_result<std::unique_ptr<node_store>> node_store::create(const std::string
   const fsys::path tmp = target.parent_path() / (creation_prefix(target) + std::to_string(::getpid()));
   std::error_code ec;
   fsys::remove_all(tmp, ec);
+  // Made first: RocksDB lists the directory before creating it and logs an error when it is absent.
+  fsys::create_directory(tmp, ec);
   {
     auto made = open_impl(tmp.string(), options, true);
     if (!made) {

@@ -34,6 +34,9 @@ namespace {
 
 // snapshot_response.chunk_offset value meaning "give up on this snapshot" (too large, corrupt).
 constexpr uint64_t snapshot_abort = std::numeric_limits<uint64_t>::max();
+// The most heartbeats a stalled snapshot stream waits before its chunk is resent (peer_progress::
+// snap_resend_after doubles up to this): at 50 ms heartbeats, 0.8 s.
+constexpr uint32_t snapshot_resend_heartbeats_max = 16;
 
 uint64_t splitmix64(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ull);
@@ -327,6 +330,7 @@ void send_snapshot_window(state& s, node_id to, peer_progress& p) {
 }
 
 void restart_snapshot_stream(peer_progress& p, uint64_t from) {
+  p.snap_idle_heartbeats = 0;
   p.snap_acked_bytes = std::min<uint64_t>(from, p.snap_sending->data.size());
   p.snap_next_offset = p.snap_acked_bytes;
   p.snap_reported_bytes = p.snap_acked_bytes;
@@ -346,6 +350,7 @@ void start_snapshot(state& s, node_id to, peer_progress& p) {
   restart_snapshot_stream(p, 0);
   p.snap_restarted = false;
   p.snap_progress_since_heartbeat = true;
+  p.snap_resend_after = 1;
   p.probe_sent = false;
   p.inflight.clear();
   p.inflight_bytes = 0;
@@ -418,10 +423,16 @@ void bcast_heartbeat(state& s, uint64_t context) {
     m.context = context;
     send(s, std::move(m));
     if (p.state == progress_state::snapshot && p.snap_sending) {
-      // No progress for a heartbeat interval: the chunk at the follower's prefix (or its answer)
-      // was lost. Resend that one chunk; what it fills is followed by the chunks the follower
+      // No progress for snap_resend_after heartbeat intervals (backing off while it lasts): the
+      // chunk at the follower's prefix (or its answer) was lost, or the follower is slow. Resend
+      // that one chunk; what it fills is followed by the chunks the follower
       // holds beyond the gap, and the window moves on from there.
-      if (!p.snap_progress_since_heartbeat) {
+      if (p.snap_progress_since_heartbeat) {
+        p.snap_idle_heartbeats = 0;
+        p.snap_resend_after = 1;
+      } else if (++p.snap_idle_heartbeats >= p.snap_resend_after) {
+        p.snap_idle_heartbeats = 0;
+        p.snap_resend_after = std::min(p.snap_resend_after * 2, snapshot_resend_heartbeats_max);
         if (p.snap_reported_bytes < p.snap_acked_bytes) {
           // The follower keeps reporting less than we count as acknowledged: it lost the
           // stream those acks were about (late acks of a dropped stream raised ours). Its

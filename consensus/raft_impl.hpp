@@ -34,6 +34,13 @@ struct peer_progress {
   bool snap_restarted = false;     // restarted at the follower's request, no progress since: later
                                    // requests are echoes of chunks sent before the restart
   bool snap_progress_since_heartbeat = false;
+  // Resend backoff: a chunk is resent after snap_resend_after heartbeats without progress, which
+  // doubles after each resend (up to snapshot_resend_heartbeats_max) and falls back to 1 on
+  // progress. A resend every heartbeat flooded a slow follower: with 1 MiB chunks every 50 ms
+  // under ASan and busy cores, the duplicates queued ahead of the data and of its acks (seconds)
+  // and the follower never got past chunk 0.
+  uint32_t snap_idle_heartbeats = 0;
+  uint32_t snap_resend_after = 1;
   // read index: highest read round this peer acknowledged in the current term
   uint64_t read_ack = 0;
 };

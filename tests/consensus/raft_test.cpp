@@ -1335,6 +1335,46 @@ transfer_outcome run_snapshot_transfer(chunk_fault fault, uint64_t chunks = 50, 
   return out;
 }
 
+// A follower whose answers do not come back (overloaded: under ASan with busy cores its acks took
+// seconds) must not be flooded: the leader resent chunk 0 at every heartbeat, 1 MiB per 50 ms, and
+// the duplicates queued ahead of the data and the acks until the stream never got past chunk 0.
+// The resend backs off (1, 2, 4, ... heartbeats, at most 16), and the transfer completes once
+// the answers flow again.
+TEST(raft_snapshot_transfer, resends_back_off_while_the_follower_does_not_answer) {
+  pump p;
+  membership m = voters({1, 2, 3});
+  for (node_id id = 1; id <= 3; ++id) {
+    config c = make_config(id);
+    c.lim.snapshot_chunk_bytes_max = 64;
+    p.add(raft_node::bootstrap(c, m));
+  }
+  p.elect(1);
+  p.isolate(3);
+  for (int i = 0; i < 5; ++i) must_propose(p, 1, "e" + std::to_string(i));
+  p.stabilize();
+  const std::string image(20 * 64, 'x');
+  ASSERT_TRUE(p[1].compact(p[1].applied_index(), image).has_value());
+  uint64_t chunks_sent = 0;
+  bool answers_lost = true;
+  p.filter = [&](message& msg) {
+    if (msg.type == message_type::snapshot_chunk && msg.to == 3) ++chunks_sent;
+    return !(answers_lost && msg.type == message_type::snapshot_response && msg.from == 3);
+  };
+  p.heal();
+  const int silent_heartbeats = 64;  // heartbeat_ticks = 1
+  for (int t = 0; t < silent_heartbeats; ++t) p.tick_all(1);
+  // The first window (limits::max_inflight_snapshot_chunks) plus one resend per backoff step:
+  // heartbeats 1, 3, 7, 15, 31, 47, 63. Without the backoff: one per heartbeat (64).
+  const uint64_t window = limits{}.max_inflight_snapshot_chunks;
+  EXPECT_LE(chunks_sent, window + 8) << "chunks resent to a follower that does not answer";
+  EXPECT_GE(chunks_sent, window + 4) << "the stream stopped resending altogether";
+  EXPECT_TRUE(p.installed[3].empty());
+  answers_lost = false;
+  for (int t = 0; t < 40 && p.installed[3] != image; ++t) p.tick_all(1);
+  EXPECT_EQ(p.installed[3], image) << "the transfer did not complete once the answers came back";
+  p.filter = nullptr;
+}
+
 TEST(raft_snapshot_transfer, chunk_messages_with_and_without_faults) {
   const auto clean = run_snapshot_transfer(chunk_fault::none);
   const auto dup = run_snapshot_transfer(chunk_fault::stale_duplicate_of_first);

@@ -359,13 +359,6 @@ class snapshot_fixture : public membership_fixture {
 };
 
 TEST_F(snapshot_fixture, LearnerCatchesUpFromAMultiChunkSnapshotOfSeveralMegabytes) {
-#if defined(__SANITIZE_ADDRESS__)
-  // Known liveness gap (issue 8 note, 2026-12-02): under ASan with the cores busy (another test,
-  // or two `yes` processes) the learner stops answering the stream after chunk 0 and never
-  // catches up - the landed code of 7c7dde3 as well. Until that is fixed, ASan builds run this
-  // test alone: ctest test node_snapshot_multichunk_alone (RUN_SERIAL) sets ENERGO_RUN_ALONE.
-  if (std::getenv("ENERGO_RUN_ALONE") == nullptr) GTEST_SKIP() << "under ASan: runs as node_snapshot_multichunk_alone";
-#endif
   uint32_t accounts = 64'000;
   if (const char* e = std::getenv("ENERGO_SNAPSHOT_TEST_ACCOUNTS")) accounts = static_cast<uint32_t>(std::stoul(e));
   const std::string file = root_ + "/snapshot.bin";

@@ -92,6 +92,10 @@ net::client_response failure(net::client_errc code, std::string message, uint64_
   return r;
 }
 
+int64_t ms_since(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count();
+}
+
 [[noreturn]] void fatal(const std::string& what) {
   spdlog::critical("apply: {}; stopping (exit 5)", what);
   spdlog::shutdown();
@@ -438,8 +442,7 @@ durable_capture capture_durable_batch(apply_state& s) {
     writes.push_back({outcome_key(h), encode_outcome(cur)});
   }
   s.capture.writes = writes.size() + 2;
-  s.capture.outcomes_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - s.capture.started).count();
+  s.capture.outcomes_ms = ms_since(s.capture.started);
   s.capture.encoded = std::make_shared<apply_state::encode_info>();
   // Copy-assigned into the shadow of the last durable point: its vectors keep their capacity, so
   // the copy is a memcpy of warm pages (bench/ledger_bench BM_durable_capture: 6.7 ms for a book of
@@ -450,7 +453,7 @@ durable_capture capture_durable_batch(apply_state& s) {
   } else {
     const auto t0 = clock_type::now();
     s.shadow->led = *s.led;
-    s.capture.ledger_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
+    s.capture.ledger_ms = ms_since(t0);
     s.shadow->analytics = *s.analytics;
   }
   c.finish = [shadow = std::shared_ptr<const apply_state::shadow_state>(s.shadow),
@@ -460,7 +463,7 @@ durable_capture capture_durable_batch(apply_state& s) {
     w.push_back({std::string(ledger_key), std::string(image.begin(), image.end())});
     w.push_back({std::string(analytics_key), shadow->analytics.encode()});
     info->image_bytes = image.size();
-    info->encode_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
+    info->encode_ms = ms_since(t0);
   };
   return c;
 }
@@ -476,8 +479,7 @@ void durable_done(self_ptr self, uint64_t index) {
                "of ledger copy), encoded in {} ms off the apply thread, durable {} ms after)",
                index, s.capture.encoded->image_bytes, s.capture.writes, s.capture.capture_ms, s.capture.outcomes_ms,
                s.capture.ledger_ms,
-               s.capture.encoded->encode_ms,
-               std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - s.capture.started).count());
+               s.capture.encoded->encode_ms, ms_since(s.capture.started));
   // Every durable point is a snapshot: raft's in-memory log then never holds more than one
   // durable interval (maybe_persist's bounds). A follower behind it gets the snapshot.
   s.last_snapshot_index = s.durable_applied;
@@ -500,7 +502,7 @@ void persist(self_ptr self, persist_mode mode) {
   if (s.applied == s.captured_applied) return;
   s.capture.started = clock_type::now();
   auto batch = capture_durable_batch(s);
-  s.capture.capture_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - s.capture.started).count();
+  s.capture.capture_ms = ms_since(s.capture.started);
   s.captured_applied = s.applied;
   s.commands_since_durable = 0;
   s.log_bytes_since_durable = 0;
@@ -757,11 +759,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   auto& s = self->state;
   persist(self, persist_mode::now);  // earlier deliveries first (raft awaits them before installing)
   // Phase durations go to the log line below (bench/snapshot_transfer.sh reads them).
-  using ms_clock = std::chrono::steady_clock;
-  const auto ms_since = [](ms_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(ms_clock::now() - t).count();
-  };
-  const auto t_decode = ms_clock::now();
+  const auto t_decode = clock_type::now();
   auto img = decode_image(snap.data);
   if (!img || img->applied_index != snap.meta.index) {
     spdlog::error("apply: snapshot at {} does not decode as a node image", snap.meta.index);
@@ -793,7 +791,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     analytics = analytics_index::starting_at(*led);
   }
   const auto decode_ms = ms_since(t_decode);
-  const auto t_store = ms_clock::now();
+  const auto t_store = clock_type::now();
   const auto state = image_state_writes(*img, *analytics, *reg, *book);
   // The snapshot's meta only, not its data: the data is this state (written in the same batch),
   // as for the snapshots this node takes itself (raft_actor's snapshot_taken). After a restart
@@ -830,7 +828,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
   s.log_bytes_since_durable = 0;
   s.root.clear();  // another ledger: recompute even at an index seen before
   const auto store_ms = ms_since(t_store);
-  const auto t_root = ms_clock::now();
+  const auto t_root = clock_type::now();
   const auto root = crypto::to_hex(crypto::as_bytes(root_at_applied(s)));
   serve_reads(s);
   spdlog::info("apply: installed snapshot at {}, root {} ({} bytes; decode and restore {} ms, store {} ms, root {} ms)", s.applied,

@@ -870,19 +870,25 @@ TEST(raft_read_index, deposed_leader_cannot_serve_a_stale_read) {
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 
-TEST(raft_snapshot, lagging_follower_gets_chunks_then_entries) {
-  pump p;
-  std::vector<config> cs;
-  membership m = voters({1, 2, 3});
+// Three voters with snapshot chunks of `chunk_bytes`; node 1 leads and has committed `entries`
+// entries while node 3 was cut off (still isolated: the caller compacts, then heals).
+void lagging_third_voter(pump& p, uint64_t chunk_bytes, int entries) {
+  const membership m = voters({1, 2, 3});
   for (node_id id = 1; id <= 3; ++id) {
     config c = make_config(id);
-    c.lim.snapshot_chunk_bytes_max = 64;
+    c.lim.snapshot_chunk_bytes_max = chunk_bytes;
     p.add(raft_node::bootstrap(c, m));
   }
   p.elect(1);
   p.isolate(3);
-  for (int i = 0; i < 20; ++i) must_propose(p, 1, "e" + std::to_string(i));
+  for (int i = 0; i < entries; ++i) must_propose(p, 1, "e" + std::to_string(i));
   p.stabilize();
+}
+
+TEST(raft_snapshot, lagging_follower_gets_chunks_then_entries) {
+  pump p;
+  const membership m = voters({1, 2, 3});
+  lagging_third_voter(p, 64, 20);
   const index_t upto = p[1].applied_index();
   const std::string image(300, 's');
   ASSERT_TRUE(p[1].compact(upto, image).has_value());
@@ -1265,16 +1271,7 @@ struct transfer_outcome {
 // must install exactly those bytes.
 transfer_outcome run_snapshot_transfer(chunk_fault fault, uint64_t chunks = 50, uint64_t chunk_bytes = 64) {
   pump p;
-  membership m = voters({1, 2, 3});
-  for (node_id id = 1; id <= 3; ++id) {
-    config c = make_config(id);
-    c.lim.snapshot_chunk_bytes_max = chunk_bytes;
-    p.add(raft_node::bootstrap(c, m));
-  }
-  p.elect(1);
-  p.isolate(3);
-  for (int i = 0; i < 5; ++i) must_propose(p, 1, "e" + std::to_string(i));
-  p.stabilize();
+  lagging_third_voter(p, chunk_bytes, 5);
   std::string image;
   for (uint64_t i = 0; i < chunks * chunk_bytes; ++i) image.push_back(static_cast<char>('a' + (i * 7 + i / 13) % 26));
   EXPECT_TRUE(p[1].compact(p[1].applied_index(), image).has_value());
@@ -1342,16 +1339,7 @@ transfer_outcome run_snapshot_transfer(chunk_fault fault, uint64_t chunks = 50, 
 // the answers flow again.
 TEST(raft_snapshot_transfer, resends_back_off_while_the_follower_does_not_answer) {
   pump p;
-  membership m = voters({1, 2, 3});
-  for (node_id id = 1; id <= 3; ++id) {
-    config c = make_config(id);
-    c.lim.snapshot_chunk_bytes_max = 64;
-    p.add(raft_node::bootstrap(c, m));
-  }
-  p.elect(1);
-  p.isolate(3);
-  for (int i = 0; i < 5; ++i) must_propose(p, 1, "e" + std::to_string(i));
-  p.stabilize();
+  lagging_third_voter(p, 64, 5);
   const std::string image(20 * 64, 'x');
   ASSERT_TRUE(p[1].compact(p[1].applied_index(), image).has_value());
   uint64_t chunks_sent = 0;

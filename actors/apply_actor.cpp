@@ -85,13 +85,6 @@ std::string checkpoint_image_key(uint64_t index) {
   return k;
 }
 
-net::client_response failure(net::client_errc code, std::string message, uint64_t leader = 0) {
-  net::client_response r;
-  r.what = net::client_response::kind::failure;
-  r.failure = net::client_failure{code, std::move(message), leader};
-  return r;
-}
-
 int64_t ms_since(clock_type::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count();
 }
@@ -277,16 +270,16 @@ net::client_response account_response(const apply_state& s, const address_bytes&
 net::client_response image_chunk_response(apply_state& s, std::string_view params_text) {
   const auto params = nlohmann::json::parse(params_text, nullptr, false);
   if (params.is_discarded() || !params.is_object() || !params.contains("offset") || !params["offset"].is_number_unsigned())
-    return failure(net::client_errc::malformed, "node_image needs {\"offset\": N[, \"applied_index\": I]}");
+    return net::client_response::refused(net::client_errc::malformed, "node_image needs {\"offset\": N[, \"applied_index\": I]}");
   const uint64_t offset = params["offset"].get<uint64_t>();
   if (offset == 0) {
     s.image_cache = encode_image(make_image(s));
     s.image_cache_index = s.applied;
   } else if (!params.contains("applied_index") || !params["applied_index"].is_number_unsigned() ||
              params["applied_index"].get<uint64_t>() != s.image_cache_index || s.image_cache.empty()) {
-    return failure(net::client_errc::malformed, "the image being saved was replaced (another save started); start again");
+    return net::client_response::refused(net::client_errc::malformed, "the image being saved was replaced (another save started); start again");
   }
-  if (offset > s.image_cache.size()) return failure(net::client_errc::malformed, "offset beyond the image");
+  if (offset > s.image_cache.size()) return net::client_response::refused(net::client_errc::malformed, "offset beyond the image");
   const auto n = std::min<std::size_t>(limits::image_chunk_bytes, s.image_cache.size() - offset);
   nlohmann::json j;
   j["applied_index"] = s.image_cache_index;
@@ -307,7 +300,7 @@ net::client_response image_chunk_response(apply_state& s, std::string_view param
 net::client_response query_response(apply_state& s, std::string_view name, std::string_view params) {
   if (name == "node_image") return image_chunk_response(s, params);
   const auto a = run_query(query_context{*s.led, s.applied, &*s.led, &*s.analytics}, name, params);
-  if (!a.ok) return failure(a.code, a.text);
+  if (!a.ok) return net::client_response::refused(a.code, a.text);
   net::client_response r;
   r.what = net::client_response::kind::query;
   r.text = a.text;
@@ -549,7 +542,7 @@ void flush_proposals(self_ptr self) {
   self->request(s.raft, caf::infinite, propose_atom::value, std::move(commands))
       .then([self, hashes = std::move(hashes)](uint16_t code, uint64_t leader) {
         if (code == 0) return;
-        const auto r = failure(static_cast<net::client_errc>(code),
+        const auto r = net::client_response::refused(static_cast<net::client_errc>(code),
                                code == static_cast<uint16_t>(net::client_errc::no_leader)
                                    ? "no leader known (election in progress); retry"
                                    : "proposal refused; retry",
@@ -920,7 +913,7 @@ caf::result<net::client_response> wait_and_propose(self_ptr self, std::string ha
     }
     auto it = s.waiters.find(hash);
     if (it == s.waiters.end()) {
-      if (s.waiters.size() >= waiting_hashes_max) return failure(net::client_errc::busy, "too many commands in flight; retry");
+      if (s.waiters.size() >= waiting_hashes_max) return net::client_response::refused(net::client_errc::busy, "too many commands in flight; retry");
       it = s.waiters.emplace(hash, std::vector<apply_state::waiter>{}).first;
       // Registered before the proposal leaves: the outcome cannot arrive before its waiter.
       if (!admin) {
@@ -939,7 +932,7 @@ caf::result<net::client_response> wait_and_propose(self_ptr self, std::string ha
             if (code == 0) return;
             auto w = self->state.waiters.find(hash);
             if (w == self->state.waiters.end()) return;
-            const auto r = failure(static_cast<net::client_errc>(code),
+            const auto r = net::client_response::refused(static_cast<net::client_errc>(code),
                                    code == static_cast<uint16_t>(net::client_errc::no_leader)
                                        ? "no leader known (election in progress); retry"
                                        : "proposal refused; retry",
@@ -967,7 +960,7 @@ void answer_lost_proposals(self_ptr self, const std::string& why, const std::vec
   auto& s = self->state;
   if (s.waiters.empty()) return;
   const std::set<std::string> buffered(s.outgoing_hashes.begin(), s.outgoing_hashes.end());
-  const auto r = failure(net::client_errc::timeout,
+  const auto r = net::client_response::refused(net::client_errc::timeout,
                          why + " before the command was applied; outcome unknown: resubmit the same signed command "
                                "(it applies at most once)");
   std::size_t answered = 0;
@@ -1083,7 +1076,7 @@ apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
       [self](read_atom, uint64_t index, const address_bytes& address) -> caf::result<net::client_response> {
         auto& s = self->state;
         if (index <= s.applied) return account_response(s, address);
-        if (s.reads.size() >= pending_reads_max) return failure(net::client_errc::busy, "too many reads waiting");
+        if (s.reads.size() >= pending_reads_max) return net::client_response::refused(net::client_errc::busy, "too many reads waiting");
         auto rp = self->make_response_promise();
         s.reads.push_back({index, address, rp, clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms), {}, {}});
         return rp;
@@ -1091,7 +1084,7 @@ apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
       [self](query_atom, uint64_t index, std::string& name, std::string& params) -> caf::result<net::client_response> {
         auto& s = self->state;
         if (index <= s.applied) return query_response(s, name, params);
-        if (s.reads.size() >= pending_reads_max) return failure(net::client_errc::busy, "too many reads waiting");
+        if (s.reads.size() >= pending_reads_max) return net::client_response::refused(net::client_errc::busy, "too many reads waiting");
         auto rp = self->make_response_promise();
         s.reads.push_back({index, address_bytes{}, rp,
                            clock_type::now() + std::chrono::milliseconds(s.ctx->submit_timeout_ms), std::move(name),
@@ -1125,7 +1118,7 @@ apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
           auto& ws = it->second;
           for (auto w = ws.begin(); w != ws.end();) {
             if (w->deadline <= now) {
-              w->promise.deliver(failure(net::client_errc::timeout,
+              w->promise.deliver(net::client_response::refused(net::client_errc::timeout,
                                          "not applied within the deadline; outcome unknown: resubmit the same signed "
                                          "command (it applies at most once)"));
               w = ws.erase(w);
@@ -1137,7 +1130,7 @@ apply_self_actor::behavior_type apply_behavior(self_ptr self, ctx_ptr ctx) {
         }
         for (auto it = s.reads.begin(); it != s.reads.end();) {
           if (it->deadline <= now) {
-            it->promise.deliver(failure(net::client_errc::timeout, "read not served within the deadline"));
+            it->promise.deliver(net::client_response::refused(net::client_errc::timeout, "read not served within the deadline"));
             it = s.reads.erase(it);
           } else {
             ++it;

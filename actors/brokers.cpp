@@ -445,13 +445,6 @@ void reply(client_self self, client_ref to, uint64_t id, net::client_response r)
   self->flush(hdl);
 }
 
-net::client_response fail(net::client_errc code, std::string message) {
-  net::client_response r;
-  r.what = net::client_response::kind::failure;
-  r.failure = net::client_failure{code, std::move(message), 0};
-  return r;
-}
-
 // `energoctl log-level [LEVEL]` (docs/operations.md "Logs"): the query name `log_level`, served
 // here, never by the apply actor (so the HTTP gateway, which asks the actors directly, cannot
 // reach it). Accepted only on a loopback connection: the log level is this process's own knob,
@@ -468,18 +461,18 @@ std::string level_name(spdlog::level::level_enum l) {
 net::client_response log_level_answer(const std::string& remote, const std::string& params_json) {
   if (!is_loopback(remote)) {
     spdlog::warn("client: log_level refused from {} (loopback only)", remote);
-    return fail(net::client_errc::not_supported, "log_level is accepted only on a loopback connection to the client port");
+    return net::client_response::refused(net::client_errc::not_supported, "log_level is accepted only on a loopback connection to the client port");
   }
   const auto p = nlohmann::json::parse(params_json.empty() ? "{}" : params_json, nullptr, false);
   if (!p.is_object() || p.size() > 1 || (p.size() == 1 && (!p.contains("level") || !p["level"].is_string()))) {
-    return fail(net::client_errc::malformed, "log_level takes {} or {\"level\": \"trace|debug|info|warn|error\"}");
+    return net::client_response::refused(net::client_errc::malformed, "log_level takes {} or {\"level\": \"trace|debug|info|warn|error\"}");
   }
   nlohmann::json j;
   j["previous"] = level_name(spdlog::get_level());
   if (p.contains("level")) {
     const auto level = p["level"].get<std::string>();
     if (level != "trace" && level != "debug" && level != "info" && level != "warn" && level != "error") {
-      return fail(net::client_errc::malformed, "log level '" + level.substr(0, 16) + "' is not trace, debug, info, warn or error");
+      return net::client_response::refused(net::client_errc::malformed, "log level '" + level.substr(0, 16) + "' is not trace, debug, info, warn or error");
     }
     spdlog::set_level(spdlog::level::from_str(level));
     // Logged at the new level or info, whichever is higher, so that the change always appears.
@@ -532,7 +525,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
           if (!req) return drop("malformed request: " + req.error().message);
           const uint64_t id = req->id;
           if (self->state.stopping) {
-            reply(self, hdl, id, fail(net::client_errc::shutting_down, "the node is shutting down"));
+            reply(self, hdl, id, net::client_response::refused(net::client_errc::shutting_down, "the node is shutting down"));
             continue;
           }
           switch (req->what) {
@@ -541,7 +534,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
               // Both are signed submissions through ingest and share the in-flight bound.
               if (self->state.inflight >= ctx->submit_inflight_max) {
                 ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::busy));
-                reply(self, hdl, id, fail(net::client_errc::busy, "the node's submission queue is full; retry"));
+                reply(self, hdl, id, net::client_response::refused(net::client_errc::busy, "the node's submission queue is full; retry"));
                 break;
               }
               ++self->state.inflight;
@@ -556,7 +549,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                 --self->state.inflight;
                 ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
                 ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
-                reply(self, hdl, id, fail(net::client_errc::timeout, "no answer: " + self->system().render(e)));
+                reply(self, hdl, id, net::client_response::refused(net::client_errc::timeout, "no answer: " + self->system().render(e)));
               };
               if (req->what == net::client_request::kind::submit) {
                 self->request(ingest, timeout, submit_atom::value, std::move(req->command)).then(on_answer, on_error);
@@ -575,7 +568,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                 reply(self, hdl, id, std::move(r));
               };
               auto on_error = [self, hdl, id](caf::error&) {
-                reply(self, hdl, id, fail(net::client_errc::internal, "no answer from the node's actors"));
+                reply(self, hdl, id, net::client_response::refused(net::client_errc::internal, "no answer from the node's actors"));
               };
               if (members) self->request(raft, timeout, members_atom::value).then(on_text, on_error);
               else self->request(apply, timeout, cluster_atom::value).then(on_text, on_error);
@@ -595,7 +588,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                         reply(self, hdl, id, std::move(r));
                       },
                       [self, hdl, id](caf::error&) {
-                        reply(self, hdl, id, fail(net::client_errc::internal, "no answer from the node's actors"));
+                        reply(self, hdl, id, net::client_response::refused(net::client_errc::internal, "no answer from the node's actors"));
                       });
               break;
             }
@@ -626,18 +619,18 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                                   reply(self, hdl, id, std::move(r));
                                 },
                                 [self, hdl, id](caf::error&) {
-                                  reply(self, hdl, id, fail(net::client_errc::internal, "apply actor did not answer"));
+                                  reply(self, hdl, id, net::client_response::refused(net::client_errc::internal, "apply actor did not answer"));
                                 });
                       },
                       [self, hdl, id](caf::error&) {
-                        reply(self, hdl, id, fail(net::client_errc::internal, "raft actor did not answer"));
+                        reply(self, hdl, id, net::client_response::refused(net::client_errc::internal, "raft actor did not answer"));
                       });
               break;
             }
             case net::client_request::kind::account: {
               const address_bytes address = req->account.address;
               auto on_error = [self, hdl, id](caf::error&) {
-                reply(self, hdl, id, fail(net::client_errc::timeout, "read not served"));
+                reply(self, hdl, id, net::client_response::refused(net::client_errc::timeout, "read not served"));
               };
               if (req->account.stale) {
                 self->request(apply, timeout, read_atom::value, uint64_t{0}, address)
@@ -650,7 +643,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                   .then(
                       [self, hdl, id, apply, address, timeout, on_error](uint16_t code, uint64_t index) {
                         if (code != 0) {
-                          reply(self, hdl, id, fail(static_cast<net::client_errc>(code), "read index not confirmed; retry"));
+                          reply(self, hdl, id, net::client_response::refused(static_cast<net::client_errc>(code), "read index not confirmed; retry"));
                           return;
                         }
                         self->request(apply, timeout, read_atom::value, index, address)
@@ -667,7 +660,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
               }
               // Same consistency as account reads: linearizable unless `stale`.
               auto on_error = [self, hdl, id](caf::error&) {
-                reply(self, hdl, id, fail(net::client_errc::timeout, "query not served"));
+                reply(self, hdl, id, net::client_response::refused(net::client_errc::timeout, "query not served"));
               };
               auto q = std::make_shared<net::query_request>(std::move(req->query));
               auto ask = [self, hdl, id, apply, timeout, q, on_error](uint64_t index) {
@@ -682,7 +675,7 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                   .then(
                       [self, hdl, id, ask](uint16_t code, uint64_t index) {
                         if (code != 0) {
-                          reply(self, hdl, id, fail(static_cast<net::client_errc>(code), "read index not confirmed; retry"));
+                          reply(self, hdl, id, net::client_response::refused(static_cast<net::client_errc>(code), "read index not confirmed; retry"));
                           return;
                         }
                         ask(index);

@@ -20,29 +20,20 @@
 
 namespace energo::actors {
 
-namespace {
-net::client_response failure(net::client_errc code, std::string message) {
-  net::client_response r;
-  r.what = net::client_response::kind::failure;
-  r.failure = net::client_failure{code, std::move(message), 0};
-  return r;
-}
-}  // namespace
-
 ingest_actor::behavior_type ingest_worker(ingest_actor::pointer self, ctx_ptr ctx, apply_actor apply) {
   return {
       [self, ctx, apply](submit_atom, std::string& bytes) -> caf::result<net::client_response> {
         if (bytes.size() > ledger::limits::command_bytes_max) {
-          return failure(net::client_errc::too_large, "command larger than " +
+          return net::client_response::refused(net::client_errc::too_large, "command larger than " +
                                                           std::to_string(ledger::limits::command_bytes_max) + " bytes");
         }
         auto cmd = ledger::decode(crypto::as_bytes(bytes));
-        if (!cmd) return failure(net::client_errc::malformed, cmd.error().message);
+        if (!cmd) return net::client_response::refused(net::client_errc::malformed, cmd.error().message);
         if (std::holds_alternative<ledger::tick>(cmd->body)) {
-          return failure(net::client_errc::system_command, "tick is proposed by the leader's clock only");
+          return net::client_response::refused(net::client_errc::system_command, "tick is proposed by the leader's clock only");
         }
         if (auto v = ledger::verify(*cmd, ctx->genesis_hash); !v) {
-          return failure(net::client_errc::bad_signature, v.error().message);
+          return net::client_response::refused(net::client_errc::bad_signature, v.error().message);
         }
         const auto h = crypto::sha256(crypto::as_bytes(bytes));
         std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
@@ -54,13 +45,13 @@ ingest_actor::behavior_type ingest_worker(ingest_actor::pointer self, ctx_ptr ct
         // A membership request: decoded and verified here to keep forgeries out of the log; the
         // apply actor verifies again (the registry is rebuilt from the log alone) and checks the nonce.
         auto req = decode_admin_request(bytes);
-        if (!req) return failure(net::client_errc::malformed, "membership request does not decode");
+        if (!req) return net::client_response::refused(net::client_errc::malformed, "membership request does not decode");
         const auto& admins = ctx->genesis.admins;
         if (std::find(admins.begin(), admins.end(), req->admin_key) == admins.end()) {
-          return failure(net::client_errc::bad_signature, "membership request not signed by a genesis admin key");
+          return net::client_response::refused(net::client_errc::bad_signature, "membership request not signed by a genesis admin key");
         }
         if (!verify_admin_request(*req, ctx->cluster_id, ctx->genesis_hash)) {
-          return failure(net::client_errc::bad_signature, "membership request signature does not verify");
+          return net::client_response::refused(net::client_errc::bad_signature, "membership request signature does not verify");
         }
         const auto h = crypto::sha256(crypto::as_bytes(bytes));
         std::string hash(reinterpret_cast<const char*>(h.data()), h.size());

@@ -1,5 +1,7 @@
 #include "consensus/session.hpp"
 
+#include "common/le_bytes.hpp"
+
 #include <limits>
 
 namespace energo::consensus {
@@ -7,9 +9,7 @@ namespace energo::consensus {
 namespace {
 constexpr uint8_t session_encoding_version = 0x53;  // 'S'
 constexpr uint8_t session_table_encoding_version = 0x01;
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
+using le_bytes::put_u64;
 uint64_t get_u64(std::string_view in) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(in[i])} << (8 * i);

@@ -1,5 +1,7 @@
 #include "consensus/types.hpp"
 
+#include "common/le_bytes.hpp"
+
 namespace energo::consensus {
 
 std::string_view to_string(raft_error_code code) {
@@ -44,9 +46,7 @@ constexpr uint8_t membership_encoding_version = 1;
 // A membership is bounded: a group has at most this many members of each kind.
 constexpr uint64_t membership_members_max = 1024;
 
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
+using le_bytes::put_u64;
 bool get_u64(std::string_view& in, uint64_t& v) {
   if (in.size() < 8) return false;
   v = 0;

@@ -198,6 +198,14 @@ struct client_response {
   node_status status;
   account_answer account;
   client_failure failure;
+
+  // A refusal: what a handler answers when the request cannot be served (leader: a hint, 0 if none).
+  [[nodiscard]] static client_response refused(client_errc code, std::string message, uint64_t leader = 0) {
+    client_response r;
+    r.what = kind::failure;
+    r.failure = client_failure{code, std::move(message), leader};
+    return r;
+  }
 };
 
 [[nodiscard]] std::string encode_client_request(const client_request& r);

@@ -8,7 +8,9 @@ jobs="${ENERGO_JOBS:-$(nproc)}"
 # ENERGO_CMAKE_ARGS: cache settings for this configure. By default everything is built (slow test
 # binaries; benchmarks in release); scripts/test.sh leaves both out unless ENERGO_SLOW=1.
 if [ -z "${ENERGO_CMAKE_ARGS+x}" ]; then
-  ENERGO_CMAKE_ARGS="-DENERGO_BUILD_SLOW_TESTS=ON -DENERGO_DEBUG_INFO=full"
+  # Also undoes scripts/test.sh's CI settings (unity batches, test sources at -O0/-O1) in a reused
+  # build directory.
+  ENERGO_CMAKE_ARGS="-DENERGO_BUILD_SLOW_TESTS=ON -DENERGO_DEBUG_INFO=full -DCMAKE_UNITY_BUILD=OFF -DENERGO_TEST_OPT="
   [ "$preset" = release ] && ENERGO_CMAKE_ARGS+=" -DENERGO_BUILD_BENCH=ON"
 fi
 # shellcheck disable=SC2086

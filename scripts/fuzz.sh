@@ -22,7 +22,9 @@ malloc_mb="${ENERGO_FUZZ_MALLOC_MB:-512}"
 build=build/fuzz
 
 echo "== fuzz: build (preset fuzz) =="
-cmake --preset fuzz >/dev/null
+# ENERGO_FUZZ_CMAKE_ARGS: extra cache settings (scripts/test.sh: a unity build, for CI's budget).
+# shellcheck disable=SC2086
+cmake --preset fuzz ${ENERGO_FUZZ_CMAKE_ARGS:-} >/dev/null
 cmake --build --preset fuzz -j "${ENERGO_JOBS:-$(nproc)}"
 
 # name max_len, one per line, written by tests/fuzz/CMakeLists.txt.

@@ -1424,8 +1424,11 @@ TEST(raft_snapshot_transfer, stale_chunk_of_an_installed_snapshot_keeps_the_newe
   ASSERT_TRUE(r.snapshot_to_install.has_value());
   EXPECT_EQ(r.snapshot_to_install->data, "abcdef");
   EXPECT_EQ(r.snapshot_to_install->meta.index, p[1].commit_index());
-  for (auto& msg : r.messages)
-    if (msg.type == message_type::snapshot_response) EXPECT_FALSE(msg.reject);
+  for (auto& msg : r.messages) {
+    if (msg.type == message_type::snapshot_response) {
+      EXPECT_FALSE(msg.reject);
+    }
+  }
   p[3].advance(r);
 }
 

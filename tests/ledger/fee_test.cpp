@@ -6,11 +6,11 @@
 namespace energo::ledger::test {
 namespace {
 
-constexpr uint32_t alice = 0, bob = 1, carol = 2, owner_a = 5, owner_b = 6;
-constexpr int64_t fee_rate = 333;  // units per kWh per epoch: fees floor(watt_wh × 333 / 1000)
-
 class fee_test : public ledger_test {
  protected:
+  static constexpr uint32_t alice = 0, bob = 1, carol = 2, owner_a = 5, owner_b = 6;
+  static constexpr int64_t fee_rate = 333;  // units per kWh per epoch: fees floor(watt_wh × 333 / 1000)
+
   void SetUp() override {
     auto g = default_genesis();
     g.params.fee_units_per_kwh_epoch = fee_rate;

@@ -31,7 +31,7 @@ using namespace energo::ledger::snapshot_test;
 
 // Far above what restoring these few-KB snapshots needs; far below an allocation sized by a
 // number read from the bytes (the 720 MB of issue 7 §3).
-constexpr std::size_t allocation_ceiling_bytes = 64u << 20;
+constexpr std::size_t mutant_allocation_ceiling_bytes = 64u << 20;
 
 // --- where the fields are ------------------------------------------------------------------------
 // An independent walk of the documented snapshot layout (ledger/snapshot.cpp, market_state.cpp,
@@ -352,7 +352,7 @@ TEST_F(snapshot_mutation_test, mutated_snapshots_are_refused_or_restore_to_a_wor
     how = "mutant " + std::to_string(k) + " (" + how + ")";
     std::optional<result<ledger>> r;
     {
-      testing::allocation_guard guard(allocation_ceiling_bytes);
+      testing::allocation_guard guard(mutant_allocation_ceiling_bytes);
       try {
         r.emplace(ledger::restore(bytes));
       } catch (const std::bad_alloc&) {

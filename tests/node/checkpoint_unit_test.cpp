@@ -23,7 +23,7 @@ namespace {
 using namespace energo;
 using namespace energo::actors;
 
-const std::string cluster = "test/cluster";
+const std::string test_cluster = "test/cluster";
 
 crypto::hash256 root_of(uint8_t b) {
   crypto::hash256 r{};
@@ -64,7 +64,7 @@ anchor_record record_for(const anchor_intent& i, const crypto::hash256& root) {
 
 TEST(checkpoint_entries, kinds_are_leader_only_and_codecs_round_trip) {
   EXPECT_EQ(kind_of(encode_mark_entry()), entry_kind::checkpoint_mark);
-  const auto i = intent_for(cluster, 10, root_of(1));
+  const auto i = intent_for(test_cluster, 10, root_of(1));
   const auto ie = encode_intent_entry(i);
   EXPECT_EQ(kind_of(ie), entry_kind::anchor_intent);
   const auto r = record_for(i, root_of(1));
@@ -93,30 +93,30 @@ TEST(checkpoint_book, an_intent_must_anchor_this_replicas_own_root_at_a_marked_i
   checkpoint_book b;
   apply_mark(b, 10, root_of(1));
   // Unmarked index, another root, another cluster: refused, nothing changes.
-  EXPECT_NE(apply_intent(b, intent_for(cluster, 11, root_of(1)), cluster).find("not a marked index"), std::string::npos);
-  EXPECT_NE(apply_intent(b, intent_for(cluster, 10, root_of(2)), cluster).find("not this replica's root"), std::string::npos);
-  EXPECT_NE(apply_intent(b, intent_for("other/cluster", 10, root_of(1)), cluster).find("another cluster"), std::string::npos);
-  anchor_intent lying = intent_for(cluster, 10, root_of(1));
+  EXPECT_NE(apply_intent(b, intent_for(test_cluster, 11, root_of(1)), test_cluster).find("not a marked index"), std::string::npos);
+  EXPECT_NE(apply_intent(b, intent_for(test_cluster, 10, root_of(2)), test_cluster).find("not this replica's root"), std::string::npos);
+  EXPECT_NE(apply_intent(b, intent_for("other/cluster", 10, root_of(1)), test_cluster).find("another cluster"), std::string::npos);
+  anchor_intent lying = intent_for(test_cluster, 10, root_of(1));
   lying.index = 11;  // the entry says 11, the payload 10
   apply_mark(b, 11, root_of(1));
-  EXPECT_NE(apply_intent(b, lying, cluster).find("anchors index 10"), std::string::npos);
+  EXPECT_NE(apply_intent(b, lying, test_cluster).find("anchors index 10"), std::string::npos);
   EXPECT_FALSE(b.intent);
-  const auto good = intent_for(cluster, 10, root_of(1));
-  EXPECT_EQ(apply_intent(b, good, cluster), "");
+  const auto good = intent_for(test_cluster, 10, root_of(1));
+  EXPECT_EQ(apply_intent(b, good, test_cluster), "");
   ASSERT_TRUE(b.intent);
   EXPECT_EQ(b.intent->txid, good.txid);
   // One in flight: the same one again, or another one (a stale leader's), is refused.
-  EXPECT_NE(apply_intent(b, good, cluster).find("already in flight"), std::string::npos);
-  EXPECT_NE(apply_intent(b, intent_for(cluster, 11, root_of(1), 2), cluster).find("in flight"), std::string::npos);
+  EXPECT_NE(apply_intent(b, good, test_cluster).find("already in flight"), std::string::npos);
+  EXPECT_NE(apply_intent(b, intent_for(test_cluster, 11, root_of(1), 2), test_cluster).find("in flight"), std::string::npos);
   EXPECT_EQ(b.intent->txid, good.txid);
 }
 
 TEST(checkpoint_book, a_record_must_match_the_intent_and_the_own_root_then_funds_the_next_anchor) {
   checkpoint_book b;
   apply_mark(b, 10, root_of(1));
-  const auto i = intent_for(cluster, 10, root_of(1));
+  const auto i = intent_for(test_cluster, 10, root_of(1));
   EXPECT_NE(apply_record(b, record_for(i, root_of(1))).find("no anchor is in flight"), std::string::npos);
-  ASSERT_EQ(apply_intent(b, i, cluster), "");
+  ASSERT_EQ(apply_intent(b, i, test_cluster), "");
   auto wrong_tx = record_for(i, root_of(1));
   wrong_tx.txid = root_of(9);
   EXPECT_NE(apply_record(b, wrong_tx).find("not the anchor in flight"), std::string::npos);
@@ -135,7 +135,7 @@ TEST(checkpoint_book, a_record_must_match_the_intent_and_the_own_root_then_funds
   EXPECT_NE(apply_record(b, record_for(i, root_of(1))), "");
   EXPECT_EQ(b.anchors.size(), 1u);
   // An index at or below the last anchor is never anchored again.
-  EXPECT_NE(apply_intent(b, intent_for(cluster, 10, root_of(1), 3), cluster).find("not above the last anchored"),
+  EXPECT_NE(apply_intent(b, intent_for(test_cluster, 10, root_of(1), 3), test_cluster).find("not above the last anchored"),
             std::string::npos);
 }
 
@@ -155,7 +155,7 @@ anchor_intent spending(uint64_t index, const crypto::hash256& root, const std::v
     c.height = 1;
     utxos.push_back(c);
   }
-  const qtum::anchor_payload payload{qtum::cluster_id_hash_of(cluster), index, root};
+  const qtum::anchor_payload payload{qtum::cluster_id_hash_of(test_cluster), index, root};
   auto built = qtum::build_anchor_tx(params, key, utxos, 10, payload);
   EXPECT_TRUE(built.has_value()) << (built ? "" : built.error().message);
   EXPECT_EQ(built->tx.inputs.size(), coins.size()) << "the test needs every coin spent";
@@ -177,7 +177,7 @@ TEST(checkpoint_book, a_replacement_must_conflict_with_every_earlier_anchor_for_
   apply_mark(b, 20, root_of(2));
   constexpr int64_t small = 95'000;  // one coin cannot pay the fee (~98,800 sat): the builder spends both
   const auto a = spending(10, root_of(1), {{1, small}, {2, small}});
-  ASSERT_EQ(apply_intent(b, a, cluster), "");
+  ASSERT_EQ(apply_intent(b, a, test_cluster), "");
   // The entry codec carries `replaces`; an entry without it is an ordinary intent.
   const auto bump = spending(10, root_of(1), {{2, small}, {3, small}}, 420'000, a.txid);
   EXPECT_EQ(decode_intent_entry(encode_intent_entry(bump)), bump);
@@ -185,23 +185,23 @@ TEST(checkpoint_book, a_replacement_must_conflict_with_every_earlier_anchor_for_
   // Not a replacement (no `replaces`), or naming another txid: refused as before.
   auto plain = bump;
   plain.replaces.reset();
-  EXPECT_NE(apply_intent(b, plain, cluster).find("is in flight"), std::string::npos);
-  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{2, small}, {3, small}}, 420'000, root_of(9)), cluster).find("is in flight"),
+  EXPECT_NE(apply_intent(b, plain, test_cluster).find("is in flight"), std::string::npos);
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{2, small}, {3, small}}, 420'000, root_of(9)), test_cluster).find("is in flight"),
             std::string::npos);
   // Another index, disjoint inputs, the same transaction: refused; nothing changed.
-  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, small}, {2, small}}, 420'000, a.txid), cluster).find("same index"),
+  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, small}, {2, small}}, 420'000, a.txid), test_cluster).find("same index"),
             std::string::npos);
-  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{4, small}, {5, small}}, 420'000, a.txid), cluster).find("must spend"),
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{4, small}, {5, small}}, 420'000, a.txid), test_cluster).find("must spend"),
             std::string::npos);
   auto same = a;
   same.replaces = a.txid;
-  EXPECT_NE(apply_intent(b, same, cluster).find("already in flight"), std::string::npos);
+  EXPECT_NE(apply_intent(b, same, test_cluster).find("already in flight"), std::string::npos);
   EXPECT_EQ(b.intent->txid, a.txid);
   // A replacement must still carry this replica's root.
-  EXPECT_NE(apply_intent(b, spending(10, root_of(7), {{2, small}, {3, small}}, 420'000, a.txid), cluster).find("root"),
+  EXPECT_NE(apply_intent(b, spending(10, root_of(7), {{2, small}, {3, small}}, 420'000, a.txid), test_cluster).find("root"),
             std::string::npos);
   // B shares coin 2 with A: accepted; in common now {2}.
-  ASSERT_EQ(apply_intent(b, bump, cluster), "");
+  ASSERT_EQ(apply_intent(b, bump, test_cluster), "");
   EXPECT_EQ(b.intent->txid, bump.txid);
   ASSERT_EQ(b.intent->replaced.size(), 1u);
   EXPECT_EQ(b.intent->replaced[0].txid, a.txid);
@@ -209,12 +209,12 @@ TEST(checkpoint_book, a_replacement_must_conflict_with_every_earlier_anchor_for_
   EXPECT_EQ(b.intent->common_inputs[0].txid, root_of(2));
   // C shares coin 3 with B (in flight) but nothing with A: A and C could both be mined, refused;
   // so is E, sharing coin 1 with A only. D shares coin 2 with both: accepted.
-  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{3, small}, {4, small}}, 440'000, bump.txid), cluster).find("must spend"),
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{3, small}, {4, small}}, 440'000, bump.txid), test_cluster).find("must spend"),
             std::string::npos);
-  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{1, small}, {4, small}}, 440'000, bump.txid), cluster).find("must spend"),
+  EXPECT_NE(apply_intent(b, spending(10, root_of(1), {{1, small}, {4, small}}, 440'000, bump.txid), test_cluster).find("must spend"),
             std::string::npos);
   const auto d = spending(10, root_of(1), {{2, small}, {5, small}}, 440'000, bump.txid);
-  ASSERT_EQ(apply_intent(b, d, cluster), "");
+  ASSERT_EQ(apply_intent(b, d, test_cluster), "");
   EXPECT_EQ(b.intent->replaced.size(), 2u);
   // The book with replacements survives its codec (v2); a book without them stays v1.
   EXPECT_EQ(decode_book(encode_book(b)), b);
@@ -228,25 +228,25 @@ TEST(checkpoint_book, a_replacement_must_conflict_with_every_earlier_anchor_for_
   EXPECT_EQ(b.last_anchored_index(), 10u);
   EXPECT_EQ(encode_book(b)[0], 1);
   // A replacement when nothing is in flight, and the bound on replacements per index.
-  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, small}, {2, small}}, 400'000, a.txid), cluster).find("not in flight"),
+  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, small}, {2, small}}, 400'000, a.txid), test_cluster).find("not in flight"),
             std::string::npos);
   constexpr int64_t big = 10'000'000;  // with change: each fee rate gives another transaction
   auto current = spending(20, root_of(2), {{1, big}});
-  ASSERT_EQ(apply_intent(b, current, cluster), "");
+  ASSERT_EQ(apply_intent(b, current, test_cluster), "");
   for (std::size_t k = 0; k < limits::anchor_replacements_max; ++k) {
     const auto next = spending(20, root_of(2), {{1, big}}, 401'000 + static_cast<int64_t>(k) * 1000, current.txid);
-    ASSERT_EQ(apply_intent(b, next, cluster), "") << k;
+    ASSERT_EQ(apply_intent(b, next, test_cluster), "") << k;
     current = next;
   }
-  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, big}}, 900'000, current.txid), cluster).find("already replaced"),
+  EXPECT_NE(apply_intent(b, spending(20, root_of(2), {{1, big}}, 900'000, current.txid), test_cluster).find("already replaced"),
             std::string::npos);
 }
 
 TEST(checkpoint_book, an_index_older_than_the_window_is_refused_and_bounds_hold) {
   checkpoint_book b;
   apply_mark(b, 10, root_of(1));
-  const auto i = intent_for(cluster, 10, root_of(1));
-  ASSERT_EQ(apply_intent(b, i, cluster), "");
+  const auto i = intent_for(test_cluster, 10, root_of(1));
+  ASSERT_EQ(apply_intent(b, i, test_cluster), "");
   for (uint64_t k = 0; k < limits::checkpoint_marks_kept_max; ++k) apply_mark(b, 100 + k, root_of(2));
   EXPECT_EQ(b.marks.size(), limits::checkpoint_marks_kept_max);
   EXPECT_EQ(b.marks.count(10), 0u);
@@ -255,8 +255,8 @@ TEST(checkpoint_book, an_index_older_than_the_window_is_refused_and_bounds_hold)
   checkpoint_book full;
   for (uint64_t k = 1; k <= limits::anchors_kept_max; ++k) full.anchors.push_back(anchor_record{k, root_of(1), {}, {}, k});
   apply_mark(full, 5000, root_of(3));
-  const auto next = intent_for(cluster, 5000, root_of(3), 4);
-  ASSERT_EQ(apply_intent(full, next, cluster), "");
+  const auto next = intent_for(test_cluster, 5000, root_of(3), 4);
+  ASSERT_EQ(apply_intent(full, next, test_cluster), "");
   ASSERT_EQ(apply_record(full, record_for(next, root_of(3))), "");
   EXPECT_EQ(full.anchors.size(), limits::anchors_kept_max);
   EXPECT_EQ(full.anchors.front().index, 2u);
@@ -267,10 +267,10 @@ TEST(checkpoint_book, codec_round_trips_and_refuses_damage) {
   checkpoint_book b;
   apply_mark(b, 10, root_of(1));
   apply_mark(b, 30, root_of(3));
-  const auto i = intent_for(cluster, 10, root_of(1));
-  ASSERT_EQ(apply_intent(b, i, cluster), "");
+  const auto i = intent_for(test_cluster, 10, root_of(1));
+  ASSERT_EQ(apply_intent(b, i, test_cluster), "");
   ASSERT_EQ(apply_record(b, record_for(i, root_of(1))), "");
-  ASSERT_EQ(apply_intent(b, intent_for(cluster, 30, root_of(3), 5), cluster), "");
+  ASSERT_EQ(apply_intent(b, intent_for(test_cluster, 30, root_of(3), 5), test_cluster), "");
   const auto bytes = encode_book(b);
   EXPECT_EQ(decode_book(bytes), b);
   EXPECT_EQ(decode_book(encode_book(checkpoint_book{})), checkpoint_book{});
@@ -328,7 +328,7 @@ TEST(checkpoint_proofs, a_proof_file_verifies_against_the_anchored_root_and_tamp
   auto proof = led->prove(address);
   ASSERT_TRUE(proof);
   const anchor_record anchor{12, root, root_of(7), root_of(8), 99};
-  const auto text = proof_file_json(cluster, "addr", *proof, anchor);
+  const auto text = proof_file_json(test_cluster, "addr", *proof, anchor);
   auto parsed = parse_proof_file(text);
   ASSERT_TRUE(parsed) << parsed.error();
   EXPECT_EQ(parsed->index, 12u);

@@ -41,6 +41,15 @@ constexpr auto converge_bound = 30s;
 constexpr int transfers_before = 24;
 constexpr int transfers_during = 24;     // while the old leader is down: forces a snapshot on restart
 constexpr int64_t amount_units = 1000;
+constexpr auto step_bound = 20s;  // one membership / robustness step (a change applied, a node back)
+
+// The whole file (a node's log), empty if it cannot be read.
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 inline uint16_t free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

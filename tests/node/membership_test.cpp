@@ -23,7 +23,6 @@ using namespace energo;
 using namespace energo::test_node;
 using json = nlohmann::json;
 
-constexpr auto step_bound = 20s;
 
 // What happened to one Noise handshake we started against a node's peer port.
 struct attempt {
@@ -71,13 +70,6 @@ attempt try_handshake(uint16_t port, net::peer_handshake_config cfg, std::chrono
   a.established = a.established || ch->established();
   ::close(fd);
   return a;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 class membership_fixture : public cluster_fixture {

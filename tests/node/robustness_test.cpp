@@ -26,16 +26,8 @@ using namespace energo;
 using namespace energo::test_node;
 using json = nlohmann::json;
 
-constexpr auto step_bound = 20s;
 constexpr int exit_storage = 5;  // node/exit_codes.hpp (spelled out: the test is the oracle)
 constexpr int exit_removed = 8;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The applied index the node loaded at its last start ("apply: state at applied index N").
 std::optional<uint64_t> loaded_index(const std::string& log) {

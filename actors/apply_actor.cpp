@@ -89,6 +89,15 @@ int64_t ms_since(clock_type::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count();
 }
 
+// What the waiters of a proposal raft refused hear (code: raft's client_errc, leader: its hint).
+net::client_response proposal_refused(uint16_t code, uint64_t leader) {
+  return net::client_response::refused(static_cast<net::client_errc>(code),
+                                       code == static_cast<uint16_t>(net::client_errc::no_leader)
+                                           ? "no leader known (election in progress); retry"
+                                           : "proposal refused; retry",
+                                       leader);
+}
+
 [[noreturn]] void fatal(const std::string& what) {
   spdlog::critical("apply: {}; stopping (exit 5)", what);
   spdlog::shutdown();
@@ -542,11 +551,7 @@ void flush_proposals(self_ptr self) {
   self->request(s.raft, caf::infinite, propose_atom::value, std::move(commands))
       .then([self, hashes = std::move(hashes)](uint16_t code, uint64_t leader) {
         if (code == 0) return;
-        const auto r = net::client_response::refused(static_cast<net::client_errc>(code),
-                               code == static_cast<uint16_t>(net::client_errc::no_leader)
-                                   ? "no leader known (election in progress); retry"
-                                   : "proposal refused; retry",
-                               leader);
+        const auto r = proposal_refused(code, leader);
         for (const auto& hash : hashes) {
           auto w = self->state.waiters.find(hash);
           if (w == self->state.waiters.end()) continue;
@@ -932,11 +937,7 @@ caf::result<net::client_response> wait_and_propose(self_ptr self, std::string ha
             if (code == 0) return;
             auto w = self->state.waiters.find(hash);
             if (w == self->state.waiters.end()) return;
-            const auto r = net::client_response::refused(static_cast<net::client_errc>(code),
-                                   code == static_cast<uint16_t>(net::client_errc::no_leader)
-                                       ? "no leader known (election in progress); retry"
-                                       : "proposal refused; retry",
-                                   leader);
+            const auto r = proposal_refused(code, leader);
             for (auto& x : w->second) x.promise.deliver(r);
             self->state.waiters.erase(w);
           });

@@ -8,9 +8,10 @@ jobs="${ENERGO_JOBS:-$(nproc)}"
 # ENERGO_CMAKE_ARGS: cache settings for this configure. By default everything is built (slow test
 # binaries; benchmarks in release); scripts/test.sh leaves both out unless ENERGO_SLOW=1.
 if [ -z "${ENERGO_CMAKE_ARGS+x}" ]; then
-  # Also undoes scripts/test.sh's CI settings (unity batches, test sources at -O0/-O1) in a reused
-  # build directory.
+  # Also undoes scripts/test.sh's CI settings (unity batches, test and main sources at -O0/-O1,
+  # the release step's test subset) in a reused build directory.
   ENERGO_CMAKE_ARGS="-DENERGO_BUILD_SLOW_TESTS=ON -DENERGO_DEBUG_INFO=full -DCMAKE_UNITY_BUILD=OFF -DENERGO_TEST_OPT="
+  ENERGO_CMAKE_ARGS+=" -DENERGO_MAIN_OPT= -DENERGO_TEST_SUBSET=all"
   [ "$preset" = release ] && ENERGO_CMAKE_ARGS+=" -DENERGO_BUILD_BENCH=ON"
 fi
 # shellcheck disable=SC2086

@@ -150,6 +150,8 @@ struct apply_state {
   std::unordered_map<std::string, uint64_t> durable_outcomes;
   uint64_t commands_since_durable = 0;
   uint64_t log_bytes_since_durable = 0;  // entry data applied since the last captured durable point
+  // Entries counted as applied towards the first snapshot after start or an install (stagger_durable_points).
+  uint64_t durable_entries_credit = 0;
   // New submissions not yet sent to raft: one propose message per group of them (the flush
   // message queues behind the submissions already waiting), not one per command.
   std::vector<std::string> outgoing_hashes;
@@ -508,6 +510,7 @@ void persist(self_ptr self, persist_mode mode) {
   s.captured_applied = s.applied;
   s.commands_since_durable = 0;
   s.log_bytes_since_durable = 0;
+  s.durable_entries_credit = 0;
   if (mode == persist_mode::background) {
     s.writer->submit(s.applied, std::move(batch.writes), std::move(batch.finish));
     return;
@@ -517,6 +520,28 @@ void persist(self_ptr self, persist_mode mode) {
     fatal("apply_batch failed: " + res.error().message);
   }
   durable_done(self, s.applied);
+}
+
+// Every replica applies the same entries, so with the same bounds all of them would reach their
+// durable points at the same index: all their synced image writes at once, each holding up the
+// raft appends queued behind it in that node's WAL (a follower's append is how the leader
+// commits), and - with the nodes sharing machines - all the encodings at once on the same cores.
+// So each member starts its first interval (at start, after a snapshot install) part-way through,
+// by its rank among the members over their number: with three members, durable points a third of
+// an interval apart, and at most one member's appends slowed by one at a time. Later intervals
+// are full, so the offsets stay. Only when a durable point falls: what is durable and when a
+// snapshot may be taken are unchanged.
+void stagger_durable_points(apply_state& s) {
+  const auto& members = s.registry.members;
+  const auto me = members.find(s.ctx->self);
+  s.durable_entries_credit = 0;
+  if (me == members.end() || members.size() < 2) return;
+  const auto rank = static_cast<uint64_t>(std::distance(members.begin(), me));  // < members.size()
+  const auto n = static_cast<uint64_t>(members.size());
+  s.commands_since_durable = durable_commands_max / n * rank;
+  s.log_bytes_since_durable = durable_log_bytes_max / n * rank;
+  s.durable_entries_credit = s.ctx->snapshot_every_entries / n * rank;
+  spdlog::info("apply: durable points staggered: member {} of {}, first interval {}/{} through", rank + 1, n, rank, n);
 }
 
 // A durable point when a snapshot is due (raft compacts on time) or the pending writes or
@@ -530,7 +555,7 @@ void maybe_persist(self_ptr self) {
   if (!s.writer->busy()) durable_done(self, s.captured_applied);
   const bool due = s.pending_writes.size() >= pending_writes_max || s.commands_since_durable >= durable_commands_max ||
                    s.log_bytes_since_durable >= durable_log_bytes_max ||
-                   s.applied >= s.last_snapshot_index + s.ctx->snapshot_every_entries;
+                   s.applied + s.durable_entries_credit >= s.last_snapshot_index + s.ctx->snapshot_every_entries;
   if (!due) return;
   const bool overdue = s.pending_writes.size() >= 2 * pending_writes_max ||
                        s.commands_since_durable >= 2 * durable_commands_max ||
@@ -822,8 +847,7 @@ bool install(self_ptr self, const cs::snapshot& snap) {
     s.outcomes.emplace(hash, o);
     s.durable_outcomes.emplace(hash, o.index);
   }
-  s.commands_since_durable = 0;
-  s.log_bytes_since_durable = 0;
+  stagger_durable_points(s);
   s.root.clear();  // another ledger: recompute even at an index seen before
   const auto store_ms = ms_since(t_store);
   const auto t_root = clock_type::now();
@@ -902,6 +926,7 @@ void load(apply_state& s) {
   }
   auto meta = store.snapshot_meta(community_group);
   if (meta && meta->has_value()) s.last_snapshot_index = (*meta)->index;
+  stagger_durable_points(s);
   spdlog::info("apply: state at applied index {}, root {}", s.applied, crypto::to_hex(crypto::as_bytes(root_at_applied(s))));
 }
 

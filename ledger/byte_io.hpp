@@ -18,12 +18,9 @@ class byte_writer {
  public:
   void reserve(std::size_t n) { buf_.reserve(n); }
   void put_u8(uint8_t v) { buf_.push_back(v); }
-  void put_u32(uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) buf_.push_back(static_cast<uint8_t>(v >> s));
-  }
-  void put_u64(uint64_t v) {
-    for (int s = 56; s >= 0; s -= 8) buf_.push_back(static_cast<uint8_t>(v >> s));
-  }
+  // One capacity check and one copy per field, not one per byte (snapshots are megabytes).
+  void put_u32(uint32_t v) { put_be<4>(v); }
+  void put_u64(uint64_t v) { put_be<8>(v); }
   void put_i64(int64_t v) { put_u64(static_cast<uint64_t>(v)); }
   template <std::size_t N>
   void put_array(const std::array<uint8_t, N>& a) {
@@ -37,12 +34,29 @@ class byte_writer {
     put_bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
   }
   void put_raw(std::span<const uint8_t> b) { buf_.insert(buf_.end(), b.begin(), b.end()); }
+  // put_bytes of what `append(buffer)` appends to the buffer, written in place: no copy of a
+  // multi-megabyte part (the order book inside a ledger snapshot).
+  template <class Append>
+  void put_bytes_in_place(Append&& append) {
+    const std::size_t at = buf_.size();
+    put_u32(0);
+    append(buf_);
+    const std::size_t n = buf_.size() - at - 4;
+    ENERGO_ASSERT(n <= UINT32_MAX, "put_bytes_in_place: more than 4 GiB");
+    for (int i = 0; i < 4; ++i) buf_[at + i] = static_cast<uint8_t>(n >> (8 * (3 - i)));
+  }
 
   [[nodiscard]] const std::vector<uint8_t>& bytes() const { return buf_; }
   [[nodiscard]] std::vector<uint8_t> take() { return std::move(buf_); }
   void clear() { buf_.clear(); }
 
  private:
+  template <int bytes>
+  void put_be(uint64_t v) {
+    std::array<uint8_t, bytes> b{};
+    for (int i = 0; i < bytes; ++i) b[i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+    buf_.insert(buf_.end(), b.begin(), b.end());
+  }
   std::vector<uint8_t> buf_;
 };
 

@@ -526,8 +526,7 @@ void ledger::write_sessions(byte_writer& w) const {
 // The market part of a snapshot, in a canonical order: the book's own encoding, agents by account,
 // stations by registration, sessions by id.
 void ledger::write_market_state(byte_writer& w) const {
-  const auto book_bytes = book_.serialize();
-  w.put_bytes(book_bytes);
+  w.put_bytes_in_place([&](std::vector<uint8_t>& buffer) { book_.serialize_into(buffer); });
   write_agents(w);
   w.put_u32(static_cast<uint32_t>(stations_.size()));
   for (const auto& st : stations_) write_station(w, st);

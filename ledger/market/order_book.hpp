@@ -88,6 +88,10 @@ class order_book {
   // The pool layout is part of the state (the market root commits to it per slot), so
   // deserialize(serialize()) restores the same slots and behaves identically in the future.
   [[nodiscard]] std::vector<uint8_t> serialize() const;
+  // The same bytes appended to `out` (the ledger's snapshot writes the book in place).
+  void serialize_into(std::vector<uint8_t>& out) const;
+  // An upper bound of serialize()'s size (exact but for < 256 bytes of header): O(accounts).
+  [[nodiscard]] std::size_t serialized_bytes_bound() const;
   // Untrusted bytes (a snapshot from the network or a file). The encoded params must equal
   // `params` (the owner's, fixed in code), every account reference must be below `accounts_count`
   // (the owner's live accounts, <= params.accounts_max), and everything is checked before use;

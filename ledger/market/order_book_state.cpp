@@ -1,6 +1,7 @@
 // Serialization, digest and invariant checking of the order book. The encoding is logical
 // (orders by id, rings oldest first), so it does not depend on pool or hash-table layout.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <map>
@@ -23,17 +24,25 @@ class writer {
   writer() = default;
   // Reuses `buffer`'s allocation (cleared): leaf encoders run once per changed leaf.
   explicit writer(std::vector<uint8_t>&& buffer) : out_(std::move(buffer)) { out_.clear(); }
+  // Appends to what `buffer` holds (serialize_into: the book inside the ledger's snapshot).
+  struct keep_contents_t {};
+  static constexpr keep_contents_t keep_contents{};
+  writer(std::vector<uint8_t>&& buffer, keep_contents_t) : out_(std::move(buffer)) {}
+  void reserve(std::size_t n) { out_.reserve(n); }
   void u8(uint8_t v) { out_.push_back(v); }
-  void u32(uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
-  }
-  void u64(uint64_t v) {
-    for (int s = 56; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
-  }
+  void u32(uint32_t v) { put_be<4>(v); }
+  void u64(uint64_t v) { put_be<8>(v); }
   void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
   std::vector<uint8_t> take() { return std::move(out_); }
 
  private:
+  // One capacity check and one copy per field, not one per byte.
+  template <int bytes>
+  void put_be(uint64_t v) {
+    std::array<uint8_t, bytes> b{};
+    for (int i = 0; i < bytes; ++i) b[i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+    out_.insert(out_.end(), b.begin(), b.end());
+  }
   std::vector<uint8_t> out_;
 };
 
@@ -104,6 +113,7 @@ class reader {
   bool failed_ = false;
 };
 
+constexpr std::size_t trade_record_bytes = 8 * 4 + 4 * 2 + 8 * 3;
 void put_trade(writer& w, const trade& t) {
   w.u64(t.id);
   w.u64(t.epoch);
@@ -129,6 +139,7 @@ trade get_trade(reader& r) {
   return t;
 }
 
+constexpr std::size_t epoch_record_bytes = 8 * 5 + 16 + 8 * 4;
 void put_epoch(writer& w, const epoch_stats& e) {
   w.u64(e.epoch);
   w.i64(e.buy_price_units_per_wh);
@@ -263,8 +274,30 @@ void order_book::epoch_leaf_bytes(const epoch_stats& e, std::vector<uint8_t>& ou
   out = w.take();
 }
 
+std::size_t order_book::serialized_bytes_bound() const {
+  std::size_t with_history = 0;
+  std::size_t history_entries = 0;
+  for (const account_state& a : accounts_) {
+    if (a.history_size > 0) ++with_history;
+    history_entries += a.history_size;
+  }
+  // The exact size but for the fixed header (fewer than 256 bytes).
+  return 256 + dirty_.size() * 4 + orders_.size() * order_record_bytes + trades_.size() * trade_record_bytes +
+         epoch_stats_.size() * epoch_record_bytes + with_history * 8 + history_entries * history_record_bytes;
+}
+
 std::vector<uint8_t> order_book::serialize() const {
-  writer w;
+  std::vector<uint8_t> out;
+  serialize_into(out);
+  return out;
+}
+
+void order_book::serialize_into(std::vector<uint8_t>& out) const {
+  uint32_t with_history = 0;
+  for (const account_state& a : accounts_)
+    if (a.history_size > 0) ++with_history;
+  out.reserve(out.size() + serialized_bytes_bound());  // one allocation for a multi-megabyte image
+  writer w(std::move(out), writer::keep_contents);
   w.u32(snapshot_magic);
   w.u32(snapshot_version);
   const market_params& p = params_;
@@ -298,9 +331,6 @@ std::vector<uint8_t> order_book::serialize() const {
   w.u32(epoch_stats_.size());
   for (uint32_t i = 0; i < epoch_stats_.size(); ++i) put_epoch(w, epoch_stats_.at(i));
 
-  uint32_t with_history = 0;
-  for (const account_state& a : accounts_)
-    if (a.history_size > 0) ++with_history;
   w.u32(with_history);
   for (uint32_t a = 0; a < accounts_.size(); ++a) {
     const account_state& s = accounts_[a];
@@ -309,7 +339,7 @@ std::vector<uint8_t> order_book::serialize() const {
     w.u32(s.history_size);
     for (uint32_t i = 0; i < s.history_size; ++i) put_history(w, history_at(s, i));
   }
-  return w.take();
+  out = w.take();
 }
 
 namespace {
@@ -445,7 +475,7 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
   }
 
   const uint32_t trade_count = r.u32();
-  if (r.failed() || trade_count > p.trade_ring_max || trade_count > r.remaining() / 64) return bad;
+  if (r.failed() || trade_count > p.trade_ring_max || trade_count > r.remaining() / trade_record_bytes) return bad;
   trade_id last_trade = 0;
   for (uint32_t i = 0; i < trade_count; ++i) {
     const trade t = get_trade(r);
@@ -467,7 +497,7 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
       (trade_count > 0 && last_trade != b.next_trade_id_ - 1))
     return bad;
   const uint32_t epoch_count = r.u32();
-  if (r.failed() || epoch_count > p.epoch_stats_max || epoch_count > r.remaining() / 88) return bad;
+  if (r.failed() || epoch_count > p.epoch_stats_max || epoch_count > r.remaining() / epoch_record_bytes) return bad;
   for (uint32_t i = 0; i < epoch_count; ++i) {
     const epoch_stats e = get_epoch(r);
     if (r.failed() || (!b.epoch_stats_.empty() && e.epoch <= b.epoch_stats_.newest().epoch) || e.epoch > b.epoch_ ||
@@ -483,7 +513,7 @@ result<order_book> order_book::deserialize(std::span<const uint8_t> bytes, const
     const uint32_t a = r.u32();
     const uint32_t n = r.u32();
     if (r.failed() || a >= accounts_count || static_cast<int64_t>(a) <= last_account || n == 0 ||
-        n > p.account_history_max || n > r.remaining() / 50)
+        n > p.account_history_max || n > r.remaining() / history_record_bytes)
       return bad;
     last_account = a;
     for (uint32_t j = 0; j < n; ++j) {

@@ -3,6 +3,8 @@
 // lost, the killed node restarts and catches up from a snapshot, every node reports the same
 // state root at the same applied index. Also: garbage on the client and peer ports closes only
 // that connection; a second start on a data directory fails with exit code 3.
+#include <set>
+
 #include "tests/node/cluster_fixture.hpp"
 
 namespace {
@@ -311,6 +313,78 @@ TEST_F(replay_fixture, KillBetweenSnapshotsReplaysTheLogToTheSameRoot) {
   }
   const auto o = submit(n, transfer(transfers + 1));  // and the node serves on
   EXPECT_TRUE(o.accepted) << o.code_name << ": " << o.message;
+}
+
+}  // namespace
+
+namespace {
+
+using namespace energo;
+using namespace energo::test_node;
+
+// The indexes at which `log` says the apply actor's state became durable, in order.
+std::vector<uint64_t> durable_indexes(const std::string& log) {
+  std::vector<uint64_t> out;
+  const std::string marker = "apply: durable at ";
+  for (auto at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    out.push_back(std::stoull(log.substr(at + marker.size(), 20)));
+  }
+  return out;
+}
+
+// Durable points are staggered across the members (apply_actor.cpp stagger_durable_points): with
+// the same bounds on every replica they all fell at the same index, so all three nodes wrote their
+// image at once and each write held up the raft appends behind it (open-loop p99, bench/README.md).
+// A snapshot every 30 entries, three members: each starts its first interval 0, 10 or 20 entries
+// through, so the first durable points are ~10 entries apart and no index is durable on all three.
+TEST_F(cluster_fixture, MembersTakeTheirDurablePointsAtDifferentIndexes) {
+  load_keys();
+  for (auto& n : nodes_) {
+    auto args = start_args(n);
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--snapshot-every") args[i + 1] = "30";
+    }
+    n.pid = spawn_node(args, root_ + "/" + n.name + ".log");
+    ++n.starts;
+  }
+  const std::vector<const node_proc*> all{&nodes_[0], &nodes_[1], &nodes_[2]};
+  auto leader = wait_leader(all, 20s);
+  ASSERT_TRUE(leader);
+  const node_proc* l = by_id(*leader);
+  ASSERT_NE(l, nullptr);
+  uint64_t last = 0;
+  for (uint64_t nonce = 1; nonce <= 75; ++nonce) {  // one entry each: submitted one at a time
+    const auto o = submit(*l, transfer(nonce));
+    ASSERT_TRUE(o.accepted) << o.code_name << ": " << o.message;
+    last = o.index;
+  }
+  // Every node applies up to `last` and logs its durable points (read before any stop: a clean
+  // stop writes one more on every node).
+  std::vector<std::vector<uint64_t>> durable(nodes_.size());
+  const auto deadline = clock_type::now() + 20s;
+  for (bool done = false; !done && clock_type::now() < deadline;) {
+    done = true;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      durable[i] = durable_indexes(slurp(root_ + "/" + nodes_[i].name + ".log"));
+      const auto s = status(nodes_[i]);
+      if (!s || s->applied_index < last || durable[i].size() < 2) done = false;
+    }
+    if (!done) std::this_thread::sleep_for(50ms);
+  }
+  std::set<uint64_t> firsts;
+  std::map<uint64_t, int> nodes_at;  // index -> how many nodes were durable there
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    ASSERT_GE(durable[i].size(), 2u) << nodes_[i].name << " logged fewer than two durable points";
+    std::string list;
+    for (const auto d : durable[i]) list += " " + std::to_string(d);
+    std::printf("%s durable at:%s\n", nodes_[i].name.c_str(), list.c_str());
+    firsts.insert(durable[i].front());
+    for (const auto d : durable[i]) ++nodes_at[d];
+  }
+  EXPECT_EQ(firsts.size(), nodes_.size()) << "two members took their first durable point at the same index";
+  for (const auto& [index, count] : nodes_at) {
+    EXPECT_LT(count, 3) << "index " << index << " is a durable point on all three members";
+  }
 }
 
 }  // namespace

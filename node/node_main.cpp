@@ -48,6 +48,9 @@ namespace {
 constexpr int allocator_mmap_threshold_bytes = 32 << 20;
 constexpr int allocator_trim_threshold_bytes = 256 << 20;
 void keep_large_buffers_mapped() {
+#if defined(__SANITIZE_ADDRESS__)
+  return;  // AddressSanitizer's allocator replaces glibc's: nothing to tune (mallopt refuses)
+#endif
   if (mallopt(M_MMAP_THRESHOLD, allocator_mmap_threshold_bytes) != 1 ||
       mallopt(M_TRIM_THRESHOLD, allocator_trim_threshold_bytes) != 1) {
     spdlog::warn("node: the allocator settings were refused; durable points will page-fault their buffers");

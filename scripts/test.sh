@@ -30,6 +30,8 @@ exclude=(-LE slow)
 # - the release step builds and runs the test binaries marked OPTIMISED only (tests/CMakeLists.txt,
 #   ENERGO_TEST_SUBSET): real node processes, the 10,000-seed raft sweeps, golden replays, storage
 #   crashes, the tools. Every test binary runs in the ASan+UBSan step; ENERGO_SLOW=1 runs all in both.
+# The whole run from a clean clone on that VM, packages installed: 24 min 42 s (was ~43 min with
+# none of the above, 30 min 48 s with unity builds and test sources at -O0/-O1 only).
 lean="-DENERGO_BUILD_SLOW_TESTS=OFF -DENERGO_BUILD_BENCH=OFF"
 subset="-DENERGO_TEST_SUBSET=optimised"
 if [ "${ENERGO_SLOW:-0}" = 1 ]; then

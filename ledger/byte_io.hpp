@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/assert.hpp"
+#include "common/be_bytes.hpp"
 
 namespace energo::ledger {
 
@@ -53,8 +54,7 @@ class byte_writer {
  private:
   template <int bytes>
   void put_be(uint64_t v) {
-    std::array<uint8_t, bytes> b{};
-    for (int i = 0; i < bytes; ++i) b[i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+    const auto b = be_bytes<bytes>(v);
     buf_.insert(buf_.end(), b.begin(), b.end());
   }
   std::vector<uint8_t> buf_;

@@ -138,6 +138,13 @@ class order_book {
   [[nodiscard]] std::string check_invariants(const balance_view* view = nullptr) const;
 
  private:
+  // Accounts with a history ring and their entries in all (serialize_into, serialized_bytes_bound).
+  struct history_totals {
+    uint32_t accounts = 0;
+    std::size_t entries = 0;
+  };
+  [[nodiscard]] history_totals count_history() const;
+  [[nodiscard]] std::size_t serialized_bytes_bound(const history_totals& h) const;
   static constexpr uint32_t npos = UINT32_MAX;
 
   // One cache line per order: matching and cancels touch one line, not two.

@@ -1,13 +1,13 @@
 // Serialization, digest and invariant checking of the order book. The encoding is logical
 // (orders by id, rings oldest first), so it does not depend on pool or hash-table layout.
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cstring>
 #include <map>
 #include <utility>
 
 #include "common/assert.hpp"
+#include "common/be_bytes.hpp"
 #include "ledger/market/order_book.hpp"
 
 namespace energo::market {
@@ -28,7 +28,6 @@ class writer {
   struct keep_contents_t {};
   static constexpr keep_contents_t keep_contents{};
   writer(std::vector<uint8_t>&& buffer, keep_contents_t) : out_(std::move(buffer)) {}
-  void reserve(std::size_t n) { out_.reserve(n); }
   void u8(uint8_t v) { out_.push_back(v); }
   void u32(uint32_t v) { put_be<4>(v); }
   void u64(uint64_t v) { put_be<8>(v); }
@@ -39,8 +38,7 @@ class writer {
   // One capacity check and one copy per field, not one per byte.
   template <int bytes>
   void put_be(uint64_t v) {
-    std::array<uint8_t, bytes> b{};
-    for (int i = 0; i < bytes; ++i) b[i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+    const auto b = be_bytes<bytes>(v);
     out_.insert(out_.end(), b.begin(), b.end());
   }
   std::vector<uint8_t> out_;
@@ -274,17 +272,22 @@ void order_book::epoch_leaf_bytes(const epoch_stats& e, std::vector<uint8_t>& ou
   out = w.take();
 }
 
-std::size_t order_book::serialized_bytes_bound() const {
-  std::size_t with_history = 0;
-  std::size_t history_entries = 0;
+order_book::history_totals order_book::count_history() const {
+  history_totals t;
   for (const account_state& a : accounts_) {
-    if (a.history_size > 0) ++with_history;
-    history_entries += a.history_size;
+    if (a.history_size > 0) ++t.accounts;
+    t.entries += a.history_size;
   }
+  return t;
+}
+
+std::size_t order_book::serialized_bytes_bound(const history_totals& h) const {
   // The exact size but for the fixed header (fewer than 256 bytes).
   return 256 + dirty_.size() * 4 + orders_.size() * order_record_bytes + trades_.size() * trade_record_bytes +
-         epoch_stats_.size() * epoch_record_bytes + with_history * 8 + history_entries * history_record_bytes;
+         epoch_stats_.size() * epoch_record_bytes + std::size_t{h.accounts} * 8 + h.entries * history_record_bytes;
 }
+
+std::size_t order_book::serialized_bytes_bound() const { return serialized_bytes_bound(count_history()); }
 
 std::vector<uint8_t> order_book::serialize() const {
   std::vector<uint8_t> out;
@@ -293,10 +296,8 @@ std::vector<uint8_t> order_book::serialize() const {
 }
 
 void order_book::serialize_into(std::vector<uint8_t>& out) const {
-  uint32_t with_history = 0;
-  for (const account_state& a : accounts_)
-    if (a.history_size > 0) ++with_history;
-  out.reserve(out.size() + serialized_bytes_bound());  // one allocation for a multi-megabyte image
+  const history_totals history = count_history();
+  out.reserve(out.size() + serialized_bytes_bound(history));  // one allocation for a multi-megabyte image
   writer w(std::move(out), writer::keep_contents);
   w.u32(snapshot_magic);
   w.u32(snapshot_version);
@@ -331,7 +332,7 @@ void order_book::serialize_into(std::vector<uint8_t>& out) const {
   w.u32(epoch_stats_.size());
   for (uint32_t i = 0; i < epoch_stats_.size(); ++i) put_epoch(w, epoch_stats_.at(i));
 
-  w.u32(with_history);
+  w.u32(history.accounts);
   for (uint32_t a = 0; a < accounts_.size(); ++a) {
     const account_state& s = accounts_[a];
     if (s.history_size == 0) continue;

@@ -183,6 +183,16 @@ class cluster_fixture : public ::testing::Test {
     ++n.starts;
   }
 
+  // start() with a snapshot every `entries` entries instead of the fixture's 8.
+  void start_with_snapshot_every(node_proc& n, uint64_t entries) {
+    auto args = start_args(n);
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--snapshot-every") args[i + 1] = std::to_string(entries);
+    }
+    n.pid = spawn_node(args, root_ + "/" + n.name + ".log");
+    ++n.starts;
+  }
+
   void stop(node_proc& n, int sig) {
     if (n.pid <= 0) return;
     (void)tools::kill_and_wait(n.pid, sig);

@@ -339,14 +339,7 @@ std::vector<uint64_t> durable_indexes(const std::string& log) {
 // through, so the first durable points are ~10 entries apart and no index is durable on all three.
 TEST_F(cluster_fixture, MembersTakeTheirDurablePointsAtDifferentIndexes) {
   load_keys();
-  for (auto& n : nodes_) {
-    auto args = start_args(n);
-    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-      if (args[i] == "--snapshot-every") args[i + 1] = "30";
-    }
-    n.pid = spawn_node(args, root_ + "/" + n.name + ".log");
-    ++n.starts;
-  }
+  for (auto& n : nodes_) start_with_snapshot_every(n, 30);
   const std::vector<const node_proc*> all{&nodes_[0], &nodes_[1], &nodes_[2]};
   auto leader = wait_leader(all, 20s);
   ASSERT_TRUE(leader);

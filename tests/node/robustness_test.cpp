@@ -47,14 +47,7 @@ class robustness_fixture : public cluster_fixture {
  protected:
   // The fixture's arguments, but without a snapshot every 8 entries: a snapshot forces the apply
   // actor's group commit at once, which would hide a shutdown that skips the last one.
-  void start_plain(node_proc& n) {
-    auto args = start_args(n);
-    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-      if (args[i] == "--snapshot-every") args[i + 1] = "100000";
-    }
-    n.pid = spawn_node(args, root_ + "/" + n.name + ".log");
-    ++n.starts;
-  }
+  void start_plain(node_proc& n) { start_with_snapshot_every(n, 100000); }
   std::string log_of(const node_proc& n) { return slurp(root_ + "/" + n.name + ".log"); }
   std::optional<json> members(const node_proc& via) { return member_list(via.client_port); }
   std::pair<std::string, std::string> roles(const node_proc& via, uint64_t id) {

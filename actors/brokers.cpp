@@ -18,6 +18,7 @@
 #include "actors/messages.hpp"
 #include "actors/membership.hpp"
 #include "actors/state_codec.hpp"
+#include "actors/submission_table.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "net/client_conn.hpp"
@@ -401,23 +402,6 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
 
 // ---- Client broker ----------------------------------------------------------------------------
 
-struct client_broker_state {
-  struct conn {
-    net::frame_reader reader;
-    uint64_t serial = 0;  // unique per accepted connection (handles are socket numbers, reused)
-    std::size_t read_size = read_chunk_min_bytes;  // adapt_read
-  };
-  std::map<connection_handle, conn> conns;
-  uint64_t next_serial = 1;
-  uint32_t inflight = 0;
-  bool stopping = false;
-  static inline const char* name = "client_broker";
-};
-
-namespace {
-
-using client_self = caf::stateful_actor<client_broker_state, caf::io::broker>*;
-
 // Who asked: the handle and the serial of that connection. A handle is the socket's number, which
 // the OS hands to the next client once this one is gone; an answer that outlives its connection
 // (a submit waits up to the submit timeout) must not reach that next client, whose request ids
@@ -427,6 +411,31 @@ struct client_ref {
   connection_handle hdl;
   uint64_t serial = 0;
 };
+
+// How often the client broker answers the submissions past their deadline (submission_table.hpp);
+// the deadline is a backstop (submit_timeout_ms + 2 s: the apply actor answers its own timeout
+// first), so a quarter second late is fine.
+constexpr auto submit_sweep_interval = std::chrono::milliseconds(250);
+
+struct client_broker_state {
+  struct conn {
+    net::frame_reader reader;
+    uint64_t serial = 0;  // unique per accepted connection (handles are socket numbers, reused)
+    std::size_t read_size = read_chunk_min_bytes;  // adapt_read
+  };
+  std::map<connection_handle, conn> conns;
+  uint64_t next_serial = 1;
+  // Submissions (and admin requests) waiting for ingest's answer; its size is the in-flight count
+  // bounded by submit_inflight_max. Set up with the timeout when the broker starts.
+  submission_table<client_ref> submits{std::chrono::milliseconds(0)};
+  bool sweep_armed = false;  // a timer_atom to self is on its way
+  bool stopping = false;
+  static inline const char* name = "client_broker";
+};
+
+namespace {
+
+using client_self = caf::stateful_actor<client_broker_state, caf::io::broker>*;
 
 void reply(client_self self, client_ref to, uint64_t id, net::client_response r) {
   auto c = self->state.conns.find(to.hdl);
@@ -443,6 +452,14 @@ void reply(client_self self, client_ref to, uint64_t id, net::client_response r)
   }
   net::append_frame(buf, net::encode_client_response(r));
   self->flush(hdl);
+}
+
+// Keeps one sweep timer on its way while submissions wait (none when idle).
+void arm_submit_sweep(client_self self) {
+  auto& st = self->state;
+  if (st.sweep_armed || st.submits.empty()) return;
+  st.sweep_armed = true;
+  self->delayed_send(self, submit_sweep_interval, timer_atom::value);
 }
 
 // `energoctl log-level [LEVEL]` (docs/operations.md "Logs"): the query name `log_level`, served
@@ -492,7 +509,21 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
                             raft_actor raft, apply_actor apply, ingest_actor ingest, bind_promise bound) {
   if (!listen(self, ctx->client_listen, *bound)) return {};
   const auto timeout = std::chrono::milliseconds(ctx->submit_timeout_ms + 2000);
+  self->state.submits = submission_table<client_ref>(timeout);
   return {
+      [self, ctx](timer_atom) {
+        // The submission sweep: answer `timeout` to whatever is past its deadline.
+        auto& st = self->state;
+        st.sweep_armed = false;
+        for (auto& w : st.submits.expire(std::chrono::steady_clock::now())) {
+          ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
+          reply(self, w.to, w.id,
+                net::client_response::refused(net::client_errc::timeout, "no answer within " + std::to_string(st.submits.timeout().count()) +
+                                                                               " ms; the outcome is unknown: resubmit the same command"));
+        }
+        ctx->metrics->client_inflight_submissions.store(static_cast<int64_t>(st.submits.size()), std::memory_order_relaxed);
+        arm_submit_sweep(self);
+      },
       [self, ctx](const caf::io::new_connection_msg& msg) {
         if (self->state.stopping || self->state.conns.size() >= ctx->client_connections_max) {
           self->close(msg.handle);
@@ -532,29 +563,35 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
             case net::client_request::kind::submit:
             case net::client_request::kind::admin: {
               // Both are signed submissions through ingest and share the in-flight bound.
-              if (self->state.inflight >= ctx->submit_inflight_max) {
+              auto& subs = self->state.submits;
+              if (subs.size() >= ctx->submit_inflight_max) {
                 ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::busy));
                 reply(self, hdl, id, net::client_response::refused(net::client_errc::busy, "the node's submission queue is full; retry"));
                 break;
               }
-              ++self->state.inflight;
-              ctx->metrics->client_inflight_submissions.fetch_add(1, std::memory_order_relaxed);
-              auto on_answer = [self, ctx, hdl, id](net::client_response& r) {
-                --self->state.inflight;
-                ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+              // No CAF request timeout (submission_table.hpp says why): the table's deadline and
+              // the sweep answer a submission nobody answers.
+              const uint64_t n = subs.add(hdl, id, std::chrono::steady_clock::now());
+              ctx->metrics->client_inflight_submissions.store(static_cast<int64_t>(subs.size()), std::memory_order_relaxed);
+              arm_submit_sweep(self);
+              auto on_answer = [self, ctx, n](net::client_response& r) {
+                auto w = self->state.submits.take(n);
+                if (!w) return;  // already answered `timeout` by the sweep
+                ctx->metrics->client_inflight_submissions.store(static_cast<int64_t>(self->state.submits.size()), std::memory_order_relaxed);
                 if (r.what == net::client_response::kind::failure) ctx->metrics->refused(static_cast<uint16_t>(r.failure.code));
-                reply(self, hdl, id, std::move(r));
+                reply(self, w->to, w->id, std::move(r));
               };
-              auto on_error = [self, ctx, hdl, id](caf::error& e) {
-                --self->state.inflight;
-                ctx->metrics->client_inflight_submissions.fetch_sub(1, std::memory_order_relaxed);
+              auto on_error = [self, ctx, n](caf::error& e) {
+                auto w = self->state.submits.take(n);
+                if (!w) return;
+                ctx->metrics->client_inflight_submissions.store(static_cast<int64_t>(self->state.submits.size()), std::memory_order_relaxed);
                 ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
-                reply(self, hdl, id, net::client_response::refused(net::client_errc::timeout, "no answer: " + self->system().render(e)));
+                reply(self, w->to, w->id, net::client_response::refused(net::client_errc::timeout, "no answer: " + self->system().render(e)));
               };
               if (req->what == net::client_request::kind::submit) {
-                self->request(ingest, timeout, submit_atom::value, std::move(req->command)).then(on_answer, on_error);
+                self->request(ingest, caf::infinite, submit_atom::value, std::move(req->command)).then(on_answer, on_error);
               } else {
-                self->request(ingest, timeout, admin_atom::value, std::move(req->command)).then(on_answer, on_error);
+                self->request(ingest, caf::infinite, admin_atom::value, std::move(req->command)).then(on_answer, on_error);
               }
               break;
             }

@@ -7,7 +7,7 @@
 // actor clock's thread, and the timeout still fires (as a message to the broker) after the answer
 // came. At thousands of submissions per second that was two thread wake-ups per command that did
 // nothing (the clock thread's and the multiplexer's): on the 2-core bench VM the cluster committed
-// ~8,500 signed orders/s with them and ~10,500/s without (bench/README.md). The broker now asks
+// 7,300-8,700 signed orders/s with them and 9,000-10,600/s without (bench/README.md). The broker now asks
 // with no timeout and sweeps this table on one timer instead (a few times per second, only while
 // something waits).
 //

@@ -89,6 +89,7 @@ $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench 
 # warm-up and measured phase both count (the nodes work through both; signing is the client's)
 energo_cpu_ms=$(jq -n "($(cpu_ticks "${pids[@]}") - $t0) * 1000 / $hz / ($(jq '.run.committed + .warmup.committed' "$work/energo_closed.json"))")
 jq -c '{warmup: .warmup | {committed_per_s, latency_ms}, run: .run | {committed_per_s, latency_ms, refused, errors}}' "$work/energo_closed.json"
+echo "   energo server CPU ms per committed order (warm-up and run, all three nodes): $energo_cpu_ms"
 echo "== energo: open loop, ${RATE}/s, ${OPEN_S} s"
 $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \
   --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --verify --json > "$work/energo_open.json"

@@ -3,10 +3,10 @@
 // gives every submission exactly one answer even if the actors behind the broker never reply.
 // Pure (the caller passes the time in), so it is unit-tested without a node.
 //
-// Why not CAF's request timeout: `request(dest, timeout, …)` registers every request with the
-// actor clock's thread, and the timeout still fires (as a message to the broker) after the answer
-// came. At thousands of submissions per second that was two thread wake-ups per command that did
-// nothing (the clock thread's and the multiplexer's): on the 2-core bench VM the cluster committed
+// Why not CAF's request timeout: `request(dest, timeout, …)` hands every request's timeout to the
+// actor clock's thread (a queued event and a wake-up), and its end (the answer cancelling it, or
+// the timeout firing) is another. At thousands of submissions per second those were thread
+// wake-ups per command that did nothing: on the 2-core bench VM the cluster committed
 // 7,300-8,700 signed orders/s with them and 9,000-10,600/s without (bench/README.md). The broker now asks
 // with no timeout and sweeps this table on one timer instead (a few times per second, only while
 // something waits).

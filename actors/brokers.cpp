@@ -454,6 +454,14 @@ void reply(client_self self, client_ref to, uint64_t id, net::client_response r)
   self->flush(hdl);
 }
 
+// The submission numbered `n` leaves the table (the in-flight gauge follows): who to answer, or
+// nothing if the sweep already answered it.
+std::optional<submission_table<client_ref>::waiting> take_submission(client_self self, const node_context& ctx, uint64_t n) {
+  auto w = self->state.submits.take(n);
+  ctx.metrics->client_inflight_submissions.store(static_cast<int64_t>(self->state.submits.size()), std::memory_order_relaxed);
+  return w;
+}
+
 // Keeps one sweep timer on its way while submissions wait (none when idle).
 void arm_submit_sweep(client_self self) {
   auto& st = self->state;
@@ -575,16 +583,14 @@ caf::behavior client_broker(caf::stateful_actor<client_broker_state, caf::io::br
               ctx->metrics->client_inflight_submissions.store(static_cast<int64_t>(subs.size()), std::memory_order_relaxed);
               arm_submit_sweep(self);
               auto on_answer = [self, ctx, n](net::client_response& r) {
-                auto w = self->state.submits.take(n);
+                auto w = take_submission(self, *ctx, n);
                 if (!w) return;  // already answered `timeout` by the sweep
-                ctx->metrics->client_inflight_submissions.store(static_cast<int64_t>(self->state.submits.size()), std::memory_order_relaxed);
                 if (r.what == net::client_response::kind::failure) ctx->metrics->refused(static_cast<uint16_t>(r.failure.code));
                 reply(self, w->to, w->id, std::move(r));
               };
               auto on_error = [self, ctx, n](caf::error& e) {
-                auto w = self->state.submits.take(n);
+                auto w = take_submission(self, *ctx, n);
                 if (!w) return;
-                ctx->metrics->client_inflight_submissions.store(static_cast<int64_t>(self->state.submits.size()), std::memory_order_relaxed);
                 ctx->metrics->refused(static_cast<uint16_t>(net::client_errc::timeout));
                 reply(self, w->to, w->id, net::client_response::refused(net::client_errc::timeout, "no answer: " + self->system().render(e)));
               };

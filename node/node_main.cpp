@@ -77,6 +77,20 @@ constexpr std::chrono::seconds teardown_bound{3};
 std::atomic<bool> teardown_done{false};
 constexpr const char* removed_marker = "removed";  // DIR/removed: docs/node.md "Data directory"
 
+// A watchdog: after `bound`, unless `*done` is set by then, logs `why` and ends the process with
+// `code` at once (no destructors: whatever hangs is not waited for).
+void exit_unless_done_within(std::chrono::seconds bound, const std::atomic<bool>* done, int code,
+                             spdlog::level::level_enum level, std::string why) {
+  std::thread([bound, done, code, level, why = std::move(why)] {
+    std::this_thread::sleep_for(bound);
+    if (done != nullptr && done->load()) return;
+    spdlog::log(level, "{}", why);
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }).detach();
+}
+
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "energo-node: %s\n", message.c_str());
   return code;
@@ -466,13 +480,8 @@ int cmd_start(const flag_overrides& f) {
     // The whole stop is bounded: each step below has its own bound, and this watchdog ends the
     // process if something unbounded still hangs (the HTTP gateway's threads, a RocksDB flush or
     // close, the actor system's destructor). Every acknowledged write is already durable.
-    std::thread([] {
-      std::this_thread::sleep_for(shutdown_bound);
-      spdlog::critical("shutdown did not finish within {} s; exiting (exit 1)", shutdown_bound.count());
-      spdlog::shutdown();
-      std::fflush(nullptr);
-      std::_Exit(exit_internal);
-    }).detach();
+    exit_unless_done_within(shutdown_bound, nullptr, exit_internal, spdlog::level::critical,
+                            "shutdown did not finish within " + std::to_string(shutdown_bound.count()) + " s; exiting (exit 1)");
     if (http) http->stop();  // first: HTTP clients get no new work once the actors drain
     if (!actors::stop_node(sys, *handles, shutdown_transfer_wait_ms)) {
       // An actor did not stop in time: the actor system's destructor would wait for it forever.
@@ -483,16 +492,10 @@ int cmd_start(const flag_overrides& f) {
       std::fflush(nullptr);
       std::_Exit(exit_internal);
     }
-    std::thread([exit] {
-      std::this_thread::sleep_for(teardown_bound);
-      if (teardown_done.load()) return;
-      spdlog::warn("shutdown: the actor system's teardown did not finish within {} s after every actor stopped; "
-                   "exiting (exit {}; everything acknowledged is already durable)",
-                   teardown_bound.count(), exit);
-      spdlog::shutdown();
-      std::fflush(nullptr);
-      std::_Exit(exit);
-    }).detach();
+    exit_unless_done_within(teardown_bound, &teardown_done, exit, spdlog::level::warn,
+                            "shutdown: the actor system's teardown did not finish within " +
+                                std::to_string(teardown_bound.count()) + " s after every actor stopped; exiting (exit " +
+                                std::to_string(exit) + "; everything acknowledged is already durable)");
   }
   teardown_done.store(true);  // the actor system is gone; RocksDB's flush and close are not cut short
   if (auto r = store->flush(); !r) spdlog::warn("flush: {}", r.error().message);

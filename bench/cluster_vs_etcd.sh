@@ -92,9 +92,13 @@ jq -c '{warmup: .warmup | {committed_per_s, latency_ms}, run: .run | {committed_
 echo "   energo server CPU ms per committed order (warm-up and run, all three nodes): $energo_cpu_ms"
 echo "== energo: open loop, ${RATE}/s, ${OPEN_S} s"
 $LOAD run --endpoints "$energo_eps" --genesis "$work/genesis.json" --seed bench --accounts "$ACCOUNTS" \
-  --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --verify --json > "$work/energo_open.json"
+  --mode open --rate "$RATE" --concurrency "$OPEN_C" --duration-s "$OPEN_S" --verify --json \
+  --timeline "$work/energo_open_timeline.csv" > "$work/energo_open.json"
 jq -c '.run | {committed_per_s, latency_ms, refused, errors, not_sent}' "$work/energo_open.json"
 jq -c '.verify' "$work/energo_open.json"
+# Where the tail comes from: the slowest 100 ms windows by send time, worst per node (n1 n2 n3).
+echo "   slowest 100 ms windows (start s, commands, p50, p99, max ms, max ms via n1 n2 n3):"
+tail -n +2 "$work/energo_open_timeline.csv" | sort -t, -k5,5 -gr | head -5 | sed 's/^/     /'
 energo_rss=""; energo_hwm=""
 for p in "${pids[@]}"; do energo_rss+="$(( $(rss_kb "$p") / 1024 )) "; energo_hwm+="$(( $(hwm_kb "$p") / 1024 )) "; done
 stop_all

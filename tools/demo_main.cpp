@@ -47,6 +47,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +71,7 @@
 #include "tools/sim/community.hpp"
 #include "tools/sim/curves.hpp"
 #include "tools/sim/rng.hpp"
+#include "tools/loopback_port.hpp"
 
 namespace {
 
@@ -146,15 +148,10 @@ std::string clock_text(int64_t ms) {
 std::string hex(const std::string& raw) { return crypto::to_hex(crypto::as_bytes(raw)); }
 
 uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
+  const uint16_t port = energo::tools::reserve_loopback_port();
+  if (port == 0) throw std::runtime_error("no free port on 127.0.0.1 outside the ephemeral range");
+  return port;
 }
 
 std::string shell_quote(const std::string& s) {
@@ -1385,5 +1382,10 @@ int main(int argc, char** argv) {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   demo d(std::move(o));
-  return d.run();
+  try {
+    return d.run();
+  } catch (const std::exception& e) {  // no free port: the only exception run() lets out
+    std::fprintf(stderr, "energo-demo: %s\n", e.what());
+    return 1;
+  }
 }

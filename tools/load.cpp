@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -106,6 +107,37 @@ percentiles latency_percentiles(std::vector<uint32_t> v) {
   p.p999_ms = at(0.999);
   p.max_ms = static_cast<double>(v.back()) / 1000.0;
   return p;
+}
+
+std::string latency_timeline_csv(const run_stats& s, std::size_t endpoints, uint32_t window_ms) {
+  const std::size_t n = std::min({s.latency_us.size(), s.sent_ms.size(), s.endpoint.size()});
+  if (window_ms == 0) window_ms = 1;
+  uint32_t last = 0;
+  for (std::size_t i = 0; i < n; ++i) last = std::max(last, s.sent_ms[i]);
+  const std::size_t windows = n == 0 ? 0 : last / window_ms + 1;
+  std::vector<std::vector<uint32_t>> lat(windows);
+  std::vector<std::vector<uint32_t>> ep_max(windows, std::vector<uint32_t>(endpoints, 0));
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t w = s.sent_ms[i] / window_ms;
+    lat[w].push_back(s.latency_us[i]);
+    if (s.endpoint[i] < endpoints) ep_max[w][s.endpoint[i]] = std::max(ep_max[w][s.endpoint[i]], s.latency_us[i]);
+  }
+  std::string out = "start_s,commands,p50_ms,p99_ms,max_ms";
+  for (std::size_t e = 0; e < endpoints; ++e) out += ",max_ms_endpoint" + std::to_string(e);
+  out += "\n";
+  char buf[96];
+  for (std::size_t w = 0; w < windows; ++w) {
+    const auto p = latency_percentiles(lat[w]);
+    std::snprintf(buf, sizeof buf, "%.3f,%zu,%.2f,%.2f,%.2f", static_cast<double>(w * window_ms) / 1000.0, lat[w].size(),
+                  p.p50_ms, p.p99_ms, p.max_ms);
+    out += buf;
+    for (std::size_t e = 0; e < endpoints; ++e) {
+      std::snprintf(buf, sizeof buf, ",%.2f", static_cast<double>(ep_max[w][e]) / 1000.0);
+      out += buf;
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 std::vector<std::string> presign(const std::vector<ledger::command_body>& bodies, const std::vector<uint32_t>& key_of,
@@ -527,6 +559,9 @@ class driver {
     if (accepted) ++stats_.accepted;
     stats_.latency_us.push_back(static_cast<uint32_t>(
         std::min<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - ls.intended).count(), UINT32_MAX)));
+    stats_.sent_ms.push_back(static_cast<uint32_t>(std::clamp<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(ls.intended - start_).count(), 0, UINT32_MAX)));
+    stats_.endpoint.push_back(static_cast<uint8_t>(std::min<std::size_t>(conns_[ls.conn].endpoint, UINT8_MAX)));
     last_answer_ = now;
     finish(l);
   }

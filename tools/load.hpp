@@ -98,6 +98,10 @@ struct run_stats {
   uint64_t not_sent = 0;             // open loop: due but never sent (no idle lane before the end)
   double duration_s = 0;             // first send to last answer counted
   std::vector<uint32_t> latency_us;  // of committed commands
+  // Per committed command, in answer order: when it was (intended to be) sent, in ms since the
+  // run's start, and the endpoint that answered it; with latency_us, `--timeline` of energo-load.
+  std::vector<uint32_t> sent_ms;
+  std::vector<uint8_t> endpoint;
   // acknowledged (accepted) nonce per account index, for the lost-acknowledgement check
   std::vector<uint64_t> acked_nonce;
   std::vector<uint8_t> lane_unknown;  // an outcome of this account is unknown (timeout, lost)
@@ -108,6 +112,11 @@ struct percentiles {
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
 };
 [[nodiscard]] percentiles latency_percentiles(std::vector<uint32_t> latency_us);
+
+// The committed commands by when they were sent, in windows of `window_ms`: one CSV line per
+// window (start s, commands, p50/p99/max ms, then the max ms of each endpoint's commands), to see
+// when a run stalled and on which node.
+[[nodiscard]] std::string latency_timeline_csv(const run_stats& s, std::size_t endpoints, uint32_t window_ms);
 
 // Energo: every lane's commands, `nonce_base[account]` + 1 … in order. `lane_nonces` receives
 // the nonce of each command (for the acknowledgement check).

@@ -74,6 +74,17 @@ void print_human(const std::string& title, const json& j) {
                 j["not_sent"].get<unsigned long long>());
 }
 
+// `--timeline`: nothing to do without a path; false (after a message) if the file cannot be written.
+bool write_timeline(const std::string& path, const run_stats& s, std::size_t endpoints, uint32_t window_ms) {
+  if (path.empty()) return true;
+  const std::string csv = latency_timeline_csv(s, endpoints, window_ms);
+  FILE* f = std::fopen(path.c_str(), "w");
+  bool ok = f != nullptr && std::fwrite(csv.data(), 1, csv.size(), f) == csv.size();
+  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+  if (!ok) std::fprintf(stderr, "energo-load: cannot write %s\n", path.c_str());
+  return ok;
+}
+
 // Current nonces of the load accounts (stale reads; an existing cluster may have seen earlier runs).
 std::optional<std::vector<uint64_t>> fetch_nonces(const net::endpoint& ep, const std::vector<ledger::account_address>& addrs) {
   net::client_conn c;
@@ -152,6 +163,10 @@ int main(int argc, char** argv) {
   runc->add_option("--value-bytes", value_bytes, "etcd: value size (default ≈ a signed order)")->check(CLI::Range(1u, limits::value_bytes_max));
   runc->add_option("--sign-threads", threads, "threads for pre-signing")->check(CLI::Range(1u, 16u));
   runc->add_flag("--json", as_json, "one JSON object on stdout");
+  std::string timeline_path;
+  uint32_t timeline_ms = 100;
+  runc->add_option("--timeline", timeline_path, "write the measured run's latency by send time as CSV here (p50/p99/max per window, max per endpoint)");
+  runc->add_option("--timeline-ms", timeline_ms, "the timeline's window")->check(CLI::Range(1u, 60'000u))->capture_default_str();
   runc->add_flag("--verify", verify, "energo: afterwards read every account (linearizable) and count acknowledged commands missing");
   runc->add_flag("--quiet-warmup", no_warmup_report, "do not print the warm-up phase");
 
@@ -252,6 +267,7 @@ int main(int argc, char** argv) {
       return exit_failed;
     }
     report["run"] = stats_json(*st);
+    if (!write_timeline(timeline_path, *st, cfg.endpoints.size(), timeline_ms)) return exit_failed;
     if (as_json) std::printf("%s\n", report.dump().c_str());
     else print_human("etcd put (" + mode + ", C=" + std::to_string(concurrency) + ")", report["run"]);
     return exit_ok;
@@ -413,6 +429,7 @@ int main(int argc, char** argv) {
   if (skipped_cancels) report["cancels_replaced_by_places"] = skipped_cancels;
   if (!warm_report.is_null()) report["warmup"] = warm_report;
   report["run"] = stats_json(*st);
+  if (!write_timeline(timeline_path, *st, cfg.endpoints.size(), timeline_ms)) return exit_failed;
 
   int rc = exit_ok;
   if (verify) {

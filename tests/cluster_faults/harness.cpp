@@ -21,6 +21,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,7 @@
 #include "tools/command_json.hpp"
 #include "tools/key_file.hpp"
 #include "tools/load.hpp"
+#include "tools/loopback_port.hpp"
 
 namespace energo::faults {
 namespace {
@@ -77,15 +79,10 @@ int energoctl(const std::string& args, std::string& out) {
 }
 
 uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
+  const uint16_t port = energo::tools::reserve_loopback_port();
+  if (port == 0) throw std::runtime_error("no free port on 127.0.0.1 outside the ephemeral range");
+  return port;
 }
 
 // splitmix64: every random choice of a run derives from its seed.

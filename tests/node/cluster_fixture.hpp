@@ -28,6 +28,7 @@
 #include "tools/child_process.hpp"
 #include "tools/command_json.hpp"
 #include "tools/key_file.hpp"
+#include "tools/loopback_port.hpp"
 
 namespace energo::test_node {
 
@@ -52,16 +53,10 @@ inline std::string slurp(const std::string& path) {
 }
 
 inline uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
+  const uint16_t port = energo::tools::reserve_loopback_port();
+  if (port == 0) ADD_FAILURE() << "no free port on 127.0.0.1 outside the ephemeral range";
+  return port;
 }
 
 // A shell command's exit code (-1: did not exit normally) and stdout.

@@ -23,6 +23,7 @@
 #include "net/client_conn.hpp"
 #include "tools/child_process.hpp"
 #include "tools/load.hpp"
+#include "tools/loopback_port.hpp"
 
 namespace {
 
@@ -55,6 +56,26 @@ TEST(load_library, PercentilesOfAKnownDistribution) {
   EXPECT_DOUBLE_EQ(p.max_ms, 1.0);
 }
 
+TEST(load_library, TimelineGroupsCommandsBySendTimeWithEachEndpointsWorst) {
+  ld::run_stats s;
+  auto add = [&](uint32_t sent_ms, uint32_t latency_us, uint8_t ep) {
+    s.sent_ms.push_back(sent_ms);
+    s.latency_us.push_back(latency_us);
+    s.endpoint.push_back(ep);
+  };
+  add(5, 1000, 0);     // window 0: 1 ms on endpoint 0, 3 ms on endpoint 1
+  add(99, 3000, 1);
+  add(250, 40000, 2);  // window 2 only (window 1 is empty): a 40 ms stall on endpoint 2
+  const std::string csv = ld::latency_timeline_csv(s, 3, 100);
+  EXPECT_EQ(csv,
+            "start_s,commands,p50_ms,p99_ms,max_ms,max_ms_endpoint0,max_ms_endpoint1,max_ms_endpoint2\n"
+            "0.000,2,3.00,3.00,3.00,1.00,3.00,0.00\n"
+            "0.100,0,0.00,0.00,0.00,0.00,0.00,0.00\n"
+            "0.200,1,40.00,40.00,40.00,0.00,0.00,40.00\n");
+  EXPECT_EQ(ld::latency_timeline_csv(ld::run_stats{}, 3, 100),
+            "start_s,commands,p50_ms,p99_ms,max_ms,max_ms_endpoint0,max_ms_endpoint1,max_ms_endpoint2\n");
+}
+
 TEST(load_library, GenesisFundsEveryDerivedAccountAndSumsToTheSupply) {
   auto g = ld::make_genesis(16, "test", 1'700'000'000'000, 1000);
   ASSERT_TRUE(g);
@@ -74,15 +95,10 @@ TEST(load_library, GenesisFundsEveryDerivedAccountAndSumsToTheSupply) {
 // ---- against a cluster ---------------------------------------------------------------------------
 
 uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
+  const uint16_t port = energo::tools::reserve_loopback_port();
+  if (port == 0) ADD_FAILURE() << "no free port on 127.0.0.1 outside the ephemeral range";
+  return port;
 }
 
 // Runs a command, returns (exit code, stdout).

@@ -24,6 +24,7 @@
 #include "common/assert.hpp"
 #include "net/qtum/rpc_client.hpp"
 #include "tools/child_process.hpp"
+#include "tools/loopback_port.hpp"
 
 namespace energo::qtum::test_chain {
 
@@ -38,16 +39,10 @@ inline std::optional<fs::path> find_litecoind() {
 }
 
 inline uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
+  const uint16_t port = energo::tools::reserve_loopback_port();
+  if (port == 0) ADD_FAILURE() << "no free port on 127.0.0.1 outside the ephemeral range";
+  return port;
 }
 
 // One litecoind child process; stopped (RPC stop, then SIGKILL of this pid if it lingers) and

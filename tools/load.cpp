@@ -282,6 +282,8 @@ class driver {
     if (etcd) value_ = base64(std::string(cfg_.value_bytes, 'v'));
 
     start_ = clock_type::now();
+    stats_.start_unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     end_ = start_ + std::chrono::milliseconds(cfg_.duration_ms);
     last_answer_ = start_;
     const auto interval_ns = cfg_.open_loop ? std::chrono::nanoseconds(1'000'000'000LL / cfg_.rate_per_s) : std::chrono::nanoseconds(0);

@@ -97,6 +97,7 @@ struct run_stats {
   uint64_t unanswered = 0;           // still in flight when the drain bound passed
   uint64_t not_sent = 0;             // open loop: due but never sent (no idle lane before the end)
   double duration_s = 0;             // first send to last answer counted
+  int64_t start_unix_ms = 0;         // wall clock at the run's start (time 0 of sent_ms)
   std::vector<uint32_t> latency_us;  // of committed commands
   // Per committed command, in answer order: when it was (intended to be) sent, in ms since the
   // run's start, and the endpoint that answered it; with latency_us, `--timeline` of energo-load.

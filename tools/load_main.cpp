@@ -53,6 +53,7 @@ json stats_json(const run_stats& s) {
   j["accepted"] = s.accepted;
   j["committed_per_s"] = s.duration_s > 0 ? static_cast<double>(s.committed) / s.duration_s : 0.0;
   j["duration_s"] = s.duration_s;
+  j["start_unix_ms"] = s.start_unix_ms;
   j["latency_ms"] = {{"p50", p.p50_ms}, {"p90", p.p90_ms}, {"p99", p.p99_ms}, {"p999", p.p999_ms}, {"max", p.max_ms}};
   j["refused"] = s.refused;
   j["errors"] = s.errors;

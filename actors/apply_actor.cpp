@@ -470,7 +470,7 @@ durable_capture capture_durable_batch(apply_state& s) {
     s.shadow = std::make_shared<apply_state::shadow_state>(apply_state::shadow_state{*s.led, *s.analytics});
   } else {
     const auto t0 = clock_type::now();
-    s.shadow->led = *s.led;
+    s.shadow->led.assign_reusing_memory(*s.led);  // the book's tables grow with the live one's
     s.capture.ledger_ms = ms_since(t0);
     s.shadow->analytics = *s.analytics;
   }

@@ -19,6 +19,7 @@
 // (root per 1,000); root cost per changed account at 10^6 within 3× of 10^3.
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -517,6 +518,55 @@ BENCHMARK(BM_durable_capture)
     ->ArgNames({"orders"})
     ->Arg(100'000)
     ->Arg(1'000'000)
+    ->Iterations(5)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The shadow while the live book grows between durable points: the shadow is copy-constructed
+// from a book of N orders, then assigned a book of N + 5 % and then N + 10 % (separately built
+// ledgers, their tables grown by appends as the live one's are). Plain `=` reallocates every
+// table that grew to exactly its new size - fresh pages to fault in at each growth;
+// assign_reusing_memory (reuse:1) reserves the source's capacities, so only the first growth
+// reallocates. Times and minor page faults are of the last assignment (thread CPU).
+void BM_durable_capture_growing(benchmark::State& state) {
+  const auto orders = static_cast<uint32_t>(state.range(0));
+  const bool reuse = state.range(1) != 0;
+  static std::unique_ptr<market_fixture> sizes[3];
+  static uint32_t built_for = 0;
+  if (built_for != orders) {
+    for (int k = 0; k < 3; ++k) sizes[k] = std::make_unique<market_fixture>(orders + orders / 20 * static_cast<uint32_t>(k));
+    built_for = orders;
+  }
+  double last_ns = 0;
+  double faults = 0;
+  for (auto _ : state) {
+    std::optional<ledger> shadow;
+    shadow.emplace(*sizes[0]->l);
+    auto assign = [&](const ledger& from) {
+      if (reuse) shadow->assign_reusing_memory(from);
+      else *shadow = from;
+    };
+    assign(*sizes[1]->l);
+    rusage r0{};
+    ::getrusage(RUSAGE_THREAD, &r0);
+    const int64_t t0 = thread_cpu_ns();
+    assign(*sizes[2]->l);
+    const int64_t t1 = thread_cpu_ns();
+    rusage r1{};
+    ::getrusage(RUSAGE_THREAD, &r1);
+    benchmark::DoNotOptimize(*shadow);
+    last_ns += static_cast<double>(t1 - t0);
+    faults += static_cast<double>(r1.ru_minflt - r0.ru_minflt);
+    state.SetIterationTime(static_cast<double>(t1 - t0) / 1e9);
+  }
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["assign_ms"] = last_ns / n / 1e6;
+  state.counters["page_faults"] = faults / n;
+}
+BENCHMARK(BM_durable_capture_growing)
+    ->ArgNames({"orders", "reuse"})
+    ->Args({100'000, 0})
+    ->Args({100'000, 1})
     ->Iterations(5)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);

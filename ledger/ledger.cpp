@@ -12,6 +12,12 @@ namespace energo::ledger {
 // ---------------------------------------------------------------------------------------------
 // Construction
 
+void ledger::assign_reusing_memory(const ledger& other) {
+  if (this == &other) return;
+  book_.reserve_like(other.book_);  // capacity only; the assignment below overwrites the content
+  *this = other;
+}
+
 result<ledger> ledger::create(const genesis& g) {
   if (g.community_id.empty() || g.community_id.size() > limits::community_id_chars_max)
     return fail(errc::invalid_genesis, "community id must have 1.." + std::to_string(limits::community_id_chars_max) + " characters");

@@ -239,6 +239,10 @@ class ledger {
   [[nodiscard]] const storage_unit* find_storage_unit(const crypto::ed25519_public_key& key) const;
   [[nodiscard]] const std::map<crypto::ed25519_public_key, uint64_t>& admin_nonces() const { return admin_nonces_; }
   [[nodiscard]] const market::order_book& book() const { return book_; }
+  // Copy-assigns `other` into this ledger reusing this ledger's memory where the book has grown
+  // since the last such assignment (market::order_book::reserve_like): the apply actor's shadow
+  // copy at each durable point. The result is `*this = other`.
+  void assign_reusing_memory(const ledger& other);
   [[nodiscard]] const std::map<account_index, agent_config>& agents() const { return agents_; }
   [[nodiscard]] const std::vector<charging_station>& stations() const { return stations_; }
   [[nodiscard]] const std::map<uint64_t, ev_session>& open_sessions() const { return sessions_; }

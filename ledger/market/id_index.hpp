@@ -61,6 +61,8 @@ class id_index {
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(slot); }
+  // At least `other`'s table capacity (see order_book::reserve_like); no observable effect.
+  void reserve_like(const id_index& other) { slots_.reserve(other.slots_.capacity()); }
   void clear() {
     slots_.clear();
     size_ = 0;

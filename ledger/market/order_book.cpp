@@ -903,6 +903,14 @@ bool order_book::find(order_id id, order_info& out) const {
   return true;
 }
 
+void order_book::reserve_like(const order_book& other) {
+  orders_.reserve(other.orders_.capacity());
+  slot_changed_.reserve(other.slot_changed_.capacity());
+  levels_.reserve(other.levels_.capacity());
+  accounts_.reserve(other.accounts_.capacity());
+  ids_.reserve_like(other.ids_);
+}
+
 std::size_t order_book::book_memory_bytes() const noexcept {
   std::size_t n = orders_.capacity() * sizeof(order_slot) + levels_.capacity() * sizeof(level) +
                   ids_.memory_bytes() + accounts_.capacity() * sizeof(account_state) +

@@ -79,6 +79,12 @@ class order_book {
   // The id the next trade will get: trades with ids in [a, next_trade_id()) happened since a
   // caller saw `a` (the node's event stream and metrics read them from recent_trades()).
   [[nodiscard]] trade_id next_trade_id() const noexcept { return next_trade_id_; }
+  // Gives this book's tables at least `other`'s capacities, so that copy-assigning `other` - or a
+  // later, grown state of it - into this book reuses this book's memory: std::vector's assignment
+  // reallocates to exactly the new size whenever that exceeds the capacity, so a copy kept and
+  // re-assigned as the original grows (the apply actor's shadow at each durable point) would get
+  // a fresh, page-faulting table at every growth. No observable effect on the book.
+  void reserve_like(const order_book& other);
   // Bytes held by the book structures (pool, levels, indexes), excluding market-data rings.
   [[nodiscard]] std::size_t book_memory_bytes() const noexcept;
   [[nodiscard]] std::size_t market_data_memory_bytes() const noexcept;

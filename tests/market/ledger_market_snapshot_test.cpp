@@ -109,6 +109,34 @@ TEST_F(market_snapshot_test, snapshot_and_restore_keep_the_root_and_the_future) 
   EXPECT_EQ(l().snapshot(), restored->snapshot());
 }
 
+// The apply actor's shadow (ledger::assign_reusing_memory, at each durable point): assigned while
+// the book grows, it is the ledger - same snapshot, same root - and applies the future in step.
+TEST_F(market_snapshot_test, a_shadow_assigned_as_the_book_grows_is_the_ledger_and_keeps_its_future) {
+  ledger shadow = l();  // before anything rests: the tables it reuses are smaller than needed later
+  build_busy_market();
+  shadow.assign_reusing_memory(l());
+  EXPECT_EQ(shadow.snapshot(), l().snapshot());
+  EXPECT_EQ(crypto::to_hex(shadow.state_root()), crypto::to_hex(l().state_root()));
+  for (int step = 0; step < future_steps; ++step) {
+    for (const command& cmd : future(l(), step)) {
+      auto a = l().verify_and_apply(cmd);
+      auto b = shadow.verify_and_apply(cmd);
+      ASSERT_TRUE(a.has_value()) << "step " << step << ": " << describe(a.error());
+      ASSERT_TRUE(b.has_value()) << "step " << step << ": " << describe(b.error());
+      EXPECT_EQ(a->order_id, b->order_id) << "step " << step;
+      EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(shadow.state_root())) << "step " << step;
+    }
+    // Every few steps the shadow is re-assigned from the original, as at the next durable point.
+    if (step % 3 == 2) {
+      shadow.assign_reusing_memory(l());
+      EXPECT_EQ(shadow.snapshot(), l().snapshot()) << "step " << step;
+    }
+  }
+  EXPECT_EQ(shadow.snapshot(), l().snapshot());
+  shadow.assign_reusing_memory(shadow);  // self-assignment changes nothing
+  EXPECT_EQ(shadow.snapshot(), l().snapshot());
+}
+
 TEST_F(market_snapshot_test, resting_orders_agents_and_sessions_are_each_in_the_root) {
   build_busy_market();
   const auto root = l().state_root();

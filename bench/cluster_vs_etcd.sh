@@ -47,7 +47,7 @@ echo "== machine: $(machine), load average before: $(loadavg)"
 if [ "$ONLY" != energo ]; then
 declare -a ecl epe
 cluster=""
-for i in 1 2 3; do ecl[$i]=$(free_port); epe[$i]=$(free_port); cluster+="${cluster:+,}e$i=http://127.0.0.1:${epe[$i]}"; done
+for i in 1 2 3; do free_port; ecl[$i]=$port; free_port; epe[$i]=$port; cluster+="${cluster:+,}e$i=http://127.0.0.1:${epe[$i]}"; done
 for i in 1 2 3; do
   etcd --name "e$i" --data-dir "$work/etcd$i" \
     --listen-client-urls "http://127.0.0.1:${ecl[$i]}" --advertise-client-urls "http://127.0.0.1:${ecl[$i]}" \

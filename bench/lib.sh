@@ -9,7 +9,32 @@ stop_all() {
   pids=()
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A port for a server this script starts: outside the kernel's ephemeral range (so no outgoing
+# connection is given it before the server binds it), free right now, and not handed out before in
+# this run (as tools/loopback_port.hpp does for the tests). Call it directly, not in $(…): the
+# picked list lives in this shell; the port is in $port.
+picked_ports=" "
+free_port() {
+  port=$(PICKED="$picked_ports" python3 -c '
+import os, random, socket
+lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+picked = set(int(p) for p in os.environ["PICKED"].split())
+candidates = [p for p in range(1024, 65536) if (p < lo or p > hi) and p not in picked]
+random.shuffle(candidates)
+for p in candidates[:512]:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+')
+  [ -n "$port" ] || { echo "no free port on 127.0.0.1 outside the ephemeral range" >&2; return 1; }
+  picked_ports+="$port "
+}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # CPU ticks (user + system, all threads) of the given processes: the servers' CPU per committed
@@ -25,7 +50,7 @@ now_s() { date +%s.%N; }
 # ncl, nkey indexed 1..N) and WORK/bootstrap.toml naming them as the initial voters.
 declare -a npe ncl nkey
 energo_init_node() {  # energo_init_node I DIR: init DIR, set npe[I] ncl[I] nkey[I]
-  npe[$1]=$(free_port); ncl[$1]=$(free_port)
+  free_port; npe[$1]=$port; free_port; ncl[$1]=$port
   nkey[$1]=$($B/node/energo-node init --data "$2" --json | sed -E 's/.*"public_key":"([0-9a-f]+)".*/\1/')
 }
 energo_bootstrap() {

@@ -98,7 +98,9 @@ jq -c '.run | {committed_per_s, latency_ms, refused, errors, not_sent}' "$work/e
 jq -c '.verify' "$work/energo_open.json"
 # Where the tail comes from: the slowest 100 ms windows by send time, worst per node (n1 n2 n3).
 echo "   slowest 100 ms windows (start s, commands, p50, p99, max ms, max ms via n1 n2 n3):"
-tail -n +2 "$work/energo_open_timeline.csv" | sort -t, -k5,5 -gr | head -5 | sed 's/^/     /'
+# (sed reads its whole input: `head` would leave sort writing to a closed pipe - SIGPIPE, and
+# with pipefail the script would stop here)
+tail -n +2 "$work/energo_open_timeline.csv" | sort -t, -k5,5 -gr | sed -n '1,5s/^/     /p'
 energo_rss=""; energo_hwm=""
 for p in "${pids[@]}"; do energo_rss+="$(( $(rss_kb "$p") / 1024 )) "; energo_hwm+="$(( $(hwm_kb "$p") / 1024 )) "; done
 stop_all

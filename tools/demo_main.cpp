@@ -47,7 +47,6 @@
 #include <map>
 #include <optional>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -146,13 +145,6 @@ std::string clock_text(int64_t ms) {
   return buf;
 }
 std::string hex(const std::string& raw) { return crypto::to_hex(crypto::as_bytes(raw)); }
-
-uint16_t free_port() {
-  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
-  const uint16_t port = energo::tools::reserve_loopback_port();
-  if (port == 0) throw std::runtime_error("no free port on 127.0.0.1 outside the ephemeral range");
-  return port;
-}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -367,9 +359,9 @@ class demo {
       node_proc n;
       n.name = "n" + std::to_string(i);
       n.dir = o_.dir + "/" + n.name;
-      n.peer_port = free_port();
-      n.client_port = free_port();
-      if (http) n.http_port = free_port();
+      n.peer_port = energo::tools::reserve_loopback_port();
+      n.client_port = energo::tools::reserve_loopback_port();
+      if (http) n.http_port = energo::tools::reserve_loopback_port();
       const auto out = run_capture(shell_quote(o_.node_bin) + " init --json --data " + shell_quote(n.dir));
       std::string key;
       try {
@@ -881,8 +873,8 @@ class demo {
     regtest_chain c;
     c.datadir = o_.dir + "/litecoind";
     c.key_file = o_.dir + "/qtum-key.json";
-    c.rpc_port = free_port();
-    c.p2p_port = free_port();
+    c.rpc_port = energo::tools::reserve_loopback_port();
+    c.p2p_port = energo::tools::reserve_loopback_port();
     std::error_code ec;
     fs::create_directories(c.datadir, ec);
     const auto params = qtum::litecoin_regtest_with_qtum_policy();

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -99,9 +100,11 @@ uint16_t reserve_loopback_port() {
   // Candidates: [1024, 65535] without the ephemeral range, as one index space.
   const int below = eph_lo > 1024 ? eph_lo - 1024 : 0;
   const int above = eph_hi < 65535 ? 65535 - eph_hi : 0;
-  return reserve_among(below + above, [&](int i) {
+  const uint16_t port = reserve_among(below + above, [&](int i) {
     return static_cast<uint16_t>(i < below ? 1024 + i : eph_hi + 1 + (i - below));
   });
+  if (port == 0) throw std::runtime_error("no free port on 127.0.0.1 outside the ephemeral range");
+  return port;
 }
 
 uint16_t reserve_loopback_port_in(uint16_t first, uint16_t last) {

@@ -23,12 +23,12 @@ namespace energo::tools {
 inline constexpr std::size_t kept_reservations = 256;
 inline constexpr int reservation_attempts = 512;
 
-// A free port on 127.0.0.1 claimed for this process, or 0 if none was found in
-// `reservation_attempts` candidates. Thread-safe.
+// A free port on 127.0.0.1 claimed for this process. Throws std::runtime_error if none was found
+// in `reservation_attempts` candidates. Thread-safe.
 [[nodiscard]] uint16_t reserve_loopback_port();
 
-// The same over the candidates [first, last] only, scanned from a random one (the tests use a
-// small range to see every rule at work).
+// The same over the candidates [first, last] only, scanned from a random one, or 0 if none is
+// free (the tests use a small range to see every rule at work).
 [[nodiscard]] uint16_t reserve_loopback_port_in(uint16_t first, uint16_t last);
 
 }  // namespace energo::tools

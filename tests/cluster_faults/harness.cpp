@@ -21,7 +21,6 @@
 #include <random>
 #include <set>
 #include <sstream>
-#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -76,13 +75,6 @@ int energoctl(const std::string& args, std::string& out) {
   while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
   const int st = ::pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-uint16_t free_port() {
-  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
-  const uint16_t port = energo::tools::reserve_loopback_port();
-  if (port == 0) throw std::runtime_error("no free port on 127.0.0.1 outside the ephemeral range");
-  return port;
 }
 
 // splitmix64: every random choice of a run derives from its seed.
@@ -543,8 +535,8 @@ bool run::setup(run_report& rep) {
       n.relay_port = relay_.add_listener(i, n.relay_host, ns_peer_port, n.host, n.peer_port);
     } else {
       n.host = "127.0.0.1";
-      n.peer_port = free_port();
-      n.client_port = free_port();
+      n.peer_port = energo::tools::reserve_loopback_port();
+      n.client_port = energo::tools::reserve_loopback_port();
       n.relay_host = "127.0.0.1";
       n.relay_port = relay_.add_listener(i, n.relay_host, 0, n.host, n.peer_port);
     }

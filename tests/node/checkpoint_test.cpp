@@ -70,7 +70,7 @@ class checkpoint_fixture : public cluster_fixture {
   // Every node with the HTTP gateway (for /metrics) on a port of its own.
   void start_with(node_proc& n, const std::string& config) {
     if (http_ports_.empty()) {
-      for (std::size_t i = 0; i < nodes_.size(); ++i) http_ports_.push_back(free_port());
+      for (std::size_t i = 0; i < nodes_.size(); ++i) http_ports_.push_back(reserve_loopback_port());
     }
     n.clock = true;
     n.extra_args = {"--config", config, "--http-listen", "127.0.0.1:" + std::to_string(http_port_of(n))};

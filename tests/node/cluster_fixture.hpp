@@ -52,12 +52,7 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-inline uint16_t free_port() {
-  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
-  const uint16_t port = energo::tools::reserve_loopback_port();
-  if (port == 0) ADD_FAILURE() << "no free port on 127.0.0.1 outside the ephemeral range";
-  return port;
-}
+using tools::reserve_loopback_port;  // ports for the nodes (tools/loopback_port.hpp)
 
 // A shell command's exit code (-1: did not exit normally) and stdout.
 struct command_result {
@@ -139,8 +134,8 @@ class cluster_fixture : public ::testing::Test {
       node_proc n;
       n.name = "n" + std::to_string(i + 1);
       n.dir = root_ + "/" + n.name;
-      n.peer_port = free_port();
-      n.client_port = free_port();
+      n.peer_port = reserve_loopback_port();
+      n.client_port = reserve_loopback_port();
       const auto out = run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir);
       const auto j = nlohmann::json::parse(out);
       n.id = j.at("node_id").get<uint64_t>();

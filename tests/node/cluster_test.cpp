@@ -25,8 +25,8 @@ TEST_F(cluster_fixture, KillLeaderNoAcknowledgedCommandLostRestartCatchesUpFromS
   // A second energo-node on a running node's data directory: LOCK held, exit 3.
   {
     auto args = start_args(*follower);
-    args[7] = "127.0.0.1:" + std::to_string(free_port());  // --peer-listen
-    args[9] = "127.0.0.1:" + std::to_string(free_port());  // --client-listen
+    args[7] = "127.0.0.1:" + std::to_string(reserve_loopback_port());  // --peer-listen
+    args[9] = "127.0.0.1:" + std::to_string(reserve_loopback_port());  // --client-listen
     const pid_t pid = spawn_node(args, root_ + "/second.log");
     int st = 0;
     ::waitpid(pid, &st, 0);

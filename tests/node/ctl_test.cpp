@@ -416,8 +416,8 @@ TEST_F(ctl_fixture, EveryVerbTableAndJsonWithRefusals) {
     node_proc r;
     r.name = "r1";
     r.dir = root_ + "/r1";
-    r.peer_port = free_port();
-    r.client_port = free_port();
+    r.peer_port = reserve_loopback_port();
+    r.client_port = reserve_loopback_port();
     const auto init = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + r.dir));
     {
       std::ofstream b(root_ + "/restore.toml");

@@ -44,9 +44,9 @@ class http_test : public ::testing::Test {
     s.root = ::mkdtemp(tmpl);
     s.n.name = "h1";
     s.n.dir = s.root + "/h1";
-    s.n.peer_port = free_port();
-    s.n.client_port = free_port();
-    s.http_port = free_port();
+    s.n.peer_port = reserve_loopback_port();
+    s.n.client_port = reserve_loopback_port();
+    s.http_port = reserve_loopback_port();
     const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + s.n.dir));
     std::ofstream b(s.root + "/bootstrap.toml");
     b << "genesis = \"" << fs::absolute("examples/community/genesis.json").string() << "\"\n[[member]]\nname = \"h1\"\n"

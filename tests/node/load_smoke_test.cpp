@@ -94,13 +94,6 @@ TEST(load_library, GenesisFundsEveryDerivedAccountAndSumsToTheSupply) {
 
 // ---- against a cluster ---------------------------------------------------------------------------
 
-uint16_t free_port() {
-  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
-  const uint16_t port = energo::tools::reserve_loopback_port();
-  if (port == 0) ADD_FAILURE() << "no free port on 127.0.0.1 outside the ephemeral range";
-  return port;
-}
-
 // Runs a command, returns (exit code, stdout).
 std::pair<int, std::string> run_capture(const std::string& cmd) {
   std::string out;
@@ -124,8 +117,8 @@ class load_smoke : public ::testing::Test {
     b << "genesis = \"" << root_ << "/genesis.json\"\n";
     for (int i = 0; i < 3; ++i) {
       name_[i] = "n" + std::to_string(i + 1);
-      peer_[i] = free_port();
-      client_[i] = free_port();
+      peer_[i] = energo::tools::reserve_loopback_port();
+      client_[i] = energo::tools::reserve_loopback_port();
       const auto [irc, j] = run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + root_ + "/" + name_[i]);
       ASSERT_EQ(irc, 0);
       b << "[[member]]\nname = \"" << name_[i] << "\"\npublic_key = \""

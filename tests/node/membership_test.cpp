@@ -192,8 +192,8 @@ TEST_F(membership_fixture, AddLearnerPromoteRemoveTransferRollingRestartAndRefus
   node_proc n4;
   n4.name = "n4";
   n4.dir = root_ + "/n4";
-  n4.peer_port = free_port();
-  n4.client_port = free_port();
+  n4.peer_port = reserve_loopback_port();
+  n4.client_port = reserve_loopback_port();
   {
     const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n4.dir));
     n4.id = j.at("node_id").get<uint64_t>();
@@ -380,8 +380,8 @@ TEST_F(snapshot_fixture, LearnerCatchesUpFromAMultiChunkSnapshotOfSeveralMegabyt
   node_proc n2;
   n2.name = "n2";
   n2.dir = root_ + "/n2";
-  n2.peer_port = free_port();
-  n2.client_port = free_port();
+  n2.peer_port = reserve_loopback_port();
+  n2.client_port = reserve_loopback_port();
   const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n2.dir));
   n2.id = j.at("node_id").get<uint64_t>();
   n2.join = "127.0.0.1:" + std::to_string(n1.client_port);

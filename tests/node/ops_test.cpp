@@ -43,7 +43,7 @@ TEST(operations, LogLevelChangesOnSighupAndJsonLinesStayValid) {
   const std::string root = ::mkdtemp(tmpl);
   const std::string dir = root + "/data";
   const auto init = nlohmann::json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + dir));
-  const uint16_t peer = free_port(), client = free_port();
+  const uint16_t peer = reserve_loopback_port(), client = reserve_loopback_port();
   {
     std::ofstream b(root + "/bootstrap.toml");
     b << "genesis = \"" << fs::absolute("examples/community/genesis.json").string() << "\"\n[[member]]\nname = \"solo\"\n"

@@ -74,8 +74,8 @@ TEST_F(robustness_fixture, WrongClusterLostProposalSigtermFlushDemoteRemoveAndSt
     node_proc wrong;
     wrong.name = "wrong";
     wrong.dir = root_ + "/wrong";
-    wrong.peer_port = free_port();
-    wrong.client_port = free_port();
+    wrong.peer_port = reserve_loopback_port();
+    wrong.client_port = reserve_loopback_port();
     const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + wrong.dir));
     std::ofstream b(root_ + "/wrong.toml");
     b << "genesis = \"" << fs::absolute("examples/community/genesis.json").string() << "\"\n"
@@ -251,8 +251,8 @@ TEST_F(disk_fixture, FullDiskStopsTheNodeWithExitFive) {
   node_proc n;
   n.name = "n1";
   n.dir = mount_ + "/n1";
-  n.peer_port = free_port();
-  n.client_port = free_port();
+  n.peer_port = reserve_loopback_port();
+  n.client_port = reserve_loopback_port();
   const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir));
   n.id = j.at("node_id").get<uint64_t>();
   {

@@ -38,19 +38,12 @@ inline std::optional<fs::path> find_litecoind() {
   return std::nullopt;
 }
 
-inline uint16_t free_port() {
-  // Outside the ephemeral range and claimed against parallel test processes (tools/loopback_port.hpp).
-  const uint16_t port = energo::tools::reserve_loopback_port();
-  if (port == 0) ADD_FAILURE() << "no free port on 127.0.0.1 outside the ephemeral range";
-  return port;
-}
-
 // One litecoind child process; stopped (RPC stop, then SIGKILL of this pid if it lingers) and
 // its data directory removed on destruction.
 class litecoind_node {
  public:
   explicit litecoind_node(fs::path binary)
-      : binary_(std::move(binary)), rpc_port_(free_port()), p2p_port_(free_port()) {
+      : binary_(std::move(binary)), rpc_port_(energo::tools::reserve_loopback_port()), p2p_port_(energo::tools::reserve_loopback_port()) {
     char tmpl[] = "/tmp/energo_litecoind_XXXXXX";
     ENERGO_ASSERT(::mkdtemp(tmpl) != nullptr, "mkdtemp failed");
     datadir_ = tmpl;

@@ -462,12 +462,15 @@ std::optional<submission_table<client_ref>::waiting> take_submission(client_self
   return w;
 }
 
-// Keeps one sweep timer on its way while submissions wait (none when idle).
+// Keeps one sweep timer on its way while submissions wait (none when idle). Anonymous, like the
+// peer broker's reconnect timer and for the same reason: a sweep that reaches the broker after it
+// stopped stays in its mailbox (CAF 0.17 does not drain a broker's), and with the broker as its
+// sender it would keep the broker alive for good (tests/node/broker_teardown_test.cpp).
 void arm_submit_sweep(client_self self) {
   auto& st = self->state;
   if (st.sweep_armed || st.submits.empty()) return;
   st.sweep_armed = true;
-  self->delayed_send(self, submit_sweep_interval, timer_atom::value);
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), submit_sweep_interval, timer_atom::value);
 }
 
 // `energoctl log-level [LEVEL]` (docs/operations.md "Logs"): the query name `log_level`, served

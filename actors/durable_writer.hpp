@@ -1,8 +1,10 @@
 #pragma once
 // The apply actor's durable points, written on a thread of their own.
 //
-// A durable point is one synced RocksDB batch of several megabytes (the ledger image, the
-// analytics index, the outcome difference): 60-200 ms of write and fsync on this machine. On the
+// A durable point is a synced RocksDB write of several megabytes (the ledger image and the
+// analytics index as staged values, written in synced chunks first - storage/node_store.hpp
+// "Staged values" - then one batch with the outcome difference): 60-200 ms of write and fsync
+// on this machine. On the
 // apply thread that is time in which no client is answered (the open-loop p99 at 2,000 orders/s
 // was 0.4-1.3 s, bench/README.md). The apply actor captures one state - the small writes encoded,
 // the ledger and analytics index as copies (a copy is mostly flat vectors: a few ms where encoding

@@ -595,6 +595,23 @@ storage_result<void> node_store::write_synced(rocksdb::WriteBatch& batch, std::s
   return check_not_failed();
 }
 
+storage_result<void> node_store::write_staged_chunk(rocksdb::WriteBatch& batch, std::string_view what) {
+  if (auto r = check_not_failed(); !r) return r;
+  // Through the WAL, not synced by this write: nothing refers to the chunk yet. The sync right
+  // after it keeps at most one chunk unsynced in the WAL, so that a raft append's synced write,
+  // which must sync whatever the WAL holds before it, never waits for more than one chunk's
+  // writeback (node_store.hpp "Staged values").
+  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (s.ok() && sync_writes_) s = db_->SyncWAL();
+  if (!s.ok()) {
+    storage_error e = to_error(s, what);  // sticky, as in write_synced
+    std::lock_guard lock(groups_mutex_);
+    if (!failed_) failed_ = e;
+    return unexpected{std::move(e)};
+  }
+  return check_not_failed();
+}
+
 node_store::group_state node_store::state_of(group_id group) const {
   std::lock_guard lock(groups_mutex_);
   auto it = groups_.find(group);
@@ -857,12 +874,69 @@ namespace {
 // times, on fresh pages each time (perf record -e page-faults on the bench cluster).
 std::size_t state_writes_bytes(std::span<const state_write> writes) {
   std::size_t n = 64;
-  for (const state_write& w : writes) n += w.key.size() + (w.value ? w.value->size() : 0) + 32;
+  for (const state_write& w : writes) {
+    const bool chunked = w.staged && w.value && w.value->size() >= limits::state_staged_value_bytes_min;  // written apart
+    n += w.key.size() + (w.value && !chunked ? w.value->size() : 0) + 96;
+  }
   return n;
 }
 
+// Staged values (node_store.hpp): under the group's state prefix, user keys never begin with
+// 0x01. A staged key K has a reference
+//   0x01 'r' be16(|K|) K  -> be64(version) be64(size) be32(crc32c of the value) be32(chunk bytes)
+// and the chunks of its versions
+//   0x01 's' be16(|K|) K be64(version) be32(chunk number)  -> that chunk of the value
+// (every chunk is `chunk bytes` long but the last; their number follows from the size).
+constexpr char reserved_key_byte = '\x01';
+std::string staged_name(char kind, std::string_view key) {
+  std::string k;
+  k.push_back(reserved_key_byte);
+  k.push_back(kind);
+  k.push_back(static_cast<char>((key.size() >> 8) & 0xff));
+  k.push_back(static_cast<char>(key.size() & 0xff));
+  k.append(key);
+  return k;
+}
+std::string be64_bytes(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+  return out;
+}
+uint64_t be64_at(std::string_view b, std::size_t at) {
+  uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b[at + i]);
+  return v;
+}
+std::string staged_ref_key(group_id group, std::string_view key) { return codec::state_key(group, staged_name('r', key)); }
+std::string staged_version_key(group_id group, std::string_view key, uint64_t version) {
+  return codec::state_key(group, staged_name('s', key) + be64_bytes(version));
+}
+std::string staged_chunk_key(group_id group, std::string_view key, uint64_t version, uint32_t chunk) {
+  std::string k = staged_version_key(group, key, version);
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((chunk >> (8 * i)) & 0xff));
+  return k;
+}
+// Every version of `key` except `keep` (0: all), as range deletes.
+storage_result<void> drop_staged_versions(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* family, group_id group,
+                                          std::string_view key, uint64_t keep) {
+  const std::string lo = codec::state_key(group, staged_name('s', key));
+  // The prefix's successor: above every version and chunk suffix (staged_name ends with the key,
+  // or with its length byte for an empty key, so the last byte below 0xff is found).
+  std::string hi = lo;
+  while (!hi.empty() && static_cast<uint8_t>(hi.back()) == 0xff) hi.pop_back();
+  ENERGO_ASSERT(!hi.empty(), "a staged prefix is not all 0xff bytes");
+  hi.back() = static_cast<char>(static_cast<uint8_t>(hi.back()) + 1);
+  if (keep == 0) {
+    ENERGO_STORAGE_TRY(batch.DeleteRange(family, lo, hi), "batch");
+    return ok;
+  }
+  ENERGO_STORAGE_TRY(batch.DeleteRange(family, lo, staged_version_key(group, key, keep)), "batch");
+  if (keep != UINT64_MAX) ENERGO_STORAGE_TRY(batch.DeleteRange(family, staged_version_key(group, key, keep + 1), hi), "batch");
+  return ok;
+}
+
 storage_result<void> add_state_writes(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* family, group_id group,
-                                      std::span<const state_write> writes) {
+                                      std::span<const state_write> writes, bool skip_staged = false) {
   if (writes.size() > limits::state_writes_per_batch_max) {
     return make_error(storage_errc::limit_exceeded, "state batch exceeds state_writes_per_batch_max");
   }
@@ -870,10 +944,14 @@ storage_result<void> add_state_writes(rocksdb::WriteBatch& batch, rocksdb::Colum
     if (w.key.size() > limits::state_key_bytes_max) {
       return make_error(storage_errc::limit_exceeded, "state key exceeds state_key_bytes_max");
     }
+    if (!w.key.empty() && w.key[0] == reserved_key_byte) {
+      return make_error(storage_errc::invalid_argument, "state keys beginning with 0x01 are reserved");
+    }
+    if (w.value && w.value->size() > limits::state_value_bytes_max) {
+      return make_error(storage_errc::limit_exceeded, "state value exceeds state_value_bytes_max");
+    }
+    if (skip_staged && w.staged) continue;  // apply_batch writes it (and its reference) itself
     if (w.value) {
-      if (w.value->size() > limits::state_value_bytes_max) {
-        return make_error(storage_errc::limit_exceeded, "state value exceeds state_value_bytes_max");
-      }
       ENERGO_STORAGE_TRY(batch.Put(family, codec::state_key(group, w.key), *w.value), "batch");
     } else {
       ENERGO_STORAGE_TRY(batch.Delete(family, codec::state_key(group, w.key)), "batch");
@@ -893,8 +971,41 @@ storage_result<void> node_store::apply_batch(group_id group, std::span<const sta
                                                           std::to_string(applied) + " does not advance past " +
                                                           std::to_string(current));
   }
+  // Staged values (node_store.hpp "Staged values"): each is written first, in chunks under its
+  // version's keys, each chunk synced on its own, so that the synced batch - which raft's
+  // appends may queue behind - carries only a reference to it.
   rocksdb::WriteBatch batch(std::min<std::size_t>(state_writes_bytes(writes), limits::write_bytes_max));
-  if (auto r = add_state_writes(batch, families_->state, group, writes); !r) return r;
+  if (auto r = add_state_writes(batch, families_->state, group, writes, /*skip_staged=*/true); !r) return r;
+  for (const state_write& w : writes) {
+    if (!w.staged) continue;
+    if (w.value && w.value->size() < limits::state_staged_value_bytes_min) {  // small: inline, no versions
+      ENERGO_STORAGE_TRY(batch.Put(families_->state, codec::state_key(group, w.key), *w.value), "batch");
+      ENERGO_STORAGE_TRY(batch.Delete(families_->state, staged_ref_key(group, w.key)), "batch");
+      if (auto r = drop_staged_versions(batch, families_->state, group, w.key, 0); !r) return r;
+      continue;
+    }
+    ENERGO_STORAGE_TRY(batch.Delete(families_->state, codec::state_key(group, w.key)), "batch");  // no inline value
+    if (w.value) {
+      const std::string_view value = *w.value;
+      constexpr std::size_t chunk_bytes = limits::state_staged_chunk_bytes;
+      for (std::size_t at = 0, chunk = 0; at < value.size(); at += chunk_bytes, ++chunk) {
+        rocksdb::WriteBatch piece(std::min(chunk_bytes, value.size() - at) + 256);
+        ENERGO_STORAGE_TRY(piece.Put(families_->state, staged_chunk_key(group, w.key, applied, static_cast<uint32_t>(chunk)),
+                                     value.substr(at, chunk_bytes)),
+                           "batch");
+        if (auto r = write_staged_chunk(piece, group_text(group) + ": stage a state value"); !r) return r;
+      }
+      std::string ref = be64_bytes(applied) + be64_bytes(value.size());
+      const uint32_t crc = crc32c(value);
+      for (int i = 3; i >= 0; --i) ref.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+      for (int i = 3; i >= 0; --i) ref.push_back(static_cast<char>((chunk_bytes >> (8 * i)) & 0xff));
+      ENERGO_STORAGE_TRY(batch.Put(families_->state, staged_ref_key(group, w.key), ref), "batch");
+      if (auto r = drop_staged_versions(batch, families_->state, group, w.key, applied); !r) return r;
+    } else {
+      ENERGO_STORAGE_TRY(batch.Delete(families_->state, staged_ref_key(group, w.key)), "batch");
+      if (auto r = drop_staged_versions(batch, families_->state, group, w.key, 0); !r) return r;
+    }
+  }
   const std::string key = codec::tagged_key(group, codec::tag_applied);
   ENERGO_STORAGE_TRY(batch.Put(families_->raft_state, key, codec::seal(key, codec::encode_u64(applied))), "batch");
   if (auto r = write_synced(batch, group_text(group) + ": apply"); !r) return r;
@@ -905,7 +1016,39 @@ storage_result<void> node_store::apply_batch(group_id group, std::span<const sta
 
 storage_result<std::optional<std::string>> node_store::get_state(group_id group, std::string_view key) const {
   if (auto r = check_group(group); !r) return unexpected{r.error()};
-  return get_raw(families_->state, codec::state_key(group, key));
+  auto v = get_raw(families_->state, codec::state_key(group, key));
+  if (!v || v->has_value() || key.size() > limits::state_key_bytes_max) return v;
+  // No inline value: a staged one (node_store.hpp "Staged values")?
+  auto ref = get_raw(families_->state, staged_ref_key(group, key));
+  if (!ref || !ref->has_value()) return ref;
+  const std::string& r = **ref;
+  const std::string where = group_text(group) + ": staged state value";
+  if (r.size() != 24) return make_error(storage_errc::corruption, where + ": reference of " + std::to_string(r.size()) + " bytes");
+  const uint64_t version = be64_at(r, 0), size = be64_at(r, 8);
+  uint32_t crc = 0, chunk_bytes = 0;
+  for (std::size_t i = 16; i < 20; ++i) crc = (crc << 8) | static_cast<uint8_t>(r[i]);
+  for (std::size_t i = 20; i < 24; ++i) chunk_bytes = (chunk_bytes << 8) | static_cast<uint8_t>(r[i]);
+  // Both bound what is read and allocated below.
+  if (size > limits::state_value_bytes_max || chunk_bytes == 0 || chunk_bytes > limits::state_staged_chunk_bytes_max) {
+    return make_error(storage_errc::corruption, where + ": reference names " + std::to_string(size) + " bytes in chunks of " +
+                                                    std::to_string(chunk_bytes));
+  }
+  std::string value;
+  value.reserve(size);
+  for (uint64_t at = 0, chunk = 0; at < size; at += chunk_bytes, ++chunk) {
+    auto piece = get_raw(families_->state, staged_chunk_key(group, key, version, static_cast<uint32_t>(chunk)));
+    if (!piece) return piece;
+    const uint64_t want = std::min<uint64_t>(chunk_bytes, size - at);
+    if (!piece->has_value() || (*piece)->size() != want) {
+      return make_error(storage_errc::corruption, where + ": chunk " + std::to_string(chunk) + " of version " +
+                                                      std::to_string(version) + " is missing or of the wrong size");
+    }
+    value += **piece;
+  }
+  if (crc32c(value) != crc) {
+    return make_error(storage_errc::corruption, where + ": version " + std::to_string(version) + " fails its CRC32C");
+  }
+  return std::optional<std::string>(std::move(value));
 }
 
 storage_result<std::vector<std::pair<std::string, std::string>>> node_store::scan_state(group_id group,
@@ -921,6 +1064,7 @@ storage_result<std::vector<std::pair<std::string, std::string>>> node_store::sca
   for (it->Seek(codec::state_key(group, start_key)); it->Valid() && out.size() < limit; it->Next()) {
     const rocksdb::Slice k = it->key();
     ENERGO_ASSERT(k.size() >= codec::group_prefix_bytes, "state keys carry the group prefix");
+    if (k.size() > codec::group_prefix_bytes && k[codec::group_prefix_bytes] == reserved_key_byte) continue;  // staged
     out.emplace_back(std::string(k.data() + codec::group_prefix_bytes, k.size() - codec::group_prefix_bytes),
                      it->value().ToString());
   }

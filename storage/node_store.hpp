@@ -10,7 +10,9 @@
 //
 // Durability: every mutating call is ONE WriteBatch written with sync=true; when it returns ok
 // the change survives a process crash or power loss, and after any crash either all of a
-// call's changes are visible or none (RocksDB WAL recovery replays whole batches only).
+// call's changes are visible or none (RocksDB WAL recovery replays whole batches only). The one
+// exception, apply_batch's staged values, writes its chunks first and stays all-or-nothing through
+// a versioned reference (see "Staged values" below).
 //
 // Failed writes are sticky: once a write batch fails (e.g. an fsync error), the outcome of that
 // write and of everything not yet synced is unknown (a failed fsync may have dropped dirty pages),
@@ -153,6 +155,20 @@ class node_store {
 
   // ---- State machine -------------------------------------------------------------------------
   // State changes and the new applied index in ONE synced WriteBatch. applied must increase.
+  //
+  // Staged values (state_write::staged): a synced write of a 10 MB value through the WAL holds
+  // up every write queued behind it - the raft log's appends - for 100-200 ms on the bench VM
+  // (each append's sync must first write back what the WAL holds before it). A staged put of at
+  // least limits::state_staged_value_bytes_min is therefore written first, in chunks of
+  // limits::state_staged_chunk_bytes under keys of its own version (the applied index), each chunk
+  // its own write followed by a WAL sync: an append waits for one chunk's writeback at most. Only
+  // then does the synced batch point the key at that version and drop the key's other versions
+  // (range deletes). A crash before the batch leaves the previous value current and orphan chunks
+  // that the key's next staged write removes. get_state() resolves a staged key transparently
+  // (chunk sizes and the value's CRC32C are checked); scan_state() does not list staged keys. A
+  // smaller staged put is written inline (and drops any versions); an inline put of the key also
+  // replaces a staged value; delete a staged key with a staged delete; install_snapshot()
+  // replaces every key. Keys beginning with 0x01 are reserved for this.
   [[nodiscard]] storage_result<void> apply_batch(group_id group, std::span<const state_write> writes,
                                                  log_index applied);
   [[nodiscard]] log_index applied_index(group_id group) const;
@@ -204,6 +220,8 @@ class node_store {
   storage_result<std::optional<std::string>> get_raw(rocksdb::ColumnFamilyHandle* family, const std::string& key) const;
   group_state state_of(group_id group) const;
   storage_result<void> write_synced(rocksdb::WriteBatch& batch, std::string_view what);
+  // One chunk of a staged value (apply_batch): written through the WAL, then the WAL synced.
+  storage_result<void> write_staged_chunk(rocksdb::WriteBatch& batch, std::string_view what);
   storage_result<void> check_not_failed() const;
   void mark_failed(storage_error e);
   class error_listener;

@@ -23,6 +23,14 @@ struct limits {
   static constexpr std::size_t snapshot_chunk_bytes = 1u << 20;            // stored chunk size
   static constexpr std::size_t membership_nodes_max = 1024;                // per set in a config
   static constexpr std::size_t state_key_bytes_max = 4096;
+  // A staged put (state_write::staged) at least this large is written in chunks before the batch
+  // that refers to it; a smaller one is written inline (one small synced write costs less than a
+  // chunk's write and sync).
+  static constexpr std::size_t state_staged_value_bytes_min = 1u << 20;
+  // ... written in chunks of this size (node_store.hpp "Staged values"); a stored reference naming
+  // chunks above the _max is refused as corrupt.
+  static constexpr std::size_t state_staged_chunk_bytes = 1u << 20;
+  static constexpr std::size_t state_staged_chunk_bytes_max = 64u << 20;
   // One state value: the node's ledger image is one (actors/ "state_codec.hpp": image_bytes_max,
   // 256 MiB), so a ledger above 64 MiB (~500,000 accounts) could not be made durable before.
   static constexpr std::size_t state_value_bytes_max = 256u << 20;
@@ -65,9 +73,13 @@ struct snapshot_meta_record {
 };
 
 // One state-machine change: a put when value is set, a delete otherwise.
+// `staged` (apply_batch only): a value of at least limits::state_staged_value_bytes_min is written
+// in synced chunks before the batch that makes it current (node_store.hpp "Staged values"); for
+// large values rewritten whole. Delete a key written this way with staged set too.
 struct state_write {
   std::string key;
   std::optional<std::string> value;
+  bool staged = false;
 };
 
 }  // namespace energo::storage

@@ -142,6 +142,7 @@ struct apply_state {
   // thread; read here after its persisted message (the writer's mutex and the mailbox order it).
   struct encode_info {
     int64_t encode_ms = 0;
+    int64_t ahead_ms = 0;  // the shadow's reserve_ahead, after the encoding
     std::size_t image_bytes = 0;
     std::size_t writes = 0;
   };
@@ -474,7 +475,7 @@ durable_capture capture_durable_batch(apply_state& s) {
     s.capture.ledger_ms = ms_since(t0);
     s.shadow->analytics = *s.analytics;
   }
-  c.finish = [shadow = std::shared_ptr<const apply_state::shadow_state>(s.shadow), outcomes = s.outcome_copy,
+  c.finish = [shadow = s.shadow, outcomes = s.outcome_copy,
               info = s.capture.encoded](std::vector<st::state_write>& w) {
     const auto t0 = clock_type::now();
     outcome_difference(*outcomes, w, [](const std::string& h) { return outcome_key(h); });
@@ -486,6 +487,13 @@ durable_capture capture_durable_batch(apply_state& s) {
     w.push_back({std::string(analytics_key), shadow->analytics.encode(), true});
     info->image_bytes = image.size();
     info->encode_ms = ms_since(t0);
+    // The shadow is read by nothing until the next capture (the writer is busy until this batch is
+    // written): its book gets room ahead of the live one's growth, resident, so that the next
+    // capture's copy neither reallocates nor page-faults on the apply thread (a growing book's
+    // capture took up to 160 ms there, ~3,000 faults on the loaded bench VM; bench/README.md).
+    const auto t1 = clock_type::now();
+    shadow->led.reserve_ahead();
+    info->ahead_ms = ms_since(t1);
   };
   return c;
 }
@@ -498,10 +506,10 @@ void durable_done(self_ptr self, uint64_t index) {
   s.durable_applied = index;
   s.ctx->metrics->apply_durable_index.store(static_cast<int64_t>(s.durable_applied), std::memory_order_relaxed);
   spdlog::info("apply: durable at {} ({} image bytes, {} writes; captured in {} ms ({} ms of outcomes, {} ms "
-               "of ledger copy; {} ms on a CPU, {} page faults), encoded in {} ms off the apply thread, durable {} ms after)",
+               "of ledger copy; {} ms on a CPU, {} page faults), encoded in {} ms off the apply thread (+{} ms of room ahead), durable {} ms after)",
                index, s.capture.encoded->image_bytes, s.capture.encoded->writes, s.capture.capture_ms, s.capture.outcomes_ms,
                s.capture.ledger_ms, s.capture.cpu_ms, s.capture.minor_faults,
-               s.capture.encoded->encode_ms, ms_since(s.capture.started));
+               s.capture.encoded->encode_ms, s.capture.encoded->ahead_ms, ms_since(s.capture.started));
   // Every durable point is a snapshot: raft's in-memory log then never holds more than one
   // durable interval (maybe_persist's bounds). A follower behind it gets the snapshot.
   s.last_snapshot_index = s.durable_applied;

@@ -243,6 +243,10 @@ class ledger {
   // since the last such assignment (market::order_book::reserve_like): the apply actor's shadow
   // copy at each durable point. The result is `*this = other`.
   void assign_reusing_memory(const ledger& other);
+  // On such a copy while nothing reads it: room ahead of the original's growth, made resident, so
+  // that the next assign_reusing_memory does not page-fault (market::order_book::reserve_ahead).
+  // No observable effect.
+  void reserve_ahead() { book_.reserve_ahead(); }
   [[nodiscard]] const std::map<account_index, agent_config>& agents() const { return agents_; }
   [[nodiscard]] const std::vector<charging_station>& stations() const { return stations_; }
   [[nodiscard]] const std::map<uint64_t, ev_session>& open_sessions() const { return sessions_; }

@@ -3,13 +3,27 @@
 // Its layout never reaches an output: the book only looks ids up, and serialization walks the
 // pool in id order. Allocation happens only when the table grows (power-of-two doubling), so the
 // steady state allocates nothing.
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "common/assert.hpp"
 #include "ledger/market/types.hpp"
 
 namespace energo::market::detail {
+
+// Gives `v` room for at least `want` elements and makes all of its spare room resident: the
+// elements past the size are value-initialised, then dropped again (trivially), so that the
+// pages are written once here and a later copy into that room does not fault them in.
+template <class T>
+void reserve_resident(std::vector<T>& v, std::size_t want) {
+  static_assert(std::is_trivially_destructible_v<T>, "the spare room is dropped without destructors");
+  if (want > v.capacity()) v.reserve(want);
+  const std::size_t n = v.size();
+  v.resize(v.capacity());
+  v.resize(n);
+}
 
 class id_index {
  public:
@@ -63,6 +77,9 @@ class id_index {
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(slot); }
   // At least `other`'s table capacity (see order_book::reserve_like); no observable effect.
   void reserve_like(const id_index& other) { slots_.reserve(other.slots_.capacity()); }
+  // Room for the table's next doubling once it is 3/8 full (it doubles past 1/2), resident (see
+  // order_book::reserve_ahead); no observable effect.
+  void reserve_ahead() { reserve_resident(slots_, size_ * 8 > slots_.size() * 3 ? slots_.size() * 2 : 0); }
   void clear() {
     slots_.clear();
     size_ = 0;

@@ -908,7 +908,29 @@ void order_book::reserve_like(const order_book& other) {
   slot_changed_.reserve(other.slot_changed_.capacity());
   levels_.reserve(other.levels_.capacity());
   accounts_.reserve(other.accounts_.capacity());
+  dirty_.reserve(other.dirty_.capacity());
+  for (int k = 0; k < 2; ++k) {
+    active_[k].reserve(other.active_[k].capacity());
+    parked_[k].reserve(other.parked_[k].capacity());
+  }
   ids_.reserve_like(other.ids_);
+}
+
+void order_book::reserve_ahead() {
+  auto ahead = [](auto& v) {
+    const std::size_t cap = v.capacity();
+    detail::reserve_resident(v, v.size() * 4 > cap * 3 ? cap * 2 : 0);
+  };
+  ahead(orders_);
+  ahead(slot_changed_);
+  ahead(levels_);
+  ahead(accounts_);
+  ahead(dirty_);
+  for (int k = 0; k < 2; ++k) {
+    ahead(active_[k]);
+    ahead(parked_[k]);
+  }
+  ids_.reserve_ahead();
 }
 
 std::size_t order_book::book_memory_bytes() const noexcept {

@@ -85,6 +85,13 @@ class order_book {
   // re-assigned as the original grows (the apply actor's shadow at each durable point) would get
   // a fresh, page-faulting table at every growth. No observable effect on the book.
   void reserve_like(const order_book& other);
+  // For such a copy, while nothing reads it (the apply actor's shadow, on the durable writer's
+  // thread once its image is encoded): every table more than 3/4 full gets room for twice its
+  // capacity (the original's next doubling), and all spare room is made resident (written once).
+  // The next reserve_like + assignment then neither reallocates nor page-faults on the apply
+  // thread unless the original more than doubled meanwhile. Costs memory: the copy's tables up to
+  // twice the original's capacities. No observable effect on the book.
+  void reserve_ahead();
   // Bytes held by the book structures (pool, levels, indexes), excluding market-data rings.
   [[nodiscard]] std::size_t book_memory_bytes() const noexcept;
   [[nodiscard]] std::size_t market_data_memory_bytes() const noexcept;

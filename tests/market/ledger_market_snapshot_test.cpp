@@ -137,6 +137,49 @@ TEST_F(market_snapshot_test, a_shadow_assigned_as_the_book_grows_is_the_ledger_a
   EXPECT_EQ(shadow.snapshot(), l().snapshot());
 }
 
+// ledger::reserve_ahead (the apply actor runs it on the shadow once a durable point's image is
+// encoded, off the apply thread): as the original's book grows order by order - the pool, the id
+// index and the price levels through several doublings - every following
+// assignment lands in room made ahead (the shadow's table memory does not change while it is
+// assigned: no reallocation, nothing new to fault in on the apply thread), and the shadow stays
+// the ledger.
+TEST_F(market_snapshot_test, a_shadow_kept_ahead_of_a_growing_book_takes_every_copy_in_place) {
+  ledger shadow = l();
+  int64_t price = 1;
+  auto place = [&](uint32_t n) { must(make().bid(n, price++, 10)); };  // never crosses: no asks
+  for (uint32_t n = alice; n < stranger; ++n) place(n);                // warm-up: the tables exist
+  shadow.assign_reusing_memory(l());
+  shadow.reserve_ahead();
+  const auto memory_at_start = shadow.book().book_memory_bytes();
+  int steps = 0;
+  for (int i = 0; i < 59; ++i) {
+    for (uint32_t n = alice; n < stranger; ++n) {
+      place(n);
+      const auto before = shadow.book().book_memory_bytes();
+      shadow.assign_reusing_memory(l());
+      ASSERT_EQ(shadow.book().book_memory_bytes(), before) << "the assignment reallocated at step " << steps;
+      shadow.reserve_ahead();
+      EXPECT_EQ(crypto::to_hex(shadow.state_root()), crypto::to_hex(l().state_root())) << "step " << steps;
+      ++steps;
+    }
+  }
+  EXPECT_EQ(l().book().resting_orders() + l().book().parked_orders(), 600u);
+  EXPECT_GE(shadow.book().book_memory_bytes(), 8 * memory_at_start);  // it did grow, by doublings
+  EXPECT_EQ(shadow.snapshot(), l().snapshot());
+  // ... and trades in step with the original: erin's ask sweeps the best bids.
+  command_maker m(l());
+  const auto trades_before = l().sums().market_trades;
+  for (const command& cmd : {m.reading(erin, 3000, 0), m.ask(erin, 1, 2000)}) {
+    auto a = l().verify_and_apply(cmd);
+    auto b = shadow.verify_and_apply(cmd);
+    ASSERT_TRUE(a.has_value()) << describe(a.error());
+    ASSERT_TRUE(b.has_value()) << describe(b.error());
+    EXPECT_EQ(crypto::to_hex(l().state_root()), crypto::to_hex(shadow.state_root()));
+  }
+  EXPECT_GE(l().sums().market_trades - trades_before, 10);
+  EXPECT_EQ(shadow.snapshot(), l().snapshot());
+}
+
 TEST_F(market_snapshot_test, resting_orders_agents_and_sessions_are_each_in_the_root) {
   build_busy_market();
   const auto root = l().state_root();

@@ -7,6 +7,9 @@ namespace energo::storage::codec {
 void put_be64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFFu));
 }
+void put_be32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFFu));
+}
 void put_le64(std::string& out, uint64_t v) {
   for (int shift = 0; shift < 64; shift += 8) out.push_back(static_cast<char>((v >> shift) & 0xFFu));
 }
@@ -16,6 +19,11 @@ void put_le32(std::string& out, uint32_t v) {
 uint64_t get_be64(const char* p) noexcept {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+uint32_t get_be32(const char* p) noexcept {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
 }
 uint64_t get_le64(const char* p) noexcept {

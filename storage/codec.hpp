@@ -26,9 +26,11 @@ inline constexpr char tag_snapshot_meta = 'm';
 inline constexpr char tag_snapshot_data = 'd';
 
 void put_be64(std::string& out, uint64_t v);
+void put_be32(std::string& out, uint32_t v);
 void put_le64(std::string& out, uint64_t v);
 void put_le32(std::string& out, uint32_t v);
 [[nodiscard]] uint64_t get_be64(const char* p) noexcept;
+[[nodiscard]] uint32_t get_be32(const char* p) noexcept;
 [[nodiscard]] uint64_t get_le64(const char* p) noexcept;
 [[nodiscard]] uint32_t get_le32(const char* p) noexcept;
 

@@ -604,9 +604,8 @@ storage_result<void> node_store::write_staged_chunk(rocksdb::WriteBatch& batch, 
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (s.ok() && sync_writes_) s = db_->SyncWAL();
   if (!s.ok()) {
-    storage_error e = to_error(s, what);  // sticky, as in write_synced
-    std::lock_guard lock(groups_mutex_);
-    if (!failed_) failed_ = e;
+    storage_error e = to_error(s, what);
+    mark_failed(e);  // sticky, as in write_synced
     return unexpected{std::move(e)};
   }
   return check_not_failed();
@@ -897,23 +896,15 @@ std::string staged_name(char kind, std::string_view key) {
   k.append(key);
   return k;
 }
-std::string be64_bytes(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
-  return out;
-}
-uint64_t be64_at(std::string_view b, std::size_t at) {
-  uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b[at + i]);
-  return v;
-}
 std::string staged_ref_key(group_id group, std::string_view key) { return codec::state_key(group, staged_name('r', key)); }
 std::string staged_version_key(group_id group, std::string_view key, uint64_t version) {
-  return codec::state_key(group, staged_name('s', key) + be64_bytes(version));
+  std::string name = staged_name('s', key);
+  codec::put_be64(name, version);
+  return codec::state_key(group, name);
 }
 std::string staged_chunk_key(group_id group, std::string_view key, uint64_t version, uint32_t chunk) {
   std::string k = staged_version_key(group, key, version);
-  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((chunk >> (8 * i)) & 0xff));
+  codec::put_be32(k, chunk);
   return k;
 }
 // Every version of `key` except `keep` (0: all), as range deletes.
@@ -995,10 +986,11 @@ storage_result<void> node_store::apply_batch(group_id group, std::span<const sta
                            "batch");
         if (auto r = write_staged_chunk(piece, group_text(group) + ": stage a state value"); !r) return r;
       }
-      std::string ref = be64_bytes(applied) + be64_bytes(value.size());
-      const uint32_t crc = crc32c(value);
-      for (int i = 3; i >= 0; --i) ref.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
-      for (int i = 3; i >= 0; --i) ref.push_back(static_cast<char>((chunk_bytes >> (8 * i)) & 0xff));
+      std::string ref;
+      codec::put_be64(ref, applied);
+      codec::put_be64(ref, value.size());
+      codec::put_be32(ref, crc32c(value));
+      codec::put_be32(ref, static_cast<uint32_t>(chunk_bytes));
       ENERGO_STORAGE_TRY(batch.Put(families_->state, staged_ref_key(group, w.key), ref), "batch");
       if (auto r = drop_staged_versions(batch, families_->state, group, w.key, applied); !r) return r;
     } else {
@@ -1024,10 +1016,8 @@ storage_result<std::optional<std::string>> node_store::get_state(group_id group,
   const std::string& r = **ref;
   const std::string where = group_text(group) + ": staged state value";
   if (r.size() != 24) return make_error(storage_errc::corruption, where + ": reference of " + std::to_string(r.size()) + " bytes");
-  const uint64_t version = be64_at(r, 0), size = be64_at(r, 8);
-  uint32_t crc = 0, chunk_bytes = 0;
-  for (std::size_t i = 16; i < 20; ++i) crc = (crc << 8) | static_cast<uint8_t>(r[i]);
-  for (std::size_t i = 20; i < 24; ++i) chunk_bytes = (chunk_bytes << 8) | static_cast<uint8_t>(r[i]);
+  const uint64_t version = codec::get_be64(r.data()), size = codec::get_be64(r.data() + 8);
+  const uint32_t crc = codec::get_be32(r.data() + 16), chunk_bytes = codec::get_be32(r.data() + 20);
   // Both bound what is read and allocated below.
   if (size > limits::state_value_bytes_max || chunk_bytes == 0 || chunk_bytes > limits::state_staged_chunk_bytes_max) {
     return make_error(storage_errc::corruption, where + ": reference names " + std::to_string(size) + " bytes in chunks of " +

@@ -362,6 +362,10 @@ int cmd_start(const flag_overrides& f) {
     return fail(exit, std::string("storage: ") + storage::to_string(code) + ": " + opened.error().message);
   }
   std::shared_ptr<storage::node_store> store = std::move(*opened);
+  if (const uint64_t from = store->recovery().format_upgraded_from; from != 0) {
+    spdlog::warn("storage: store format upgraded from version {} to {}; builds that read only version {} now refuse it",
+                 from, storage::format_version, from);
+  }
   consensus::membership initial;
   for (const auto& [mid, m] : cluster.members) initial.voters.insert(mid);
   // Only an initial voter writes the bootstrap entry; any other node starts with an empty log and

@@ -380,10 +380,11 @@ storage_result<void> node_store::init_meta(bool created, const store_options& op
   if (!body) return unexpected{body.error()};
   auto stored_version = codec::decode_u64(*body);
   if (!stored_version) return unexpected{stored_version.error()};
-  if (*stored_version != format_version) {
-    return make_error(storage_errc::format_mismatch, "store format version " + std::to_string(*stored_version) +
-                                                         ", this build reads version " +
-                                                         std::to_string(format_version));
+  if (*stored_version < format_version_oldest || *stored_version > format_version) {
+    return make_error(storage_errc::format_mismatch,
+                      "store format version " + std::to_string(*stored_version) + ", this build reads versions " +
+                          std::to_string(format_version_oldest) + " to " + std::to_string(format_version) +
+                          (*stored_version > format_version ? " (written by a newer energo-node)" : ""));
   }
   auto cluster = get_raw(families_->meta, meta_key_cluster);
   if (!cluster) return unexpected{cluster.error()};
@@ -395,6 +396,16 @@ storage_result<void> node_store::init_meta(bool created, const store_options& op
     return make_error(storage_errc::cluster_mismatch, "store belongs to cluster '" + cluster_id_ +
                                                           "', this node is configured for '" +
                                                           options.cluster_id + "'");
+  }
+  if (*stored_version < format_version) {
+    // Upgrade (format_version in node_store.hpp): every older layout is a subset of this one, so
+    // only the version changes; from now on a build that reads only the old layout refuses it.
+    rocksdb::WriteBatch batch;
+    ENERGO_STORAGE_TRY(batch.Put(families_->meta, meta_key_format,
+                                 codec::seal(meta_key_format, codec::encode_u64(format_version))),
+                       "batch");
+    if (auto r = write_synced(batch, "upgrade store format"); !r) return r;
+    recovery_.format_upgraded_from = *stored_version;
   }
   return ok;
 }

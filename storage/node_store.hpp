@@ -47,7 +47,15 @@ class WriteBatch;
 
 namespace energo::storage {
 
-inline constexpr uint64_t format_version = 1;
+// The store's layout, written in `meta` when it is created and checked on every open.
+//   1: the first layout.
+//   2: state values may be staged (README "Staged values": chunks under reserved keys and a
+//      reference). A build that knows only 1 would find no ledger image in such a store and refuse
+//      it with a misleading error, so a store of 2 says so and that build refuses it plainly.
+// A store of an older layout this build still reads (format_version_oldest..) is upgraded when it
+// is opened: its meta is rewritten (synced) before anything of the newer layout can be written.
+inline constexpr uint64_t format_version = 2;
+inline constexpr uint64_t format_version_oldest = 1;
 
 // Severity of a line of RocksDB's own informational log (store_options::engine_log).
 enum class engine_log_level : uint8_t { debug = 0, info = 1, warn = 2, error = 3, fatal = 4 };
@@ -95,6 +103,7 @@ struct group_recovery {
 
 struct recovery_report {
   bool created{false};  // the directory held no store before this open
+  uint64_t format_upgraded_from{0};  // non-zero: this open rewrote the store's format version from this one
   std::vector<group_recovery> groups;
 };
 

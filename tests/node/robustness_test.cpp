@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -90,11 +91,18 @@ TEST_F(robustness_fixture, WrongClusterLostProposalSigtermFlushDemoteRemoveAndSt
       if (args[i] == "--bootstrap") args[i + 1] = root_ + "/wrong.toml";
     }
     wrong.pid = spawn_node(args, root_ + "/wrong.log");
+    // Not one of the fixture's nodes: killed here even when an assertion below ends the test.
+    struct on_exit {
+      std::function<void()> f;
+      ~on_exit() { f(); }
+    } reap_wrong{[&] { stop(wrong, SIGKILL); }};
     // Its dial of n1 fails in the Noise handshake: the cluster id is in the prologue, so n1's
     // answer does not decrypt on its side; it logs why and closes that link (and redials later).
     EXPECT_TRUE(wait_until([&] { return log_of(wrong).find("prologue_mismatch_or_tampered") != std::string::npos; }, 5000ms))
         << log_of(wrong);
-    auto s = status(wrong);
+    // Its dial (and that log line) can come before its client port listens: ask until it answers.
+    std::optional<net::node_status> s;
+    EXPECT_TRUE(wait_until([&] { return (s = status(wrong)).has_value(); }, 5000ms)) << log_of(wrong);
     ASSERT_TRUE(s);
     EXPECT_EQ(s->cluster_id, "another-cluster/0000");
     EXPECT_EQ(s->leader, 0u) << "a node of another cluster found a leader";

@@ -138,7 +138,8 @@ void set_format(const std::string& dir, uint64_t version) {
 }
 uint64_t stored_format(const std::string& dir) {
   raw_db raw(dir);
-  auto body = codec::unseal("format_version", raw.get(raw.meta(), "format_version"));
+  const std::string sealed = raw.get(raw.meta(), "format_version");  // unseal returns a view into it
+  auto body = codec::unseal("format_version", sealed);
   if (!body) {
     ADD_FAILURE() << "format_version does not unseal";
     return 0;

@@ -146,13 +146,12 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 e_tp=$(median "${e_all[@]}"); n_tp=$(median "${n_all[@]}")
 energo_cpu_ms=$(median "${energo_cpu[@]}"); etcd_cpu_ms=$(median "${etcd_cpu[@]}")
-last_r=$ROUNDS
 echo
 echo "== Energo vs etcd, same machine, same client concurrency (C=$C), every write synced"
 printf '%-34s %14s %14s\n' "" "energo" "etcd"
 printf '%-34s %14.0f %14.0f\n' "closed loop committed/s$([ "$ROUNDS" = 1 ] || echo ' (median)')" "$n_tp" "$e_tp"
-printf '%-34s %14.2f %14.2f\n' "closed loop p50 ms" "$(jq '.run.latency_ms.p50' "$work/energo_closed_$last_r.json")" "$(jq '.run.latency_ms.p50' "$work/etcd_closed_$last_r.json")"
-printf '%-34s %14.2f %14.2f\n' "closed loop p99 ms" "$(jq '.run.latency_ms.p99' "$work/energo_closed_$last_r.json")" "$(jq '.run.latency_ms.p99' "$work/etcd_closed_$last_r.json")"
+printf '%-34s %14.2f %14.2f\n' "closed loop p50 ms" "$(jq '.run.latency_ms.p50' "$work/energo_closed_$ROUNDS.json")" "$(jq '.run.latency_ms.p50' "$work/etcd_closed_$ROUNDS.json")"
+printf '%-34s %14.2f %14.2f\n' "closed loop p99 ms" "$(jq '.run.latency_ms.p99' "$work/energo_closed_$ROUNDS.json")" "$(jq '.run.latency_ms.p99' "$work/etcd_closed_$ROUNDS.json")"
 printf '%-34s %14.2f %14.2f\n' "open loop ${RATE}/s: p99 ms" "$(jq '.run.latency_ms.p99' "$work/energo_open.json")" "$(jq '.run.latency_ms.p99' "$work/etcd_open.json")"
 printf '%-34s %14.0f %14.0f\n' "open loop ${RATE}/s: committed/s" "$(jq '.run.committed_per_s' "$work/energo_open.json")" "$(jq '.run.committed_per_s' "$work/etcd_open.json")"
 printf '%-34s %14.3f %14.3f\n' "server CPU ms per committed op" "$energo_cpu_ms" "$etcd_cpu_ms"

@@ -357,6 +357,9 @@ storage_result<std::optional<std::string>> node_store::get_raw(rocksdb::ColumnFa
 }
 
 storage_result<void> node_store::init_meta(bool created, const store_options& options) {
+  const auto put_current_format = [&](rocksdb::WriteBatch& batch) {
+    return batch.Put(families_->meta, meta_key_format, codec::seal(meta_key_format, codec::encode_u64(format_version)));
+  };
   auto version = get_raw(families_->meta, meta_key_format);
   if (!version) return unexpected{version.error()};
   if (!version->has_value()) {
@@ -367,9 +370,7 @@ storage_result<void> node_store::init_meta(bool created, const store_options& op
       return make_error(storage_errc::invalid_argument, "creating a store needs a cluster id");
     }
     rocksdb::WriteBatch batch;
-    ENERGO_STORAGE_TRY(batch.Put(families_->meta, meta_key_format,
-                                 codec::seal(meta_key_format, codec::encode_u64(format_version))),
-                       "batch");
+    ENERGO_STORAGE_TRY(put_current_format(batch), "batch");
     ENERGO_STORAGE_TRY(batch.Put(families_->meta, meta_key_cluster, codec::seal(meta_key_cluster, options.cluster_id)),
                        "batch");
     if (auto r = write_synced(batch, "write store meta"); !r) return r;
@@ -401,9 +402,7 @@ storage_result<void> node_store::init_meta(bool created, const store_options& op
     // Upgrade (format_version in node_store.hpp): every older layout is a subset of this one, so
     // only the version changes; from now on a build that reads only the old layout refuses it.
     rocksdb::WriteBatch batch;
-    ENERGO_STORAGE_TRY(batch.Put(families_->meta, meta_key_format,
-                                 codec::seal(meta_key_format, codec::encode_u64(format_version))),
-                       "batch");
+    ENERGO_STORAGE_TRY(put_current_format(batch), "batch");
     if (auto r = write_synced(batch, "upgrade store format"); !r) return r;
     recovery_.format_upgraded_from = *stored_version;
   }

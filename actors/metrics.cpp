@@ -111,6 +111,11 @@ std::string render_prometheus(const node_metrics& m, const checkpoint_metrics* c
       m.raft_snapshot_chunks_sent_total);
   one(out, "raft_proposals_pending", "gauge", "Commands buffered in the raft actor for the next entry.",
       m.raft_proposals_pending);
+  one(out, "raft_log_writes_synced_total", "counter",
+      "Raft log and hard state writes with an fsync (entries, term or vote changed).", m.raft_log_writes_synced_total);
+  one(out, "raft_log_writes_deferred_total", "counter",
+      "Raft hard state writes that only advanced the commit index, written without an fsync.",
+      m.raft_log_writes_deferred_total);
   one(out, "applied_index", "gauge", "Highest log index applied to the ledger in memory.", m.apply_applied_index);
   one(out, "durable_applied_index", "gauge", "Highest applied index persisted with the ledger image.",
       m.apply_durable_index);

@@ -51,6 +51,8 @@ struct node_metrics {
   counter raft_leader_changes_total{0};
   counter raft_snapshot_chunks_sent_total{0};
   gauge raft_proposals_pending{0};
+  counter raft_log_writes_synced_total{0};    // persist calls with a sync (entries, term or vote)
+  counter raft_log_writes_deferred_total{0};  // persist calls of the commit index only, unsynced
   // apply actor
   gauge apply_applied_index{0};          // in memory (reads and answers see it)
   gauge apply_durable_index{0};          // persisted with the ledger image

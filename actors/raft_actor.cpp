@@ -203,6 +203,9 @@ void publish_metrics(const raft_state& s) {
   m.raft_snapshot_index.store(static_cast<int64_t>(core.snapshot_metadata().index), relaxed);
   m.raft_is_leader.store(core.role() == cs::role::leader ? 1 : 0, relaxed);
   m.raft_proposals_pending.store(static_cast<int64_t>(s.proposals.size()), relaxed);
+  const auto writes = s.ctx->store->log_writes();
+  m.raft_log_writes_synced_total.store(writes.synced, relaxed);
+  m.raft_log_writes_deferred_total.store(writes.deferred, relaxed);
 }
 
 void process_ready(self_ptr self) {
@@ -250,14 +253,27 @@ void tell_config(self_ptr self) {
 void finish_ready(self_ptr self, cs::ready r) {
   auto& s = self->state;
   const auto& ctx = *s.ctx;
-  // (b) + (c): entries and hard state in one synced batch, before any message leaves.
+  // (b) + (c): entries and hard state in one synced batch, before any message leaves. A ready
+  // whose only durable change is the commit index (the leader learning of a quorum, a follower
+  // told by a heartbeat) is written without a sync: Raft's commit index is volatile state (etcd's
+  // MustSync), the next synced write covers it, and a crash that loses it loses no acknowledged
+  // command, since every acknowledged entry was synced on a majority before it counted.
   if (!r.entries_to_persist.empty() || r.hard_state) {
     std::vector<st::log_record> records;
     records.reserve(r.entries_to_persist.size());
     for (const auto& e : r.entries_to_persist) records.push_back(to_record(e));
     st::group_write w{community_group, records, std::nullopt};
-    if (r.hard_state) w.hard_state = st::hard_state_record{r.hard_state->term, r.hard_state->vote, r.hard_state->commit};
-    if (auto res = ctx.store->persist(std::span<const st::group_write>(&w, 1)); !res) fatal_storage("persist", res.error());
+    auto sync = st::log_sync::always;
+    if (r.hard_state) {
+      w.hard_state = st::hard_state_record{r.hard_state->term, r.hard_state->vote, r.hard_state->commit};
+      const st::hard_state_record stored = ctx.store->hard_state(community_group);
+      if (records.empty() && w.hard_state->term == stored.term && w.hard_state->vote == stored.vote) {
+        sync = st::log_sync::commit_only_deferred;
+      }
+    }
+    if (auto res = ctx.store->persist(std::span<const st::group_write>(&w, 1), sync); !res) {
+      fatal_storage("persist", res.error());
+    }
   }
   // (d) messages
   auto& metrics = *ctx.metrics;

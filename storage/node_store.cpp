@@ -582,7 +582,7 @@ std::optional<storage_error> node_store::failed() const {
   return failed_;
 }
 
-storage_result<void> node_store::write_synced(rocksdb::WriteBatch& batch, std::string_view what) {
+storage_result<void> node_store::write_synced(rocksdb::WriteBatch& batch, std::string_view what, bool sync) {
   if (auto r = check_not_failed(); !r) return r;
   if (batch.GetDataSize() > limits::write_bytes_max) {
     return make_error(storage_errc::limit_exceeded, std::string(what) + ": write of " +
@@ -590,7 +590,9 @@ storage_result<void> node_store::write_synced(rocksdb::WriteBatch& batch, std::s
                                                         " bytes exceeds write_bytes_max");
   }
   rocksdb::WriteOptions wo;
-  wo.sync = sync_writes_;  // durability is promised to the caller when this returns (Raft persists before replying)
+  // Durability is promised to the caller when this returns (Raft persists before replying); the
+  // one unsynced caller is persist's commit_only_deferred.
+  wo.sync = sync_writes_ && sync;
   const rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) {
     // Sticky (node_store.hpp): after a failed write, e.g. an fsync error, nothing written since
@@ -669,8 +671,9 @@ storage_result<log_term> node_store::term(group_id group, log_index i) const {
 
 // ---- Log writes ------------------------------------------------------------------------------
 
-storage_result<void> node_store::persist(std::span<const group_write> writes) {
+storage_result<void> node_store::persist(std::span<const group_write> writes, log_sync sync) {
   if (auto r = check_not_failed(); !r) return r;
+  const bool deferred = sync == log_sync::commit_only_deferred;
   std::lock_guard write_lock(log_write_mutex_);
   rocksdb::WriteBatch batch;
   std::vector<std::pair<group_id, group_state>> updated;
@@ -688,6 +691,9 @@ storage_result<void> node_store::persist(std::span<const group_write> writes) {
     // what was compacted: skip them (as etcd's MemoryStorage::Append does).
     std::span<const log_record> entries = w.entries;
     while (!entries.empty() && entries.front().index <= gs.compacted_index) entries = entries.subspan(1);
+    if (deferred && !w.entries.empty()) {
+      return make_error(storage_errc::invalid_argument, where + ": entries in a persist without a sync");
+    }
     entry_count += entries.size();
     if (entry_count > limits::entries_per_write_max) {
       return make_error(storage_errc::limit_exceeded, "persist of more than entries_per_write_max entries");
@@ -763,6 +769,9 @@ storage_result<void> node_store::persist(std::span<const group_write> writes) {
         return make_error(storage_errc::invalid_argument, where + ": commit index " + std::to_string(hs.commit) +
                                                               " beyond last index " + std::to_string(gs.last_index));
       }
+      if (deferred && (hs.term != before.hard_state.term || hs.vote != before.hard_state.vote)) {
+        return make_error(storage_errc::invalid_argument, where + ": term or vote in a persist without a sync");
+      }
       const std::string key = codec::tagged_key(w.group, codec::tag_hard_state);
       ENERGO_STORAGE_TRY(batch.Put(families_->raft_state, key, codec::seal(key, codec::encode_hard_state(hs))),
                          "batch");
@@ -771,7 +780,8 @@ storage_result<void> node_store::persist(std::span<const group_write> writes) {
     updated.emplace_back(w.group, gs);
   }
   if (batch.Count() == 0) return ok;
-  if (auto r = write_synced(batch, "persist log"); !r) return r;
+  if (auto r = write_synced(batch, deferred ? "persist commit index" : "persist log", !deferred); !r) return r;
+  (deferred ? log_writes_deferred_ : log_writes_synced_).fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(groups_mutex_);
   for (auto& [g, gs] : updated) {
     // apply_batch may have moved applied_index meanwhile; it is not ours to overwrite.

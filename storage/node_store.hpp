@@ -10,9 +10,12 @@
 //
 // Durability: every mutating call is ONE WriteBatch written with sync=true; when it returns ok
 // the change survives a process crash or power loss, and after any crash either all of a
-// call's changes are visible or none (RocksDB WAL recovery replays whole batches only). The one
-// exception, apply_batch's staged values, writes its chunks first and stays all-or-nothing through
-// a versioned reference (see "Staged values" below).
+// call's changes are visible or none (RocksDB WAL recovery replays whole batches only). Two
+// exceptions: apply_batch's staged values write their chunks first and stay all-or-nothing through
+// a versioned reference (see "Staged values" below); and persist(..., log_sync::commit_only_deferred)
+// writes a hard state that only advances the commit index without a sync of its own (see persist).
+// Every write goes through the one WAL in order, so a crash keeps a prefix of the writes: whatever
+// a later synced write covers is durable too.
 //
 // Failed writes are sticky: once a write batch fails (e.g. an fsync error), the outcome of that
 // write and of everything not yet synced is unknown (a failed fsync may have dropped dirty pages),
@@ -22,6 +25,7 @@
 //
 // Monotonic: per group, hard_state.term, applied_index and the compacted index never decrease;
 // a vote never changes within a term; committed log entries are never rewritten.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -107,6 +111,15 @@ struct recovery_report {
   std::vector<group_recovery> groups;
 };
 
+// Whether a persist() call syncs (see persist).
+enum class log_sync : uint8_t { always, commit_only_deferred };
+
+// Writes and syncs of the Raft log writer (persist), for the node's metrics.
+struct log_write_counts {
+  uint64_t synced{0};
+  uint64_t deferred{0};
+};
+
 // One group's share of a persist() call.
 struct group_write {
   group_id group{0};
@@ -145,7 +158,19 @@ class node_store {
 
   // ---- Raft log and hard state -------------------------------------------------------------
   // Entries and hard states of one or more groups in ONE synced WriteBatch.
-  [[nodiscard]] storage_result<void> persist(std::span<const group_write> writes);
+  //
+  // log_sync::commit_only_deferred: the batch holds no entries and its hard states differ from the
+  // stored ones in the commit index only; it is written to the WAL without a sync (etcd's
+  // MustSync). Raft's commit index is volatile state: a crash may bring back an older commit, the
+  // leader tells it again, and nothing acknowledged depends on it being durable. The next synced
+  // write of this store (a raft append, an apply batch) makes it durable, since the WAL is synced
+  // in order. Any other content with this mode is refused (invalid_argument) before anything is
+  // written, so entries, terms and votes are always synced.
+  [[nodiscard]] storage_result<void> persist(std::span<const group_write> writes,
+                                             log_sync sync = log_sync::always);
+  [[nodiscard]] log_write_counts log_writes() const noexcept {
+    return {log_writes_synced_.load(std::memory_order_relaxed), log_writes_deferred_.load(std::memory_order_relaxed)};
+  }
   [[nodiscard]] storage_result<void> append(group_id group, std::span<const log_record> entries);
   [[nodiscard]] storage_result<void> save_hard_state(group_id group, const hard_state_record& hs);
 
@@ -228,7 +253,7 @@ class node_store {
   storage_result<log_term> term_in(group_id group, log_index i, const group_state& gs) const;
   storage_result<std::optional<std::string>> get_raw(rocksdb::ColumnFamilyHandle* family, const std::string& key) const;
   group_state state_of(group_id group) const;
-  storage_result<void> write_synced(rocksdb::WriteBatch& batch, std::string_view what);
+  storage_result<void> write_synced(rocksdb::WriteBatch& batch, std::string_view what, bool sync = true);
   // One chunk of a staged value (apply_batch): written through the WAL, then the WAL synced.
   storage_result<void> write_staged_chunk(rocksdb::WriteBatch& batch, std::string_view what);
   storage_result<void> check_not_failed() const;
@@ -238,6 +263,8 @@ class node_store {
   std::shared_ptr<rocksdb::Env> env_;  // store_options::env, kept alive for db_ (declared first, destroyed last)
   std::unique_ptr<rocksdb::DB> db_;
   bool sync_writes_{true};
+  std::atomic<uint64_t> log_writes_synced_{0};
+  std::atomic<uint64_t> log_writes_deferred_{0};
   std::unique_ptr<families> families_;
   std::string cluster_id_;
   std::string dir_;

@@ -787,6 +787,56 @@ TEST(ENERGO_FAULT_SUITE, acknowledged_writes_survive_a_cut_right_after_the_ack) 
   EXPECT_EQ(*all, entries_for(1, 10, 1));
 }
 
+// persist(..., log_sync::commit_only_deferred): a hard state that only advances the commit index is
+// written without a sync of its own. It is visible at once; a power cut right after it brings back
+// the previous commit with every entry intact; the next synced write (here an append) makes it
+// durable, since the WAL is synced in order. Entries, a new term or a new vote in this mode are
+// refused before anything is written.
+TEST(ENERGO_FAULT_SUITE, a_deferred_commit_is_not_synced_and_a_cut_loses_only_the_commit) {
+  store_fixture t;
+  t.open();
+  constexpr group_id g = 6;
+  ASSERT_TRUE(t.store->persist(std::vector<group_write>{{g, entries_for(1, 10, 2), hard_state_record{2, 0, 3}}}));
+  const auto deferred = [&](const hard_state_record& hs, std::span<const log_record> entries = {}) {
+    const group_write w{g, entries, hs};
+    return t.store->persist(std::span<const group_write>(&w, 1), log_sync::commit_only_deferred);
+  };
+  const uint64_t syncs = t.fs->counters().syncs;
+  const log_write_counts counts = t.store->log_writes();
+  ASSERT_TRUE(deferred({2, 0, 7}));
+  EXPECT_EQ(t.fs->counters().syncs, syncs) << "a deferred commit must not sync";
+  EXPECT_EQ(t.store->hard_state(g), (hard_state_record{2, 0, 7}));
+  EXPECT_EQ(t.store->log_writes().deferred, counts.deferred + 1);
+  EXPECT_EQ(t.store->log_writes().synced, counts.synced);
+
+  t.crash_and_reopen();
+  EXPECT_EQ(t.store->hard_state(g), (hard_state_record{2, 0, 3})) << "the unsynced commit survived a power cut";
+  auto all = t.store->entries(g, 1, 11, SIZE_MAX);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(*all, entries_for(1, 10, 2));
+
+  // Deferred, then a synced append: the commit is durable with it.
+  ASSERT_TRUE(deferred({2, 0, 8}));
+  ASSERT_TRUE(t.store->append(g, entries_for(11, 11, 2)));
+  t.crash_and_reopen();
+  EXPECT_EQ(t.store->hard_state(g), (hard_state_record{2, 0, 8}));
+  EXPECT_EQ(t.store->last_index(g), 11u);
+
+  // Anything but the commit index is refused in this mode and changes nothing.
+  const uint64_t syncs2 = t.fs->counters().syncs;
+  const auto more = entries_for(12, 12, 2);
+  EXPECT_EQ(deferred({2, 0, 9}, more).error().code, storage_errc::invalid_argument);
+  EXPECT_EQ(deferred({3, 0, 9}).error().code, storage_errc::invalid_argument);
+  EXPECT_EQ(deferred({2, 1, 9}).error().code, storage_errc::invalid_argument);  // a first vote
+  EXPECT_FALSE(t.store->failed());
+  EXPECT_EQ(t.fs->counters().syncs, syncs2);
+  EXPECT_EQ(t.store->hard_state(g), (hard_state_record{2, 0, 8}));
+  EXPECT_EQ(t.store->last_index(g), 11u);
+  t.crash_and_reopen();
+  EXPECT_EQ(t.store->hard_state(g), (hard_state_record{2, 0, 8}));
+  EXPECT_EQ(t.store->last_index(g), 11u);
+}
+
 // ---- (e) staged values (node_store.hpp "Staged values") -------------------------------------------
 
 // Two staged values of the same size (two chunks each) that differ in every chunk.

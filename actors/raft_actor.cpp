@@ -103,7 +103,7 @@ struct raft_state {
   };
   struct proposal {
     std::string command;
-    std::shared_ptr<pending_batch> batch;
+    std::shared_ptr<pending_batch> batch;  // null for a command a follower forwarded (it tracks its own)
   };
   std::vector<proposal> proposals;
   struct pending_read {
@@ -170,14 +170,17 @@ void flush_proposals(self_ptr self) {
     std::vector<std::string> batch;
     std::size_t bytes = 16;
     std::size_t j = i;
+    // At least one command per entry, so a command too large for any entry (refused by propose
+    // as entry_too_large) cannot stop the loop.
     while (j < s.proposals.size() && batch.size() < s.ctx->proposal_commands_max &&
-           bytes + s.proposals[j].command.size() + 4 <= entry_bytes_max) {
+           (j == i || bytes + s.proposals[j].command.size() + 4 <= entry_bytes_max)) {
       bytes += s.proposals[j].command.size() + 4;
-      batch.push_back(s.proposals[j].command);
+      batch.push_back(std::move(s.proposals[j].command));
       ++j;
     }
     auto res = s.core->propose(encode_command_batch(batch));
     for (std::size_t k = i; k < j; ++k) {
+      if (!s.proposals[k].batch) continue;  // forwarded: dropped on error, the follower's client retries
       auto& b = *s.proposals[k].batch;
       if (!res && b.code == 0) {
         b.code = code_of(res.error());
@@ -208,11 +211,22 @@ void publish_metrics(const raft_state& s) {
   m.raft_log_writes_deferred_total.store(writes.deferred, relaxed);
 }
 
+// Whether the leader holds its buffered commands for the next entry: while an append of its own is
+// not yet committed, commands gather (up to proposal_commands_max) and go out in one entry with
+// the ready that learns of that commit, instead of one entry, one fsync on every member and one
+// append round per ready. Under load this turns many small rounds into few full ones; when idle
+// the log is committed and a command is proposed at once. Followers never hold (they forward).
+bool hold_proposals(const raft_state& s) {
+  const auto& core = *s.core;
+  return core.role() == cs::role::leader && core.commit_index() < core.last_index() &&
+         s.proposals.size() < s.ctx->proposal_commands_max;
+}
+
 void process_ready(self_ptr self) {
   auto& s = self->state;
   s.ready_scheduled = false;
   if (s.in_install) return;
-  flush_proposals(self);
+  if (!hold_proposals(s)) flush_proposals(self);
   if (!s.core->has_ready()) return;
   cs::ready r = s.core->get_ready();
   if (r.snapshot_to_install) {
@@ -517,6 +531,33 @@ cs::raft_node restart_core(const node_context& ctx) {
 }  // namespace
 
 namespace {
+// The leader packs the commands of a follower's forwarded batches into its own next entries, with
+// its own (hold_proposals): one entry per round instead of one per forwarding member. The
+// follower's clients are answered by their command hashes when their entry applies there, as
+// before. Returns false, leaving the message to the core (which appends its entries as they are),
+// when it carries anything but well-formed command batches (an admin request), more entries than
+// the core takes from one message, or more commands than the buffer has room for; and when it is
+// not addressed to this group and node in the current term (the core handles that as it would).
+bool take_forwarded_commands(raft_state& s, const cs::message& m) {
+  const auto& core = *s.core;
+  if (m.group != core.cfg().group || m.to != core.cfg().id || m.term != core.term()) return false;
+  if (m.entries.size() > core.cfg().lim.max_forwarded_entries) return false;
+  std::vector<std::vector<std::string>> batches;
+  std::size_t count = 0;
+  for (const auto& e : m.entries) {
+    if (kind_of(e.data) != entry_kind::command_batch) return false;
+    auto batch = decode_command_batch(e.data);
+    if (!batch) return false;
+    count += batch->size();
+    batches.push_back(std::move(*batch));
+  }
+  if (s.proposals.size() + count > proposals_pending_max) return false;
+  for (auto& batch : batches) {
+    for (auto& c : batch) s.proposals.push_back({std::move(c), nullptr});
+  }
+  return true;
+}
+
 raft_self_actor::behavior_type raft_behavior(self_ptr self, ctx_ptr ctx) {
   auto& s = self->state;
   s.ctx = ctx;
@@ -562,6 +603,10 @@ raft_self_actor::behavior_type raft_behavior(self_ptr self, ctx_ptr ctx) {
                            e.data.empty() ? -1 : static_cast<int>(static_cast<uint8_t>(e.data[0])));
               return;
             }
+          }
+          if (st2.core->role() == cs::role::leader && take_forwarded_commands(st2, m)) {
+            schedule_ready(self);
+            return;
           }
         }
         if (m.type == cs::message_type::snapshot_chunk && m.chunk_offset == 0) {

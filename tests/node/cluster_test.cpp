@@ -230,6 +230,61 @@ TEST_F(cluster_fixture, AnAnswerNeverReachesTheNextClientOnTheSameSocket) {
   }
 }
 
+// The leader gathers commands while an append of its own is uncommitted (raft actor,
+// hold_proposals): one entry per round instead of one per ready. With both followers paused
+// (~160 ms, inside the election timeout) the leader's first entry cannot commit; commands that
+// reach it 15 ms apart meanwhile must all go out in ONE entry once the followers answer. Without
+// the hold each would get an entry of its own (each arrives in a separate ready).
+TEST_F(cluster_fixture, TheLeaderGathersCommandsWhileItsAppendIsUncommitted) {
+  load_keys();
+  for (auto& n : nodes_) start(n);
+  const std::vector<const node_proc*> all{&nodes_[0], &nodes_[1], &nodes_[2]};
+  auto leader = wait_leader(all, 20s);
+  ASSERT_TRUE(leader);
+  node_proc* l = by_id(*leader);
+  std::vector<node_proc*> followers;
+  for (auto& n : nodes_) if (&n != l) followers.push_back(&n);
+  ASSERT_TRUE(submit(*l, transfer(1)).accepted);  // the cluster commits (and the leader's log is committed)
+  std::this_thread::sleep_for(100ms);
+
+  constexpr int k = 6;  // the first opens the round; the other five must share the next entry
+  std::vector<std::string> commands;
+  for (int i = 0; i < k; ++i) commands.push_back(transfer(2 + i));
+  std::vector<std::optional<net::command_outcome>> outcomes(k);
+  std::vector<std::string> errors(k);
+  for (auto* f : followers) ::kill(f->pid, SIGSTOP);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < k; ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(15 * i));
+      net::client_conn c;
+      if (auto ok = c.connect({"127.0.0.1", l->client_port}, 1000ms); !ok) {
+        errors[i] = ok.error();
+        return;
+      }
+      net::client_request req;
+      req.what = net::client_request::kind::submit;
+      req.command = commands[i];
+      auto r = c.call(req, 10000ms);
+      if (!r) errors[i] = r.error();
+      else if (r->what != net::client_response::kind::outcome) errors[i] = "not an outcome";
+      else outcomes[i] = r->outcome;
+    });
+  }
+  std::this_thread::sleep_for(15ms * k + 70ms);
+  for (auto* f : followers) ::kill(f->pid, SIGCONT);
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < k; ++i) ASSERT_TRUE(outcomes[i]) << "command " << i << ": " << errors[i];
+  for (int i = 0; i < k; ++i) EXPECT_TRUE(outcomes[i]->accepted) << i << ": " << outcomes[i]->code_name;
+  std::set<uint64_t> later;
+  for (int i = 1; i < k; ++i) later.insert(outcomes[i]->index);
+  std::string indexes;
+  for (int i = 0; i < k; ++i) indexes += " " + std::to_string(outcomes[i]->index);
+  EXPECT_EQ(later.size(), 1u) << "commands that arrived while an entry was uncommitted went out in several entries:"
+                              << indexes;
+  EXPECT_LE(outcomes[0]->index, *later.begin()) << indexes;
+}
+
 }  // namespace
 
 namespace {

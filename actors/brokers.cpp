@@ -78,7 +78,8 @@ bool listen(caf::io::broker* self, const net::endpoint& ep, std::promise<bind_re
 // actor published (committed members, including members just added as learners), to a departing
 // member (dropped from the registry, still in the Raft configuration: the leader's hold-back must
 // reach it so it learns of its removal) or to the members the join target named (a joining node). Raft messages travel as sealed Cap'n Proto
-// frames; a message must name the authenticated node as its sender. Any failure (bad frame,
+// frames, on our own link to the peer, or on the peer's link to us while ours is not up (link_to);
+// a message must name the authenticated node as its sender. Any failure (bad frame,
 // handshake, decryption, decoding, a wrong sender) logs the reason and closes that connection only.
 
 namespace {
@@ -194,6 +195,23 @@ const member_record* dial_record(peer_self self, cs::node_id id) {
   if (auto it = s.registry->members.find(id); it != s.registry->members.end()) return &it->second;
   if (auto it = s.departing.find(id); it != s.departing.end()) return &it->second;
   return nullptr;
+}
+
+// The link a message to `to` goes out on: our own (dialled) link when its handshake is done, else an
+// authenticated link `to` dialled to us. A node that joined dials, until it has the registry, only
+// the members of the cluster file its join target gave it (the bootstrap voters); a leader that
+// joined after them is not among those, and the new node must answer it on the leader's link
+// (else the leader never hears from it and it never catches up: fault sweep seed 9006).
+std::optional<connection_handle> link_to(peer_self self, cs::node_id to) {
+  auto& s = self->state;
+  if (auto it = s.out.find(to); it != s.out.end() && it->second.hdl) {
+    const auto& c = s.conns.at(*it->second.hdl);
+    if (c.ch->established()) return it->second.hdl;
+  }
+  for (const auto& [hdl, c] : s.conns) {
+    if (!c.outbound && c.peer == to && c.ch && c.ch->established()) return hdl;
+  }
+  return std::nullopt;
 }
 
 // A new registry: members it dropped become departing while the Raft configuration may hold them.
@@ -317,11 +335,11 @@ caf::behavior peer_broker(caf::stateful_actor<peer_broker_state, caf::io::broker
             if (auto hashes = hashes_of_forward(m); !hashes.empty()) self->send(apply, proposals_lost_atom::value, std::move(hashes));
           }
         };
-        auto it = s.out.find(m.to);
-        if (it == s.out.end() || !it->second.hdl) return dropped();
-        const auto hdl = *it->second.hdl;
+        const auto link = link_to(self, m.to);
+        if (!link) return dropped();
+        const auto hdl = *link;
         auto& c = s.conns.at(hdl);
-        if (!c.ch->established() || self->wr_buf(hdl).size() > peer_write_buffer_bytes_max) return dropped();
+        if (self->wr_buf(hdl).size() > peer_write_buffer_bytes_max) return dropped();
         const auto body = net::encode_peer_raft(m);
         if (auto r = c.ch->send(crypto::as_bytes(body)); !r) {
           dropped();

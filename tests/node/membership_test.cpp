@@ -332,6 +332,72 @@ TEST_F(membership_fixture, AddLearnerPromoteRemoveTransferRollingRestartAndRefus
   }
 }
 
+// A node that joins knows, until it has caught up, only the members of the cluster file its join
+// target gave it (the bootstrap voters) and dials only those. When the leader is a member that
+// joined later, the new node must still answer it: on the link the leader dialled (peer broker,
+// `link_to`). Found by the fault sweep (cluster_faults_slow_tests --seed 9006: a spare that joined
+// while a later member led stayed at applied index 0). Here: n4 joins, is promoted and takes the
+// leadership; n5 then joins through n1 and must catch up.
+TEST_F(membership_fixture, ANodeJoiningWhileALaterMemberLeadsCatchesUp) {
+  load_keys();
+  nodes_.reserve(8);  // pointers into nodes_ stay valid when nodes are added
+  for (auto& n : nodes_) start(n);
+  auto leader = wait_leader({&nodes_[0], &nodes_[1], &nodes_[2]}, 20s);
+  ASSERT_TRUE(leader) << "no leader elected";
+  const std::string admin = "--admin-key " + fs::absolute("examples/community/keys/admin.json").string();
+  auto add_joiner = [&](const std::string& name) -> node_proc& {
+    node_proc n;
+    n.name = name;
+    n.dir = root_ + "/" + name;
+    n.peer_port = reserve_loopback_port();
+    n.client_port = reserve_loopback_port();
+    const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir));
+    n.id = j.at("node_id").get<uint64_t>();
+    n.join = "127.0.0.1:" + std::to_string(nodes_[0].client_port);
+    nodes_.push_back(n);
+    node_proc& joiner = nodes_.back();
+    start(joiner);
+    return joiner;
+  };
+  auto member_add = [&](const node_proc& n, const std::string& eps) {
+    const std::string pub = json::parse(slurp(n.dir + "/node.json")).at("public_key").get<std::string>();
+    auto r = ctl(eps + " member add " + n.name + " --key " + pub + " --peer 127.0.0.1:" + std::to_string(n.peer_port) +
+                 " --client 127.0.0.1:" + std::to_string(n.client_port) + " --learner " + admin);
+    ASSERT_EQ(r.rc, 0) << r.out;
+  };
+  uint64_t nonce = 0, last_index = 0;
+  auto transfer_ok = [&](const node_proc& via) {
+    const auto o = submit(via, transfer(++nonce));
+    ASSERT_TRUE(o.accepted) << o.code_name << ": " << o.message;
+    last_index = o.index;
+  };
+
+  node_proc& n4 = add_joiner("n4");
+  std::vector<node_proc*> live{&nodes_[0], &nodes_[1], &nodes_[2]};
+  member_add(n4, "--endpoints " + endpoints(live));
+  ASSERT_TRUE(wait_until([&] { return raft_role(nodes_[0], n4.id) == "learner"; }, step_bound));
+  transfer_ok(nodes_[0]);
+  ASSERT_TRUE(wait_until([&] { auto s = status(n4); return s && s->applied_index >= last_index; }, step_bound));
+  ASSERT_EQ(ctl("--endpoints " + endpoints(live) + " member promote n4 " + admin).rc, 0);
+  ASSERT_TRUE(wait_until([&] { return raft_role(nodes_[0], n4.id) == "voter"; }, step_bound));
+  live.push_back(&n4);
+  {
+    auto r = ctl("--endpoints " + endpoints(live) + " member transfer-leader n4 " + admin);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    std::vector<const node_proc*> cl(live.begin(), live.end());
+    ASSERT_TRUE(wait_until([&] { auto l = agreed_leader(cl, 0); return l && *l == n4.id; }, step_bound))
+        << "leadership did not move to n4";
+  }
+
+  node_proc& n5 = add_joiner("n5");
+  member_add(n5, "--endpoints " + endpoints(live));
+  for (int i = 0; i < 3; ++i) transfer_ok(n4);
+  EXPECT_TRUE(wait_until([&] { auto s = status(n5); return s && s->applied_index >= last_index; }, step_bound))
+      << "n5 did not catch up while n4 (not in its cluster file) leads";
+  live.push_back(&n5);
+  EXPECT_TRUE(wait_until([&] { return converged(live, last_index); }, step_bound)) << "members did not converge";
+}
+
 }  // namespace
 
 // ---- Snapshot transfer over real sockets (issue 8 §6) ---------------------------------------------

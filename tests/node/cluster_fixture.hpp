@@ -308,6 +308,12 @@ class cluster_fixture : public ::testing::Test {
     for (auto& n : nodes_) if (n.id == id) return &n;
     return nullptr;
   }
+  // Every node but `n` (a leader's followers).
+  std::vector<node_proc*> others(const node_proc* n) {
+    std::vector<node_proc*> out;
+    for (auto& x : nodes_) if (&x != n) out.push_back(&x);
+    return out;
+  }
 
   int cluster_size_ = 3;  // initial voters; a derived fixture may set it in its constructor (one node: cheaper, same code paths)
   std::string root_;

@@ -183,8 +183,7 @@ TEST_F(cluster_fixture, AnAnswerNeverReachesTheNextClientOnTheSameSocket) {
   auto leader = wait_leader(all, 20s);
   ASSERT_TRUE(leader);
   node_proc* l = by_id(*leader);
-  std::vector<node_proc*> followers;
-  for (auto& n : nodes_) if (&n != l) followers.push_back(&n);
+  const std::vector<node_proc*> followers = others(l);
   uint64_t nonce = 0;
   const int64_t coop_units = account(*l, coop_address_, false).tsl_units;
   for (int attempt = 0; attempt < 2; ++attempt) {  // the unfixed broker failed at the first
@@ -242,8 +241,7 @@ TEST_F(cluster_fixture, TheLeaderGathersCommandsWhileItsAppendIsUncommitted) {
   auto leader = wait_leader(all, 20s);
   ASSERT_TRUE(leader);
   node_proc* l = by_id(*leader);
-  std::vector<node_proc*> followers;
-  for (auto& n : nodes_) if (&n != l) followers.push_back(&n);
+  const std::vector<node_proc*> followers = others(l);
   ASSERT_TRUE(submit(*l, transfer(1)).accepted);  // the cluster commits (and the leader's log is committed)
   std::this_thread::sleep_for(100ms);
 

@@ -97,6 +97,21 @@ class membership_fixture : public cluster_fixture {
     c.is_admitted = [](const crypto::ed25519_public_key&) { return true; };
     return c;
   }
+  // A new node, initialised with `energo-node init`, started with --join through nodes_[0] (it waits
+  // to be added). nodes_ must have room reserved: the reference stays valid only then.
+  node_proc& start_joiner(const std::string& name) {
+    node_proc n;
+    n.name = name;
+    n.dir = root_ + "/" + name;
+    n.peer_port = reserve_loopback_port();
+    n.client_port = reserve_loopback_port();
+    const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir));
+    n.id = j.at("node_id").get<uint64_t>();
+    n.join = "127.0.0.1:" + std::to_string(nodes_[0].client_port);
+    nodes_.push_back(n);
+    start(nodes_.back());
+    return nodes_.back();
+  }
   // The applied index and state root agree on every node of `live`, at or above `index`.
   bool converged(const std::vector<node_proc*>& live, uint64_t index) {
     std::optional<net::node_status> first;
@@ -189,20 +204,8 @@ TEST_F(membership_fixture, AddLearnerPromoteRemoveTransferRollingRestartAndRefus
   for (int i = 0; i < 16; ++i) transfer_ok(nodes_[i % 3]);  // compacts the log (snapshot every 8)
 
   // ---- A 4th node joins as a learner and catches up from a snapshot. ----
-  node_proc n4;
-  n4.name = "n4";
-  n4.dir = root_ + "/n4";
-  n4.peer_port = reserve_loopback_port();
-  n4.client_port = reserve_loopback_port();
-  {
-    const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n4.dir));
-    n4.id = j.at("node_id").get<uint64_t>();
-    n4.join = "127.0.0.1:" + std::to_string(nodes_[0].client_port);
-    nodes_.push_back(n4);
-  }
-  node_proc& joiner = nodes_.back();
+  node_proc& joiner = start_joiner("n4");
   const std::string pub4 = json::parse(slurp(joiner.dir + "/node.json")).at("public_key").get<std::string>();
-  start(joiner);
   const std::string admin = "--admin-key " + fs::absolute("examples/community/keys/admin.json").string();
   const std::string eps = "--endpoints " + endpoints(live);
   {
@@ -345,20 +348,6 @@ TEST_F(membership_fixture, ANodeJoiningWhileALaterMemberLeadsCatchesUp) {
   auto leader = wait_leader({&nodes_[0], &nodes_[1], &nodes_[2]}, 20s);
   ASSERT_TRUE(leader) << "no leader elected";
   const std::string admin = "--admin-key " + fs::absolute("examples/community/keys/admin.json").string();
-  auto add_joiner = [&](const std::string& name) -> node_proc& {
-    node_proc n;
-    n.name = name;
-    n.dir = root_ + "/" + name;
-    n.peer_port = reserve_loopback_port();
-    n.client_port = reserve_loopback_port();
-    const auto j = json::parse(run_capture(std::string(ENERGO_NODE_BIN) + " init --json --data " + n.dir));
-    n.id = j.at("node_id").get<uint64_t>();
-    n.join = "127.0.0.1:" + std::to_string(nodes_[0].client_port);
-    nodes_.push_back(n);
-    node_proc& joiner = nodes_.back();
-    start(joiner);
-    return joiner;
-  };
   auto member_add = [&](const node_proc& n, const std::string& eps) {
     const std::string pub = json::parse(slurp(n.dir + "/node.json")).at("public_key").get<std::string>();
     auto r = ctl(eps + " member add " + n.name + " --key " + pub + " --peer 127.0.0.1:" + std::to_string(n.peer_port) +
@@ -372,7 +361,7 @@ TEST_F(membership_fixture, ANodeJoiningWhileALaterMemberLeadsCatchesUp) {
     last_index = o.index;
   };
 
-  node_proc& n4 = add_joiner("n4");
+  node_proc& n4 = start_joiner("n4");
   std::vector<node_proc*> live{&nodes_[0], &nodes_[1], &nodes_[2]};
   member_add(n4, "--endpoints " + endpoints(live));
   ASSERT_TRUE(wait_until([&] { return raft_role(nodes_[0], n4.id) == "learner"; }, step_bound));
@@ -389,7 +378,7 @@ TEST_F(membership_fixture, ANodeJoiningWhileALaterMemberLeadsCatchesUp) {
         << "leadership did not move to n4";
   }
 
-  node_proc& n5 = add_joiner("n5");
+  node_proc& n5 = start_joiner("n5");
   member_add(n5, "--endpoints " + endpoints(live));
   for (int i = 0; i < 3; ++i) transfer_ok(n4);
   EXPECT_TRUE(wait_until([&] { auto s = status(n5); return s && s->applied_index >= last_index; }, step_bound))
